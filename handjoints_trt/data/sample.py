@@ -55,3 +55,26 @@ def keypoint_box(keypoints: np.ndarray, visible: np.ndarray | None = None) -> np
     if len(kp) == 0:
         return np.zeros(4, np.float32)
     return np.concatenate([kp.min(axis=0), kp.max(axis=0)]).astype(np.float32)
+
+
+@dataclass
+class Record:
+    """A labelled image on disk, read only when needed (data sets hold thousands of them).
+
+    path: the image file. hands: its labels, in that image's pixels. load() reads it as a Sample.
+    """
+
+    path: str
+    hands: list[HandLabel] = field(default_factory=list)
+    width: int | None = None
+    height: int | None = None
+    meta: dict = field(default_factory=dict)
+
+    def load(self) -> Sample:
+        import cv2  # lazy: labels can be inspected without OpenCV
+
+        image = cv2.imread(self.path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f"cannot read image {self.path!r} (missing, unreadable or not an image)")
+        return Sample(image, [HandLabel(h.keypoints.copy(), h.visible.copy(), h.box.copy(), h.handedness)
+                              for h in self.hands], self.path)
