@@ -1,0 +1,247 @@
+"""Stage II: SSHFR + a cascade of MSFF modules -> 21 joint heatmaps per hand crop (METHOD.md).
+
+Shapes for the "paper" preset (a 256 x 256 crop, stride 4):
+    crop (B, 3, 256, 256) -> SSHFR (B, 256, 64, 64)
+    MSFF_i: branches (B, c, 64, 64), (B, c, 32, 32), (B, c, 16, 16) -> fusion (B, 3c, 64, 64)
+            -> TP (B, 6c, 64, 64) -> attention (B, 6c, 64, 64) -> head (B, 21, 64, 64) -> AOMR (B, 21, 64, 64)
+    MSFF_{i+1} input = 1x1 conv(concat(SH, heatmaps_i)) -> (B, 256, 64, 64)   (CPM-style hand-off)
+Heatmaps are raw conv outputs (no softmax), trained with MSE against Gaussians of peak 1.
+Every ablation switch of the config removes exactly its module (and the channels it added).
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..skeleton import BONES, normalized_adjacency
+from .config import HandNetConfig
+
+# fn(stage_index, heatmaps (B, K, h, w)) -> (B, K) weights or None; eq. 8 error weighting (training only).
+HandoffWeights = Callable[[int, torch.Tensor], Optional[torch.Tensor]]
+
+
+class ConvBNReLU(nn.Sequential):
+    """k x k conv (padding k//2, no bias: BN follows) + BatchNorm + ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1):
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+
+class SSHFR(nn.Sequential):
+    """Shallow spatial hand features representation (eq. 2): ten conv+BN+ReLU layers.
+
+    Layers 1-5 are 5x5, 6-10 are 3x3; the first log2(stride) layers have stride 2, so a (B, 3, S, S) crop
+    becomes (B, channels[-1], S/stride, S/stride) (paper: 256 x 64 x 64 for a 256 crop).
+    """
+
+    def __init__(self, channels: tuple[int, ...], stride: int):
+        num_strided = stride.bit_length() - 1
+        layers, in_channels = [], 3
+        for index, out_channels in enumerate(channels):
+            kernel = 5 if index < 5 else 3
+            layers.append(ConvBNReLU(in_channels, out_channels, kernel, 2 if index < num_strided else 1))
+            in_channels = out_channels
+        super().__init__(*layers)
+
+
+class MinimalStem(nn.Sequential):
+    """The "no SSHFR" ablation's entry: one conv with kernel = stride = `stride` (a learned patchify) + BN +
+    ReLU, the least needed to bring the crop to the MSFF feature size (the paper feeds the image "straight to
+    the MSFF"; its branches need S/stride resolution and some channels)."""
+
+    def __init__(self, out_channels: int, stride: int):
+        super().__init__(
+            nn.Conv2d(3, out_channels, stride, stride, 0, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+
+class ResidualUnit(nn.Module):
+    """RU: two 3x3 conv + BN with an identity shortcut (a 1x1 conv + BN when the channel count changes)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv1 = ConvBNReLU(in_channels, out_channels, 3)
+        self.conv2 = nn.Sequential(nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False),
+                                   nn.BatchNorm2d(out_channels))
+        self.shortcut = nn.Identity() if in_channels == out_channels else nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv2(self.conv1(x)) + self.shortcut(x))
+
+
+class FEC(nn.Sequential):
+    """Feature extraction conv: p conv blocks (CB) of q residual units each, at constant resolution."""
+
+    def __init__(self, in_channels: int, out_channels: int, p: int, q: int):
+        blocks = []
+        for block in range(p):
+            units = [ResidualUnit(in_channels if block == 0 and unit == 0 else out_channels, out_channels)
+                     for unit in range(q)]
+            blocks.append(nn.Sequential(*units))
+        super().__init__(*blocks)
+
+
+class Branch(nn.Sequential):
+    """One parallel MSFF branch: `num_down` DSCs (3x3, stride 2) then an FEC; c channels out."""
+
+    def __init__(self, in_channels: int, c: int, num_down: int, p: int, q: int):
+        layers, channels = [], in_channels
+        for _ in range(num_down):
+            layers.append(ConvBNReLU(channels, c, 3, 2))  # DSC
+            channels = c
+        layers.append(FEC(channels, c, p, q))
+        super().__init__(*layers)
+
+
+class ChannelShuffleTP(nn.Module):
+    """Transpose (eq. 4): (B, 3c, h, w) -> view (B, 3, c, h, w) -> (B, c, 3, h, w) -> 3c channels that
+    interleave the three scales, concatenated with the un-shuffled input: (B, 6c, h, w)."""
+
+    def __init__(self, c: int, groups: int = 3):
+        super().__init__()
+        self.c, self.groups = c, groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # unflatten/flatten keep the batch axis symbolic, so the ONNX export stays batch-dynamic.
+        shuffled = x.unflatten(1, (self.groups, self.c)).transpose(1, 2).flatten(1, 2)
+        return torch.cat([x, shuffled], dim=1)
+
+
+class ChannelAttention(nn.Module):
+    """AT (eq. 5): x * sigmoid(f(maxpool(x)) + f(avgpool(x))), f a shared 1x1 bottleneck (CBAM-style)."""
+
+    def __init__(self, channels: int, reduction: int):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.f = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, channels, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        max_pooled = torch.amax(x, dim=(2, 3), keepdim=True)
+        avg_pooled = torch.mean(x, dim=(2, 3), keepdim=True)
+        return x * torch.sigmoid(self.f(max_pooled) + self.f(avg_pooled))
+
+
+class AOMR(nn.Module):
+    """Anatomy-oriented mutual reinforcement (eq. 7): hm'_k = hm_k + sum_q L[k, q] hm_q.
+
+    L = D^-1/2 A D^-1/2 of the hand skeleton. Applied as a 1x1 conv whose (K, K) weight is L, so it exports
+    as a plain Conv. With learnable=True each bone gets its own scale (shared by both directions),
+    initialised from L.
+    """
+
+    def __init__(self, learnable: bool = False):
+        super().__init__()
+        mixing = torch.from_numpy(normalized_adjacency())
+        self.learnable = learnable
+        if learnable:
+            # basis[e] is 1 at (parent, child) and (child, parent) of bone e: matrix = sum_e scale_e basis_e.
+            basis = torch.zeros(len(BONES), *mixing.shape)
+            for edge, (parent, child) in enumerate(BONES):
+                basis[edge, parent, child] = basis[edge, child, parent] = 1.0
+            self.register_buffer("basis", basis)
+            self.edge_scale = nn.Parameter(torch.tensor([float(mixing[p, c]) for p, c in BONES]))
+        else:
+            self.register_buffer("mixing", mixing)
+
+    def matrix(self) -> torch.Tensor:
+        """The (K, K) mixing matrix in use (L, or the learned per-bone scales)."""
+        if self.learnable:
+            return (self.basis * self.edge_scale[:, None, None]).sum(0)
+        return self.mixing
+
+    def forward(self, heatmaps: torch.Tensor) -> torch.Tensor:
+        weight = self.matrix()
+        return heatmaps + F.conv2d(heatmaps, weight[:, :, None, None])
+
+
+class MSFF(nn.Module):
+    """One multi-scale feature fusion module: 3 branches -> fuse -> [TP] -> [AT] -> head -> [AOMR]."""
+
+    def __init__(self, in_channels: int, config: HandNetConfig):
+        super().__init__()
+        c = config.c
+        self.branches = nn.ModuleList(Branch(in_channels, c, num_down, config.p, config.q) for num_down in range(3))
+        self.tp = ChannelShuffleTP(c) if config.use_tp else None
+        self.attention = ChannelAttention(config.fusion_channels, config.attention_reduction) if config.use_at else None
+        self.head = nn.Conv2d(config.fusion_channels, config.num_joints, 1)
+        self.aomr = AOMR(config.aomr_learnable) if config.use_aomr else None
+
+    def fuse(self, x: torch.Tensor) -> torch.Tensor:
+        """Eq. 3: branches 2 and 3 up-sampled bilinearly to branch 1's size and concatenated: (B, 3c, h, w)."""
+        full, half, quarter = (branch(x) for branch in self.branches)
+        # scale_factor (not size=) keeps the graph free of shape arithmetic; validate() guarantees exact sizes.
+        half = F.interpolate(half, scale_factor=2.0, mode="bilinear", align_corners=False)
+        quarter = F.interpolate(quarter, scale_factor=4.0, mode="bilinear", align_corners=False)
+        return torch.cat([full, half, quarter], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C_in, h, w) -> heatmaps (B, K, h, w)."""
+        fused = self.fuse(x)
+        if self.tp is not None:
+            fused = self.tp(fused)
+        if self.attention is not None:
+            fused = self.attention(fused)
+        heatmaps = self.head(fused)
+        return self.aomr(heatmaps) if self.aomr is not None else heatmaps
+
+
+class HandNet(nn.Module):
+    """SSHFR (or the minimal stem) + N cascaded MSFF modules.
+
+    forward(x (B, 3, S, S) float, BGR x/255 - 0.5) -> (B, K, S/stride, S/stride), the last MSFF's heatmaps.
+    forward(x, return_all=True) -> list of the N MSFFs' heatmaps.
+    handoff_weights: fn(stage_index, heatmaps) -> (B, K) or None; the heatmaps of MSFF_i (0-based
+        stage_index i < N-1) handed on to MSFF_{i+1} are multiplied per joint by those weights (eq. 8).
+        The returned heatmaps are never weighted.
+    """
+
+    def __init__(self, config: HandNetConfig):
+        super().__init__()
+        self.config = config.validate()
+        features = config.feature_channels
+        self.sshfr = SSHFR(config.sshfr_channels, config.stride) if config.use_sshfr else None
+        self.stem = MinimalStem(features, config.stride) if not config.use_sshfr else None
+        self.msff = nn.ModuleList(MSFF(features, config) for _ in range(config.num_msff))
+        # CPM-style hand-off: MSFF_{i+1} sees concat(SH, heatmaps_i) reduced back to the SH channel count.
+        self.handoff = nn.ModuleList(
+            nn.Conv2d(features + config.num_joints, features, 1) for _ in range(config.num_msff - 1))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """SH: (B, 3, S, S) -> (B, feature_channels, S/stride, S/stride)."""
+        return self.sshfr(x) if self.sshfr is not None else self.stem(x)
+
+    def forward(self, x: torch.Tensor, return_all: bool = False,
+                handoff_weights: Optional[HandoffWeights] = None):
+        shallow = self.features(x)
+        stage_input = shallow
+        all_heatmaps = []
+        for index, module in enumerate(self.msff):
+            heatmaps = module(stage_input)
+            all_heatmaps.append(heatmaps)
+            if index + 1 < len(self.msff):
+                handed = self._weighted(index, heatmaps, handoff_weights)
+                stage_input = self.handoff[index](torch.cat([shallow, handed], dim=1))
+        return all_heatmaps if return_all else all_heatmaps[-1]
+
+    @staticmethod
+    def _weighted(index: int, heatmaps: torch.Tensor, handoff_weights: Optional[HandoffWeights]) -> torch.Tensor:
+        if handoff_weights is None:
+            return heatmaps
+        weights = handoff_weights(index, heatmaps)
+        if weights is None:
+            return heatmaps
+        expected = tuple(heatmaps.shape[:2])
+        if tuple(weights.shape) != expected:
+            raise ValueError(f"handoff_weights({index}, heatmaps) must return a (B, K) = {expected} tensor or None, "
+                             f"got shape {tuple(weights.shape)}")
+        return heatmaps * weights.to(heatmaps.dtype)[:, :, None, None]
