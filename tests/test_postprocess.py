@@ -1,0 +1,162 @@
+"""postprocess: sub-pixel heatmap decoding, spread/confidence, mapping back to the frame, boxes and NMS."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from handjoints_trt import postprocess as pp
+from handjoints_trt.preprocess import apply_affine, crop_affine
+
+
+def render_gaussian(x: float, y: float, sigma: float, h: int = 32, w: int = 32) -> np.ndarray:
+    """(h, w) float32 Gaussian peaking at continuous (x, y); cell (i, j) is sampled at its centre."""
+    xs = np.arange(w) + 0.5
+    ys = np.arange(h)[:, None] + 0.5
+    return np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * sigma * sigma)).astype(np.float32)
+
+
+# Interior, next to each border and in the corners (the 3x3 stencil must slide inwards there).
+PEAKS = [(16.3, 15.8), (12.5, 12.5), (0.6, 5.2), (1.2, 30.9), (31.6, 31.3), (2.4, 3.1), (8.77, 0.25),
+         (30.1, 14.6), (5.55, 27.45)]
+
+
+@pytest.mark.parametrize("sigma", [1.5, 2.0, 2.5])
+def test_decode_heatmaps_recovers_subpixel_peaks(sigma):
+    maps = np.stack([render_gaussian(x, y, sigma) for x, y in PEAKS])[None]
+    coords, peaks = pp.decode_heatmaps(maps)
+    assert coords.shape == (1, len(PEAKS), 2) and coords.dtype == np.float32
+    error = np.hypot(*(coords[0] - np.array(PEAKS)).T)
+    assert error.max() < 0.1, error
+    np.testing.assert_allclose(peaks[0], maps[0].max(axis=(1, 2)))
+
+
+def test_decode_heatmaps_beats_argmax_on_noisy_maps():
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(6, 26, (200, 2))
+    maps = np.stack([render_gaussian(x, y, 2.0) for x, y in truth])[None]
+    noisy = np.clip(maps + rng.normal(0, 0.05, maps.shape), 0, None).astype(np.float32)
+    coords, _ = pp.decode_heatmaps(noisy)
+    index = noisy[0].reshape(200, -1).argmax(axis=1)
+    argmax_xy = np.stack([index % 32 + 0.5, index // 32 + 0.5], axis=1)
+    refined = np.hypot(*(coords[0] - truth).T).mean()
+    assert refined < 0.15
+    assert refined < 0.5 * np.hypot(*(argmax_xy - truth).T).mean()
+
+
+def test_decode_heatmaps_flat_and_negative_maps_give_argmax_cell_centre():
+    maps = np.zeros((2, 1, 8, 8), np.float32)
+    maps[1, 0] = -1.0
+    maps[1, 0, 3, 5] = -0.5                                  # the max of an all-negative map
+    coords, peaks = pp.decode_heatmaps(maps)
+    np.testing.assert_array_equal(coords[:, 0], [[0.5, 0.5], [5.5, 3.5]])
+    np.testing.assert_array_equal(peaks[:, 0], [0.0, -0.5])
+    assert np.isfinite(coords).all()
+
+
+def test_spread_grows_with_sigma_and_confidence_falls():
+    # On a cell centre, so every map peaks at exactly 1 and only the spread differs.
+    maps = np.stack([render_gaussian(16.5, 15.5, s) for s in (1.0, 1.5, 2.0, 3.0, 4.0)])[None]
+    coords, peaks = pp.decode_heatmaps(maps)
+    spread = pp.heatmap_spread(maps, coords)
+    assert np.all(np.diff(spread[0]) > 0), spread
+    # A Gaussian's spread is ~ 2/3 of the radius where it falls to the threshold.
+    radius = 2.0 * np.sqrt(2 * np.log(1 / pp.SPREAD_THRESHOLD))
+    assert spread[0, 2] == pytest.approx(2 / 3 * radius, rel=0.1)
+    confidence = pp.spread_to_confidence(spread, peaks)
+    assert np.all(np.diff(confidence[0]) < 0) and np.all((confidence >= 0) & (confidence <= 1))
+
+
+def test_spread_undefined_without_a_peak():
+    maps = np.zeros((1, 1, 8, 8), np.float32)
+    spread = pp.heatmap_spread(maps, np.full((1, 1, 2), 4.0))
+    assert np.isnan(spread[0, 0])
+    assert pp.spread_to_confidence(spread, np.zeros((1, 1)))[0, 0] == 0.0
+
+
+def test_confidence_is_monotone():
+    spread = np.linspace(0, 20, 41)[None]
+    conf = pp.spread_to_confidence(spread, np.ones_like(spread))
+    assert np.all(np.diff(conf[0]) < 0)
+    peaks = np.linspace(0, 1, 11)[None]
+    conf = pp.spread_to_confidence(np.full_like(peaks, 3.0), peaks)
+    assert np.all(np.diff(conf[0]) > 0) and conf[0, 0] == 0.0
+
+
+def test_decode_joints_maps_back_through_crop_affine():
+    crop_size, heatmap_size = 128, 32
+    stride = crop_size / heatmap_size
+    frame_points = np.array([[412.3, 287.9], [455.1, 250.4], [380.6, 330.2]])
+    box = np.array([370.0, 240.0, 470.0, 340.0])
+    affines = np.stack([crop_affine(box, crop_size), crop_affine(box, crop_size, rotation_deg=30.0)])
+    maps = []
+    for m in affines:
+        heat_xy = apply_affine(m, frame_points) / stride            # crop px -> heatmap cells
+        maps.append([render_gaussian(x, y, 2.0) for x, y in heat_xy])
+    keypoints, confidence, spread = pp.decode_joints(np.array(maps), affines, stride)
+    assert keypoints.shape == (2, 3, 2) and confidence.shape == (2, 3) and spread.shape == (2, 3)
+    error = np.hypot(*(keypoints - frame_points[None]).reshape(-1, 2).T)
+    assert error.max() < 0.5, error
+    assert np.all(confidence > 0.5)
+
+
+def test_heatmap_to_crop_scales_cell_edges():
+    np.testing.assert_allclose(pp.heatmap_to_crop(np.array([[0.0, 1.0], [0.5, 32.0]]), 4), [[0, 4], [2, 128]])
+
+
+def box_maps(hands, h=40, w=48, stride=4):
+    """Centre, size and offset maps for hands [(cx, cy, bw, bh, score)] in input pixels."""
+    centers = np.zeros((1, 1, h, w), np.float32)
+    sizes = np.zeros((1, 2, h, w), np.float32)
+    offsets = np.zeros((1, 2, h, w), np.float32)
+    for cx, cy, bw, bh, score in hands:
+        col, row = int(cx // stride), int(cy // stride)
+        gy, gx = np.mgrid[0:h, 0:w]
+        centers[0, 0] = np.maximum(centers[0, 0], score * np.exp(-((gx - col) ** 2 + (gy - row) ** 2) / 4.0))
+        sizes[0, :, row, col] = np.log([bw, bh])
+        offsets[0, :, row, col] = [cx / stride - col, cy / stride - row]
+    return centers, sizes, offsets
+
+
+def test_decode_boxes_finds_peaks():
+    hands = [(50.0, 60.0, 40.0, 50.0, 0.9), (150.2, 110.6, 30.0, 24.0, 0.7), (100.0, 20.0, 10.0, 10.0, 0.3)]
+    boxes, scores = pp.decode_boxes(*box_maps(hands))
+    expected = np.array([[cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2] for cx, cy, bw, bh, _ in hands[:2]])
+    assert boxes.shape == (2, 4) and boxes.dtype == np.float32       # the 0.3 hand is under the threshold
+    np.testing.assert_allclose(boxes, expected, atol=1e-3)
+    np.testing.assert_allclose(scores, [0.9, 0.7], atol=1e-6)
+    boxes, _ = pp.decode_boxes(*box_maps(hands), max_boxes=1)
+    assert len(boxes) == 1
+
+
+def test_decode_boxes_empty_map():
+    boxes, scores = pp.decode_boxes(*box_maps([]))
+    assert boxes.shape == (0, 4) and scores.shape == (0,)
+
+
+def test_nms_keeps_best_of_overlapping_boxes():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 10.5]], float)
+    scores = np.array([0.6, 0.9, 0.5, 0.7])
+    np.testing.assert_array_equal(pp.nms(boxes, scores, 0.4), [1, 2])
+    np.testing.assert_array_equal(pp.nms(boxes, scores, 0.99), [1, 3, 0, 2])
+
+
+def test_box_iou_hand_computed():
+    iou = pp.box_iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10], [20, 20, 30, 30], [0, 0, 10, 10]]))
+    np.testing.assert_allclose(iou, [[50 / 150, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: pp.decode_heatmaps(np.zeros((21, 32, 32))), "heatmaps"),
+    (lambda: pp.heatmap_spread(np.zeros((1, 21, 8, 8)), np.zeros((1, 20, 2))), "coords"),
+    (lambda: pp.crop_to_frame(np.zeros((2, 21, 2)), np.zeros((1, 2, 3))), "affines"),
+    (lambda: pp.crop_to_frame(np.zeros((2, 21)), np.zeros((2, 2, 3))), "points"),
+    (lambda: pp.decode_boxes(np.zeros((1, 10, 10)), np.zeros((1, 2, 10, 10)), np.zeros((1, 2, 10, 10))),
+     "centers"),
+    (lambda: pp.decode_boxes(np.zeros((1, 1, 10, 10)), np.zeros((1, 2, 10, 9)), np.zeros((1, 2, 10, 10))),
+     "sizes"),
+    (lambda: pp.nms(np.zeros((3, 4)), np.zeros(2)), "scores"),
+    (lambda: pp.box_iou(np.zeros((3, 5)), np.zeros((1, 4))), "a"),
+])
+def test_bad_shapes_raise_naming_the_argument(call, name):
+    with pytest.raises(ValueError, match=rf"^{name} must be"):
+        call()
