@@ -1,0 +1,225 @@
+"""Training and validation sets of both stages, built from a *data recipe* (stored in every checkpoint).
+
+A recipe is JSON: a list of sources, each {"kind": <loader format | "synthetic" | "composed">, "weight": float,
+...kind options}. Every item is drawn from a seeded generator keyed by (seed, epoch, index), so a run is
+deterministic whatever the number of workers or processes. Images pass through preprocess (the one
+preprocessing path the runtime uses) and nothing else.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from .. import preprocess
+from ..skeleton import NUM_JOINTS
+from .targets import gaussian_heatmaps, localizer_targets
+
+
+def recipe_hash(recipe: object) -> str:
+    """Short stable hash of a recipe (or any JSON-able config): recorded in checkpoints and ONNX metadata."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------- hand sources
+class RecordHands:
+    """Hands of labelled images on disk: item i -> (image, [(points (21,2), trainable (21,))])."""
+
+    def __init__(self, records: Sequence) -> None:
+        self.records = [r for r in records if r.hands]
+        if not self.records:
+            raise ValueError("RecordHands: the source holds no labelled hand")
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def item(self, index: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        sample = self.records[index].load()
+        return sample.image, [(h.keypoints, h.visible) for h in sample.hands]
+
+
+class SyntheticCrops:
+    """Synthetic single-hand images with exact labels; self-occluded joints are trained too (their position
+    is exact), joints outside the image are not."""
+
+    def __init__(self, seed: int, crop_size: int, length: int = 1_000_000) -> None:
+        from ..data.synthetic import SyntheticHands
+
+        self.generator = SyntheticHands(seed=seed)
+        self.crop_size = crop_size
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def item(self, index: int):
+        sample, points = self.generator.crop_with_points(index, self.crop_size)
+        h, w = sample.image.shape[:2]
+        pts = points[0]
+        inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+        return sample.image, [(pts, inside)]
+
+
+def hand_source(spec: dict, crop_size: int):
+    """Build one hand source from its recipe entry."""
+    kind = spec["kind"]
+    if kind == "synthetic":
+        return SyntheticCrops(int(spec.get("seed", 0)), crop_size, int(spec.get("length", 1_000_000)))
+    from ..data.loaders import load_dataset
+
+    options = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit")}
+    records = load_dataset(kind, spec["root"], **options)
+    if spec.get("limit"):
+        records = records[: int(spec["limit"])]
+    return RecordHands(records)
+
+
+# --------------------------------------------------------------------------------------------- hand crops
+@dataclass
+class CropJitter:
+    """How far training crops stray from the ground-truth box, as stage I's boxes will (fractions of the
+    crop side, degrees)."""
+
+    scale: tuple[float, float] = (0.8, 1.25)
+    shift: float = 0.08
+    rotation: float = 45.0
+    p_any_rotation: float = 0.2   # hands can be upside down in a frame: sometimes any angle
+    p_flip: float = 0.5
+    p_background: float = 0.5     # fill outside a tight crop with a random background (else replicate)
+
+
+class HandCrops:
+    """The stage-II dataset: item -> dict of float32 arrays
+    image (3, S, S) model input; heatmaps (K, S/stride, S/stride); keypoints (K, 2) heatmap coords;
+    trainable (K,) 0/1."""
+
+    def __init__(self, sources: Sequence[tuple[object, float]], crop_size: int, stride: int, sigma: float,
+                 length: int, seed: int = 0, augment: bool = True, jitter: CropJitter | None = None,
+                 photometric=None) -> None:
+        self.sources = [s for s, _ in sources]
+        weights = np.asarray([w for _, w in sources], np.float64)
+        self.weights = weights / weights.sum()
+        self.crop_size, self.stride, self.sigma = crop_size, stride, sigma
+        self.length, self.seed, self.augment = length, seed, augment
+        self.jitter = jitter or CropJitter()
+        self.photometric = photometric
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _pick(self, index: int, rng: np.random.Generator):
+        if not self.augment:  # validation: walk the sources in order, no randomness
+            offset = index
+            for source in self.sources:
+                if offset < len(source):
+                    return source.item(offset)
+                offset -= len(source)
+            raise IndexError(index)
+        source = self.sources[rng.choice(len(self.sources), p=self.weights)]
+        return source.item(int(rng.integers(len(source))))
+
+    def _affine(self, box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if not self.augment:
+            return preprocess.crop_affine(box, self.crop_size)
+        j = self.jitter
+        scale = preprocess.CROP_SCALE * float(np.exp(rng.uniform(*np.log(j.scale))))
+        angle = rng.uniform(-180, 180) if rng.random() < j.p_any_rotation else rng.normal(0, j.rotation / 2)
+        shift = tuple(rng.uniform(-j.shift, j.shift, 2))
+        m = preprocess.crop_affine(box, self.crop_size, scale, float(angle), shift)
+        if rng.random() < j.p_flip:  # mirror the crop: x -> S - x (joint order stays, handedness flips)
+            m = np.array([[-1, 0, self.crop_size], [0, 1, 0]], np.float64) @ np.vstack([m, [0, 0, 1]])
+        return m
+
+    def _warp(self, image: np.ndarray, m: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        size = (self.crop_size, self.crop_size)
+        if self.augment and rng.random() < self.jitter.p_background:
+            from ..data.backgrounds import random_background
+
+            canvas = random_background(rng, self.crop_size, self.crop_size)
+            return cv2.warpAffine(image, preprocess.to_cv2_matrix(m), size, dst=canvas,
+                                  flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT)
+        return preprocess.warp(image, m, size, border=cv2.BORDER_REPLICATE)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        image, hands = self._pick(index, rng)
+        points, trainable = hands[int(rng.integers(len(hands)))] if self.augment else hands[0]
+        box = preprocess_box(points, trainable)
+        m = self._affine(box, rng)
+        crop = self._warp(image, m, rng)
+        if self.augment and self.photometric is not None:
+            crop = self.photometric(crop, rng)
+        crop_pts = preprocess.apply_affine(m, points)
+        inside = (crop_pts >= 0).all(1) & (crop_pts < self.crop_size).all(1)
+        ok = np.asarray(trainable, bool) & inside
+        hm_pts = crop_pts / self.stride
+        n = self.crop_size // self.stride
+        return {
+            "image": preprocess.normalize(crop)[0],
+            "heatmaps": gaussian_heatmaps(hm_pts, ok, (n, n), self.sigma),
+            "keypoints": hm_pts.astype(np.float32),
+            "trainable": ok.astype(np.float32),
+        }
+
+
+def preprocess_box(points: np.ndarray, trainable: np.ndarray) -> np.ndarray:
+    """The ground-truth hand box the crop is built on: tight box of the labelled joints."""
+    pts = np.asarray(points, np.float32)[np.asarray(trainable, bool)]
+    if len(pts) == 0:
+        raise ValueError("a hand with no labelled joint cannot be cropped")
+    return np.concatenate([pts.min(0), pts.max(0)])
+
+
+# --------------------------------------------------------------------------------------------- localizer
+class LocalizerFrames:
+    """The stage-I dataset: whole frames letterboxed to the localizer input; item -> dict of float32 arrays
+    image (3, H, W); centers (1, h, w); sizes (2, h, w); offsets (2, h, w); mask (1, h, w); plus boxes
+    (max_objects, 4) input pixels padded with -1 (for validation)."""
+
+    max_objects = 16
+
+    def __init__(self, frames, input_size: tuple[int, int], stride: int, length: int, seed: int = 0,
+                 augment: bool = True, photometric=None) -> None:
+        self.frames, self.input_size, self.stride = frames, tuple(input_size), stride
+        self.length, self.seed, self.augment = length, seed, augment
+        self.photometric = photometric
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        frame_index = index + (self.epoch * self.length if self.augment else 0)
+        sample = self.frames.frame(frame_index)
+        image, lb = preprocess.letterbox_image(sample.image, self.input_size)
+        if self.augment and self.photometric is not None:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            image = self.photometric(image, rng)
+        boxes = np.asarray([h.box for h in sample.hands], np.float32).reshape(-1, 4)
+        boxes = (boxes.reshape(-1, 2, 2) * [lb.scale_x, lb.scale_y] + [lb.pad_x, lb.pad_y]).reshape(-1, 4)
+        out = localizer_targets(boxes, self.input_size, self.stride, self.max_objects)
+        padded = np.full((self.max_objects, 4), -1, np.float32)
+        padded[: len(boxes)] = boxes[: self.max_objects]
+        out.update(image=preprocess.normalize(image)[0], boxes=padded)
+        return out
+
+
+def load_recipe(path: str | Path) -> dict:
+    """Read a JSON recipe file."""
+    return json.loads(Path(path).read_text())
+
+
+__all__ = ["HandCrops", "LocalizerFrames", "CropJitter", "RecordHands", "SyntheticCrops", "hand_source",
+           "recipe_hash", "load_recipe", "NUM_JOINTS"]

@@ -1,0 +1,383 @@
+"""The training loop of both stages: progress bars, validation each epoch, atomic resumable checkpoints that
+carry the model config and the data recipe, CSV logs (+ TensorBoard when installed), mixed precision on CUDA,
+DistributedDataParallel under torchrun (gloo on CPU, NCCL on GPUs), deterministic under a seed."""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler, SequentialSampler
+
+from .. import __version__
+from . import losses
+from .datasets import recipe_hash
+
+
+@dataclass
+class TrainConfig:
+    """One training run. stage: 'hand' or 'localizer'. model: a preset name or a config dict.
+    recipe: {"train": [sources], "val": [sources]} (see datasets.py). epoch_size: items per epoch.
+    lr: peak learning rate (AdamW, cosine decay after `warmup_steps`). checkpoint_every: steps between
+    checkpoints (plus one per epoch). loss_wise / error_weighting: the training mechanisms of METHOD.md."""
+
+    stage: str
+    out_dir: str
+    model: object = "lite"
+    recipe: dict = field(default_factory=dict)
+    epochs: int = 10
+    epoch_size: int = 20000
+    val_size: int = 1000
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    sigma: float = 1.5
+    loss_wise: bool = True
+    error_weighting: bool = True
+    num_workers: int = 1
+    threads: int = 0
+    seed: int = 0
+    checkpoint_every: int = 200
+    amp: bool = True
+    max_steps: int = 0          # stop after this many steps in total (0 = no limit), for short runs
+    progress: bool = True
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return d
+
+
+# ----------------------------------------------------------------------------------------- checkpoints
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write atomically: a crash mid-write never leaves a truncated checkpoint behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint written by this trainer; raises a clear error for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # truncated, foreign or corrupt file
+        raise ValueError(f"{path} is not a readable handjoints_trt checkpoint: {exc}") from exc
+    if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
+        raise ValueError(f"{path} is not a handjoints_trt checkpoint (no model/model_config entries)")
+    return state
+
+
+# ----------------------------------------------------------------------------------------- set-up
+def _distributed() -> tuple[int, int]:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _device(rank: int) -> torch.device:
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", rank))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def build_model(cfg: TrainConfig):
+    from ..models import build_model as build
+    from ..models.config import LocalizerConfig, hand_config, localizer_config
+
+    if cfg.stage == "hand":
+        model_cfg = hand_config(cfg.model)
+    elif cfg.stage == "localizer":
+        model_cfg = localizer_config(cfg.model)
+    else:
+        raise ValueError(f"stage must be 'hand' or 'localizer', got {cfg.stage!r}")
+    return build(cfg.stage, model_cfg.to_dict()), model_cfg
+
+
+def build_datasets(cfg: TrainConfig, model_cfg):
+    from ..data.augment import AugmentConfig, photometric
+    from . import datasets as D
+
+    aug_cfg = AugmentConfig()
+
+    def photo(image, rng):
+        return photometric(image, rng, aug_cfg)
+
+    recipe = cfg.recipe
+    if cfg.stage == "hand":
+        def sources(specs):
+            return [(D.hand_source(s, model_cfg.crop_size), float(s.get("weight", 1.0))) for s in specs]
+
+        common = dict(crop_size=model_cfg.crop_size, stride=model_cfg.stride, sigma=cfg.sigma)
+        train = D.HandCrops(sources(recipe["train"]), length=cfg.epoch_size, seed=cfg.seed, augment=True,
+                            photometric=photo, **common)
+        val_sources = [(D.hand_source(s, model_cfg.crop_size), 1.0) for s in recipe.get("val", [])]
+        val_len = min(cfg.val_size, sum(len(s) for s, _ in val_sources)) if val_sources else 0
+        val = D.HandCrops(val_sources, length=val_len, seed=cfg.seed, augment=False, **common) \
+            if val_sources else None
+        return train, val
+    frames = build_frames(recipe["train"], cfg.seed)
+    val_frames = build_frames(recipe.get("val", recipe["train"]), cfg.seed + 7919)
+    size = tuple(model_cfg.input_size)
+    train = D.LocalizerFrames(frames, size, model_cfg.stride, cfg.epoch_size, cfg.seed, True, photo)
+    val = D.LocalizerFrames(val_frames, size, model_cfg.stride, cfg.val_size, cfg.seed, False)
+    return train, val
+
+
+def build_frames(specs: list[dict], seed: int):
+    """Whole-frame source of the localizer: composed real hands (+ synthetic frames) from the recipe."""
+    from ..data.compose import ComposeConfig, ComposedFrames
+    from ..data.synthetic import SynthConfig, SyntheticHands
+
+    records, synthetic, options = [], None, {}
+    for spec in specs:
+        if spec["kind"] == "synthetic":
+            synthetic = SyntheticHands(SynthConfig(**spec.get("config", {})), seed=seed)
+        elif spec["kind"] == "composed":
+            options = spec.get("config", {})
+        else:
+            from ..data.loaders import load_dataset
+
+            opts = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit")}
+            recs = load_dataset(spec["kind"], spec["root"], **opts)
+            records += recs[: int(spec["limit"])] if spec.get("limit") else recs
+    if not records and synthetic is not None:
+        options.setdefault("p_synthetic", 1.0)
+    return ComposedFrames(records, ComposeConfig(**options), seed=seed, synthetic=synthetic)
+
+
+# ----------------------------------------------------------------------------------------- validation
+@torch.no_grad()
+def validate_hand(model, loader, device) -> dict:
+    from ..evaluation import PCKAccumulator
+    from ..postprocess import decode_heatmaps
+
+    model.eval()
+    acc = PCKAccumulator()
+    for batch in loader:
+        heatmaps = model(batch["image"].to(device)).float().cpu().numpy()
+        coords, _ = decode_heatmaps(heatmaps)
+        acc.add(coords, batch["keypoints"].numpy(), batch["trainable"].numpy() > 0)
+    result = acc.result()
+    model.train()
+    return {"val_pck@0.2": float(result.pck[1]), "val_auc": float(result.auc), "val_epe_cells": float(result.epe)}
+
+
+@torch.no_grad()
+def validate_localizer(model, loader, device, stride: int) -> dict:
+    from ..evaluation import detection_pr
+    from ..postprocess import decode_boxes
+
+    model.eval()
+    preds, scores, gts = [], [], []
+    for batch in loader:
+        out = model(batch["image"].to(device))
+        for i in range(len(batch["image"])):
+            boxes, sc = decode_boxes(out["centers"][i:i + 1].float().cpu().numpy(),
+                                     out["sizes"][i:i + 1].float().cpu().numpy(),
+                                     out["offsets"][i:i + 1].float().cpu().numpy(), stride=stride)
+            gt = batch["boxes"][i].numpy()
+            preds.append(boxes)
+            scores.append(sc)
+            gts.append(gt[gt[:, 0] >= 0])
+    pr = detection_pr(preds, scores, gts, iou=0.5)
+    model.train()
+    return {"val_recall": float(pr["recall"]), "val_precision": float(pr["precision"])}
+
+
+# ----------------------------------------------------------------------------------------- the loop
+class Trainer:
+    """Train one stage; resumes from out_dir/last.pt when it exists."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+        self.out = Path(cfg.out_dir)
+        self.rank, self.world = _distributed()
+        self.device = _device(self.rank)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        self.model, self.model_cfg = build_model(cfg)
+        self.model.to(self.device)
+        self.net = self.model
+        if self.world > 1:
+            self.net = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.train_set, self.val_set = build_datasets(cfg, self.model_cfg)
+        self.steps_per_epoch = max(1, len(self.train_set) // (cfg.batch_size * self.world))
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        self.use_amp = cfg.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.step, self.epoch, self.best = 0, 0, -math.inf
+        self._resume()
+
+    # -- state
+    def state(self) -> dict:
+        return {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(), "step": self.step, "epoch": self.epoch, "best": self.best,
+            "stage": self.cfg.stage, "model_config": self.model_cfg.to_dict(), "train_config": self.cfg.to_dict(),
+            "recipe": self.cfg.recipe, "recipe_hash": recipe_hash(self.cfg.recipe), "version": __version__,
+        }
+
+    def _resume(self) -> None:
+        last = self.out / "last.pt"
+        if not last.is_file():
+            return
+        state = load_checkpoint(last)
+        if state["stage"] != self.cfg.stage or state["model_config"] != self.model_cfg.to_dict():
+            raise ValueError(f"{last} was trained with another stage or model config; use a new --out folder")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step, self.epoch, self.best = state["step"], state["epoch"], state["best"]
+        if self.rank == 0:
+            print(f"resumed from {last}: epoch {self.epoch}, step {self.step}, best {self.best:.4f}")
+
+    def _checkpoint(self, name: str = "last.pt") -> None:
+        if self.rank == 0:
+            save_checkpoint(self.out / name, self.state())
+
+    # -- schedule
+    def _lr(self) -> float:
+        cfg = self.cfg
+        if self.step < cfg.warmup_steps:
+            return cfg.lr * (self.step + 1) / cfg.warmup_steps
+        t = (self.step - cfg.warmup_steps) / max(1, self.total_steps - cfg.warmup_steps)
+        return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
+
+    # -- one step
+    def _loss(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        dev = self.device
+        if self.cfg.stage == "hand":
+            kp, ok = batch["keypoints"].to(dev), batch["trainable"].to(dev)
+            weigh = None
+            if self.cfg.error_weighting:
+                def weigh(_i, hm):
+                    return losses.handoff_weights(hm, kp, ok)
+            stages = self.net(batch["image"].to(dev), return_all=True, handoff_weights=weigh)
+            loss, w = losses.hand_loss(stages, batch["heatmaps"].to(dev), kp, ok, self.cfg.loss_wise)
+            return loss, {f"W{i + 1}": float(x) for i, x in enumerate(w)}
+        stages = self.net(batch["image"].to(dev), return_all=True, logits=True)
+        targets = {k: batch[k].to(dev) for k in ("centers", "sizes", "offsets", "mask")}
+        return losses.localizer_loss(stages, targets)
+
+    def _loader(self, dataset, shuffle: bool) -> DataLoader:
+        sampler = DistributedSampler(dataset, self.world, self.rank, shuffle=shuffle, seed=self.cfg.seed) \
+            if self.world > 1 else SequentialSampler(dataset)
+        return DataLoader(dataset, batch_size=self.cfg.batch_size, sampler=sampler,
+                          num_workers=self.cfg.num_workers, drop_last=shuffle,
+                          persistent_workers=False, pin_memory=self.device.type == "cuda")
+
+    def validate(self) -> dict:
+        if self.val_set is None or len(self.val_set) == 0:
+            return {}
+        loader = self._loader(self.val_set, shuffle=False)
+        if self.cfg.stage == "hand":
+            return validate_hand(self.model, loader, self.device)
+        return validate_localizer(self.model, loader, self.device, self.model_cfg.stride)
+
+    def _log(self, name: str, row: dict) -> None:
+        """Append a row to out_dir/<name>.csv (readable without any service) and to TensorBoard if present."""
+        if self.rank != 0:
+            return
+        path = self.out / f"{name}.csv"
+        new = not path.exists()
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row), extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        if self.tensorboard is not None:
+            for k, v in row.items():
+                if isinstance(v, (int, float)) and k not in ("time", "step"):
+                    self.tensorboard.add_scalar(f"{name}/{k}", v, self.step)
+
+    @property
+    def tensorboard(self):
+        if not hasattr(self, "_tb"):
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(str(self.out / "tensorboard")) if self.rank == 0 else None
+            except ImportError:  # TensorBoard is optional; the CSV logs carry everything
+                self._tb = None
+        return self._tb
+
+    def fit(self) -> dict:
+        """Run to the end (or to max_steps); returns the last validation metrics."""
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        metrics: dict = {}
+        key = "val_pck@0.2" if cfg.stage == "hand" else "val_recall"
+        self.model.train()
+        while self.epoch < cfg.epochs and not self._done():
+            self.train_set.set_epoch(self.epoch)
+            loader = self._loader(self.train_set, shuffle=True)
+            if isinstance(loader.sampler, DistributedSampler):
+                loader.sampler.set_epoch(self.epoch)
+            skip = self.step - self.epoch * self.steps_per_epoch  # resume mid-epoch
+            bar = tqdm(total=self.steps_per_epoch, initial=max(skip, 0), disable=not cfg.progress or self.rank,
+                       desc=f"{cfg.stage} epoch {self.epoch + 1}/{cfg.epochs}", dynamic_ncols=True)
+            t0, running = time.time(), None
+            for i, batch in enumerate(loader):
+                if i < skip:
+                    continue
+                if i >= self.steps_per_epoch or self._done():
+                    break
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self._lr()
+                with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                    loss, parts = self._loss(batch)
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.step += 1
+                running = float(loss) if running is None else 0.95 * running + 0.05 * float(loss)
+                bar.set_postfix(loss=f"{running:.4g}", lr=f"{self._lr():.2g}")
+                bar.update(1)
+                if self.step % cfg.checkpoint_every == 0:
+                    self._checkpoint()
+                    self._log("steps", {"time": round(time.time(), 1), "epoch": self.epoch, "step": self.step,
+                               "loss": running, "lr": self._lr(), **parts})
+            bar.close()
+            if self.step - self.epoch * self.steps_per_epoch >= self.steps_per_epoch:
+                self.epoch += 1
+            metrics = self.validate() if self.rank == 0 else {}
+            metrics.update(loss=running, epoch=self.epoch, step=self.step,
+                           seconds=round(time.time() - t0, 1))
+            if self.rank == 0:
+                print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
+                self._log("epochs", {"time": round(time.time(), 1), **metrics})
+                if metrics.get(key, -math.inf) > self.best:
+                    self.best = metrics[key]
+                    self._checkpoint("best.pt")
+            self._checkpoint()
+        return metrics
+
+    def _done(self) -> bool:
+        return bool(self.cfg.max_steps) and self.step >= self.cfg.max_steps
+
+    def close(self) -> None:
+        if getattr(self, "_tb", None) is not None:
+            self._tb.close()
+        if dist.is_initialized():
+            dist.destroy_process_group()

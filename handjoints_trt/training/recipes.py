@@ -1,0 +1,74 @@
+"""The data recipes of the shipped models (stored in every checkpoint, hashed into the ONNX metadata).
+
+`{shared}` in a root is replaced by the shared data folder: $HANDJOINTS_SHARED, else ../shared beside the
+repository (where this project's data lives), else ./shared.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+RECIPES: dict[str, dict] = {
+    # Stage II: real photos (MediaPipe pseudo-labels) plus exact synthetic labels.
+    "hand": {
+        "train": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 0.75},
+            {"kind": "synthetic", "seed": 1, "weight": 0.25},
+        ],
+        "val": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
+        ],
+    },
+    # Stage I: real hands cut out and composed into whole frames, with synthetic and hand-free frames mixed in.
+    "localizer": {
+        "train": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train"},
+            {"kind": "synthetic"},
+            {"kind": "composed", "config": {}},
+        ],
+        "val": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
+            {"kind": "synthetic"},
+            {"kind": "composed", "config": {}},
+        ],
+    },
+    # Synthetic only: needs no data set at all (tests, smoke runs, machines without ../shared).
+    "hand-synthetic": {
+        "train": [{"kind": "synthetic", "seed": 1, "weight": 1.0}],
+        "val": [{"kind": "synthetic", "seed": 999, "length": 500}],
+    },
+    "localizer-synthetic": {
+        "train": [{"kind": "synthetic"}],
+        "val": [{"kind": "synthetic"}],
+    },
+}
+
+
+def shared_root() -> Path:
+    """Where the shared data folder is."""
+    if os.environ.get("HANDJOINTS_SHARED"):
+        return Path(os.environ["HANDJOINTS_SHARED"])
+    beside_repo = Path(__file__).resolve().parents[3] / "shared"
+    return beside_repo if beside_repo.is_dir() else Path("shared").resolve()
+
+
+def resolve(recipe: dict, shared: Path | None = None) -> dict:
+    """Fill `{shared}` in every root; raise FileNotFoundError naming a missing data set and the fix."""
+    shared = shared or shared_root()
+    out = copy.deepcopy(recipe)
+    for split in out.values():
+        for spec in split:
+            if "root" in spec:
+                spec["root"] = spec["root"].replace("{shared}", str(shared))
+                if not Path(spec["root"]).exists():
+                    raise FileNotFoundError(
+                        f"data set {spec['kind']!r} not found at {spec['root']}; set HANDJOINTS_SHARED to the "
+                        f"folder that holds data/, or use a synthetic recipe")
+    return out
+
+
+def get_recipe(name: str) -> dict:
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; known: {sorted(RECIPES)} (or pass a JSON file)")
+    return resolve(RECIPES[name])
