@@ -2,28 +2,46 @@
 
 build_hand_net / build_localizer / build_model make a network from a config (a preset name, a dict or a
 config dataclass); count_flops measures parameters and FLOPs with forward hooks.
-The configs themselves (models.config) import without torch.
+Importing this package (and models.config) does not import torch: the configs are plain dataclasses that
+export and tooling can read without it; torch is imported when a network is built or named
+(HandNet, Localizer are resolved lazily).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .config import (HAND_PRESETS, LOCALIZER_PRESETS, HandNetConfig, LocalizerConfig, hand_config,
                      localizer_config)
-from .hand_net import HandNet
-from .localizer import Localizer
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .hand_net import HandNet
+    from .localizer import Localizer
+
+
+def __getattr__(name: str):
+    # Lazy: "from handjoints_trt.models import HandNet" imports torch only then.
+    if name == "HandNet":
+        from .hand_net import HandNet
+        return HandNet
+    if name == "Localizer":
+        from .localizer import Localizer
+        return Localizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_hand_net(config: str | Mapping[str, Any] | HandNetConfig = "lite") -> HandNet:
     """A HandNet from a preset name ("paper", "lite"), a config dict or a HandNetConfig."""
+    from .hand_net import HandNet
+
     return HandNet(hand_config(config))
 
 
 def build_localizer(config: str | Mapping[str, Any] | LocalizerConfig = "lite") -> Localizer:
     """A Localizer from a preset name ("lite", "paper"), a config dict or a LocalizerConfig."""
+    from .localizer import Localizer
+
     return Localizer(localizer_config(config))
 
 
@@ -39,8 +57,10 @@ def build_model(kind: str, config: str | Mapping[str, Any] | HandNetConfig | Loc
     raise ValueError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
 
 
-def _layer_macs(module: nn.Module, output: torch.Tensor) -> int:
+def _layer_macs(module: "nn.Module", output) -> int:
     """Multiply-adds of one conv or linear call: output elements x inputs per output."""
+    from torch import nn
+
     if isinstance(module, nn.Conv2d):
         kernel_h, kernel_w = module.kernel_size
         return output.numel() * (module.in_channels // module.groups) * kernel_h * kernel_w
@@ -56,6 +76,9 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> tuple[int, int]
     of the model's parameters (buffers excluded). The model is run in eval mode under no_grad and its
     mode is restored afterwards.
     """
+    import torch
+    from torch import nn
+
     if len(input_shape) != 4:
         raise ValueError(f"input_shape must be (B, 3, H, W), got {tuple(input_shape)}")
     total_macs = 0
