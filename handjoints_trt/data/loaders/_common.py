@@ -114,3 +114,46 @@ def normalize_handedness(value: Any, path: str | Path, field: str, index: Any) -
     if text in ("", "unknown", "none"):
         return None
     raise AnnotationError(path, field, f"unknown handedness {value!r}", "use 'left' or 'right'", index)
+
+
+def image_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) from a JPEG or PNG file's header (reads a few hundred bytes, not the pixels).
+
+    None when the file is missing or neither format: formats without sizes in their labels (CMU per-hand
+    JSON, RHD, FreiHAND) use this so every Record carries its size without decoding thousands of images.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(26)
+            if head[:8] == b"\x89PNG\r\n\x1a\n":
+                return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+            if head[:2] == b"\xff\xd8":
+                return _jpeg_size(f)
+    except OSError:
+        return None
+    return None
+
+
+# JPEG start-of-frame markers (baseline, progressive, ...): all but DHT (C4), JPG (C8) and DAC (CC).
+_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_size(f) -> tuple[int, int] | None:
+    """Walk the JPEG segments to the start-of-frame and read its height and width."""
+    f.seek(2)
+    while True:
+        byte = f.read(1)
+        while byte and byte != b"\xff":
+            byte = f.read(1)
+        while byte == b"\xff":  # fill bytes
+            byte = f.read(1)
+        if not byte:
+            return None
+        marker = byte[0]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # segments without a length
+            continue
+        length = int.from_bytes(f.read(2), "big")
+        if marker in _SOF_MARKERS:
+            data = f.read(5)
+            return int.from_bytes(data[3:5], "big"), int.from_bytes(data[1:3], "big")
+        f.seek(length - 2, 1)
