@@ -46,6 +46,8 @@ BOX_STRIDE = 4
 BOX_THRESHOLD = 0.4
 BOX_NMS_IOU = 0.4
 MAX_BOXES = 20
+# decode_boxes hands at most this many candidates per box it may return to NMS (best scores first).
+MAX_CANDIDATES_PER_BOX = 5
 
 
 # ----------------------------------------------------------------------------------------------- checks
@@ -268,10 +270,12 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = BOX_NMS_IOU) -> np.ndarray:
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = BOX_NMS_IOU,
+        max_keep: int | None = None) -> np.ndarray:
     """Greedy non-maximum suppression: keep the best box, drop those overlapping it by IoU > ``iou``, repeat.
 
-    boxes: (M, 4); scores: (M,). Returns kept indices (int64), best score first.
+    boxes: (M, 4); scores: (M,); max_keep: stop after this many (None = all). Returns kept indices (int64),
+    best score first.
     """
     b = _as_boxes(boxes, "boxes")
     s = np.asarray(scores, np.float64).reshape(-1)
@@ -285,6 +289,8 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = BOX_NMS_IOU) -> np.n
         if suppressed[i]:
             continue
         keep.append(int(i))
+        if max_keep is not None and len(keep) >= max_keep:
+            break
         suppressed |= overlaps[i] > iou
     return np.asarray(keep, np.int64)
 
@@ -319,11 +325,14 @@ def decode_boxes(centers: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, st
     local_max = cv2.dilate(heat, np.ones((3, 3), np.uint8))
     rows, cols = np.nonzero((heat >= local_max) & (heat >= threshold))
     scores = heat[rows, cols]
+    # NMS is quadratic in the candidates: a noisy map must not make a frame slow, so only the best few go in.
+    best = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES_PER_BOX * max_boxes]
+    rows, cols, scores = rows[best], cols[best], scores[best]
     off = np.asarray(offsets, np.float32)[0]
     log_size = np.asarray(sizes, np.float32)[0]
     cx = (cols + off[0, rows, cols]) * stride
     cy = (rows + off[1, rows, cols]) * stride
     bw, bh = np.exp(log_size[0, rows, cols]), np.exp(log_size[1, rows, cols])
     boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1).reshape(-1, 4)
-    keep = nms(boxes, scores, nms_iou)[:max_boxes]
+    keep = nms(boxes, scores, nms_iou, max_keep=max_boxes)
     return boxes[keep].astype(np.float32), scores[keep].astype(np.float32)

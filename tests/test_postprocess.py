@@ -160,3 +160,17 @@ def test_box_iou_hand_computed():
 def test_bad_shapes_raise_naming_the_argument(call, name):
     with pytest.raises(ValueError, match=rf"^{name} must be"):
         call()
+
+
+def test_nms_max_keep_stops_early():
+    boxes = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], float)
+    np.testing.assert_array_equal(pp.nms(boxes, np.array([0.5, 0.9, 0.7]), max_keep=2), [1, 2])
+
+
+def test_decode_boxes_noisy_map_stays_bounded():
+    rng = np.random.default_rng(0)
+    centers = rng.uniform(0.4, 0.5, (1, 1, 80, 80)).astype(np.float32)
+    sizes = np.full((1, 2, 80, 80), np.log(6.0), np.float32)
+    boxes, scores = pp.decode_boxes(centers, sizes, np.zeros((1, 2, 80, 80), np.float32), max_boxes=7)
+    assert len(boxes) == 7 and np.all(np.diff(scores) <= 0)
+    assert scores[0] == centers.max()                      # the best peak survives the candidate cut
