@@ -170,13 +170,14 @@ def test_rhd_fixture_would_fail_without_reordering(fixtures_dir: Path):
     """The geometric check tells RHD's tip-first order from the canonical one."""
     from handjoints_trt.data.loaders import load_coco_hands
 
-    raw = load_coco_hands(fixtures_dir / "rhd/test_rhd.json")  # no reordering
-    assert finger_outward_fraction(raw) < 0.5 < finger_outward_fraction(load_dataset("rhd_coco",
-                                                                                     fixtures_dir / "rhd/test_rhd.json"))
+    path = fixtures_dir / "rhd/test_rhd.json"
+    raw = load_coco_hands(path)  # no reordering
+    assert finger_outward_fraction(raw) < 0.5 < finger_outward_fraction(load_dataset("rhd_coco", path))
 
 
 def test_onehand10k_unlabelled_joints_are_invisible(fixtures_dir: Path):
-    records = {Path(r.path).name: r for r in load_dataset("onehand10k", fixtures_dir / "onehand10k/test_onehand10k.json")}
+    loaded = load_dataset("onehand10k", fixtures_dir / "onehand10k/test_onehand10k.json")
+    records = {Path(r.path).name: r for r in loaded}
     hand = records["33.jpg"].hands[0]
     assert hand.visible.sum() == 7  # 14 of 21 have v = 0 (README)
     # The box is the annotation's bbox [x, y, w, h] as (x0, y0, x1, y1), not the 7 joints' tight box.

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 
 from ..sample import HandLabel, Record
 from ._common import (TIP_FIRST_TO_CANONICAL, AnnotationError, field_of, make_hand, normalize_handedness,

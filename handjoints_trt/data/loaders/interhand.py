@@ -74,7 +74,8 @@ def _project(image: dict, cameras: dict, joints: dict, camera_json: Path, joint_
         focal, princpt = cam["focal"][camera], cam["princpt"][camera]
     except (KeyError, TypeError) as e:
         raise AnnotationError(camera_json, f"{capture}/{e.args[0] if e.args else '?'}",
-                              f"no camera {camera!r} of capture {capture}", "use the camera file of the same split") from e
+                              f"no camera {camera!r} of capture {capture}",
+                              "use the camera file of the same split") from e
     try:
         world = joints[capture][frame]["world_coord"]
     except (KeyError, TypeError) as e:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-import numpy as np
 
 from ..sample import Record
 from ._common import TIP_FIRST_TO_CANONICAL, AnnotationError, make_hand, point_array, require_file
