@@ -527,7 +527,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         frames = ComposedFrames(_self_drawn_records(folder, 24), ComposeConfig(p_empty=0.0, p_synthetic=0.0),
                                 seed=3)
-        grid = preview_grid([frames.frame(i) for i in range(6)])
+        grid = preview_grid([frames.frame(i) for i in range(6)], tile=(240, 180))
     cv2.imwrite(out, grid, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     print(f"wrote {out} ({grid.shape[1]}x{grid.shape[0]})")
 
