@@ -160,8 +160,8 @@ def cutout(image: np.ndarray, hand: HandLabel, rng: np.random.Generator,
 
     image: (H, W, 3) uint8 BGR; hand: its label in image pixels (>= 3 labelled joints).
     The mask ('bones': the convex hull of the palm joints (wrist, thumb CMC/MCP, finger MCPs) plus one
-    line per bone; 'hull': the convex hull of all labelled joints; hands with unlabelled joints use 'hull') is grown by
-    U(grow_frac) * hand size (fingers have width, the palm and finger pads extend past the joints), clipped
+    line per bone; 'hull': the convex hull of all labelled joints, also used for hands with unlabelled
+    joints) is grown by U(grow_frac) * hand size (fingers have width, the palm and finger pads extend past the joints), clipped
     to the image (source crops often cut the wrist or fingers), then feathered by a Gaussian of sigma
     U(feather_frac) * hand size. The blur treats outside the image as 0, so edges where the image cut the
     hand fade out too: a pasted hand never shows a hard straight edge.
