@@ -161,9 +161,9 @@ def test_gradients_reach_every_parameter():
 def test_handoff_weights_scale_what_the_next_msff_sees():
     model = build_hand_net(hand_config("lite", crop_size=64)).eval()
     x = torch.randn(2, 3, 64, 64)
-    shapes, _ = _capture(model, ["msff.1"])
     seen = {}
-    model.handoff[0].register_forward_hook(lambda m, inputs, out: seen.__setitem__("in", inputs[0].clone()))
+    model.handoff[0].heatmaps_conv.register_forward_hook(
+        lambda m, inputs, out: seen.__setitem__("in", inputs[0].clone()))
     calls = []
 
     def zero_weights(index, heatmaps):
@@ -178,11 +178,11 @@ def test_handoff_weights_scale_what_the_next_msff_sees():
         weighted = model(x, return_all=True, handoff_weights=zero_weights)
         weighted_input = seen["in"]
         unweighted = model(x, return_all=True, handoff_weights=lambda i, hm: None)
-    features = model.config.feature_channels
     assert calls == [0, 1]  # every MSFF that hands on (not the last)
     assert torch.equal(weighted[0], plain[0])  # returned heatmaps are never weighted
-    assert torch.all(weighted_input[:, features + 3] == 0) and torch.any(plain_input[:, features + 3] != 0)
-    assert torch.equal(weighted_input[:, features + 4], plain_input[:, features + 4])
+    assert torch.equal(plain_input, plain[0])  # handoff[0] receives MSFF_1's heatmaps
+    assert torch.all(weighted_input[:, 3] == 0) and torch.any(plain_input[:, 3] != 0)
+    assert torch.equal(weighted_input[:, 4], weighted[0][:, 4])  # weight 1: passed unchanged
     assert not torch.allclose(weighted[1], plain[1])
     assert all(torch.equal(a, b) for a, b in zip(unweighted, plain))  # fn returning None = unweighted
 
@@ -215,7 +215,7 @@ def test_unknown_keys_and_presets_are_rejected():
 
 
 @pytest.mark.parametrize("overrides, field", [
-    ({"input_size": (100, 96)}, "input_size"), ({"num_stages": 0}, "num_stages"),
+    ({"input_size": (100, 96)}, "input_size"), ({"num_stages": 0}, "num_stages"), ({"stage_depth": 0}, "stage_depth"),
     ({"backbone_channels": (8, 8)}, "backbone_channels"), ({"backbone_depth": (0, -1, 0, 0)}, "backbone_depth"),
 ])
 def test_bad_localizer_configs_raise_naming_the_field(overrides, field):
@@ -255,7 +255,7 @@ def test_localizer_output_shapes(height, width):
 
 
 def test_localizer_stages_logits_and_prior():
-    model = build_localizer(localizer_config("lite", num_stages=3)).eval()
+    model = build_localizer(localizer_config("lite", num_stages=3, stage_depth=2)).eval()
     x = torch.randn(2, 3, 128, 128)
     with torch.no_grad():
         stages = model(x, return_all=True)
@@ -269,8 +269,9 @@ def test_localizer_stages_logits_and_prior():
     assert all(abs(float(stage.head.bias[0].detach()) + 2.19) < 0.01 for stage in model.stages)
 
 
-def test_localizer_gradients_reach_every_parameter():
-    model = build_localizer("lite").train()
+@pytest.mark.parametrize("preset", ["lite", "paper"])
+def test_localizer_gradients_reach_every_parameter(preset):
+    model = build_localizer(preset).train()
     stages = model(torch.randn(2, 3, 64, 64), return_all=True, logits=True)
     sum(sum(v.square().mean() for v in stage.values()) for stage in stages).backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]

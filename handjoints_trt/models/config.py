@@ -141,16 +141,21 @@ class LocalizerConfig:
         network itself runs at any such size; this is the size exported/benchmarked by default).
     backbone_channels: channels at strides 2, 4, 8, 16, 32 (plain 3x3 convs, one stride-2 conv per level).
     backbone_depth: extra stride-1 3x3 convs at strides 4, 8, 16, 32 (receptive field for large hands).
-    neck_channels: channels of the up-sampling path at strides 16, 8, 4 (the last = stage features).
+    neck_channels: channels of the up-sampling path at strides 16, 8, 4 (the last = stage features;
+        the stride-4 merge has no 3x3 conv of its own: the first stage's conv follows at once).
     stage_channels: hidden channels of each CPM refinement stage (at stride 4).
+    stage_depth: 3x3 convs per stage (the last dilated by 2 for a wider view of the previous maps).
+    Keep channel counts multiples of 32 where the maps are large: ORT's NCHWc conv kernels (block 16 on
+    AVX-512) ran 16- and 24-channel 3x3 convs several times slower per FLOP on this CPU (docs/models.md).
     num_stages: CPM stages; stage 1 sees the features, stage t > 1 the features + stage t-1's maps.
     """
 
     input_size: tuple[int, int] = (384, 384)
-    backbone_channels: tuple[int, ...] = (16, 24, 32, 64, 96)
-    backbone_depth: tuple[int, ...] = (0, 1, 2, 2)
-    neck_channels: tuple[int, ...] = (48, 32, 24)
-    stage_channels: int = 24
+    backbone_channels: tuple[int, ...] = (16, 32, 32, 64, 96)
+    backbone_depth: tuple[int, ...] = (0, 2, 2, 2)
+    neck_channels: tuple[int, ...] = (64, 32, 32)
+    stage_channels: int = 32
+    stage_depth: int = 1
     num_stages: int = 2
 
     STRIDE = 4  # output stride of every map (class constant, not a field)
@@ -167,6 +172,7 @@ class LocalizerConfig:
             if len(value) != count or not all(isinstance(v, int) and v >= low for v in value):
                 raise ValueError(f"{name} must be {count} ints >= {low}, got {getattr(self, name)!r}")
         _check_int_range("stage_channels", self.stage_channels, 1)
+        _check_int_range("stage_depth", self.stage_depth, 1)
         _check_int_range("num_stages", self.num_stages, 1)
         return self
 
@@ -186,7 +192,7 @@ class LocalizerConfig:
 HAND_PRESETS: dict[str, HandNetConfig] = {
     "paper": HandNetConfig(),
     "lite": HandNetConfig(
-        crop_size=128, stride=4, sshfr_channels=(16, 24, 24, 32, 32, 32, 32, 48, 48, 48),
+        crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
         c=32, p=1, q=1, num_msff=3, attention_reduction=8),
 }
 
@@ -194,7 +200,7 @@ LOCALIZER_PRESETS: dict[str, LocalizerConfig] = {
     "lite": LocalizerConfig(),
     "paper": LocalizerConfig(
         input_size=(384, 384), backbone_channels=(32, 48, 64, 128, 192), backbone_depth=(1, 2, 3, 3),
-        neck_channels=(96, 64, 48), stage_channels=64, num_stages=3),
+        neck_channels=(96, 64, 64), stage_channels=64, stage_depth=3, num_stages=3),
 }
 
 

@@ -195,6 +195,21 @@ class MSFF(nn.Module):
         return self.aomr(heatmaps) if self.aomr is not None else heatmaps
 
 
+class Handoff(nn.Module):
+    """CPM-style hand-off: 1x1 conv(concat(SH, heatmaps)) -> SH channels, computed as
+    conv_f(SH) + conv_h(heatmaps) (the same linear map) so the big conv keeps SH's channel count, a
+    multiple of 16 that ORT's NCHWc kernels run fast; the 48+21-channel concat ran ~10x slower per FLOP."""
+
+    def __init__(self, feature_channels: int, num_joints: int):
+        super().__init__()
+        self.features_conv = nn.Conv2d(feature_channels, feature_channels, 1)
+        self.heatmaps_conv = nn.Conv2d(num_joints, feature_channels, 1, bias=False)
+
+    def forward(self, shallow: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+        """shallow (B, F, h, w), heatmaps (B, K, h, w) -> next MSFF's input (B, F, h, w)."""
+        return self.features_conv(shallow) + self.heatmaps_conv(heatmaps)
+
+
 class HandNet(nn.Module):
     """SSHFR (or the minimal stem) + N cascaded MSFF modules.
 
@@ -213,8 +228,7 @@ class HandNet(nn.Module):
         self.stem = MinimalStem(features, config.stride) if not config.use_sshfr else None
         self.msff = nn.ModuleList(MSFF(features, config) for _ in range(config.num_msff))
         # CPM-style hand-off: MSFF_{i+1} sees concat(SH, heatmaps_i) reduced back to the SH channel count.
-        self.handoff = nn.ModuleList(
-            nn.Conv2d(features + config.num_joints, features, 1) for _ in range(config.num_msff - 1))
+        self.handoff = nn.ModuleList(Handoff(features, config.num_joints) for _ in range(config.num_msff - 1))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """SH: (B, 3, S, S) -> (B, feature_channels, S/stride, S/stride)."""
@@ -230,7 +244,7 @@ class HandNet(nn.Module):
             all_heatmaps.append(heatmaps)
             if index + 1 < len(self.msff):
                 handed = self._weighted(index, heatmaps, handoff_weights)
-                stage_input = self.handoff[index](torch.cat([shallow, handed], dim=1))
+                stage_input = self.handoff[index](shallow, handed)
         return all_heatmaps if return_all else all_heatmaps[-1]
 
     @staticmethod
