@@ -224,6 +224,7 @@ class Trainer:
         self.use_amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.step, self.epoch, self.best = 0, 0, -math.inf
+        self.recipe_history = [{"step": 0, "recipe_hash": recipe_hash(cfg.recipe), "recipe": cfg.recipe}]
         self._resume()
 
     # -- state
@@ -233,6 +234,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(), "step": self.step, "epoch": self.epoch, "best": self.best,
             "stage": self.cfg.stage, "model_config": self.model_cfg.to_dict(), "train_config": self.cfg.to_dict(),
             "recipe": self.cfg.recipe, "recipe_hash": recipe_hash(self.cfg.recipe), "version": __version__,
+            "recipe_history": self.recipe_history,
         }
 
     def _resume(self) -> None:
@@ -246,6 +248,11 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.epoch, self.best = state["step"], state["epoch"], state["best"]
+        # A run may go on with another data recipe (data added between sessions): keep the whole story.
+        self.recipe_history = state.get("recipe_history", self.recipe_history)
+        if self.recipe_history[-1]["recipe_hash"] != recipe_hash(self.cfg.recipe):
+            self.recipe_history.append({"step": self.step, "recipe_hash": recipe_hash(self.cfg.recipe),
+                                        "recipe": self.cfg.recipe})
         if self.rank == 0:
             print(f"resumed from {last}: epoch {self.epoch}, step {self.step}, best {self.best:.4f}")
 
@@ -351,7 +358,8 @@ class Trainer:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
                 self.step += 1
-                running = float(loss) if running is None else 0.95 * running + 0.05 * float(loss)
+                value = float(loss.detach())
+                running = value if running is None else 0.95 * running + 0.05 * value
                 bar.set_postfix(loss=f"{running:.4g}", lr=f"{self._lr():.2g}")
                 bar.update(1)
                 if self.step % cfg.checkpoint_every == 0:

@@ -33,6 +33,11 @@ RECIPES: dict[str, dict] = {
             {"kind": "composed", "config": {}},
         ],
     },
+    # Real photos only (for machines without the synthetic generator's cost, and the first hours of the run).
+    "hand-real": {
+        "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
+        "val": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"}],
+    },
     # Synthetic only: needs no data set at all (tests, smoke runs, machines without ../shared).
     "hand-synthetic": {
         "train": [{"kind": "synthetic", "seed": 1, "weight": 1.0}],
