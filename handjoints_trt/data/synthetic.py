@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from .. import preprocess
-from ..skeleton import BONES, NUM_JOINTS, bone_color, joint_color
+from ..skeleton import NUM_JOINTS
 from .backgrounds import random_background, random_skin_color
 from .sample import HandLabel, Sample
 
