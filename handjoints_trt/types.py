@@ -1,19 +1,22 @@
 """The runtime's options and results: small dataclasses, the same whichever backend ran."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+
+BACKEND_CHOICES = ("auto", "tensorrt", "onnxruntime", "torch")
+PRECISION_CHOICES = ("fp32", "fp16", "int8")
 
 
 @dataclass
 class Hand:
     """One detected hand, in frame pixels.
 
-    box: (x0, y0, x1, y1) float, frame pixels.
+    box: (x0, y0, x1, y1) float, frame pixels (continuous coordinates, preprocess.py).
     score: float 0..1, the hand's detection score (stage I), or the mean joint confidence when the box
-        was given by the caller.
+        was given by the caller or came from tracking.
     keypoints: (21, 2) float32, frame pixels, canonical joint order (skeleton.HandJoint).
     confidence: (21,) float32 0..1, per joint, from the heatmap spread (METHOD.md eq. 12).
     track_id: int, stable across frames in tracking mode; -1 for single images.
@@ -24,6 +27,11 @@ class Hand:
     keypoints: np.ndarray
     confidence: np.ndarray
     track_id: int = -1
+
+    @property
+    def mean_confidence(self) -> float:
+        """Mean of the 21 joint confidences, 0..1."""
+        return float(np.mean(self.confidence)) if np.size(self.confidence) else 0.0
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -43,13 +51,29 @@ class DetectorOptions:
     backend: 'auto' (TensorRT when it and a GPU are present, else ONNX Runtime), 'tensorrt',
         'onnxruntime' or 'torch'.
     precision: 'fp32', 'fp16' (TensorRT) or 'int8' (the Q/DQ models; TensorRT or ONNX Runtime).
-    localizer_model / hand_model: ONNX (or, for 'torch', checkpoint) files; None = the shipped models.
+    localizer_model / hand_model: ONNX files (for 'torch': a trainer checkpoint, or an ONNX file with a
+        sibling checkpoint of the same stem, ``hand.onnx`` + ``hand.pt``); None = the shipped models.
     max_hands: at most this many hands per frame (the highest scores win).
     box_threshold: minimum stage-I score of a hand, 0..1.
     nms_iou: boxes overlapping more than this IoU are merged by non-maximum suppression.
-    localizer_size: (width, height) of the localizer input; None = the size stored in the model.
+    localizer_size: the localizer input. An int is its long side in pixels: the short side follows the
+        frame's aspect ratio, rounded up to a multiple of 32 (1280x720 at 384 -> 384x224). A (width,
+        height) pair fixes the input (letterboxed). None = the long side stored in the model.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
     engine_cache: folder for TensorRT engines; None = ~/.cache/handjoints_trt/engines.
+    max_batch: most hand crops per stage-II call (larger sets run in chunks); 0 = the backend's limit.
+    device: for the 'torch' backend: 'auto', 'cpu' or 'cuda[:N]'.
+
+    Tracking (HandJointDetector.track / tracking.HandTracker):
+    redetect_interval: run stage I at least every this many frames (1 = every frame).
+    new_hand_interval: while fewer than max_hands are tracked, run stage I every this many frames (a new
+        hand may have entered).
+    lost_confidence: a track whose mean joint confidence falls below this is lost (stage I runs next frame).
+    track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
+        centre (crop_hands adds its own margin on top).
+    smoothing: One-Euro smoothing of the tracked joints; smooth_min_cutoff (Hz), smooth_beta,
+        smooth_d_cutoff (Hz) are its parameters, with frames 1/fps seconds apart (fps: frames per second
+        assumed when update() is given no timestamp).
     """
 
     backend: str = "auto"
@@ -59,7 +83,63 @@ class DetectorOptions:
     max_hands: int = 4
     box_threshold: float = 0.4
     nms_iou: float = 0.4
-    localizer_size: tuple[int, int] | None = None
+    localizer_size: int | tuple[int, int] | None = None
     threads: int = 0
     engine_cache: Path | str | None = None
+    max_batch: int = 0
+    device: str = "auto"
+    redetect_interval: int = 30
+    new_hand_interval: int = 5
+    lost_confidence: float = 0.3
+    track_box_scale: float = 1.1
+    smoothing: bool = False
+    smooth_min_cutoff: float = 1.0
+    smooth_beta: float = 0.05
+    smooth_d_cutoff: float = 1.0
+    fps: float = 30.0
     extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def validate(self) -> "DetectorOptions":
+        """Raise ValueError naming the bad option and its allowed values; return self when all are fine."""
+        if self.backend not in BACKEND_CHOICES:
+            raise ValueError(f"backend must be one of {BACKEND_CHOICES}, got {self.backend!r}")
+        if self.precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {self.precision!r}")
+        _check_int("max_hands", self.max_hands, 1)
+        _check_int("threads", self.threads, 0)
+        _check_int("max_batch", self.max_batch, 0)
+        _check_int("redetect_interval", self.redetect_interval, 1)
+        _check_int("new_hand_interval", self.new_hand_interval, 1)
+        for name in ("box_threshold", "nms_iou", "lost_confidence"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a number in 0..1, got {value!r}")
+        for name in ("track_box_scale", "smooth_min_cutoff", "smooth_d_cutoff", "fps"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a number > 0, got {value!r}")
+        if not isinstance(self.smooth_beta, (int, float)) or self.smooth_beta < 0:
+            raise ValueError(f"smooth_beta must be a number >= 0, got {self.smooth_beta!r}")
+        _check_localizer_size(self.localizer_size)
+        return self
+
+
+def _check_int(name: str, value, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+
+
+def _check_localizer_size(size) -> None:
+    """None, an int long side, or a (width, height) pair; every side a multiple of 32, >= 32."""
+    if size is None:
+        return
+    sides = (size,) if isinstance(size, int) and not isinstance(size, bool) else tuple(size) \
+        if isinstance(size, (tuple, list)) else ()
+    if len(sides) not in (1, 2) or (isinstance(size, (tuple, list)) and len(sides) != 2) or \
+            not all(isinstance(v, int) and not isinstance(v, bool) and v >= 32 and v % 32 == 0 for v in sides):
+        raise ValueError(f"localizer_size must be None, a long side (int) or (width, height), every side a "
+                         f"multiple of 32 and >= 32 (the localizer reaches stride 32), got {size!r}")

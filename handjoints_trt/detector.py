@@ -1,0 +1,326 @@
+"""HandJointDetector: the two-stage pipeline of ARCHITECTURE.md on any backend.
+
+    frame -> letterbox -> localizer -> decode_boxes -> crop_hands (one batch) -> hand network
+          -> decode_joints -> [Hand]
+
+Frames are H x W x 3 uint8 BGR (OpenCV's order). Grayscale (H, W) / (H, W, 1) and BGRA (H, W, 4) uint8
+frames are converted to BGR. Float frames are refused with the exact conversion to use, because 0..1 and
+0..255 floats cannot be told apart safely (a dark 0..255 image looks like a 0..1 one). RGB frames cannot
+be detected: convert them with cv2.cvtColor(frame, cv2.COLOR_RGB2BGR).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .backends.base import Backend, load_backend, resolve_kind
+from .models_registry import default_model_path
+from .postprocess import BOX_STRIDE, decode_boxes, decode_joints
+from .preprocess import crop_hands, letterbox
+from .types import DetectorOptions, Hand
+
+LOCALIZER_MULTIPLE = 32          # the localizer reaches stride 32: its input sides are multiples of 32
+LOCALIZER_MIN_SIDE = 128         # the exported localizer's dynamic range is 128..1280 per side
+LOCALIZER_MAX_SIDE = 1280
+DEFAULT_LOCALIZER_LONG_SIDE = 384
+TIMING_KEYS = ("localizer", "crop", "hands", "decode", "total")
+
+
+# ------------------------------------------------------------------------------------------ the frame
+def as_bgr_frame(frame) -> np.ndarray:
+    """Validate a frame and return it as (H, W, 3) uint8 BGR, C-contiguous (a view when already so).
+
+    Accepts (H, W, 3) BGR, (H, W) or (H, W, 1) grayscale and (H, W, 4) BGRA, all uint8. Raises TypeError
+    for None, a path, a non-array or a non-uint8 array; ValueError for a wrong rank, channel count or an
+    empty frame. Each message names the problem and the fix.
+    """
+    import cv2
+
+    if frame is None:
+        raise TypeError("frame is None: the image was not read (cv2.imread returns None for a missing or "
+                        "unreadable file, VideoCapture.read at the end of a video); check the source")
+    if isinstance(frame, (str, Path, bytes)):
+        raise TypeError(f"frame is a path ({str(frame)!r}), not an image: read it first with "
+                        f"frame = cv2.imread(path)")
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f"frame must be a numpy array (H, W, 3) uint8 BGR, got {type(frame).__name__}; for a "
+                        f"PIL image use cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)")
+    if frame.ndim not in (2, 3):
+        raise ValueError(f"frame must be (H, W, 3) uint8 BGR (or (H, W) grayscale), got shape {frame.shape}; "
+                         f"for a batch call detect() once per frame")
+    if frame.size == 0:
+        raise ValueError(f"frame is empty (shape {frame.shape}); check the image source")
+    if frame.dtype != np.uint8:
+        raise TypeError(_dtype_fix(frame))
+    channels = 1 if frame.ndim == 2 else frame.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(np.ascontiguousarray(frame.reshape(frame.shape[:2])), cv2.COLOR_GRAY2BGR)
+    if channels == 4:
+        return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_BGRA2BGR)
+    if channels != 3:
+        raise ValueError(f"frame must have 1 (gray), 3 (BGR) or 4 (BGRA) channels, got shape {frame.shape}")
+    return np.ascontiguousarray(frame)
+
+
+def _dtype_fix(frame: np.ndarray) -> str:
+    """The error message for a non-uint8 frame, with the conversion that fits its values."""
+    kind = f"frame must be uint8 (0..255 BGR), got {frame.dtype}"
+    if frame.dtype == np.bool_:
+        return f"{kind}; for a mask use frame.astype(np.uint8) * 255"
+    if np.issubdtype(frame.dtype, np.floating):
+        high = float(np.nanmax(frame)) if frame.size else 0.0
+        if high <= 1.0:
+            return f"{kind} with values in 0..1; convert with (frame * 255).round().astype(np.uint8)"
+        return f"{kind} with values up to {high:g}; convert with np.clip(frame, 0, 255).round().astype(np.uint8)"
+    if frame.dtype == np.uint16:
+        return f"{kind}; for a 16-bit image convert with (frame >> 8).astype(np.uint8)"
+    return f"{kind}; convert with np.clip(frame, 0, 255).astype(np.uint8)"
+
+
+def as_boxes(boxes, frame_shape: tuple[int, ...]) -> np.ndarray:
+    """Caller's boxes -> (N, 4) float64 x0, y0, x1, y1 frame pixels; ValueError for a malformed box."""
+    try:
+        b = np.asarray(boxes, np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"boxes must be (N, 4) numbers x0, y0, x1, y1 in frame pixels: {exc}") from exc
+    if b.size == 0:
+        return b.reshape(0, 4)
+    if b.ndim == 1 and b.shape[0] == 4:
+        raise ValueError("boxes must be (N, 4), one row per hand; for one box pass [box]")
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"boxes must be (N, 4) x0, y0, x1, y1 in frame pixels, got shape {b.shape}")
+    if not np.isfinite(b).all():
+        raise ValueError("boxes contain NaN or inf; pass finite frame-pixel coordinates")
+    bad = np.nonzero((b[:, 2] <= b[:, 0]) | (b[:, 3] <= b[:, 1]))[0]
+    if len(bad):
+        raise ValueError(f"box {int(bad[0])} {b[bad[0]].tolist()} has x1 <= x0 or y1 <= y0; boxes are "
+                         f"(x0, y0, x1, y1) corners, not (x, y, w, h)")
+    return b
+
+
+# ------------------------------------------------------------------------------------------ the sizes
+def _round_up(value: float, multiple: int) -> int:
+    return int(math.ceil(value / multiple - 1e-9)) * multiple
+
+
+def localizer_input_size(frame_size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """(width, height) of the localizer input for a (width, height) frame: the long side is ``long_side``,
+    the short side follows the frame's aspect ratio, rounded up to a multiple of 32 (1280x720 at 384 ->
+    384x224), clamped to 128..long_side."""
+    fw, fh = frame_size
+    short = fh * long_side / fw if fw >= fh else fw * long_side / fh
+    short = min(long_side, max(LOCALIZER_MIN_SIDE, _round_up(short, LOCALIZER_MULTIPLE)))
+    return (long_side, short) if fw >= fh else (short, long_side)
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    """Metadata "384x384" (or "384") -> (384, 384); None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        parts = [int(v) for v in str(text).lower().split("x")]
+    except ValueError:
+        return None
+    return (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+
+
+# ------------------------------------------------------------------------------------------ the detector
+class HandJointDetector:
+    """Hand joints in frames: ``detect(frame) -> [Hand]``; ``track(frame)`` for video.
+
+    HandJointDetector(options=None, **overrides): overrides are DetectorOptions fields (backend='torch',
+    max_hands=2, ...). Models: options.localizer_model / hand_model, else the shipped ones
+    (models_registry). Use as a context manager or call close().
+    After each call, ``last_timings`` holds the time per stage in ms: localizer, crop, hands, decode, total.
+    """
+
+    def __init__(self, options: DetectorOptions | None = None, **overrides):
+        self.options = _merge_options(options, overrides)
+        self.backend_kind = resolve_kind(self.options.backend)
+        self.last_timings: dict[str, float] = {}
+        self._tracker = None
+        self.hand_backend: Backend | None = None
+        self.localizer_backend: Backend | None = None
+        localizer_path, hand_path = self._model_paths()
+        try:
+            self.hand_backend = load_backend(hand_path, self.backend_kind, **self._backend_options())
+            self.localizer_backend = load_backend(localizer_path, self.backend_kind, **self._backend_options())
+            self._read_models(localizer_path, hand_path)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- set-up
+    def _model_paths(self) -> tuple[Path, Path]:
+        o = self.options
+        precision = o.precision
+        localizer = Path(o.localizer_model) if o.localizer_model else default_model_path("localizer", precision)
+        hand = Path(o.hand_model) if o.hand_model else default_model_path("hand", precision)
+        return localizer, hand
+
+    def _backend_options(self) -> dict:
+        o = self.options
+        per_kind = {
+            "onnxruntime": {"threads": o.threads},
+            "torch": {"threads": o.threads, "device": o.device},
+            "tensorrt": {"precision": o.precision},
+        }[self.backend_kind]
+        if self.backend_kind == "tensorrt":
+            if o.max_batch:
+                per_kind["max_batch"] = o.max_batch
+            if o.engine_cache is not None:
+                per_kind["engine_cache"] = Path(o.engine_cache)
+        return {**per_kind, **o.extra}
+
+    def _read_models(self, localizer_path: Path, hand_path: Path) -> None:
+        """Check each model is the stage it is given as; read crop size, strides and input sizes."""
+        hand, loc = self.hand_backend, self.localizer_backend
+        _expect(hand, "hand_model", hand_path, "crops", ("heatmaps",))
+        _expect(loc, "localizer_model", localizer_path, "frame", ("centers", "sizes", "offsets"))
+        crop_spec, heat_spec = hand.inputs[0], hand.outputs[0]
+        self.crop_size = crop_spec.shape[2] if crop_spec.shape[2] > 0 else int(hand.metadata["input_size"])
+        heat_side = heat_spec.shape[2] if heat_spec.shape[2] > 0 else \
+            self.crop_size // int(hand.metadata.get("stride", 4))
+        self.heatmap_stride = self.crop_size / heat_side
+        self.box_stride = float(loc.metadata.get("stride", BOX_STRIDE))
+        model_size = _parse_size(loc.metadata.get("input_size"))
+        self.localizer_long_side = max(model_size) if model_size else DEFAULT_LOCALIZER_LONG_SIDE
+        # The smaller of the user's limit and the backend's (a TensorRT profile's maximum); 0 = no limit.
+        limits = [v for v in (self.options.max_batch, hand.max_batch) if v]
+        self.max_batch = min(limits) if limits else 0
+
+    # -- life cycle
+    def close(self) -> None:
+        """Free both backends; idempotent."""
+        for backend in (self.hand_backend, self.localizer_backend):
+            if backend is not None:
+                backend.close()
+        self.hand_backend = self.localizer_backend = None
+
+    def __enter__(self) -> "HandJointDetector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _live(self) -> None:
+        if self.hand_backend is None:
+            raise RuntimeError("this HandJointDetector was closed; make a new one")
+
+    # -- stages
+    def localizer_input_size(self, frame_size: tuple[int, int]) -> tuple[int, int]:
+        """(width, height) of the localizer input for a (width, height) frame (see DetectorOptions)."""
+        size = self.options.localizer_size
+        if isinstance(size, (tuple, list)):
+            return int(size[0]), int(size[1])
+        return localizer_input_size(frame_size, int(size or self.localizer_long_side))
+
+    def localize(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stage I on a BGR frame: boxes (N, 4) float32 frame pixels and scores (N,) float32, best first,
+        N <= max_hands."""
+        self._live()
+        image = as_bgr_frame(frame)
+        o = self.options
+        tensor, lb = letterbox(image, self.localizer_input_size((image.shape[1], image.shape[0])))
+        out = self.localizer_backend.infer({"frame": tensor})
+        boxes, scores = decode_boxes(out["centers"], out["sizes"], out["offsets"], stride=self.box_stride,
+                                     threshold=o.box_threshold, max_boxes=o.max_hands, nms_iou=o.nms_iou)
+        return lb.boxes_to_frame(boxes).astype(np.float32), scores
+
+    def detect_crops(self, crops: np.ndarray) -> np.ndarray:
+        """Stage II inference: crops (B, 3, S, S) float32 (preprocess.crop_hands) -> heatmaps (B, 21, h, w)
+        float32, in chunks of max_batch when set."""
+        self._live()
+        step = self.max_batch or len(crops)
+        parts = [self.hand_backend.infer({"crops": crops[i:i + step]})["heatmaps"]
+                 for i in range(0, len(crops), step)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None) -> list[Hand]:
+        """Stage II for given boxes: one Hand per box, in the boxes' order. score = scores[i] when given,
+        else the hand's mean joint confidence. Records crop/hands/decode timings."""
+        image = as_bgr_frame(frame)
+        b = as_boxes(boxes, image.shape)
+        timings = {"crop": 0.0, "hands": 0.0, "decode": 0.0}
+        if len(b) == 0:
+            self.last_timings.update(timings)
+            return []
+        t0 = time.perf_counter()
+        crops, affines = crop_hands(image, b, self.crop_size)
+        t1 = time.perf_counter()
+        heatmaps = self.detect_crops(crops)
+        t2 = time.perf_counter()
+        keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
+        hands = [Hand(tuple(float(v) for v in b[i]),
+                      float(scores[i]) if scores is not None else float(confidence[i].mean()),
+                      keypoints[i], confidence[i]) for i in range(len(b))]
+        t3 = time.perf_counter()
+        timings.update(crop=(t1 - t0) * 1e3, hands=(t2 - t1) * 1e3, decode=(t3 - t2) * 1e3)
+        self.last_timings.update(timings)
+        return hands
+
+    def detect(self, frame: np.ndarray, boxes=None) -> list[Hand]:
+        """Hands in one frame.
+
+        frame: (H, W, 3) uint8 BGR (grayscale and BGRA are converted). boxes: None to find the hands
+        (stage I), or (N, 4) x0, y0, x1, y1 frame pixels to skip stage I: then exactly one Hand per box
+        comes back, in the boxes' order, score = mean joint confidence. A frame without hands gives [].
+        """
+        self._live()
+        start = time.perf_counter()
+        image = as_bgr_frame(frame)
+        self.last_timings = {"localizer": 0.0}
+        scores = None
+        if boxes is None:
+            boxes, scores = self.localize(image)
+            self.last_timings["localizer"] = (time.perf_counter() - start) * 1e3
+        hands = self.estimate(image, boxes, scores)
+        self.last_timings["total"] = (time.perf_counter() - start) * 1e3
+        return hands
+
+    # -- video
+    def track(self, frame: np.ndarray, timestamp: float | None = None) -> list[Hand]:
+        """Hands in the next frame of a video, with stable track_id (tracking.HandTracker over this
+        detector, made on first use; reset_tracking() starts over)."""
+        if self._tracker is None:
+            from .tracking import HandTracker
+
+            self._tracker = HandTracker(self)
+        return self._tracker.update(frame, timestamp)
+
+    def reset_tracking(self) -> None:
+        """Forget all tracks (call between videos)."""
+        self._tracker = None
+
+    def __repr__(self) -> str:
+        return (f"<HandJointDetector backend={self.backend_kind} crop={getattr(self, 'crop_size', '?')} "
+                f"max_hands={self.options.max_hands}{' (closed)' if self.hand_backend is None else ''}>")
+
+
+def _merge_options(options: DetectorOptions | None, overrides: dict) -> DetectorOptions:
+    if options is not None and not isinstance(options, DetectorOptions):
+        raise TypeError(f"options must be a DetectorOptions (or None), got {type(options).__name__}; pass "
+                        f"single settings as keywords: HandJointDetector(max_hands=2)")
+    unknown = sorted(set(overrides) - set(DetectorOptions.field_names()))
+    if unknown:
+        raise TypeError(f"unknown option(s) {unknown}; DetectorOptions fields are "
+                        f"{list(DetectorOptions.field_names())}")
+    return replace(options or DetectorOptions(), **overrides).validate()
+
+
+def _expect(backend: Backend, option: str, path: Path, input_name: str, output_names: tuple[str, ...]) -> None:
+    """ValueError when a model does not have the stage's tensor names (e.g. the two files swapped)."""
+    inputs = [s.name for s in backend.inputs]
+    outputs = [s.name for s in backend.outputs]
+    if inputs != [input_name] or not set(output_names) <= set(outputs):
+        raise ValueError(f"{option} {path} has inputs {inputs} and outputs {outputs}; a {option.split('_')[0]} "
+                         f"model has input {input_name!r} and outputs {list(output_names)} (are the hand and "
+                         f"localizer models swapped?)")
+    spec = backend.inputs[0]
+    if len(spec.shape) != 4 or spec.shape[1] not in (3, -1):
+        raise ValueError(f"{option} {path}: input {spec.describe()} is not (N, 3, H, W)")
