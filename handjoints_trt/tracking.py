@@ -1,0 +1,283 @@
+"""Video: reuse last frame's hands instead of running stage I on every frame, with stable track ids.
+
+Each tracked hand's next box is the box of its joints, enlarged (DetectorOptions.track_box_scale) and moved
+by the hand's velocity (constant-velocity prediction of the box centre). Stage I runs again:
+  - when no hand is tracked, or a hand was lost (its mean joint confidence fell below lost_confidence);
+  - every redetect_interval frames;
+  - every new_hand_interval frames while fewer than max_hands are tracked (a new hand may have entered).
+Stage-I boxes are matched to the tracks' *predicted* boxes (greedy on centre distance, in box sides), so
+two hands that cross keep their ids: after the crossing each prediction is nearer its own hand.
+Optional One-Euro smoothing of the joints per track (Casiez et al. 2012).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .types import Hand
+
+# A detection farther than this from a track's prediction (in the predicted box's mean side) starts a
+# new track instead.
+MAX_MATCH_DISTANCE = 1.0
+# Weight of the newest centre step in the velocity estimate (1 = last step only).
+VELOCITY_GAIN = 0.6
+# Two tracks whose boxes overlap more than this follow the same hand: the younger one is dropped.
+DUPLICATE_IOU = 0.8
+
+
+class OneEuroFilter:
+    """One-Euro low-pass filter of an array signal (element-wise): smooth when slow, responsive when fast.
+
+    min_cutoff: Hz, cut-off at rest (lower = smoother, more lag); beta: cut-off increase per unit of speed
+    (units/s); d_cutoff: Hz, cut-off of the speed estimate. Timestamps in seconds.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0):
+        if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
+            raise ValueError(f"OneEuroFilter needs min_cutoff > 0, d_cutoff > 0, beta >= 0; got "
+                             f"{min_cutoff}, {d_cutoff}, {beta}")
+        self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
+        self.reset()
+
+    def reset(self) -> None:
+        self._x: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+        self._t: float | None = None
+
+    @staticmethod
+    def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
+        """Filter one sample x (any shape, the same every call) at time t (s); returns float64 like x."""
+        x = np.asarray(x, np.float64)
+        if self._x is None or self._t is None or t <= self._t:
+            # First sample (or a non-increasing clock): nothing to filter against yet.
+            self._x, self._dx, self._t = x.copy(), np.zeros_like(x), float(t)
+            return x.copy()
+        dt = t - self._t
+        dx = (x - self._x) / dt
+        a_d = self._alpha(self.d_cutoff, dt)
+        dx_hat = a_d * dx + (1 - a_d) * self._dx
+        a = self._alpha(self.min_cutoff + self.beta * np.abs(dx_hat), dt)
+        x_hat = a * x + (1 - a) * self._x
+        self._x, self._dx, self._t = x_hat, dx_hat, float(t)
+        return x_hat.copy()
+
+
+# ------------------------------------------------------------------------------------------ matching
+def box_centers(boxes: np.ndarray) -> np.ndarray:
+    """(N, 4) -> (N, 2) centres."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return (b[:, :2] + b[:, 2:]) / 2
+
+
+def match_boxes(predicted: np.ndarray, detected: np.ndarray,
+                max_distance: float = MAX_MATCH_DISTANCE) -> list[tuple[int, int]]:
+    """Greedy one-to-one matching of predicted track boxes to detected boxes.
+
+    predicted: (T, 4), detected: (D, 4) frame pixels. Cost = centre distance / mean side of the predicted
+    box; pairs are taken cheapest first, each track and each detection once, cost <= max_distance.
+    Returns [(track index, detection index)].
+    """
+    p = np.asarray(predicted, np.float64).reshape(-1, 4)
+    d = np.asarray(detected, np.float64).reshape(-1, 4)
+    if not len(p) or not len(d):
+        return []
+    side = np.maximum(((p[:, 2] - p[:, 0]) + (p[:, 3] - p[:, 1])) / 2, 1e-6)
+    cost = np.linalg.norm(box_centers(p)[:, None] - box_centers(d)[None], axis=2) / side[:, None]
+    pairs, used_t, used_d = [], set(), set()
+    for flat in np.argsort(cost, axis=None, kind="stable"):
+        t, j = divmod(int(flat), len(d))
+        if cost[t, j] > max_distance:
+            break
+        if t in used_t or j in used_d:
+            continue
+        pairs.append((t, j))
+        used_t.add(t)
+        used_d.add(j)
+    return pairs
+
+
+def joints_box(keypoints: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """(21, 2) joints -> (4,) their tight box enlarged by ``scale`` about its centre (at least 1 px)."""
+    k = np.asarray(keypoints, np.float64)
+    lo, hi = k.min(axis=0), k.max(axis=0)
+    centre, half = (lo + hi) / 2, np.maximum((hi - lo) * scale / 2, 0.5)
+    return np.concatenate([centre - half, centre + half])
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    lt, rb = np.maximum(a[:2], b[:2]), np.minimum(a[2:], b[2:])
+    inter = float(np.prod(np.clip(rb - lt, 0, None)))
+    union = float(np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - inter)
+    return inter / union if union > 0 else 0.0
+
+
+# ------------------------------------------------------------------------------------------ tracks
+@dataclass
+class Track:
+    """One followed hand: its id, last box (frame px), centre velocity (px/frame) and joint filter."""
+
+    track_id: int
+    box: np.ndarray
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    hits: int = 0
+    smoother: OneEuroFilter | None = None
+
+    def predicted_box(self) -> np.ndarray:
+        """The box one frame ahead under constant velocity."""
+        return self.box + np.tile(self.velocity, 2)
+
+    def observe(self, box: np.ndarray) -> None:
+        """A new box for this hand: update the velocity from the centre's step, then the box."""
+        step = box_centers(box)[0] - box_centers(self.box)[0]
+        # The first observation replaces the box the track was made with (a stage-I box, whose centre
+        # differs from the joints' box by definition, not by motion): no velocity from it.
+        if self.hits == 1:
+            self.velocity = step
+        elif self.hits > 1:
+            self.velocity = VELOCITY_GAIN * step + (1 - VELOCITY_GAIN) * self.velocity
+        self.box = np.asarray(box, np.float64).copy()
+        self.hits += 1
+
+
+class TrackSet:
+    """The tracks of one video and their ids; no detector needed (testable with given boxes)."""
+
+    def __init__(self, max_distance: float = MAX_MATCH_DISTANCE):
+        self.max_distance = max_distance
+        self.tracks: list[Track] = []
+        self._next_id = 0
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def get(self, track_id: int) -> Track:
+        return next(t for t in self.tracks if t.track_id == track_id)
+
+    def predicted_boxes(self) -> np.ndarray:
+        """(T, 4) every track's box one frame ahead, in track order."""
+        return np.array([t.predicted_box() for t in self.tracks]).reshape(-1, 4)
+
+    def associate(self, boxes: np.ndarray, max_new: int | None = None) -> list[int | None]:
+        """Track id for each detected box: a matched track's id, or a new track's (made with that box).
+        Unmatched boxes beyond ``max_new`` new tracks get None. Matched tracks are not moved: call
+        observe() with the box the hand finally has."""
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        ids: list[int | None] = [None] * len(boxes)
+        for t, d in match_boxes(self.predicted_boxes(), boxes, self.max_distance):
+            ids[d] = self.tracks[t].track_id
+        budget = len(boxes) if max_new is None else max_new
+        for d in range(len(boxes)):
+            if ids[d] is None and budget > 0:
+                ids[d] = self.add(boxes[d])
+                budget -= 1
+        return ids
+
+    def add(self, box: np.ndarray) -> int:
+        track = Track(self._next_id, np.asarray(box, np.float64).copy())
+        self._next_id += 1
+        self.tracks.append(track)
+        return track.track_id
+
+    def observe(self, track_id: int, box: np.ndarray) -> None:
+        self.get(track_id).observe(np.asarray(box, np.float64))
+
+    def remove(self, track_id: int) -> None:
+        self.tracks = [t for t in self.tracks if t.track_id != track_id]
+
+    def drop_duplicates(self, iou: float = DUPLICATE_IOU) -> list[int]:
+        """Remove the younger of two tracks whose boxes overlap more than ``iou``; returns removed ids."""
+        removed: list[int] = []
+        for i, a in enumerate(self.tracks):
+            for b in self.tracks[i + 1:]:
+                if a.track_id not in removed and b.track_id not in removed and _iou(a.box, b.box) > iou:
+                    removed.append(max(a.track_id, b.track_id))
+        for track_id in removed:
+            self.remove(track_id)
+        return removed
+
+
+# ------------------------------------------------------------------------------------------ the tracker
+class HandTracker:
+    """update(frame) -> [Hand] with stable track_id, running stage I only when needed (module docstring).
+
+    detector: a HandJointDetector; its options (max_hands, redetect_interval, new_hand_interval,
+    lost_confidence, track_box_scale, smoothing, smooth_*, fps) drive the tracker.
+    ``last_ran_localizer`` tells whether the last update ran stage I.
+    """
+
+    def __init__(self, detector):
+        self.detector = detector
+        self.options = detector.options
+        self.tracks = TrackSet()
+        self.frame_index = -1
+        self._last_detect = -10**9
+        self._force_detect = True
+        self.last_ran_localizer = False
+
+    def reset(self) -> None:
+        self.tracks = TrackSet()
+        self.frame_index, self._last_detect, self._force_detect = -1, -10**9, True
+
+    def _needs_localizer(self) -> bool:
+        o = self.options
+        since = self.frame_index - self._last_detect
+        if self._force_detect or not len(self.tracks) or since >= o.redetect_interval:
+            return True
+        return len(self.tracks) < o.max_hands and since >= o.new_hand_interval
+
+    def _boxes_for_frame(self, image: np.ndarray) -> tuple[np.ndarray, list[int], list[float | None]]:
+        """The boxes stage II runs on this frame, their track ids and stage-I scores (None = tracked)."""
+        predicted = self.tracks.predicted_boxes()
+        ids = [t.track_id for t in self.tracks.tracks]
+        self.last_ran_localizer = self._needs_localizer()
+        if not self.last_ran_localizer:
+            return predicted, ids, [None] * len(ids)
+        self._last_detect, self._force_detect = self.frame_index, False
+        det_boxes, det_scores = self.detector.localize(image)
+        room = max(0, self.options.max_hands - len(self.tracks))
+        det_ids = self.tracks.associate(det_boxes, max_new=room)
+        boxes = {tid: box for tid, box in zip(ids, predicted)}   # unseen by stage I: keep the prediction
+        scores: dict[int, float | None] = {tid: None for tid in ids}
+        for tid, box, score in zip(det_ids, det_boxes, det_scores):
+            if tid is not None:
+                boxes[tid], scores[tid] = np.asarray(box, np.float64), float(score)
+        order = [t.track_id for t in self.tracks.tracks]
+        return np.array([boxes[t] for t in order]).reshape(-1, 4), order, [scores[t] for t in order]
+
+    def update(self, frame: np.ndarray, timestamp: float | None = None) -> list[Hand]:
+        """Hands of the next frame. timestamp: seconds (for smoothing); None = frame_index / fps."""
+        from .detector import as_bgr_frame
+
+        image = as_bgr_frame(frame)
+        self.frame_index += 1
+        t = self.frame_index / self.options.fps if timestamp is None else float(timestamp)
+        boxes, ids, scores = self._boxes_for_frame(image)
+        hands = self.detector.estimate(image, boxes)
+        out = []
+        for hand, tid, score in zip(hands, ids, scores):
+            if hand.mean_confidence < self.options.lost_confidence:
+                self.tracks.remove(tid)
+                self._force_detect = True   # a lost hand may be elsewhere: stage I on the next frame
+                continue
+            self.tracks.observe(tid, joints_box(hand.keypoints, self.options.track_box_scale))
+            out.append(self._finish(hand, tid, score, t))
+        dropped = set(self.tracks.drop_duplicates())
+        return [h for h in out if h.track_id not in dropped]
+
+    def _finish(self, hand: Hand, track_id: int, score: float | None, t: float) -> Hand:
+        """The Hand as returned: its id, score, and smoothed joints when smoothing is on."""
+        keypoints = hand.keypoints
+        if self.options.smoothing:
+            track = self.tracks.get(track_id)
+            if track.smoother is None:
+                o = self.options
+                track.smoother = OneEuroFilter(o.smooth_min_cutoff, o.smooth_beta, o.smooth_d_cutoff)
+            keypoints = track.smoother(keypoints, t).astype(np.float32)
+        return replace(hand, keypoints=keypoints, track_id=track_id,
+                       score=hand.mean_confidence if score is None else score)
