@@ -72,8 +72,8 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> tuple[int, int]
 
     FLOPs = 2 x the multiply-adds of every nn.Conv2d and nn.Linear call, counted by forward hooks (so a
     module called twice counts twice). BatchNorm, activations, pooling, resizes, element-wise products
-    and functional convs (the 21 x 21 AOMR mixing, under 0.1 % here) are not counted. Parameters are all
-    of the model's parameters (buffers excluded). The model is run in eval mode under no_grad and its
+    and functional convs (the 21 x 21 AOMR mixing: 0.5 % of lite, 0.04 % of paper) are not counted.
+    Parameters are all of the model's parameters (buffers excluded). The model is run in eval mode under no_grad and its
     mode is restored afterwards.
     """
     import torch
