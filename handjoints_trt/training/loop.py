@@ -19,6 +19,8 @@ from .. import __version__
 from . import losses
 from .datasets import recipe_hash
 
+LOCALIZER_STRIDE = 4  # the localizer's outputs are at 1/4 of its input (models/localizer.py)
+
 
 @dataclass
 class TrainConfig:
@@ -132,8 +134,8 @@ def build_datasets(cfg: TrainConfig, model_cfg):
     frames = build_frames(recipe["train"], cfg.seed)
     val_frames = build_frames(recipe.get("val", recipe["train"]), cfg.seed + 7919)
     size = tuple(model_cfg.input_size)
-    train = D.LocalizerFrames(frames, size, model_cfg.stride, cfg.epoch_size, cfg.seed, True, photo)
-    val = D.LocalizerFrames(val_frames, size, model_cfg.stride, cfg.val_size, cfg.seed, False)
+    train = D.LocalizerFrames(frames, size, LOCALIZER_STRIDE, cfg.epoch_size, cfg.seed, True, photo)
+    val = D.LocalizerFrames(val_frames, size, LOCALIZER_STRIDE, cfg.val_size, cfg.seed, False)
     return train, val
 
 
@@ -297,7 +299,7 @@ class Trainer:
         loader = self._loader(self.val_set, shuffle=False)
         if self.cfg.stage == "hand":
             return validate_hand(self.model, loader, self.device)
-        return validate_localizer(self.model, loader, self.device, self.model_cfg.stride)
+        return validate_localizer(self.model, loader, self.device, LOCALIZER_STRIDE)
 
     def _log(self, name: str, row: dict) -> None:
         """Append a row to out_dir/<name>.csv (readable without any service) and to TensorBoard if present."""
