@@ -529,7 +529,8 @@ def get_or_build(onnx_path: str | Path, precision: str = "fp16", cache: EngineCa
     info = device_info(device)
     path = cache.write(key, data, {
         "build_seconds": round(time.perf_counter() - t0, 2), "gpu": info.name, "onnx": str(Path(onnx_path)),
-        "parsed_onnx": str(plan.parse_path), "builder_options": {
+        "parsed_onnx": str(plan.parse_path), "model_metadata": onnx_signature(onnx_path)[1],
+        "builder_options": {
             "workspace_mb": workspace_mb, "timing_cache": str(tc) if tc else None, "flags": list(plan.flags),
             "strongly_typed": plan.strongly_typed, "fp16_graph": plan.convert_fp16,
             "calibration_cache": str(plan.calibration_cache) if plan.calibration_cache else None}})
