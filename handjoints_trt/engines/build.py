@@ -507,8 +507,9 @@ def get_or_build(onnx_path: str | Path, precision: str = "fp16", cache: EngineCa
     Loads it from the cache when an engine with the same key is there and intact; otherwise (absent, damaged,
     stale, or rebuild=True) builds it and stores it atomically with its sidecar. timing_cache: True = one per
     GPU/TensorRT in the cache folder, a path, or False/None for none."""
-    from ..backends.cuda import device_info
+    from ..backends.cuda import device_info, require_gpu
 
+    require_gpu(device)  # a clear error before TensorRT is even imported
     trt = _import_trt()
     cache = cache if isinstance(cache, EngineCache) else EngineCache(cache)
     cc = device_info(device).compute_capability
@@ -605,10 +606,16 @@ def run_build(args: argparse.Namespace, out=None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"handjoints build: error: {e}", file=sys.stderr)
         return 2
+    from ..backends.cuda import NoGpuError
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    data, path = get_or_build(args.model, args.precision, args.cache_dir, profile, args.workspace_mb,
-                              args.timing_cache or True, args.dla_core, True, args.calibration_cache,
-                              rebuild=args.rebuild)
+    try:
+        data, path = get_or_build(args.model, args.precision, args.cache_dir, profile, args.workspace_mb,
+                                  args.timing_cache or True, args.dla_core, True, args.calibration_cache,
+                                  rebuild=args.rebuild)
+    except (NoGpuError, ImportError, EngineBuildError) as e:
+        print(f"handjoints build: error: {e}", file=sys.stderr)
+        return 1
     if args.output:
         from .cache import sidecar_path
 
