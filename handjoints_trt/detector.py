@@ -21,7 +21,7 @@ import numpy as np
 from .backends.base import Backend, load_backend, resolve_kind
 from .models_registry import default_model_path
 from .postprocess import BOX_STRIDE, decode_boxes, decode_joints
-from .preprocess import crop_hands, letterbox
+from .preprocess import Letterbox, crop_hands, letterbox
 from .types import DetectorOptions, Hand
 
 LOCALIZER_MULTIPLE = 32          # the localizer reaches stride 32: its input sides are multiples of 32
@@ -129,6 +129,16 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
     return (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
 
 
+def decode_localizer(outputs: dict, lb: Letterbox, stride: float, threshold: float, max_hands: int,
+                     nms_iou: float) -> tuple[np.ndarray, np.ndarray]:
+    """Localizer outputs (centers, sizes, offsets) of a letterboxed frame -> boxes (N, 4) float32 in frame
+    pixels and scores (N,) float32, best first, N <= max_hands (postprocess.decode_boxes + the letterbox's
+    inverse)."""
+    boxes, scores = decode_boxes(outputs["centers"], outputs["sizes"], outputs["offsets"], stride=stride,
+                                 threshold=threshold, max_boxes=max_hands, nms_iou=nms_iou)
+    return lb.boxes_to_frame(boxes).astype(np.float32), scores
+
+
 # ------------------------------------------------------------------------------------------ the detector
 class HandJointDetector:
     """Hand joints in frames: ``detect(frame) -> [Hand]``; ``track(frame)`` for video.
@@ -228,9 +238,7 @@ class HandJointDetector:
         o = self.options
         tensor, lb = letterbox(image, self.localizer_input_size((image.shape[1], image.shape[0])))
         out = self.localizer_backend.infer({"frame": tensor})
-        boxes, scores = decode_boxes(out["centers"], out["sizes"], out["offsets"], stride=self.box_stride,
-                                     threshold=o.box_threshold, max_boxes=o.max_hands, nms_iou=o.nms_iou)
-        return lb.boxes_to_frame(boxes).astype(np.float32), scores
+        return decode_localizer(out, lb, self.box_stride, o.box_threshold, o.max_hands, o.nms_iou)
 
     def detect_crops(self, crops: np.ndarray) -> np.ndarray:
         """Stage II inference: crops (B, 3, S, S) float32 (preprocess.crop_hands) -> heatmaps (B, 21, h, w)

@@ -7,7 +7,7 @@
 2. ``write_dot_models(folder)``: two small ONNX models written node by node (no torch) that really detect
    a synthetic "dot hand": a square palm of PALM_BGR with 21 dots, joint k in DOT_COLORS_BGR[k]. The hand
    model's heatmap k is the blurred, stride-4 map of how close each crop pixel is to colour k; the
-   localizer's centre map is the blurred map of palm colour, its box side sqrt(palm area). They follow the
+   localizer's centre map is the blurred map of non-background pixels, its box side sqrt(their area). They follow the
    ONNX contract (names, shapes, metadata), so the detector runs them like trained models and every
    coordinate mapping of the pipeline (letterbox, boxes to frame, crop, heatmap decode, inverse affine)
    is checked against known joint positions.
@@ -146,8 +146,11 @@ def write_dot_localizer_model(path: Path) -> Path:
     offsets (0.5: the cell centre)."""
     from onnx import TensorProto, helper, numpy_helper
 
-    nodes, inits = _color_match_nodes("p", "frame", [PALM_BGR], 0.1, "palm")     # (1, 1, H, W)
-    inits += [numpy_helper.from_array(_gaussian_kernel(4.0, 12)[None, None], "blur"),
+    # The hand = whatever is not background (palm, dots and their blends): a filled square, one peak.
+    nodes, inits = _color_match_nodes("p", "frame", [BACKGROUND_BGR], 0.12, "background")   # (1, 1, H, W)
+    nodes.append(helper.make_node("Sub", ["one", "background"], ["palm"]))
+    inits += [numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+              numpy_helper.from_array(_gaussian_kernel(4.0, 12)[None, None], "blur"),
               numpy_helper.from_array(np.array(1.0, np.float32), "gain"),
               numpy_helper.from_array(np.array([2, 3], np.int64), "hw"),
               numpy_helper.from_array(np.array(0.5, np.float32), "half"),

@@ -1,0 +1,292 @@
+"""HandJointDetector: frame validation, both stages on real ONNX models, options, timings, shipped models."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from handjoints_trt.detector import HandJointDetector, as_bgr_frame, decode_localizer, localizer_input_size
+from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_paths, shipped_models_present
+from handjoints_trt.preprocess import letterbox_transform
+from handjoints_trt.types import DetectorOptions
+from runtime_models import CROP_SIZE, STRIDE, dot_hand_frame, write_dot_models
+
+# Dot-hand joints are decoded within this fraction of a heatmap cell (frame px per cell = crop side / 32).
+CELL_TOLERANCE = 0.25
+
+
+@pytest.fixture(scope="session")
+def dots(tmp_path_factory):
+    return write_dot_models(tmp_path_factory.getbasetemp() / "dot_models")
+
+
+@pytest.fixture
+def detector(dots):
+    with HandJointDetector(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"],
+                           threads=1) as d:
+        yield d
+
+
+def _cell_px(side: float) -> float:
+    """Frame pixels per heatmap cell for a hand box of this side (crop = 1.5 x box)."""
+    return side * 1.5 / (CROP_SIZE / STRIDE)
+
+
+def _joint_error(hand, joints) -> float:
+    return float(np.abs(hand.keypoints - joints).max())
+
+
+# ----------------------------------------------------------------------------------- frame validation
+@pytest.mark.parametrize("frame, error, message", [
+    (None, TypeError, "frame is None"),
+    ("hand.jpg", TypeError, "cv2.imread"),
+    (Path("hand.jpg"), TypeError, "cv2.imread"),
+    ([[1, 2, 3]], TypeError, "numpy array"),
+    (np.zeros((2, 8, 8, 3), np.uint8), ValueError, "once per frame"),
+    (np.zeros((8,), np.uint8), ValueError, "(H, W, 3)"),
+    (np.zeros((0, 8, 3), np.uint8), ValueError, "empty"),
+    (np.zeros((8, 8, 2), np.uint8), ValueError, "channels"),
+    (np.full((8, 8, 3), 0.5, np.float32), TypeError, "(frame * 255).round().astype(np.uint8)"),
+    (np.full((8, 8, 3), 200.0, np.float64), TypeError, "np.clip(frame, 0, 255)"),
+    (np.zeros((8, 8, 3), np.uint16), TypeError, "16-bit"),
+    (np.zeros((8, 8, 3), bool), TypeError, "mask"),
+])
+def test_bad_frames_are_refused_with_the_fix(detector, frame, error, message):
+    with pytest.raises(error) as info:
+        detector.detect(frame)
+    assert message in str(info.value)
+
+
+def test_grayscale_and_bgra_are_converted():
+    bgr = np.random.default_rng(0).integers(0, 256, (20, 30, 3), np.uint8)
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    expected = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    np.testing.assert_array_equal(as_bgr_frame(gray), expected)
+    np.testing.assert_array_equal(as_bgr_frame(gray[..., None]), expected)
+    bgra = np.dstack([bgr, np.full(bgr.shape[:2], 7, np.uint8)])
+    np.testing.assert_array_equal(as_bgr_frame(bgra), bgr)
+    assert as_bgr_frame(bgr[:, ::-1]).flags.c_contiguous
+
+
+def test_bgra_frame_detects_like_bgr(detector):
+    frame, _ = dot_hand_frame((240, 320), [(100, 60, 100)])
+    bgra = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)
+    a, b = detector.detect(frame), detector.detect(bgra)
+    assert len(a) == len(b) == 1
+    np.testing.assert_array_equal(a[0].keypoints, b[0].keypoints)
+
+
+def test_grayscale_frame_runs(detector):
+    frame, _ = dot_hand_frame((240, 320), [(100, 60, 100)])
+    hands = detector.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    assert isinstance(hands, list)  # colour dots are gone in gray: the point is that it runs
+
+
+def test_tiny_frame(detector):
+    frame = np.full((16, 16, 3), 20, np.uint8)
+    assert detector.detect(frame) == []
+    hands = detector.detect(frame, boxes=[[2, 2, 14, 14]])
+    assert len(hands) == 1 and hands[0].keypoints.shape == (21, 2)
+
+
+def test_8k_frame_finds_the_hand(detector):
+    frame, joints = dot_hand_frame((4320, 7680), [(3000.5, 2000.25, 900)])
+    hands = detector.detect(frame)
+    assert len(hands) == 1
+    assert _joint_error(hands[0], joints[0]) < CELL_TOLERANCE * _cell_px(900)
+
+
+# ----------------------------------------------------------------------------------- stage I
+@pytest.mark.parametrize("frame_size, long_side, expected", [
+    ((1280, 720), 384, (384, 224)),
+    ((720, 1280), 384, (224, 384)),
+    ((640, 480), 384, (384, 288)),
+    ((16, 16), 384, (384, 384)),
+    ((3000, 50), 384, (384, 128)),
+    ((1920, 1080), 512, (512, 288)),
+])
+def test_localizer_input_size(frame_size, long_side, expected):
+    assert localizer_input_size(frame_size, long_side) == expected
+
+
+def test_localizer_size_option(dots):
+    common = dict(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"])
+    with HandJointDetector(**common) as d:
+        assert d.localizer_input_size((1280, 720)) == (384, 224)  # long side from the model's metadata
+    with HandJointDetector(localizer_size=512, **common) as d:
+        assert d.localizer_input_size((1280, 720)) == (512, 288)
+    with HandJointDetector(localizer_size=(320, 320), **common) as d:
+        assert d.localizer_input_size((1280, 720)) == (320, 320)
+    with pytest.raises(ValueError, match="multiple of 32"):
+        HandJointDetector(localizer_size=300, **common)
+
+
+def test_stage_one_decode_of_known_maps():
+    """Known centre/size/offset maps go through the detector's decode to the expected frame box."""
+    lb = letterbox_transform((1280, 720), (384, 224))            # scale 0.3, pad_y 4
+    h, w = 224 // 4, 384 // 4
+    centers = np.zeros((1, 1, h, w), np.float32)
+    centers[0, 0, 10, 20] = 0.9
+    centers[0, 0, 40, 70] = 0.3                                  # below the threshold
+    sizes = np.zeros((1, 2, h, w), np.float32)
+    sizes[0, 0], sizes[0, 1] = np.log(40.0), np.log(60.0)
+    offsets = np.full((1, 2, h, w), 0.25, np.float32)
+    boxes, scores = decode_localizer({"centers": centers, "sizes": sizes, "offsets": offsets}, lb, 4.0, 0.4, 4, 0.4)
+    # input centre ((20.25) * 4, (10.25) * 4) = (81, 41); frame = (81 / 0.3, (41 - 4) / 0.3)
+    cx, cy, bw, bh = 81 / 0.3, 37 / 0.3, 40 / 0.3, 60 / 0.3
+    np.testing.assert_allclose(boxes, [[cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2]], rtol=1e-5)
+    np.testing.assert_allclose(scores, [0.9])
+
+
+def test_detect_finds_dot_hands_end_to_end(detector):
+    # The dot localizer's box side is sqrt(all hand area): with 3 equal hands each box is sqrt(3) too big,
+    # so the tolerance follows the box the detector used.
+    palms = [(100, 100, 150), (600.5, 300.5, 150), (1000, 50.25, 150)]
+    frame, joints = dot_hand_frame((720, 1280), palms)
+    hands = detector.detect(frame)
+    assert len(hands) == 3
+    for truth in joints:
+        hand = min(hands, key=lambda h: _joint_error(h, truth))
+        assert _joint_error(hand, truth) < CELL_TOLERANCE * _cell_px(hand.box[2] - hand.box[0])
+        assert hand.mean_confidence > 0.1 and hand.track_id == -1
+        assert hand.keypoints.dtype == np.float32 and hand.confidence.shape == (21,)
+
+
+def test_frame_without_hands(detector):
+    assert detector.detect(np.full((480, 640, 3), 20, np.uint8)) == []
+
+
+def test_max_hands_keeps_the_best(dots):
+    frame, _ = dot_hand_frame((720, 1280), [(100, 100, 150), (600, 300, 150), (1000, 50, 150)])
+    with HandJointDetector(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"],
+                           max_hands=2) as d:
+        hands = d.detect(frame)
+    assert len(hands) == 2
+    assert hands[0].score >= hands[1].score
+
+
+# ----------------------------------------------------------------------------------- stage II with boxes
+def test_detect_with_boxes_returns_one_hand_per_box_in_order(detector):
+    palms = [(100.25, 100.5, 200), (800, 300, 150)]
+    frame, joints = dot_hand_frame((720, 1280), palms)
+    boxes = [[x, y, x + s, y + s] for x, y, s in palms][::-1] + [[1000, 600, 1100, 700]]  # reversed + empty
+    hands = detector.detect(frame, boxes=boxes)
+    assert len(hands) == 3
+    assert hands[0].box == tuple(float(v) for v in boxes[0])
+    assert _joint_error(hands[0], joints[1]) < CELL_TOLERANCE * _cell_px(150)
+    assert _joint_error(hands[1], joints[0]) < CELL_TOLERANCE * _cell_px(200)
+    assert hands[1].score == pytest.approx(hands[1].mean_confidence)
+    assert hands[2].mean_confidence < 0.2  # no hand in the last box
+    assert detector.last_timings["localizer"] == 0.0
+    assert detector.detect(frame, boxes=np.zeros((0, 4))) == []
+
+
+@pytest.mark.parametrize("boxes, message", [
+    ([10, 10, 50, 50], "for one box pass [box]"),
+    ([[10, 10, 50]], "(N, 4)"),
+    ([[50, 10, 10, 50]], "x1 <= x0"),
+    ([[10, 10, np.nan, 50]], "NaN"),
+])
+def test_bad_boxes(detector, boxes, message):
+    with pytest.raises(ValueError) as info:
+        detector.detect(np.zeros((100, 100, 3), np.uint8), boxes=boxes)
+    assert message in str(info.value)
+
+
+def test_chunked_stage_two_matches_one_batch(dots):
+    frame, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
+    boxes = [[100 + i, 100 - i, 250 + i, 250 - i] for i in range(5)]
+    common = dict(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"])
+    with HandJointDetector(**common) as one, HandJointDetector(max_batch=2, **common) as chunked:
+        assert chunked.max_batch == 2
+        a, b = one.detect(frame, boxes=boxes), chunked.detect(frame, boxes=boxes)
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x.keypoints, y.keypoints, atol=1e-4)
+
+
+def test_timings_of_the_last_call(detector):
+    frame, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
+    detector.detect(frame)
+    t = detector.last_timings
+    assert set(t) == {"localizer", "crop", "hands", "decode", "total"}
+    assert all(v >= 0 for v in t.values()) and t["localizer"] > 0 and t["hands"] > 0
+    assert t["total"] >= t["localizer"] + t["crop"] + t["hands"] + t["decode"] - 1e-6
+
+
+# ----------------------------------------------------------------------------------- options and models
+def test_options_are_checked(dots):
+    common = dict(localizer_model=dots["localizer"], hand_model=dots["hand"])
+    with pytest.raises(TypeError, match="unknown option"):
+        HandJointDetector(max_hand=2, **common)
+    with pytest.raises(ValueError, match="max_hands"):
+        HandJointDetector(max_hands=0, **common)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        HandJointDetector(backend="tflite", **common)
+    with pytest.raises(TypeError, match="DetectorOptions"):
+        HandJointDetector({"max_hands": 2})
+    options = DetectorOptions(backend="onnxruntime", max_hands=3, **common)
+    with HandJointDetector(options, max_hands=1) as d:
+        assert d.options.max_hands == 1 and options.max_hands == 3
+
+
+def test_close_and_context_manager(dots):
+    d = HandJointDetector(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"])
+    with d:
+        pass
+    with pytest.raises(RuntimeError, match="closed"):
+        d.detect(np.zeros((32, 32, 3), np.uint8))
+    d.close()
+
+
+def test_swapped_models_are_named(dots):
+    with pytest.raises(ValueError, match="swapped"):
+        HandJointDetector(backend="onnxruntime", localizer_model=dots["hand"], hand_model=dots["localizer"])
+
+
+def test_missing_model_files(dots, tmp_path):
+    with pytest.raises(FileNotFoundError, match="handjoints export"):
+        HandJointDetector(backend="onnxruntime", localizer_model=tmp_path / "x.onnx", hand_model=dots["hand"])
+
+
+def test_missing_shipped_models_say_how_to_make_them():
+    if shipped_models_present("int8"):
+        pytest.skip("the shipped int8 models are present")
+    with pytest.raises(FileNotFoundError) as info:
+        default_model_paths("int8")
+    assert str(WEIGHTS_DIR) in str(info.value) and ".int8.onnx" in str(info.value)
+    with pytest.raises(ValueError, match="precision"):
+        default_model_paths("fp8")
+
+
+# ----------------------------------------------------------------------------------- shipped models
+def test_shipped_models_end_to_end_on_synthetic_frames():
+    """Recall and PCK@0.2 of the shipped (trained) models on generated frames."""
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet (localizer.onnx, hand.onnx)")
+    synthetic = pytest.importorskip("handjoints_trt.data.synthetic", reason="the synthetic generator is absent")
+    from handjoints_trt.postprocess import box_iou
+
+    generator = synthetic.SyntheticHands(seed=123)
+    found = total = correct = visible = 0
+    with HandJointDetector(backend="onnxruntime") as detector:
+        for index in range(40):
+            sample = generator.frame(index)
+            hands = detector.detect(sample.image)
+            for label in sample.hands:
+                total += 1
+                if not hands:
+                    continue
+                box = np.asarray(label.box, np.float64)[None]
+                best = max(hands, key=lambda h: float(box_iou(box, np.asarray(h.box)[None])[0, 0]))
+                if box_iou(box, np.asarray(best.box)[None])[0, 0] < 0.3:
+                    continue
+                found += 1
+                side = float(max(box[0, 2] - box[0, 0], box[0, 3] - box[0, 1]))
+                err = np.linalg.norm(best.keypoints - label.keypoints, axis=1)[label.visible]
+                correct += int((err <= 0.2 * side).sum())
+                visible += int(label.visible.sum())
+    assert total > 0
+    assert found / total >= 0.8, f"recall {found}/{total}"
+    assert correct / max(visible, 1) >= 0.7, f"PCK@0.2 {correct}/{visible}"
