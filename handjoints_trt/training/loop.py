@@ -156,8 +156,10 @@ def build_frames(specs: list[dict], seed: int):
             opts = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit")}
             recs = load_dataset(spec["kind"], spec["root"], **opts)
             records += recs[: int(spec["limit"])] if spec.get("limit") else recs
-    if not records and synthetic is not None:
-        options.setdefault("p_synthetic", 1.0)
+    if not records:
+        if synthetic is None:
+            raise ValueError("the localizer recipe needs a data set of hands or a synthetic source")
+        return synthetic  # its frames already hold 0..4 hands
     return ComposedFrames(records, ComposeConfig(**options), seed=seed, synthetic=synthetic)
 
 
@@ -225,6 +227,9 @@ class Trainer:
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.use_amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        if self.rank == 0:
+            print(f"training {cfg.stage} on {self.device}, world_size={self.world}, "
+                  f"{self.steps_per_epoch} steps per epoch", flush=True)
         self.step, self.epoch, self.best = 0, 0, -math.inf
         self.recipe_history = [{"step": 0, "recipe_hash": recipe_hash(cfg.recipe), "recipe": cfg.recipe}]
         self._resume()
