@@ -613,7 +613,7 @@ def run_build(args: argparse.Namespace, out=None) -> int:
         data, path = get_or_build(args.model, args.precision, args.cache_dir, profile, args.workspace_mb,
                                   args.timing_cache or True, args.dla_core, True, args.calibration_cache,
                                   rebuild=args.rebuild)
-    except (NoGpuError, ImportError, EngineBuildError) as e:
+    except (NoGpuError, ImportError, EngineBuildError, ValueError, FileNotFoundError) as e:
         print(f"handjoints build: error: {e}", file=sys.stderr)
         return 1
     if args.output:
