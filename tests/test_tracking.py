@@ -1,0 +1,203 @@
+"""Tracking: One-Euro filter, predicted-box matching through crossings, the tracker on real ONNX models."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from handjoints_trt.detector import HandJointDetector
+from handjoints_trt.tracking import HandTracker, OneEuroFilter, TrackSet, joints_box, match_boxes
+from runtime_models import dot_hand_frame, write_dot_models
+
+
+@pytest.fixture(scope="session")
+def dots(tmp_path_factory):
+    return write_dot_models(tmp_path_factory.getbasetemp() / "dot_models")
+
+
+def _detector(dots, **options) -> HandJointDetector:
+    return HandJointDetector(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"],
+                             threads=1, **options)
+
+
+# ----------------------------------------------------------------------------------- One-Euro
+def test_one_euro_keeps_a_constant_and_smooths_noise():
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    rng = np.random.default_rng(0)
+    raw = 5.0 + rng.normal(0, 1.0, (300, 2))
+    out = np.array([f(x, t / 30) for t, x in enumerate(raw)])
+    assert out[0].tolist() == raw[0].tolist()
+    assert out[100:].std() < 0.5 * raw[100:].std()
+    f.reset()
+    assert np.allclose([f(np.array([3.0]), t / 30) for t in range(5)], 3.0)
+
+
+def test_one_euro_follows_a_step_faster_with_beta():
+    def lag(beta):
+        f = OneEuroFilter(min_cutoff=0.5, beta=beta)
+        values = [f(np.array([0.0 if t < 10 else 100.0]), t / 30)[0] for t in range(20)]
+        return 100.0 - values[-1]
+    assert lag(0.0) > lag(0.1) >= 0
+    with pytest.raises(ValueError):
+        OneEuroFilter(min_cutoff=0)
+
+
+# ----------------------------------------------------------------------------------- matching
+def _crossing_boxes(frames: int = 20, side: float = 60.0, speed: float = 10.0):
+    """Two hands moving towards each other along x (4 px apart in y); they swap places between frames 9
+    and 10 (x 195 <-> 205), so each hand's new box lies nearer the other hand's last box."""
+    boxes = []
+    for t in range(frames):
+        xa, xb = 105 + speed * t, 295 - speed * t
+        boxes.append((np.array([xa - side / 2, 100, xa + side / 2, 100 + side]),
+                      np.array([xb - side / 2, 104, xb + side / 2, 104 + side])))
+    return boxes
+
+
+def test_ids_do_not_swap_when_two_hands_cross():
+    tracks = TrackSet()
+    rng = np.random.default_rng(0)
+    ids_a, ids_b = set(), set()
+    for a, b in _crossing_boxes():
+        order = rng.permutation(2)                     # detections come in any order
+        detections = np.stack([(a, b)[i] for i in order])
+        ids = tracks.associate(detections)
+        for box, track_id in zip(detections, ids):
+            tracks.observe(track_id, box)
+        by_hand = dict(zip(order, ids))
+        ids_a.add(by_hand[0])
+        ids_b.add(by_hand[1])
+    assert len(ids_a) == len(ids_b) == 1 and ids_a != ids_b
+    assert len(tracks) == 2
+
+
+def test_the_crossing_is_hard_without_motion_prediction():
+    """Matching against last frame's boxes (no velocity) swaps the ids in the same scene: the test above
+    checks something real."""
+    frames = _crossing_boxes()
+    swapped = False
+    last = np.stack(frames[0])
+    for a, b in frames[1:]:
+        pairs = dict(match_boxes(last, np.stack([a, b])))
+        swapped |= pairs.get(0) == 1
+        last = np.stack([np.stack([a, b])[pairs[0]], np.stack([a, b])[pairs[1]]])
+    assert swapped
+
+
+def test_match_boxes_gates_far_detections():
+    pairs = match_boxes(np.array([[0, 0, 10, 10]]), np.array([[100, 100, 110, 110], [2, 1, 12, 11]]))
+    assert pairs == [(0, 1)]
+    assert match_boxes(np.array([[0, 0, 10, 10]]), np.array([[100, 100, 110, 110]])) == []
+    assert match_boxes(np.zeros((0, 4)), np.array([[0, 0, 1, 1]])) == []
+
+
+def test_new_tracks_are_capped_and_duplicates_dropped():
+    tracks = TrackSet()
+    ids = tracks.associate(np.array([[0, 0, 10, 10], [100, 0, 110, 10], [200, 0, 210, 10]]), max_new=2)
+    assert ids[:2] == [0, 1] and ids[2] is None
+    tracks.add(np.array([0.5, 0, 10.5, 10]))
+    assert tracks.drop_duplicates() == [2] and len(tracks) == 2
+
+
+def test_joints_box():
+    joints = np.array([[10, 20], [30, 60]] + [[20, 40]] * 19, np.float32)
+    np.testing.assert_allclose(joints_box(joints, 1.5), [5, 10, 35, 70])
+
+
+# ----------------------------------------------------------------------------------- the tracker
+def test_static_scene_tracking_matches_per_frame_detection(dots):
+    frame, truth = dot_hand_frame((480, 640), [(200.5, 120.25, 160)])
+    with _detector(dots, redetect_interval=100) as detector:
+        expected = detector.detect(frame)
+        assert len(expected) == 1
+        tracker = HandTracker(detector)
+        ran = []
+        for _ in range(12):
+            hands = tracker.update(frame)
+            ran.append(tracker.last_ran_localizer)
+            assert len(hands) == 1 and hands[0].track_id == 0
+            # Same joints as per-frame detection, within a small tolerance: a fifth of a heatmap cell
+            # (160 px * 1.5 / 32 = 7.5 px per cell); the tracked crop is the joints' box, not stage I's.
+            assert np.abs(hands[0].keypoints - expected[0].keypoints).max() < 1.5
+            assert np.abs(hands[0].keypoints - truth[0]).max() < 2.0
+    # Stage I on the first frame only, then while fewer than max_hands are tracked, every 5th frame.
+    assert ran == [True, False, False, False, False, True, False, False, False, False, True, False]
+
+
+def test_moving_hand_is_followed_without_stage_one(dots):
+    with _detector(dots, max_hands=1, redetect_interval=1000) as detector:
+        tracker = HandTracker(detector)
+        for t in range(15):
+            frame, truth = dot_hand_frame((480, 640), [(100 + 12 * t, 150 + 3 * t, 150)])
+            hands = tracker.update(frame)
+            assert len(hands) == 1 and hands[0].track_id == 0
+            assert np.abs(hands[0].keypoints - truth[0]).max() < 2.5, t
+            assert tracker.last_ran_localizer == (t == 0)
+
+
+def test_lost_hand_triggers_stage_one_and_a_new_id(dots):
+    with _detector(dots, max_hands=1, redetect_interval=1000) as detector:
+        tracker = HandTracker(detector)
+        frame, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
+        empty = np.full((480, 640, 3), 20, np.uint8)
+        assert [h.track_id for h in tracker.update(frame)] == [0]
+        assert tracker.update(empty) == []          # confidence collapses: the track is lost
+        assert len(tracker.tracks) == 0
+        assert tracker.update(empty) == [] and tracker.last_ran_localizer
+        moved, _ = dot_hand_frame((480, 640), [(350, 200, 150)])
+        assert [h.track_id for h in tracker.update(moved)] == [1]
+
+
+def test_periodic_redetection(dots):
+    frame, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
+    with _detector(dots, max_hands=1, redetect_interval=3) as detector:
+        tracker = HandTracker(detector)
+        ran = []
+        for _ in range(7):
+            tracker.update(frame)
+            ran.append(tracker.last_ran_localizer)
+    assert ran == [True, False, False, True, False, False, True]
+
+
+def test_smoothing_reduces_jitter(dots):
+    rng = np.random.default_rng(1)
+    frames = [dot_hand_frame((480, 640), [(200 + rng.uniform(-3, 3), 150 + rng.uniform(-3, 3), 150)])[0]
+              for _ in range(25)]
+    spread = {}
+    for smoothing in (False, True):
+        with _detector(dots, max_hands=1, smoothing=smoothing, smooth_min_cutoff=0.5, smooth_beta=0.0) as d:
+            wrist = np.array([d.track(f)[0].keypoints[0] for f in frames])
+        spread[smoothing] = wrist[5:].std(axis=0).mean()
+    assert spread[True] < 0.6 * spread[False]
+
+
+def test_detector_track_and_reset(dots):
+    frame, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
+    with _detector(dots) as detector:
+        assert detector.track(frame)[0].track_id == 0
+        assert detector.track(frame)[0].track_id == 0
+        detector.reset_tracking()
+        assert detector.track(frame)[0].track_id == 0  # a fresh tracker numbers from 0 again
+        with pytest.raises(TypeError, match="frame is None"):
+            detector.track(None)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    pytest.skip("no /proc/self/status VmRSS here")
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_over_2000_frames(dots):
+    frame, _ = dot_hand_frame((240, 320), [(100, 60, 100)])
+    with _detector(dots) as detector:
+        for _ in range(200):      # warm-up: allocator pools, ORT arenas
+            detector.detect(frame)
+        before = _rss_mb()
+        for _ in range(2000):
+            hands = detector.detect(frame)
+        after = _rss_mb()
+    assert len(hands) == 1  # both stages ran on every frame
+    assert after - before < 30, f"RSS grew {after - before:.1f} MB over 2000 frames"
