@@ -187,11 +187,11 @@ def cuda_device_count() -> int:
 
 def tensorrt_available() -> bool:
     """True only when a CUDA device is present AND the tensorrt module imports."""
-    if importlib.util.find_spec("tensorrt") is None or cuda_device_count() < 1:
-        return False
     try:
+        if importlib.util.find_spec("tensorrt") is None or cuda_device_count() < 1:
+            return False
         importlib.import_module("tensorrt")
-    except Exception:  # a broken install (missing libnvinfer) must not break 'auto'
+    except Exception:  # a broken install (missing libnvinfer, a hiding import hook) must not break 'auto'
         return False
     return True
 

@@ -102,7 +102,11 @@ class TorchBackend(BackendBase):
     def __init__(self, model: str | Path, device: str = "auto", threads: int = 0,
                  checkpoint: str | Path | None = None, precision: str | None = None,
                  max_batch: int | None = None, engine_cache=None, providers=None):
-        import torch
+        try:
+            import torch
+        except ImportError as exc:
+            raise ImportError(f"the 'torch' backend needs PyTorch ({exc}); pip install 'handjoints_trt[train]', "
+                              f"or use backend='onnxruntime'") from exc
 
         from ..export.onnx_export import model_metadata
         from ..models import build_model
