@@ -1,0 +1,500 @@
+"""FP32 ONNX -> Q/DQ INT8 ONNX (ONNX Runtime static quantization), a TensorRT 8.x calibration cache, and the
+accuracy gate that refuses an INT8 model that lost accuracy.
+
+Choices (measured on the 2-core AVX2 CPU this SDK is developed on):
+- QuantFormat.QDQ, weights int8 per output channel, activations uint8 (asymmetric): with uint8 activations the
+  CPU's u8s8 kernels ran ~1.9x faster than FP32; int8 activations barely gained.
+- Only the convolutions and their neighbours are quantized (OP_TYPES). The output head (the last conv before
+  each output, and everything after it: AOMR add, slices, sigmoids) stays float: quantizing it rounds the
+  heatmaps onto 256 levels and moves the sub-pixel peaks (and the box sizes, which are exp(log size)).
+- quant_pre_process(skip_symbolic_shape=True) first: the symbolic shape pass fails on these dynamic graphs.
+- Calibration runs in chunks of batches (histograms merge across chunks) so 512 crops never hold all their
+  activations in memory; the ranges it computes are kept to write the TensorRT cache from.
+
+The TensorRT cache (:func:`write_trt_cache`) is for TensorRT 8.5's *implicit* quantization path only (an
+IInt8EntropyCalibrator2 that reads the cache and never calibrates): TensorRT >= 10 builds the Q/DQ ONNX
+explicitly and needs no cache.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import statistics
+import struct
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .calibset import ManifestDataReader, check_manifest_matches, load_manifest, manifest_hash
+from .onnx_export import META_PREFIX, read_metadata
+
+OP_TYPES = ("Conv", "Add", "Mul", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Resize", "Concat")
+METHODS = ("entropy", "percentile")
+ON_FAIL = ("raise", "warn")
+MAX_DROP_POINTS = 1.0   # the gate: INT8 may lose at most this many points (x 0.01) of PCK@0.2 / recall
+TRT_CACHE_VERSION = "8503"  # TensorRT 8.5.3, the implicit-quantization path this cache is for
+TRT_CACHE_HEADER = "TRT-{version}-EntropyCalibration2"
+CALIBRATION_CHUNK = 8   # batches per collect pass (bounds calibration memory)
+
+
+class Int8AccuracyError(RuntimeError):
+    """The INT8 model lost more accuracy than the gate allows."""
+
+
+class Int8AccuracyWarning(UserWarning):
+    """Like Int8AccuracyError, for on_fail='warn'."""
+
+
+@dataclass
+class QuantizeResult:
+    """What :func:`quantize_int8` wrote. ranges: {activation tensor: (min, max)} ORT calibrated;
+    excluded: nodes kept in float; manifest_hash: of the calibration manifest."""
+
+    path: Path
+    ranges: dict
+    excluded: list
+    manifest_hash: str
+    method: str
+    trt_cache: Path | None = None
+
+
+# ------------------------------------------------------------------------------------------- graph helpers
+def head_nodes(model) -> list[str]:
+    """Names of the output head's nodes: walking back from every graph output, each node up to and including
+    the first Conv on every path (the last head conv and the float decoding after it)."""
+    import onnx
+
+    graph = (model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    heads, stack = [], [o.name for o in graph.output]
+    seen = set()
+    while stack:
+        node = producer.get(stack.pop())
+        if node is None or node.name in seen:
+            continue
+        seen.add(node.name)
+        heads.append(node.name)
+        if node.op_type != "Conv":
+            stack.extend(i for i in node.input if i)
+    return heads
+
+
+def _atomic_save(model, path: Path) -> None:
+    """onnx.save to a temp file in the same folder, then rename: a crash never leaves a half model."""
+    import onnx
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
+    os.close(fd)
+    try:
+        onnx.save(model, tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _set_metadata(model, metadata: dict) -> None:
+    """Replace the model's metadata_props by ``metadata`` (full keys)."""
+    del model.metadata_props[:]
+    for k, v in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, str(v)
+
+
+def quantized_activations(model) -> list[str]:
+    """Tensors a Q/DQ model quantizes that are activations (QuantizeLinear inputs that are not weights)."""
+    import onnx
+
+    graph = (model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))).graph
+    weights = {i.name for i in graph.initializer}
+    names = []
+    for n in graph.node:
+        if n.op_type == "QuantizeLinear" and n.input[0] not in weights and n.input[0] not in names:
+            names.append(n.input[0])
+    return names
+
+
+# ------------------------------------------------------------------------------------------- calibration
+def _method(name: str):
+    from onnxruntime.quantization import CalibrationMethod
+
+    if name not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {name!r}")
+    return CalibrationMethod.Entropy if name == "entropy" else CalibrationMethod.Percentile
+
+
+def calibrate_ranges(model_path: Path, reader: ManifestDataReader, method: str, op_types: Sequence[str],
+                     workdir: Path, progress: bool = True, chunk: int = CALIBRATION_CHUNK):
+    """Run the calibration set through an ORT-augmented copy of the model; returns ORT's TensorsData
+    ({tensor: (min, max)}). Chunks of ``chunk`` batches bound memory; histograms merge across chunks."""
+    from onnxruntime.quantization.calibrate import create_calibrator
+
+    calibrator = create_calibrator(model_path, list(op_types), augmented_model_path=str(workdir / "augmented.onnx"),
+                                   calibrate_method=_method(method), providers=["CPUExecutionProvider"])
+    total = len(reader)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=f"calibrating {reader.manifest['stage']} ({method})", unit="batch")
+    try:
+        for start in range(0, total, chunk):
+            reader.set_range(start, start + chunk)
+            with contextlib.redirect_stdout(io.StringIO()):  # ORT prints a line per collect pass
+                calibrator.collect_data(reader)
+            if bar is not None:
+                bar.update(min(chunk, total - start))
+    finally:
+        if bar is not None:
+            bar.close()
+    with contextlib.redirect_stdout(io.StringIO()):
+        return calibrator.compute_data()
+
+
+def quantize_int8(model: str | Path, out: str | Path, manifest: str | Path | dict, method: str = "entropy",
+                  batch_size: int = 16, limit: int | None = None, op_types: Sequence[str] = OP_TYPES,
+                  nodes_to_exclude: Sequence[str] | None = None, trt_cache: str | Path | None = None,
+                  trt_version: str = TRT_CACHE_VERSION, progress: bool = True) -> QuantizeResult:
+    """Write a Q/DQ INT8 copy of the FP32 ONNX ``model`` to ``out``, calibrated on ``manifest`` (a path, which
+    is hash-verified, or a loaded dict).
+
+    method: 'entropy' or 'percentile' (99.999th). limit: use only the first ``limit`` manifest entries.
+    nodes_to_exclude: nodes kept in float; None = the output head (:func:`head_nodes`).
+    trt_cache: also write a TensorRT 8.5 implicit-quantization cache there (:func:`write_trt_cache`).
+    The dynamic axes of the FP32 model are kept; its handjoints metadata is copied and
+    handjoints.precision=int8, handjoints.calibration_manifest=<hash>, handjoints.calibration_method added.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quant_pre_process, quantize_static
+    from onnxruntime.quantization.calibrate import save_tensors_data
+
+    model, out = Path(model), Path(out)
+    if not model.is_file():
+        raise FileNotFoundError(f"FP32 model {model} does not exist")
+    _method(method)
+    if isinstance(manifest, dict):
+        mf = manifest
+    else:
+        mf = load_manifest(manifest)
+    meta = read_metadata(model)
+    check_manifest_matches(mf, meta, str(model))
+    fp32 = onnx.load(str(model))
+    input_name = fp32.graph.input[0].name
+    with tempfile.TemporaryDirectory(prefix="handjoints-int8-") as tmp:
+        work = Path(tmp)
+        pre = work / "pre.onnx"
+        quant_pre_process(str(model), str(pre), skip_symbolic_shape=True)
+        excluded = list(head_nodes(pre) if nodes_to_exclude is None else nodes_to_exclude)
+        reader = ManifestDataReader(mf, input_name, batch_size, limit)
+        ranges = calibrate_ranges(pre, reader, method, op_types, work, progress)
+        cache = work / "ranges.json"
+        save_tensors_data(ranges, cache)
+        qpath = work / "int8.onnx"
+        with contextlib.redirect_stdout(io.StringIO()):
+            quantize_static(str(pre), str(qpath), None, quant_format=QuantFormat.QDQ, op_types_to_quantize=list(op_types),
+                            per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            nodes_to_exclude=excluded, calibrate_method=_method(method), calibration_cache_path=cache)
+        int8 = onnx.load(str(qpath))
+    mhash = manifest_hash(mf)
+    metadata = {p.key: p.value for p in fp32.metadata_props}
+    metadata.update({META_PREFIX + "precision": "int8", META_PREFIX + "calibration_manifest": mhash,
+                     META_PREFIX + "calibration_method": method})
+    _set_metadata(int8, metadata)
+    _keep_dynamic_axes(fp32, int8)
+    onnx.checker.check_model(int8)
+    _atomic_save(int8, out)
+    lo_hi = {k: tuple(float(v) for v in np.ravel(t.range_value)[:2]) for k, t in ranges.items()}
+    cache_path = None
+    if trt_cache is not None:
+        quantized = set(quantized_activations(int8))
+        cache_path = write_trt_cache({k: v for k, v in lo_hi.items() if k in quantized}, trt_cache, trt_version)
+    return QuantizeResult(out, lo_hi, excluded, mhash, method, cache_path)
+
+
+def _keep_dynamic_axes(fp32, int8) -> None:
+    """Shape inference during quantization may pin a dynamic input/output axis; put the FP32 dims back."""
+    for src_list, dst_list in ((fp32.graph.input, int8.graph.input), (fp32.graph.output, int8.graph.output)):
+        dst = {v.name: v for v in dst_list}
+        for v in src_list:
+            if v.name in dst:
+                dst[v.name].type.CopyFrom(v.type)
+
+
+# ------------------------------------------------------------------------------------------- TensorRT cache
+def trt_scale(lo: float, hi: float) -> float:
+    """TensorRT's symmetric int8 scale of a calibrated (min, max) range: amax / 127."""
+    return max(abs(float(lo)), abs(float(hi)), 1e-8) / 127.0
+
+
+def write_trt_cache(ranges: dict, path: str | Path, version: str = TRT_CACHE_VERSION) -> Path:
+    """Write a classic TensorRT calibration cache (IInt8EntropyCalibrator2 text form) for the implicit-
+    quantization path of TensorRT 8.5 only.
+
+    Form: a header line ``TRT-8503-EntropyCalibration2``, then one line per activation tensor
+    ``name: hhhhhhhh`` with the big-endian hex of the float32 scale amax / 127 (amax = max |min|, |max| of
+    the range ORT calibrated). ranges: {tensor name: (min, max)}. Written atomically.
+    """
+    if not ranges:
+        raise ValueError("write_trt_cache: no calibrated tensor ranges to write")
+    path = Path(path)
+    lines = [TRT_CACHE_HEADER.format(version=version)]
+    lines += [f"{name}: {struct.pack('>f', trt_scale(*r)).hex()}" for name, r in ranges.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".cache", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def read_trt_cache(path: str | Path) -> tuple[str, dict[str, float]]:
+    """(header, {tensor: scale}) of a cache written by :func:`write_trt_cache`."""
+    lines = Path(path).read_text().splitlines()
+    if not lines or not lines[0].startswith("TRT-") or not lines[0].endswith("Calibration2"):
+        raise ValueError(f"{path}: not a TensorRT calibration cache (first line {lines[:1]})")
+    scales = {}
+    for i, line in enumerate(lines[1:], 2):
+        name, sep, value = line.rpartition(": ")
+        if not sep or len(value) != 8:
+            raise ValueError(f"{path}:{i}: expected 'tensor: 8 hex digits', got {line!r}")
+        scales[name] = struct.unpack(">f", bytes.fromhex(value))[0]
+    return lines[0], scales
+
+
+# ------------------------------------------------------------------------------------------- evaluation
+def _session(path: str | Path, threads: int | None = None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def hand_val_set(records: Sequence, crop_size: int, limit: int | None = None):
+    """Validation crops from ground-truth boxes through preprocess.crop_hands (the runtime's path).
+
+    Returns crops (N, 3, S, S) float32, gt (N, 21, 2) crop pixels, visible (N, 21) bool."""
+    from .. import preprocess
+
+    crops, gts, vis = [], [], []
+    for record in [r for r in records if r.hands][:limit]:
+        sample = record.load()
+        hand = sample.hands[0]
+        x, m = preprocess.crop_hands(sample.image, hand.box[None], crop_size)
+        crops.append(x)
+        gts.append(preprocess.apply_affine(m[0], hand.keypoints))
+        vis.append(hand.visible)
+    if not crops:
+        raise ValueError("hand_val_set: no record with a labelled hand")
+    return np.concatenate(crops), np.stack(gts), np.stack(vis)
+
+
+def hand_pck(model: str | Path, crops: np.ndarray, gt: np.ndarray, visible: np.ndarray, batch: int = 16,
+             session=None):
+    """PCK of a hand model on crops: decode_heatmaps -> crop pixels, scored by evaluation.PCKAccumulator
+    (phi = the longer side of the visible GT joints' box, crop pixels). Returns evaluation.PCKResult."""
+    from ..evaluation import PCKAccumulator
+    from ..postprocess import decode_heatmaps, heatmap_to_crop
+
+    sess = session or _session(model)
+    name = sess.get_inputs()[0].name
+    acc = PCKAccumulator()
+    for i in range(0, len(crops), batch):
+        hm = sess.run(None, {name: crops[i:i + batch]})[0]
+        coords, _ = decode_heatmaps(hm)
+        acc.add(heatmap_to_crop(coords, crops.shape[-1] / hm.shape[-1]), gt[i:i + batch], visible[i:i + batch])
+    return acc.result()
+
+
+def localizer_val_set(frames, input_size: tuple[int, int], count: int, start: int = 0):
+    """Composed frames [start, start + count) letterboxed: list of (1, 3, H, W) inputs and their GT boxes
+    (M, 4) in model-input pixels."""
+    from .. import preprocess
+
+    inputs, boxes = [], []
+    for i in range(start, start + count):
+        sample = frames.frame(i)
+        x, lb = preprocess.letterbox(sample.image, tuple(input_size))
+        b = np.asarray([h.box for h in sample.hands], np.float64).reshape(-1, 2, 2)
+        inputs.append(x)
+        boxes.append((b * [lb.scale_x, lb.scale_y] + [lb.pad_x, lb.pad_y]).reshape(-1, 4))
+    return inputs, boxes
+
+
+def localizer_pr(model: str | Path, inputs: list, gt_boxes: list, iou: float = 0.5, session=None) -> dict:
+    """Recall / precision at IoU ``iou`` of a localizer (decode_boxes + evaluation.detection_pr)."""
+    from ..evaluation import detection_pr
+    from ..postprocess import decode_boxes
+
+    sess = session or _session(model)
+    name = sess.get_inputs()[0].name
+    preds, scores = [], []
+    for x in inputs:
+        c, s, o = sess.run(None, {name: x})
+        b, sc = decode_boxes(c, s, o)
+        preds.append(b)
+        scores.append(sc)
+    return detection_pr(preds, scores, gt_boxes, iou)
+
+
+def time_models(paths: Sequence[str | Path], feed: np.ndarray, runs: int = 50, warmup: int = 5,
+                threads: int | None = None) -> list[float]:
+    """Median latency (ms) of each model on the same input, same session options, in one process.
+    Runs interleave round-robin so that a load change on the machine hits every model alike."""
+    sessions = [_session(p, threads) for p in paths]
+    names = [s.get_inputs()[0].name for s in sessions]
+    for s, n in zip(sessions, names):
+        for _ in range(warmup):
+            s.run(None, {n: feed})
+    times = [[] for _ in sessions]
+    for _ in range(runs):
+        for k, (s, n) in enumerate(zip(sessions, names)):
+            t = time.perf_counter()
+            s.run(None, {n: feed})
+            times[k].append((time.perf_counter() - t) * 1e3)
+    return [statistics.median(t) for t in times]
+
+
+# ------------------------------------------------------------------------------------------- the gate
+@dataclass
+class GateReport:
+    """FP32 vs INT8 on a validation set. metric: 'pck@0.2' (hand) or 'recall@0.5' (localizer), 0..1;
+    drop_points = (fp32 - int8) * 100; ms: median ORT CPU latency; speedup = fp32_ms / int8_ms."""
+
+    stage: str
+    metric: str
+    fp32: float
+    int8: float
+    max_drop_points: float
+    count: int
+    fp32_ms: float = float("nan")
+    int8_ms: float = float("nan")
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def drop_points(self) -> float:
+        return (self.fp32 - self.int8) * 100.0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.drop_points <= self.max_drop_points)
+
+    @property
+    def speedup(self) -> float:
+        return self.fp32_ms / self.int8_ms
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "drop_points": self.drop_points, "passed": self.passed, "speedup": self.speedup}
+
+    def summary(self) -> str:
+        return (f"{self.stage}: {self.metric} FP32 {self.fp32:.4f} INT8 {self.int8:.4f} (drop {self.drop_points:+.2f} "
+                f"points, limit {self.max_drop_points:g}) on {self.count}; ORT CPU {self.fp32_ms:.2f} ms vs "
+                f"{self.int8_ms:.2f} ms = {self.speedup:.2f}x")
+
+
+def apply_gate(report: GateReport, on_fail: str = "raise") -> GateReport:
+    """Raise Int8AccuracyError (on_fail='raise') or warn loudly (Int8AccuracyWarning, 'warn') when the INT8
+    model lost more than report.max_drop_points; returns the report when it passed (or warned)."""
+    if on_fail not in ON_FAIL:
+        raise ValueError(f"on_fail must be one of {ON_FAIL}, got {on_fail!r}")
+    if not np.isfinite(report.fp32) or not np.isfinite(report.int8):
+        raise Int8AccuracyError(f"INT8 accuracy gate: {report.metric} is undefined (no ground truth in the "
+                                f"validation set?): {report.summary()}")
+    if report.passed:
+        return report
+    message = (f"INT8 ACCURACY GATE FAILED: {report.summary()}. The INT8 model is worse than FP32 by more than "
+               f"{report.max_drop_points:g} point(s); calibrate on more / more representative data, try "
+               f"--method percentile, or exclude more nodes from quantization.")
+    if on_fail == "raise":
+        raise Int8AccuracyError(message)
+    warnings.warn(message, Int8AccuracyWarning, stacklevel=2)
+    return report
+
+
+REFERENCES = ("labels", "fp32")
+
+
+def _reference_joints(fp32: str | Path, crops: np.ndarray, batch: int = 16) -> np.ndarray:
+    """The FP32 model's own decoded joints, crop pixels (N, 21, 2): the reference of reference='fp32'."""
+    from ..postprocess import decode_heatmaps, heatmap_to_crop
+
+    sess = _session(fp32)
+    name = sess.get_inputs()[0].name
+    out = []
+    for i in range(0, len(crops), batch):
+        hm = sess.run(None, {name: crops[i:i + batch]})[0]
+        out.append(heatmap_to_crop(decode_heatmaps(hm)[0], crops.shape[-1] / hm.shape[-1]))
+    return np.concatenate(out)
+
+
+def gate_hand(fp32: str | Path, int8: str | Path, records: Sequence, limit: int | None = 256,
+              max_drop_points: float = MAX_DROP_POINTS, on_fail: str = "raise", runs: int = 50,
+              sigma: float = 0.2, reference: str = "labels") -> GateReport:
+    """The gate for the hand stage on validation ``records`` (e.g. load_hagrid_mp(root, 'val')): PCK@sigma of
+    both models on ground-truth-box crops, and their speed on a batch of one crop.
+
+    reference: 'labels' scores against the ground truth; 'fp32' against the FP32 model's own joints (FP32
+    then scores 1.0 and the INT8 number is the agreement: the only meaningful accuracy of an untrained net).
+    """
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    size = int(read_metadata(fp32).get("input_size", 0)) or int(_session(fp32).get_inputs()[0].shape[2])
+    crops, gt, vis = hand_val_set(records, size, limit)
+    if reference == "fp32":
+        gt, vis = _reference_joints(fp32, crops), np.ones(gt.shape[:2], bool)
+    values = []
+    for path in (fp32, int8):
+        res = hand_pck(path, crops, gt, vis)
+        values.append(float(np.interp(sigma, res.curve_sigmas, res.curve_pck)))
+    ms = time_models([fp32, int8], crops[:1], runs) if runs else [float("nan")] * 2
+    report = GateReport("hand", f"pck@{sigma:g}", values[0], values[1], max_drop_points, len(crops), ms[0], ms[1],
+                        extra={"reference": reference})
+    return apply_gate(report, on_fail)
+
+
+def gate_localizer(fp32: str | Path, int8: str | Path, frames, count: int = 64, start: int = 0,
+                   max_drop_points: float = MAX_DROP_POINTS, on_fail: str = "raise", runs: int = 50,
+                   reference: str = "labels") -> GateReport:
+    """The gate for the localizer on ``count`` composed frames (e.g. ComposedFrames of the val split): recall
+    at IoU 0.5 of both models, and their speed on one frame at the model's input size.
+    reference: 'labels' (ground-truth boxes) or 'fp32' (the FP32 model's own boxes)."""
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    w, h = (int(v) for v in read_metadata(fp32)["input_size"].split("x"))
+    inputs, boxes = localizer_val_set(frames, (w, h), count, start)
+    if reference == "fp32":
+        from ..postprocess import decode_boxes
+
+        sess = _session(fp32)
+        boxes = [decode_boxes(*sess.run(None, {sess.get_inputs()[0].name: x}))[0] for x in inputs]
+    prs = [localizer_pr(p, inputs, boxes) for p in (fp32, int8)]
+    ms = time_models([fp32, int8], inputs[0], runs) if runs else [float("nan")] * 2
+    report = GateReport("localizer", "recall@0.5", float(prs[0]["recall"]), float(prs[1]["recall"]),
+                        max_drop_points, len(inputs), ms[0], ms[1],
+                        extra={"precision_fp32": prs[0]["precision"], "precision_int8": prs[1]["precision"],
+                               "reference": reference})
+    return apply_gate(report, on_fail)
+
+
+def write_report(report: GateReport, path: str | Path) -> Path:
+    """The gate report as JSON (atomic)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(report.to_dict(), f, indent=1, default=float)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
