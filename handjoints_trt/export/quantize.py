@@ -73,17 +73,47 @@ def head_nodes(model) -> list[str]:
 
     graph = (model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))).graph
     producer = {o: n for n in graph.node for o in n.output}
-    heads, stack = [], [o.name for o in graph.output]
-    seen = set()
+    heads, seen = [], set()
+    stack = [(o.name, True) for o in graph.output]   # (tensor, stop at a Conv)
     while stack:
-        node = producer.get(stack.pop())
+        name, stop = stack.pop()
+        node = producer.get(name)
         if node is None or node.name in seen:
             continue
         seen.add(node.name)
         heads.append(node.name)
-        if node.op_type != "Conv":
-            stack.extend(i for i in node.input if i)
+        if node.op_type == "Conv" and stop:
+            # A head conv's weights may be computed in the graph (AOMR: L times a learnt scale): those nodes
+            # stay float too, all the way back, or the head's weights get quantized as activations.
+            stack.extend((i, False) for i in node.input[1:] if i)
+        else:
+            stack.extend((i, stop) for i in node.input if i)
     return heads
+
+
+def unshare_head_weights(model, heads: Sequence[str]) -> int:
+    """Give the head nodes private copies of initializers they share with quantized nodes (the AOMR
+    Laplacian is one buffer used by every MSFF): ORT quantizes a shared weight for all its consumers, which
+    would quantize the excluded head too. Edits ``model`` in place; returns the number of copies made."""
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    head_set = set(heads)
+    users: dict[str, set] = {}
+    for n in graph.node:
+        for i in n.input:
+            if i in inits:
+                users.setdefault(i, set()).add(n.name in head_set)
+    shared = {name for name, kinds in users.items() if kinds == {True, False}}
+    for name in shared:
+        copy = graph.initializer.add()
+        copy.CopyFrom(inits[name])
+        copy.name = f"{name}__float_head"
+    for n in graph.node:
+        if n.name in head_set:
+            for k, i in enumerate(n.input):
+                if i in shared:
+                    n.input[k] = f"{i}__float_head"
+    return len(shared)
 
 
 def _atomic_save(model, path: Path) -> None:
@@ -192,6 +222,9 @@ def quantize_int8(model: str | Path, out: str | Path, manifest: str | Path | dic
         pre = work / "pre.onnx"
         quant_pre_process(str(model), str(pre), skip_symbolic_shape=True)
         excluded = list(head_nodes(pre) if nodes_to_exclude is None else nodes_to_exclude)
+        prepared = onnx.load(str(pre))
+        if unshare_head_weights(prepared, excluded):
+            onnx.save(prepared, str(pre))
         reader = ManifestDataReader(mf, input_name, batch_size, limit)
         ranges = calibrate_ranges(pre, reader, method, op_types, work, progress)
         cache = work / "ranges.json"

@@ -1,0 +1,86 @@
+#!/usr/bin/env python
+"""Calibrate and quantize an FP32 ONNX model to Q/DQ INT8, then gate it on accuracy (FP32 vs INT8).
+
+    python calibration/calibrate.py --model weights/hand.onnx --manifest calibration/hand.manifest.json \
+        --method entropy --out weights/hand.int8.onnx --val 256 --on-fail raise [--trt-cache hand.cache]
+
+--val N: validation hands (hagrid_mp val split, crops from ground-truth boxes; PCK@0.2) or composed val
+frames (recall at IoU 0.5); 0 skips the gate. The gate refuses (exit 3, the INT8 file is removed) or warns
+when INT8 loses more than --max-drop points. --trt-cache writes a TensorRT 8.5 implicit-quantization cache.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Options of `calibrate` (mountable as `handjoints calibrate`)."""
+    parser.add_argument("--model", type=Path, required=True, help="FP32 ONNX model (handjoints export)")
+    parser.add_argument("--manifest", type=Path, required=True, help="from make_calibration_set.py")
+    parser.add_argument("--method", choices=("entropy", "percentile"), default="entropy")
+    parser.add_argument("--out", type=Path, required=True, help="INT8 ONNX to write")
+    parser.add_argument("--val", type=int, default=256, help="validation hands/frames for the gate (0: no gate)")
+    parser.add_argument("--on-fail", choices=("raise", "warn"), default="raise")
+    parser.add_argument("--max-drop", type=float, default=1.0, help="points of PCK@0.2 / recall INT8 may lose")
+    parser.add_argument("--reference", choices=("labels", "fp32"), default="labels",
+                        help="score against ground truth, or against the FP32 model's own outputs")
+    parser.add_argument("--trt-cache", type=Path, help="also write a TensorRT 8.5 calibration cache")
+    parser.add_argument("--data", type=Path, help="hagrid_mp folder for validation (default: the manifest's)")
+    parser.add_argument("--batch-size", type=int, default=16, help="crops per calibration batch (hand)")
+    parser.add_argument("--limit", type=int, help="calibrate on the first N manifest entries only")
+    parser.add_argument("--report", type=Path, help="write the gate report JSON here")
+    return parser
+
+
+def _gate(args, manifest: dict):
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.export import quantize as q
+
+    root = args.data or Path(manifest["source"]["root"])
+    if manifest["stage"] == "hand":
+        return q.gate_hand(args.model, args.out, load_hagrid_mp(root, "val"), args.val, args.max_drop,
+                           args.on_fail, reference=args.reference)
+    from handjoints_trt.data.compose import ComposedFrames
+
+    # Validation frames: other hands (val split) and another seed than the calibration frames.
+    frames = ComposedFrames(load_hagrid_mp(root, "val"), seed=int(manifest["source"]["seed"]) + 1)
+    return q.gate_localizer(args.model, args.out, frames, args.val, 0, args.max_drop, args.on_fail,
+                            reference=args.reference)
+
+
+def run(args: argparse.Namespace) -> int:
+    from handjoints_trt.export import quantize as q
+    from handjoints_trt.export.calibset import load_manifest
+
+    manifest = load_manifest(args.manifest)  # verifies every file's sha256
+    result = q.quantize_int8(args.model, args.out, manifest, args.method, args.batch_size, args.limit,
+                             trt_cache=args.trt_cache)
+    print(f"wrote {result.path} ({len(result.ranges)} calibrated tensors, "
+          f"{len(result.excluded)} nodes kept float, manifest {result.manifest_hash})")
+    if result.trt_cache:
+        print(f"wrote {result.trt_cache} (TensorRT 8.5 implicit-quantization cache)")
+    if args.val <= 0:
+        return 0
+    try:
+        report = _gate(args, manifest)
+    except q.Int8AccuracyError as e:
+        args.out.unlink(missing_ok=True)  # a refused model must not be picked up by mistake
+        print(f"refused: {e}", file=sys.stderr)
+        return 3
+    print(report.summary())
+    if args.report:
+        q.write_report(report, args.report)
+    return 0
+
+
+def main(argv=None) -> int:
+    return run(add_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0])).parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

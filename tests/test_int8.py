@@ -1,0 +1,238 @@
+"""INT8 calibration and quantization: real exported lite models, real hagrid_mp crops, real ORT sessions.
+
+Untrained nets: their heatmaps are nearly flat, so accuracy against labels means nothing; the gate is tested
+with real PCK numbers of INT8 outputs scored against the FP32 outputs of the same model (reference='fp32').
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+from conftest import HAGRID
+
+pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+
+from handjoints_trt import preprocess  # noqa: E402
+from handjoints_trt.export import calibset, quantize  # noqa: E402
+
+
+def _need_hagrid():
+    if not (HAGRID / "annotations.json").is_file():
+        pytest.skip(f"{HAGRID} is absent (the shared data lives beside the repo)")
+
+
+@pytest.fixture(scope="session")
+def hand_models(tmp_path_factory):
+    """FP32 lite hand model, its manifest (32 train crops), a good INT8 and a broken one (every op quantized,
+    output head included)."""
+    _need_hagrid()
+    import torch
+
+    from handjoints_trt.export.onnx_export import export_hand
+    from handjoints_trt.models import build_model, hand_config
+
+    d = tmp_path_factory.mktemp("int8")
+    torch.manual_seed(0)
+    cfg = hand_config("lite").to_dict()
+    export_hand(build_model("hand", cfg), cfg, d / "hand.onnx", check=False)
+    manifest = calibset.hagrid_manifest("hand", HAGRID, cfg["crop_size"], count=32, seed=0)
+    good = quantize.quantize_int8(d / "hand.onnx", d / "hand.int8.onnx", manifest, trt_cache=d / "hand.cache",
+                                  progress=False)
+    bad = quantize.quantize_int8(d / "hand.onnx", d / "hand.bad.onnx", manifest, op_types=(), nodes_to_exclude=[],
+                                 progress=False)
+    return {"dir": d, "fp32": d / "hand.onnx", "int8": good.path, "bad": bad.path, "result": good,
+            "manifest": manifest, "crop_size": cfg["crop_size"]}
+
+
+@pytest.fixture(scope="session")
+def val_crops(hand_models):
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(HAGRID, "val")
+    return quantize.hand_val_set(records, hand_models["crop_size"], limit=24)
+
+
+def _graph(path):
+    return onnx.load(str(path)).graph
+
+
+def test_qdq_around_convs_and_float_head(hand_models):
+    g = _graph(hand_models["int8"])
+    producer = {o: n for n in g.node for o in n.output}
+    heads = set(hand_models["result"].excluded)
+    assert heads, "the output head must be excluded from quantization"
+    convs = [n for n in g.node if n.op_type == "Conv"]
+    body = [n for n in convs if n.name not in heads]
+    assert len(body) >= 50
+    for n in body:  # activation and weight both come through DequantizeLinear
+        assert producer[n.input[0]].op_type == "DequantizeLinear", n.name
+        assert producer[n.input[1]].op_type == "DequantizeLinear", n.name
+    weights = {i.name for i in g.initializer}
+    head_convs = [n for n in convs if n.name in heads]
+    assert head_convs
+    for n in head_convs:  # float weights: the head conv itself runs in float
+        assert n.input[1] in weights and n.input[1] not in producer, n.name
+    # Nothing after the head is quantized: the output comes from a float op, and no Q node reads a head output.
+    head_outputs = {o for n in g.node if n.name in heads for o in n.output}
+    assert producer[g.output[0].name].op_type not in ("DequantizeLinear", "QuantizeLinear")
+    assert not [n for n in g.node if n.op_type == "QuantizeLinear" and n.input[0] in head_outputs]
+
+
+def test_int8_runs_batch_1_and_3_and_matches_fp32(hand_models, val_crops):
+    crops = val_crops[0]
+    fp32 = quantize._session(hand_models["fp32"])
+    int8 = quantize._session(hand_models["int8"])
+    for b in (1, 3):
+        ref = fp32.run(None, {"crops": crops[:b]})[0]
+        got = int8.run(None, {"crops": crops[:b]})[0]
+        assert got.shape == ref.shape == (b, 21, 32, 32)
+        # Metric: Pearson correlation of the heatmaps after removing each map's spatial mean (an untrained
+        # net's maps are dominated by a constant bias that would make any output "correlate").
+        centred = [x - x.mean(axis=(2, 3), keepdims=True) for x in (got, ref)]
+        corr = np.corrcoef(centred[0].ravel(), centred[1].ravel())[0, 1]
+        assert corr > 0.98, corr
+
+
+def test_dynamic_batch_axis_kept(hand_models):
+    dim = _graph(hand_models["int8"]).input[0].type.tensor_type.shape.dim[0]
+    assert dim.dim_param and not dim.dim_value
+
+
+def test_metadata_carried_over(hand_models):
+    from handjoints_trt.export.onnx_export import read_metadata
+
+    src, dst = read_metadata(hand_models["fp32"]), read_metadata(hand_models["int8"])
+    assert {k: dst[k] for k in src} == src
+    assert dst["precision"] == "int8"
+    assert dst["calibration_manifest"] == calibset.manifest_hash(hand_models["manifest"])
+    assert dst["calibration_method"] == "entropy"
+
+
+def test_trt_cache_format(hand_models):
+    path = hand_models["result"].trt_cache
+    lines = path.read_text().splitlines()
+    assert re.fullmatch(r"TRT-8\d{3}-EntropyCalibration2", lines[0])
+    assert all(re.fullmatch(r"\S+: [0-9a-f]{8}", line) for line in lines[1:])
+    header, scales = quantize.read_trt_cache(path)
+    quantized = quantize.quantized_activations(onnx.load(str(hand_models["int8"])))
+    assert sorted(scales) == sorted(quantized)  # one entry per quantized activation tensor
+    assert "crops" in scales
+    ranges = hand_models["result"].ranges
+    for name, scale in scales.items():
+        lo, hi = ranges[name]
+        assert scale == pytest.approx(max(abs(lo), abs(hi)) / 127, rel=1e-6)
+
+
+def test_manifest_records_hashes_and_detects_change(tmp_path):
+    _need_hagrid()
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(HAGRID, "train")[:3]
+    for r in records:  # copies in a temp folder: the shared data is never touched
+        shutil.copy(r.path, tmp_path / (r.path.rsplit("/", 1)[-1]))
+        r.path = str(tmp_path / r.path.rsplit("/", 1)[-1])
+    manifest = calibset.hand_manifest(records, tmp_path, 128, count=3)
+    for e in manifest["entries"]:
+        assert e["sha256"] == calibset.file_sha256(tmp_path / e["file"])
+        assert len(e["box"]) == 4
+    path = calibset.write_manifest(manifest, tmp_path / "m.json")
+    assert calibset.load_manifest(path)["entries"] == manifest["entries"]
+    victim = tmp_path / manifest["entries"][1]["file"]
+    data = bytearray(victim.read_bytes())
+    data[-3] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    with pytest.raises(calibset.ManifestError, match=re.escape(victim.name) + ".*changed"):
+        calibset.load_manifest(path)
+    victim.unlink()
+    with pytest.raises(calibset.ManifestError, match="missing"):
+        calibset.load_manifest(path)
+
+
+def test_reader_uses_inference_preprocessing(hand_models):
+    import cv2
+
+    manifest = hand_models["manifest"]
+    reader = calibset.ManifestDataReader(manifest, "crops", batch_size=4)
+    batch = reader.get_next()["crops"]
+    assert batch.shape == (4, 3, 128, 128) and batch.dtype == np.float32
+    root = manifest["source"]["root"]
+    for i, entry in enumerate(manifest["entries"][:4]):
+        image = cv2.imread(f"{root}/{entry['file']}")
+        expected, _ = preprocess.crop_hands(image, np.asarray([entry["box"]]), 128)
+        np.testing.assert_array_equal(batch[i], expected[0])
+    assert len(reader) == 8
+    n = 1 + sum(1 for _ in iter(reader.get_next, None))
+    assert n == 8
+    reader.rewind()
+    np.testing.assert_array_equal(reader.get_next()["crops"], batch)
+
+
+def test_gate_refuses_or_warns_on_broken_int8(hand_models):
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(HAGRID, "val")
+    args = dict(limit=48, runs=0, reference="fp32")
+    with pytest.raises(quantize.Int8AccuracyError, match="GATE FAILED"):
+        quantize.gate_hand(hand_models["fp32"], hand_models["bad"], records, on_fail="raise", **args)
+    with pytest.warns(quantize.Int8AccuracyWarning, match="GATE FAILED"):
+        report = quantize.gate_hand(hand_models["fp32"], hand_models["bad"], records, on_fail="warn", **args)
+    assert not report.passed and report.fp32 == 1.0 and report.drop_points > 1.0
+    # Same model on both sides: no loss, the gate lets it through silently.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", quantize.Int8AccuracyWarning)
+        same = quantize.gate_hand(hand_models["fp32"], hand_models["fp32"], records, on_fail="raise", **args)
+    assert same.passed and same.drop_points == 0.0
+
+
+def test_gate_logic_threshold():
+    ok = quantize.GateReport("hand", "pck@0.2", 0.90, 0.892, 1.0, 10)
+    assert quantize.apply_gate(ok, "raise") is ok  # 0.8 points: allowed
+    bad = quantize.GateReport("hand", "pck@0.2", 0.90, 0.885, 1.0, 10)
+    with pytest.raises(quantize.Int8AccuracyError):
+        quantize.apply_gate(bad, "raise")
+    with pytest.raises(ValueError, match="on_fail"):
+        quantize.apply_gate(ok, "ignore")
+    with pytest.raises(quantize.Int8AccuracyError, match="undefined"):
+        quantize.apply_gate(quantize.GateReport("localizer", "recall@0.5", float("nan"), 0.5, 1.0, 0), "warn")
+
+
+def test_bad_arguments(hand_models, tmp_path):
+    with pytest.raises(ValueError, match="method"):
+        quantize.quantize_int8(hand_models["fp32"], tmp_path / "x.onnx", hand_models["manifest"], method="minmax")
+    wrong = dict(hand_models["manifest"], stage="localizer")
+    with pytest.raises(calibset.ManifestError, match="'hand' model"):
+        quantize.quantize_int8(hand_models["fp32"], tmp_path / "x.onnx", wrong)
+    with pytest.raises(FileNotFoundError):
+        quantize.quantize_int8(tmp_path / "none.onnx", tmp_path / "x.onnx", hand_models["manifest"])
+    (tmp_path / "junk.json").write_text("{}")
+    with pytest.raises(calibset.ManifestError, match="not a calibration manifest"):
+        calibset.load_manifest(tmp_path / "junk.json")
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_localizer_int8_keeps_dynamic_size(tmp_path):
+    _need_hagrid()
+    import torch
+
+    from handjoints_trt.export.onnx_export import export_localizer
+    from handjoints_trt.models import build_model, localizer_config
+
+    torch.manual_seed(0)
+    cfg = localizer_config("lite").to_dict()
+    export_localizer(build_model("localizer", cfg), cfg, tmp_path / "loc.onnx", check=False)
+    manifest = calibset.hagrid_manifest("localizer", HAGRID, cfg["input_size"], count=3)
+    assert all(e["generator"] == "ComposedFrames" for e in manifest["entries"])
+    result = quantize.quantize_int8(tmp_path / "loc.onnx", tmp_path / "loc.int8.onnx", manifest,
+                                    method="percentile", progress=False)
+    assert result.excluded
+    sess, ref = quantize._session(result.path), quantize._session(tmp_path / "loc.onnx")
+    for h, w in ((320, 320), (288, 512)):
+        x = (np.random.default_rng(0).random((1, 3, h, w), np.float32) - 0.5)
+        got, want = sess.run(None, {"frame": x}), ref.run(None, {"frame": x})
+        assert [g.shape for g in got] == [v.shape for v in want] == [(1, 1, h // 4, w // 4), (1, 2, h // 4, w // 4),
+                                                                     (1, 2, h // 4, w // 4)]
