@@ -197,8 +197,11 @@ def test_gate_logic_threshold():
         quantize.apply_gate(bad, "raise")
     with pytest.raises(ValueError, match="on_fail"):
         quantize.apply_gate(ok, "ignore")
+    undefined = quantize.GateReport("localizer", "recall@0.5", float("nan"), 0.5, 1.0, 0)
     with pytest.raises(quantize.Int8AccuracyError, match="undefined"):
-        quantize.apply_gate(quantize.GateReport("localizer", "recall@0.5", float("nan"), 0.5, 1.0, 0), "warn")
+        quantize.apply_gate(undefined, "raise")
+    with pytest.warns(quantize.Int8AccuracyWarning, match="undefined"):
+        quantize.apply_gate(undefined, "warn")
 
 
 def test_bad_arguments(hand_models, tmp_path):

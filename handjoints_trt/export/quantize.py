@@ -442,13 +442,14 @@ def apply_gate(report: GateReport, on_fail: str = "raise") -> GateReport:
     if on_fail not in ON_FAIL:
         raise ValueError(f"on_fail must be one of {ON_FAIL}, got {on_fail!r}")
     if not np.isfinite(report.fp32) or not np.isfinite(report.int8):
-        raise Int8AccuracyError(f"INT8 accuracy gate: {report.metric} is undefined (no ground truth in the "
-                                f"validation set?): {report.summary()}")
-    if report.passed:
+        message = (f"INT8 ACCURACY GATE FAILED: {report.metric} is undefined (no ground truth in the validation "
+                   f"set, or no FP32 detection to compare with?): {report.summary()}")
+    elif report.passed:
         return report
-    message = (f"INT8 ACCURACY GATE FAILED: {report.summary()}. The INT8 model is worse than FP32 by more than "
-               f"{report.max_drop_points:g} point(s); calibrate on more / more representative data, try "
-               f"--method percentile, or exclude more nodes from quantization.")
+    else:
+        message = (f"INT8 ACCURACY GATE FAILED: {report.summary()}. The INT8 model is worse than FP32 by more "
+                   f"than {report.max_drop_points:g} point(s); calibrate on more / more representative data, try "
+                   f"--method percentile, or exclude more nodes from quantization.")
     if on_fail == "raise":
         raise Int8AccuracyError(message)
     warnings.warn(message, Int8AccuracyWarning, stacklevel=2)
