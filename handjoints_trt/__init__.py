@@ -18,6 +18,9 @@ _LAZY = {
     "HandJointDetector": ".detector",
     "Hand": ".types",
     "DetectorOptions": ".types",
+    "draw_hands": ".draw",
+    "HandTracker": ".tracking",
+    "load_backend": ".backends",
 }
 
 __all__ = ["HandJoint", "NUM_JOINTS", "__version__", *_LAZY]

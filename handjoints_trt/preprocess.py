@@ -90,9 +90,14 @@ def crop_affine(box: np.ndarray, crop_size: int, scale: float = CROP_SCALE, rota
                      [-sin, cos, crop_size / 2 + sin * cx - cos * cy]], np.float64)
 
 
+# Outside the frame a crop repeats the border pixels: training does the same for hands cut by the image edge,
+# and a replicated border looks more like the rest of the arm than a black band does.
+CROP_BORDER = cv2.BORDER_REPLICATE
+
+
 def crop_hands(frame: np.ndarray, boxes: np.ndarray, crop_size: int,
                scale: float = CROP_SCALE) -> tuple[np.ndarray, np.ndarray]:
-    """Crop every hand of a frame into one batch.
+    """Crop every hand of a frame into one batch (pixels outside the frame: CROP_BORDER).
 
     frame: (H, W, 3) uint8 BGR; boxes: (N, 4) float, frame pixels (x0, y0, x1, y1).
     Returns crops (N, 3, crop_size, crop_size) float32 model input and affines (N, 2, 3) frame -> crop.
@@ -100,7 +105,7 @@ def crop_hands(frame: np.ndarray, boxes: np.ndarray, crop_size: int,
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     affines = np.stack([crop_affine(b, crop_size, scale) for b in boxes]) if len(boxes) else \
         np.zeros((0, 2, 3))
-    images = np.stack([warp(frame, m, (crop_size, crop_size)) for m in affines]) if len(boxes) else \
+    images = np.stack([warp(frame, m, (crop_size, crop_size), border=CROP_BORDER) for m in affines]) if len(boxes) else \
         np.zeros((0, crop_size, crop_size, 3), np.uint8)
     return normalize(images), affines
 

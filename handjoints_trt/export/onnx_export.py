@@ -71,10 +71,6 @@ def read_metadata(path: str | Path) -> dict:
     return {p.key[len(META_PREFIX):]: p.value for p in model.metadata_props if p.key.startswith(META_PREFIX)}
 
 
-class _LocalizerOutputs:
-    """Wraps a Localizer so the exported graph returns a tuple in the contract's order."""
-
-
 def _wrap_localizer(model):
     import torch
 
@@ -165,6 +161,8 @@ def _export(module, example, out, input_name, output_names, dynamic_shapes, meta
         return report
     finally:
         tmp.unlink(missing_ok=True)
+        # the exporter may write weights beside the graph; the saved file holds them inline
+        Path(str(tmp) + ".data").unlink(missing_ok=True)
 
 
 def _check_inputs(kind: str, session) -> list[np.ndarray]:

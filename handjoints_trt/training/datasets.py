@@ -147,7 +147,7 @@ class HandCrops:
             canvas = random_background(rng, self.crop_size, self.crop_size)
             return cv2.warpAffine(image, preprocess.to_cv2_matrix(m), size, dst=canvas,
                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT)
-        return preprocess.warp(image, m, size, border=cv2.BORDER_REPLICATE)
+        return preprocess.warp(image, m, size, border=preprocess.CROP_BORDER)
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
