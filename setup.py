@@ -20,7 +20,7 @@ setup(
     install_requires=["numpy>=1.21", "opencv-python-headless>=4.5", "onnxruntime>=1.15"],
     extras_require={
         "train": TRAIN,
-        "trt": ["tensorrt>=8.5", "pycuda"],
+        "trt": ["tensorrt>=8.5", "pycuda", "onnx>=1.15"],
         "dev": TRAIN + ["pytest>=7", "pytest-timeout"],
     },
     entry_points={"console_scripts": ["handjoints=handjoints_trt.cli:main"]},

@@ -84,7 +84,7 @@ def localizer_loss(stages: list[dict[str, torch.Tensor]], targets: dict[str, tor
         s = (F.l1_loss(out["sizes"].float(), targets["sizes"], reduction="none") * mask).sum() / n
         o = (F.l1_loss(out["offsets"].float(), targets["offsets"], reduction="none") * mask).sum() / n
         total = total + c + size_weight * s + offset_weight * o
-        parts["center"] += float(c)
-        parts["size"] += float(s)
-        parts["offset"] += float(o)
+        parts["center"] += float(c.detach())
+        parts["size"] += float(s.detach())
+        parts["offset"] += float(o.detach())
     return total, parts
