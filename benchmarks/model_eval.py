@@ -1,0 +1,188 @@
+"""The figures of the model card, measured through the runtime (HandJointDetector on any backend):
+
+1. hand network PCK@0.1..0.5, AUC, EPE with ground-truth boxes (detector.estimate), on hagrid_mp val (agreement
+   with MediaPipe's pseudo-labels, not ground truth) and on synthetic val crops (exact labels);
+2. localizer recall and precision at IoU 0.5 on composed multi-hand val frames at the paper's five frame sizes;
+3. the whole pipeline's PCK on those frames (a ground-truth hand that no detection matches counts as all missed);
+4. time per 640x480 frame of the whole pipeline with one and four hands.
+
+    python benchmarks/model_eval.py                       # shipped models, ONNX Runtime, writes benchmarks/results/
+    python benchmarks/model_eval.py --hand-limit 300 --frames 40 --quick
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from handjoints_trt import HandJointDetector  # noqa: E402
+from handjoints_trt.evaluation import PCKAccumulator, detection_pr, format_table, plot_pck_curves  # noqa: E402
+
+FRAME_SIZES = ((320, 320), (368, 368), (1280, 720), (720, 576), (960, 540))  # the paper's Table VI
+VAL_SEED = 20261125
+
+
+def shared_data() -> Path:
+    from handjoints_trt.training.recipes import shared_root
+
+    return shared_root() / "data" / "hagrid_mp"
+
+
+def hand_pck_on_records(detector, records) -> object:
+    """PCK of stage II with ground-truth boxes: each hand cropped exactly as at run time."""
+    acc = PCKAccumulator()
+    for record in records:
+        sample = record.load()
+        boxes = np.stack([h.box for h in sample.hands])
+        hands = detector.estimate(sample.image, boxes)
+        acc.add(np.stack([h.keypoints for h in hands]), np.stack([h.keypoints for h in sample.hands]),
+                np.stack([h.visible for h in sample.hands]))
+    return acc.result()
+
+
+def hand_pck_on_synthetic(detector, count: int) -> object:
+    """PCK on synthetic single-hand images (exact labels; occluded joints are not scored)."""
+    from handjoints_trt.data.synthetic import SyntheticHands
+
+    gen = SyntheticHands(seed=VAL_SEED)
+    acc = PCKAccumulator()
+    for i in range(count):
+        sample = gen.crop(i, 256)
+        hand = sample.hands[0]
+        pred = detector.estimate(sample.image, hand.box[None])[0]
+        acc.add(pred.keypoints[None], hand.keypoints[None], hand.visible[None])
+    return acc.result()
+
+
+def composed_frames(size: tuple[int, int], records):
+    from handjoints_trt.data.compose import ComposeConfig, ComposedFrames
+    from handjoints_trt.data.synthetic import SynthConfig, SyntheticHands
+
+    synthetic = SyntheticHands(SynthConfig(width=size[0], height=size[1]), seed=VAL_SEED)
+    return ComposedFrames(records, ComposeConfig(frame_sizes=(size,)), seed=VAL_SEED, synthetic=synthetic)
+
+
+def localizer_and_pipeline(detector, records, frames_per_size: int) -> dict:
+    """Per frame size: stage-I recall/precision at IoU 0.5, and whole-pipeline PCK on the same frames."""
+    from handjoints_trt.postprocess import box_iou
+
+    out = {}
+    for size in FRAME_SIZES:
+        source = composed_frames(size, records)
+        preds, scores, gts, acc = [], [], [], PCKAccumulator()
+        for i in range(frames_per_size):
+            sample = source.frame(i)
+            hands = detector.detect(sample.image)
+            boxes = np.array([h.box for h in hands], np.float32).reshape(-1, 4)
+            gt = np.array([h.box for h in sample.hands], np.float32).reshape(-1, 4)
+            preds.append(boxes)
+            scores.append(np.array([h.score for h in hands], np.float32))
+            gts.append(gt)
+            iou = box_iou(gt, boxes) if len(gt) and len(boxes) else np.zeros((len(gt), len(boxes)))
+            for g, label in enumerate(sample.hands):
+                best = int(iou[g].argmax()) if iou.shape[1] else -1
+                pred = hands[best].keypoints if best >= 0 and iou[g, best] >= 0.5 else np.full((21, 2), np.nan)
+                acc.add(pred[None], label.keypoints[None], label.visible[None])
+        pr = detection_pr(preds, scores, gts, iou=0.5)
+        out[f"{size[0]}x{size[1]}"] = {"recall": pr["recall"], "precision": pr["precision"], "ap": pr.get("ap"),
+                                       "hands": int(sum(len(g) for g in gts)), "frames": frames_per_size,
+                                       "pipeline": acc.result()}
+    return out
+
+
+def frame_time(detector, hands: int, runs: int) -> dict:
+    """Median/p95 ms of the whole pipeline on a 640x480 synthetic frame holding `hands` hands: stage I
+    (detector.localize) plus stage II on exactly `hands` boxes (the generator's, so the count does not depend
+    on what stage I finds) — the work detect() does on that frame."""
+    from handjoints_trt.data.synthetic import SynthConfig, SyntheticHands
+
+    weights = [0.0] * 5
+    weights[hands] = 1.0
+    gen = SyntheticHands(SynthConfig(width=640, height=480, max_hands=4, hand_count_weights=weights),
+                         seed=VAL_SEED)
+    sample = next(s for s in (gen.frame(i) for i in range(50)) if len(s.hands) == hands)
+    boxes = np.stack([h.box for h in sample.hands])
+
+    def pipeline():
+        found, _ = detector.localize(sample.image)
+        detector.estimate(sample.image, boxes)
+        return len(found)
+
+    for _ in range(5):
+        pipeline()
+    times, found = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        found.append(pipeline())
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {"hands": hands, "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)),
+            "stage1_found_median": float(np.median(found)), "runs": runs}
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# Model card figures ({results['date']}, {results['machine']})", "",
+             f"Command: `{results['command']}`", "", "## Hand network, ground-truth boxes", "",
+             format_table({k: v for k, v in results["hand_pck_objects"].items()}), "",
+             "## Localizer (IoU 0.5) and whole pipeline on composed val frames", "",
+             "| frame | hands | recall | precision | pipeline PCK@0.2 | pipeline AUC |", "|---|---|---|---|---|---|"]
+    for size, r in results["localizer"].items():
+        p = r["pipeline"]
+        lines.append(f"| {size} | {r['hands']} | {r['recall']:.3f} | {r['precision']:.3f} | {p.pck[1]:.3f} | "
+                     f"{p.auc:.3f} |")
+    lines += ["", "## Whole pipeline time, 640x480", "", "| hands | median ms | p95 ms |", "|---|---|---|"]
+    for t in results["timing"]:
+        lines.append(f"| {t['hands']} | {t['median_ms']:.1f} | {t['p95_ms']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", default="onnxruntime")
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--localizer", default=None, help="localizer ONNX (default: the shipped one)")
+    parser.add_argument("--hand", default=None, help="hand ONNX (default: the shipped one)")
+    parser.add_argument("--hand-limit", type=int, default=0, help="hagrid val images (0 = all 2,601)")
+    parser.add_argument("--synthetic", type=int, default=500, help="synthetic val crops")
+    parser.add_argument("--frames", type=int, default=100, help="composed val frames per frame size")
+    parser.add_argument("--runs", type=int, default=100, help="timed runs per timing case")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    args = parser.parse_args(argv)
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(shared_data(), split="val")
+    hand_records = records[: args.hand_limit] if args.hand_limit else records
+    options = dict(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
+                   hand_model=args.hand, threads=args.threads)
+    with HandJointDetector(**options) as detector:
+        pcks = {"hagrid_mp val (vs MediaPipe)": hand_pck_on_records(detector, hand_records),
+                "synthetic val (exact)": hand_pck_on_synthetic(detector, args.synthetic)}
+        localizer = localizer_and_pipeline(detector, records, args.frames)
+        timing = [frame_time(detector, n, args.runs) for n in (1, 4)]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {"date": str(date.today()), "machine": f"{platform.processor() or platform.machine()}, "
+               f"{__import__('os').cpu_count()} cores", "command": "python " + " ".join(sys.argv),
+               "hand_pck_objects": pcks, "localizer": localizer, "timing": timing}
+    (out / "model_eval.md").write_text(markdown(results))
+    plot_pck_curves(pcks, out / "model_eval_pck.png", title="Hand network PCK (ground-truth boxes)")
+    serial = {**results, "hand_pck": {k: v.to_dict() for k, v in pcks.items()},
+              "localizer": {k: {**v, "pipeline": v["pipeline"].to_dict()} for k, v in localizer.items()}}
+    serial.pop("hand_pck_objects")
+    (out / "model_eval.json").write_text(json.dumps(serial, indent=1, default=float))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
