@@ -243,6 +243,10 @@ def cmd_detect(args) -> int:
     from .draw import draw_hands
 
     paths = image_paths(args.images)
+    clash = [p for p in paths if (args.out / f"{p.stem}.png").resolve() == p.resolve()]
+    if clash and not args.no_image:
+        raise ValueError(f"--out {args.out} would overwrite the input {clash[0]} with its annotated copy; "
+                         f"choose another --out folder")
     args.out.mkdir(parents=True, exist_ok=True)
     with make_detector(args) as detector:
         for path in paths:
