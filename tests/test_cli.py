@@ -1,0 +1,232 @@
+"""`handjoints` subcommands run headless in subprocesses on generated images and videos; the files they write
+are read back (cv2.imread / VideoCapture, JSON) and checked against known joints (dot-hand models) or the
+given boxes (untrained exported lite models)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from handjoints_trt.skeleton import HandJoint
+from runtime_models import dot_hand_frame, export_lite_models, write_dot_models
+
+REPO = Path(__file__).resolve().parents[1]
+NAMES = [j.name.lower() for j in HandJoint]
+PALMS = [(100, 80, 160)]
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`handjoints ARGS` in a fresh interpreter (the console script's entry point)."""
+    proc = subprocess.run([sys.executable, "-m", "handjoints_trt.cli", *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"handjoints {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def dot(tmp_path_factory) -> dict:
+    """Dot-hand models (no torch), a dot-hand image with its true joints, and a 10-frame MJPG video."""
+    folder = tmp_path_factory.mktemp("dot")
+    models = write_dot_models(folder)
+    frame, joints = dot_hand_frame((360, 480), PALMS)
+    cv2.imwrite(str(folder / "hand.png"), frame)
+    writer = cv2.VideoWriter(str(folder / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (480, 360))
+    for i in range(10):
+        writer.write(dot_hand_frame((360, 480), [(60 + 8 * i, 80, 160)])[0])
+    writer.release()
+    return {**models, "image": folder / "hand.png", "joints": joints, "video": folder / "clip.avi"}
+
+
+@pytest.fixture(scope="session")
+def lite(tmp_path_factory) -> dict:
+    """Untrained lite models exported by the project's exporter (shared by the test files; needs torch)."""
+    pytest.importorskip("torch")
+    return export_lite_models(tmp_path_factory.getbasetemp() / "lite_models")
+
+
+def models(m: dict) -> list[str]:
+    return ["--localizer", str(m["localizer"]), "--hand", str(m["hand"]), "--backend", "onnxruntime"]
+
+
+def check_hand(hand: dict) -> None:
+    """The documented schema of one hand."""
+    assert set(hand) == {"box", "score", "track_id", "joints"}
+    assert len(hand["box"]) == 4 and 0.0 <= hand["score"] <= 1.0
+    assert [j["name"] for j in hand["joints"]] == NAMES
+    for j in hand["joints"]:
+        assert set(j) == {"name", "x", "y", "confidence"} and 0.0 <= j["confidence"] <= 1.0
+
+
+# ---------------------------------------------------------------------------------------------- help
+def test_help_lists_every_command_without_heavy_imports():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "handjoints_trt.cli", "--help"],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 0
+    for command in ("detect", "video", "train", "export", "calibrate", "build", "eval", "bench", "export-triton"):
+        assert command in proc.stdout
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
+    assert not imported & {"torch", "cv2", "onnxruntime", "onnx", "tensorrt"}, imported
+
+
+@pytest.mark.parametrize("command", ["detect", "video", "export", "calibrate", "calibration-set", "build", "eval",
+                                     "bench", "export-triton"])
+def test_each_command_help_explains_with_an_example(command):
+    out = run(command, "--help").stdout
+    assert "examples:" in out and f"handjoints {command}" in out
+
+
+# -------------------------------------------------------------------------------------------- detect
+def test_detect_writes_png_and_json_with_the_true_joints(dot, tmp_path):
+    run("detect", str(dot["image"]), "--out", str(tmp_path), *models(dot))
+    doc = json.loads((tmp_path / "hand.json").read_text())
+    assert doc["width"] == 480 and doc["height"] == 360 and doc["joint_names"] == NAMES
+    assert len(doc["hands"]) == 1
+    check_hand(doc["hands"][0])
+    got = np.array([[j["x"], j["y"]] for j in doc["hands"][0]["joints"]])
+    assert np.abs(got - dot["joints"][0]).max() < 2.0          # pixels, from an end-to-end run
+    annotated = cv2.imread(str(tmp_path / "hand.png"))
+    assert annotated.shape == (360, 480, 3)
+    assert (annotated != cv2.imread(str(dot["image"]))).any()   # the hand was drawn
+
+
+def test_detect_refuses_to_overwrite_its_input(dot):
+    proc = run("detect", str(dot["image"]), "--out", str(dot["image"].parent), *models(dot), check=False)
+    assert proc.returncode == 2 and "overwrite" in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.png"], "does not exist"),
+    (["IMG", "--box", "10,10,5,50"], "x0,y0,x1,y1"),
+    (["IMG", "--hand", "nowhere.onnx"], "--hand nowhere.onnx does not exist"),
+])
+def test_detect_errors_name_the_problem(dot, tmp_path, args, message):
+    args = [str(dot["image"]) if a == "IMG" else a for a in args]
+    base = ["--localizer", str(dot["localizer"])] + ([] if "--hand" in args else ["--hand", str(dot["hand"])])
+    proc = run("detect", *args, "--out", str(tmp_path), *base, check=False)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+@pytest.mark.slow
+def test_detect_with_given_boxes_on_untrained_models(lite, dot, tmp_path):
+    boxes = ["100,80,260,240", "300,100,420,220"]
+    run("detect", str(dot["image"]), "--out", str(tmp_path), *models(lite), "--box", boxes[0], "--box", boxes[1])
+    hands = json.loads((tmp_path / "hand.json").read_text())["hands"]
+    assert len(hands) == 2
+    for hand, box in zip(hands, boxes):
+        check_hand(hand)
+        assert hand["box"] == [float(v) for v in box.split(",")]
+    assert cv2.imread(str(tmp_path / "hand.png")) is not None
+
+
+# --------------------------------------------------------------------------------------------- video
+def read_frames(path: Path) -> int:
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count
+
+
+def test_video_writes_annotated_video_and_json_lines(dot, tmp_path):
+    # In-process, to check that an inference command never imports torch.
+    code = ("import sys; from handjoints_trt.cli import main; "
+            f"rc = main(['video', {str(dot['video'])!r}, '--out', {str(tmp_path)!r}, '--quiet', "
+            f"'--localizer', {str(dot['localizer'])!r}, '--hand', {str(dot['hand'])!r}, '--backend', 'onnxruntime']); "
+            "assert 'torch' not in sys.modules, 'video imported torch'; sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in (tmp_path / "clip.jsonl").read_text().splitlines()]
+    assert [r["frame"] for r in lines] == list(range(10))
+    assert all(len(r["hands"]) == 1 for r in lines)
+    for r in lines:
+        check_hand(r["hands"][0])
+    assert {r["hands"][0]["track_id"] for r in lines} == {0}     # one hand, one stable id
+    wrist_x = [r["hands"][0]["joints"][0]["x"] for r in lines]
+    assert wrist_x[-1] - wrist_x[0] == pytest.approx(72, abs=3)  # the palm moved 8 px a frame
+    assert read_frames(tmp_path / "clip.annotated.avi") == 10
+
+
+def test_video_csv_one_row_per_joint(dot, tmp_path):
+    run("video", str(dot["video"]), "--out", str(tmp_path), "--format", "csv", "--no-video", "--max-frames", "4",
+        "--quiet", *models(dot))
+    rows = (tmp_path / "clip.csv").read_text().splitlines()
+    assert rows[0] == "frame,time,track_id,hand_score,joint,x,y,confidence"
+    assert len(rows) == 1 + 4 * 21 and rows[1].split(",")[4] == "wrist"
+    assert not (tmp_path / "clip.annotated.avi").exists()
+
+
+def test_video_errors(dot, tmp_path):
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(b"not a video")
+    proc = run("video", str(bad), "--out", str(tmp_path), *models(dot), check=False)
+    assert proc.returncode == 2 and "bad.avi" in proc.stderr
+    proc = run("video", str(dot["video"]), "--out", str(tmp_path), "--codec", "XX", *models(dot), check=False)
+    assert proc.returncode == 2 and "FourCC" in proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------- eval
+def test_eval_scores_known_joints(dot, tmp_path):
+    from handjoints_trt.data.loaders.paper import write_paper
+    from handjoints_trt.data.sample import HandLabel, Record
+
+    records = []
+    for i, palm in enumerate([(100, 80, 160), (200, 120, 120), (40, 40, 200)]):
+        frame, joints = dot_hand_frame((360, 480), [palm])
+        cv2.imwrite(str(tmp_path / f"{i}.png"), frame)
+        records.append(Record(str(tmp_path / f"{i}.png"), [HandLabel(joints[0], np.ones(21, bool))], 480, 360))
+    data = write_paper(records, tmp_path / "test.json")
+    out = run("eval", "--data", str(data), "--out", str(tmp_path / "pck.json"), *models(dot)).stdout
+    assert "| dot_hand.onnx | 1.00 |" in out     # the Markdown table
+    result = json.loads((tmp_path / "pck.json").read_text())
+    assert result["count"] == 3 * 21 and result["images"] == 3
+    assert result["pck@0.1"] > 0.95 and result["epe"] < 2.0
+
+
+def test_eval_unknown_format(dot, tmp_path):
+    proc = run("eval", "--data", str(dot["image"]), "--format", "nope", *models(dot), check=False)
+    assert proc.returncode == 2 and "unknown dataset format" in proc.stderr
+
+
+# ------------------------------------------------------------------------------- export, build, others
+@pytest.mark.slow
+def test_export_prints_the_parity_report(lite, tmp_path):
+    out = tmp_path / "hand.onnx"
+    stdout = run("export", str(lite["hand_pt"]), "--out", str(out)).stdout
+    assert "parity" in stdout and "max |diff|" in stdout
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["crops"]
+
+
+def test_export_missing_checkpoint(tmp_path):
+    proc = run("export", str(tmp_path / "none.pt"), "--out", str(tmp_path / "x.onnx"), check=False)
+    assert proc.returncode == 2 and "none.pt does not exist" in proc.stderr
+
+
+def test_build_prints_trtexec_without_tensorrt(dot):
+    out = run("build", "--model", str(dot["hand"]), "--precision", "fp16", "--max-batch", "8", "--print-trtexec",
+              "--trt-version", "10.3").stdout
+    assert out.startswith("trtexec") and "--fp16" in out and "crops:8x3x128x128" in out
+
+
+def test_calibrate_is_mounted_from_the_checkout(tmp_path):
+    assert "--manifest" in run("calibrate", "--help").stdout
+    proc = run("calibrate", "--model", "m.onnx", "--manifest", str(tmp_path / "none.json"), "--out", "o.onnx",
+               check=False)
+    assert proc.returncode != 0 and "none.json" in proc.stderr
+
+
+def test_bench_runs_benchmarks_fps_or_explains():
+    proc = run("bench", "--", "--help", check=False)
+    if (REPO / "benchmarks" / "fps.py").is_file():
+        assert proc.returncode == 0 and "usage" in proc.stdout.lower()
+    else:
+        assert proc.returncode == 2 and "benchmarks/fps.py" in proc.stderr
