@@ -22,10 +22,6 @@ import numpy as np
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 DEFAULT_OUT = BENCH_DIR / "results"
-# Untrained lite models are exported here once (never into handjoints_trt/weights: they must not pass
-# for the shipped ones).
-UNTRAINED_DIR = Path(os.environ.get("HANDJOINTS_BENCH_CACHE", Path.home() / ".cache" / "handjoints_trt"
-                                    / "untrained_lite"))
 LIBRARIES = ("handjoints_trt", "numpy", "opencv-python", "opencv-python-headless", "onnxruntime",
              "onnxruntime-gpu", "onnx", "torch", "tensorrt", "matplotlib")
 
@@ -133,11 +129,19 @@ def fps(ms: float | None) -> float | None:
 
 
 # ------------------------------------------------------------------------------------------------ models
+def untrained_dir() -> Path:
+    """Where --allow-untrained exports the lite models once ($HANDJOINTS_BENCH_CACHE, else
+    ~/.cache/handjoints_trt/untrained_lite); never handjoints_trt/weights: they must not pass for the
+    shipped ones."""
+    default = Path.home() / ".cache" / "handjoints_trt" / "untrained_lite"
+    return Path(os.environ.get("HANDJOINTS_BENCH_CACHE", default))
+
+
 class ModelsMissing(SystemExit):
     """The shipped models are absent and --allow-untrained was not given: the message says what to do."""
 
 
-def export_untrained_lite(folder: Path = UNTRAINED_DIR) -> dict[str, Path]:
+def export_untrained_lite(folder: Path | None = None) -> dict[str, Path]:
     """Untrained 'lite' networks of both stages exported to ONNX once per folder, with their trainer-format
     checkpoints beside them (hand.pt + hand.onnx), so the PyTorch backend runs the same weights.
     Timing does not depend on the weights; accuracy does (it is meaningless with these)."""
@@ -146,6 +150,7 @@ def export_untrained_lite(folder: Path = UNTRAINED_DIR) -> dict[str, Path]:
     from handjoints_trt.export.onnx_export import export_checkpoint
     from handjoints_trt.models import build_model, hand_config, localizer_config
 
+    folder = Path(folder) if folder is not None else untrained_dir()
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for kind, config in (("hand", hand_config("lite")), ("localizer", localizer_config("lite"))):
@@ -173,7 +178,7 @@ def resolve_models(precision: str = "fp32", allow_untrained: bool = False, local
                 "hand": WEIGHTS_DIR / model_filename("hand", precision), "untrained": False, "source": "shipped"}
     if allow_untrained and precision in ("fp32", "fp16"):
         paths = export_untrained_lite()
-        return {**paths, "untrained": True, "source": f"untrained lite export ({UNTRAINED_DIR})"}
+        return {**paths, "untrained": True, "source": f"untrained lite export ({untrained_dir()})"}
     raise ModelsMissing(
         f"the shipped {precision} models are missing from {WEIGHTS_DIR} "
         f"({model_filename('localizer', precision)}, {model_filename('hand', precision)}).\n"

@@ -247,6 +247,7 @@ def plot_spread(fig9: dict[str, dict], path: Path, title: str) -> Path:
         for ax, key in ((left, "spread"), (right, "confidence")):
             rows = bins[key]
             ax.plot([r["centre"] for r in rows], [r["rate"] for r in rows], marker="o", label=name)
+    right.set_xlim(0, 1)
     left.set_xlabel("heatmap spread (cells, bin median)")
     right.set_xlabel("reported joint confidence (bin median)")
     for ax in (left, right):
@@ -333,7 +334,8 @@ def main(argv=None) -> dict:
     finally:
         for ev in evals.values():
             ev.detector.close()
-    report = build_report(args, evals, models, base, source, images, hands)
+    command = "python benchmarks/pck.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    report = build_report(args, evals, models, base, source, images, hands, command)
     rows = report["_rows"]
     title = args.title or f"PCK on {source}"
     if rows:
@@ -351,7 +353,7 @@ def main(argv=None) -> dict:
     return report
 
 
-def build_report(args, evals, models, base, source, images, hands) -> dict:
+def build_report(args, evals, models, base, source, images, hands, command: str) -> dict:
     rows, results, fig9 = {}, {}, {}
     for name, ev in evals.items():
         res = ev.results(args.match_iou)
@@ -364,7 +366,7 @@ def build_report(args, evals, models, base, source, images, hands) -> dict:
                       "confidence": binned_rate(joints["confidence"], joints["hit"])}
     rows = {k: v for k, v in rows.items() if v.count}
     report = {"machine": C.machine_info(), "source": source, "images": images, "hands": hands,
-              "settings": {"command": "python benchmarks/pck.py " + " ".join(sys.argv[1:]),
+              "settings": {"command": command,
                            "backend": args.backend, "precision": args.precision, "match_iou": args.match_iou,
                            "localizer": str(base["localizer"]), "models": {k: str(v) for k, v in models.items()},
                            "models_source": base["source"], "hit_sigma": HIT_SIGMA},

@@ -1,0 +1,225 @@
+"""The benchmark scripts (benchmarks/fps.py, scaling.py, pck.py) run end to end and write what they promise.
+
+Speed is never asserted: only that the scripts run, measure every size / stage asked for, and write valid
+JSON, Markdown tables and readable PNGs. pck.py is also checked for correctness on the dot-hand models
+(tests/runtime_models.py), which really find their hands: PCK must come out near 1 and the localizer's
+recall 1, so a broken crop, matching or scoring path fails here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from runtime_models import dot_hand_frame, write_dot_models
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "benchmarks"
+sys.path.insert(0, str(BENCH))
+import _common  # noqa: E402
+import pck as pck_script  # noqa: E402
+
+RESOLUTIONS = [[320, 320], [368, 368], [1280, 720], [720, 576], [960, 540]]
+
+
+@pytest.fixture(scope="session")
+def untrained_cache(tmp_path_factory) -> Path:
+    """The cache --allow-untrained exports into, filled once per session by the same exporter."""
+    pytest.importorskip("torch")
+    folder = tmp_path_factory.getbasetemp() / "bench_untrained"
+    _common.export_untrained_lite(folder)
+    return folder
+
+
+def _run(script: str, args: list[str], cache: Path | None = None, timeout: int = 300):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    if cache is not None:
+        env["HANDJOINTS_BENCH_CACHE"] = str(cache)
+    return subprocess.run([sys.executable, str(BENCH / script), *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _png_ok(path: Path) -> None:
+    image = cv2.imread(str(path))
+    assert image is not None and image.shape[0] > 100 and image.shape[1] > 100, path
+
+
+# ------------------------------------------------------------------------------------------------ fps.py
+def test_fps_quick_writes_all_resolutions(tmp_path, untrained_cache):
+    proc = _run("fps.py", ["--quick", "--allow-untrained", "--threads", "1", "--out", str(tmp_path)],
+                untrained_cache)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "fps.json").read_text())
+    ran = [b for b in report["backends"] if "table" in b]
+    assert [b["name"] for b in ran] == ["onnxruntime:fp32"]
+    rows = ran[0]["table"]
+    assert [r["frame"] for r in rows] == RESOLUTIONS
+    for r in rows:
+        assert r["hands"] == 1 and r["total"]["n"] == 5
+        for stage in ("localizer", "crop", "stage1", "stage2", "decode", "total"):
+            assert r[stage]["median"] > 0 and r[stage]["p95"] >= r[stage]["median"]
+        assert r["fps"] == pytest.approx(1000 / r["total"]["median"])
+    modes = ran[0]["throughput"][0]["modes"]
+    assert set(modes) == {"detect", "track", "pipelined"}
+    assert all(m["fps"] > 0 and m["frames"] == 10 for m in modes.values())
+    # The tracker skips stage I on some frames once it holds the hand: that is the mode's point.
+    assert modes["track"]["stage1_frames"] < modes["track"]["frames"]
+    assert report["machine"]["cores"] and report["machine"]["libraries"]["onnxruntime"]
+    table = (tmp_path / "fps.md").read_text()
+    for w, h in RESOLUTIONS:
+        assert f"| {w}x{h} | 1 |" in table
+    assert "paper FPS" in table and "| 37 |" in table     # the paper's RHD FPS stands beside ours
+
+
+def test_fps_hands_count_is_exact(tmp_path, untrained_cache, monkeypatch):
+    """Stage II runs on exactly N hands, whatever the (untrained) localizer finds."""
+    report = _fps_main(["--quick", "--allow-untrained", "--hands", "3", "--stream-frames", "0", "--out",
+                        str(tmp_path)], untrained_cache, monkeypatch)
+    rows = report["backends"][0]["table"]
+    assert {r["hands"] for r in rows} == {3}
+    for w, h in RESOLUTIONS:
+        image, boxes = _common.synthetic_frame(w, h, 3)
+        assert image.shape == (h, w, 3) and boxes.shape == (3, 4)
+        assert np.all(boxes[:, 2:] > boxes[:, :2])
+
+
+def _fps_main(args, cache, monkeypatch):
+    import fps
+
+    monkeypatch.setenv("HANDJOINTS_BENCH_CACHE", str(cache))
+    return fps.main(args)
+
+
+def test_fps_without_models_says_how_to_get_them(tmp_path):
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if shipped_models_present():
+        pytest.skip("the shipped models are present: the message is only shown without them")
+    proc = _run("fps.py", ["--quick", "--out", str(tmp_path)])
+    assert proc.returncode == 2
+    assert "--allow-untrained" in proc.stderr and "handjoints export" in proc.stderr
+    assert not (tmp_path / "fps.json").exists()
+
+
+# ------------------------------------------------------------------------------------------------ scaling.py
+def test_scaling_quick_writes_plots(tmp_path, untrained_cache):
+    proc = _run("scaling.py", ["--quick", "--allow-untrained", "--threads", "1", "--out", str(tmp_path)],
+                untrained_cache)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "scaling.json").read_text())
+    assert [r["hands"] for r in report["stage2"]] == [1, 2, 4]
+    assert all(r["batched"]["median"] > 0 and r["per_hand_calls"]["median"] > 0 for r in report["stage2"])
+    sizes = [r["frame"] for r in report["stage1"]]
+    assert sizes == [[320, 240], [640, 480], [1280, 720]]
+    # The native series really feeds the frame's own size (rounded to 32), the default one does not grow.
+    assert report["stage1"][-1]["native_input_size"] == [1280, 736]
+    assert max(report["stage1"][-1]["default_input_size"]) == max(report["stage1"][0]["default_input_size"])
+    for name in ("scaling_stage2.png", "scaling_stage1.png"):
+        _png_ok(tmp_path / name)
+    assert "## Stage II against hands" in (tmp_path / "scaling.md").read_text()
+
+
+# ------------------------------------------------------------------------------------------------ pck.py
+def test_pck_synthetic_writes_table_and_plots(tmp_path, untrained_cache):
+    proc = _run("pck.py", ["--synthetic", "3", "--allow-untrained", "--threads", "1", "--out", str(tmp_path)],
+                untrained_cache)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = (tmp_path / "pck.md").read_text()
+    assert "| method | @0.1 | @0.2 | @0.3 | @0.4 | @0.5 | AUC | EPE (px) |" in table
+    assert "| ours |" in table
+    report = json.loads((tmp_path / "pck.json").read_text())
+    assert report["images"] == 3 and report["results"]["ours"]["gt_boxes"]["count"] > 0
+    _png_ok(tmp_path / "pck_curves.png")
+    _png_ok(tmp_path / "pck_spread.png")
+
+
+@pytest.fixture(scope="session")
+def dot_dataset(tmp_path_factory):
+    """Four frames of dot hands written in the paper's JSON convention, with the dot models."""
+    from handjoints_trt.data.loaders import write_paper
+    from handjoints_trt.data.sample import HandLabel, Record
+
+    folder = tmp_path_factory.getbasetemp() / "dot_dataset"
+    folder.mkdir(exist_ok=True)
+    layouts = [[(40, 60, 120)], [(200, 100, 160)], [(30, 30, 100), (250, 180, 110)], [(120, 90, 200)]]
+    records = []
+    for i, palms in enumerate(layouts):
+        frame, joints = dot_hand_frame((384, 480), palms)
+        path = folder / f"frame{i}.png"
+        cv2.imwrite(str(path), frame)
+        records.append(Record(str(path), [HandLabel(j, np.ones(21, bool)) for j in joints], 480, 384))
+    return {"json": write_paper(records, folder / "dots.json"), **write_dot_models(folder / "models")}
+
+
+def test_pck_on_dot_hands_is_near_perfect(tmp_path, dot_dataset):
+    """Real detections through the real path: joints within PCK@0.1, every hand found by the pipeline.
+
+    The dot localizer sizes every box by the frame's whole non-background area, so in the two-hand frame its
+    boxes are ~1.5x too large (IoU ~0.17 with the tight joint box): hence --match-iou 0.15."""
+    report = pck_script.main(["--format", "paper", "--root", str(dot_dataset["json"]), "--pipeline",
+                              "--match-iou", "0.15",
+                              "--localizer-model", str(dot_dataset["localizer"]), "--hand-model",
+                              str(dot_dataset["hand"]), "--threads", "1", "--out", str(tmp_path)])
+    result = report["results"]["ours"]
+    assert report["hands"] == 5
+    assert result["gt_boxes"]["pck@0.1"] > 0.95
+    assert result["pipeline"]["pck@0.2"] > 0.95
+    assert result["detection"]["recall"] == 1.0 and result["detection"]["fn"] == 0
+    rows = report["fig9"]["ours"]["spread"]
+    assert sum(r["count"] for r in rows) == result["gt_boxes"]["count"]
+    assert "(pipeline)" in (tmp_path / "pck.md").read_text()
+
+
+def test_pck_ablation_runner_rows_per_model(tmp_path, dot_dataset):
+    report = pck_script.main(["--format", "paper", "--root", str(dot_dataset["json"]), "--localizer-model",
+                              str(dot_dataset["localizer"]), "--hand-model", str(dot_dataset["hand"]),
+                              "--models", f"N=1={dot_dataset['hand']}", f"N=3={dot_dataset['hand']}",
+                              "--title", "Fig. 8", "--out", str(tmp_path)])
+    assert list(report["results"]) == ["N=1", "N=3"]      # the LAST '=' splits name and file
+    assert report["results"]["N=1"]["gt_boxes"] == report["results"]["N=3"]["gt_boxes"]
+    _png_ok(tmp_path / "pck_ablation.png")
+    table = (tmp_path / "pck.md").read_text()
+    assert "| N=1 |" in table and "| N=3 |" in table
+
+
+def test_capture_heatmaps_leaves_estimate_unchanged(dot_dataset):
+    from handjoints_trt import HandJointDetector
+
+    frame, joints = dot_hand_frame((384, 480), [(100, 80, 150)])
+    box = np.array([[*joints[0].min(0), *joints[0].max(0)]], np.float64)
+    with HandJointDetector(backend="onnxruntime", localizer_model=dot_dataset["localizer"],
+                           hand_model=dot_dataset["hand"], threads=1) as detector:
+        plain = detector.estimate(frame, box)[0]
+        keypoints, confidence, spread = pck_script.estimate_gt(detector, frame, box)
+        assert "detect_crops" not in vars(detector)        # the recording wrapper is removed again
+    np.testing.assert_array_equal(keypoints[0], plain.keypoints)
+    np.testing.assert_array_equal(confidence[0], plain.confidence)
+    assert np.all(np.isfinite(spread)) and np.all(spread > 0)
+
+
+def test_match_hands_greedy_by_iou():
+    gt = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [50, 50, 60, 60]], np.float64)
+    pred = np.array([[21, 21, 31, 31], [0, 0, 9, 10], [100, 100, 110, 110]], np.float64)
+    assert pck_script.match_hands(pred, gt, 0.3) == [1, 0, None]
+    assert pck_script.match_hands(np.zeros((0, 4)), gt, 0.3) == [None, None, None]
+
+
+def test_binned_rate_equal_count_bins():
+    values = np.concatenate([np.linspace(0, 1, 50), np.linspace(5, 6, 50), [np.nan]])
+    hit = np.concatenate([np.ones(50, bool), np.zeros(50, bool), [True]])
+    rows = pck_script.binned_rate(values, hit, bins=2)
+    assert [r["count"] for r in rows] == [50, 50]
+    assert [r["rate"] for r in rows] == [1.0, 0.0]
+
+
+def test_stats_and_json_writer(tmp_path):
+    s = _common.stats([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s["median"] == 3.0 and s["n"] == 5 and 4.0 < s["p95"] <= 100.0
+    path = _common.write_json(tmp_path / "x.json", {"a": np.float32(1.5), "b": float("nan"), "c": np.arange(2)})
+    assert json.loads(path.read_text()) == {"a": 1.5, "b": None, "c": [0, 1]}
