@@ -650,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command][1](args)
-    except (FileNotFoundError, ValueError, TypeError) as exc:
+    except (FileNotFoundError, FileExistsError, ValueError, TypeError) as exc:
         print(f"handjoints {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

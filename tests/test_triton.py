@@ -1,0 +1,237 @@
+"""`handjoints export-triton`: the model repository's layout, configs that match the ONNX models' inputs and
+outputs (parsed back from config.pbtxt), the pipeline's model.py (compiles; runs through BLS against a
+stand-in for Triton's `triton_python_backend_utils`, the one thing we do not have here), and FramePipeline
+against HandJointDetector. A real server cannot run here (no Docker, no Triton)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import py_compile
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from handjoints_trt import HandJointDetector
+from handjoints_trt.triton import FramePipeline, TritonOptions, export_triton
+from runtime_models import dot_hand_frame, write_dot_models
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------------ config.pbtxt parser
+def parse_config(path: Path) -> dict:
+    """The parts of a config.pbtxt we write: scalars, tensors, dynamic batching, instances, parameters."""
+    text = path.read_text()
+    scalar = lambda key: (re.search(rf'^{key}: "?([\w.-]+)"?$', text, re.M) or [None, None])[1]
+
+    def tensors(kind: str) -> list[dict]:
+        block = re.search(rf"^{kind} \[\n(.*?)\n\]$", text, re.M | re.S)
+        return [{"name": m[0], "data_type": m[1], "dims": [int(d) for d in m[2].split(",")],
+                 "optional": bool(m[3])}
+                for m in re.findall(r'name: "(\w+)"\s+data_type: (\w+)\s+dims: \[([^\]]*)\](\s+optional: true)?',
+                                    block[1])] if block else []
+
+    batching = re.search(r"dynamic_batching \{\s+preferred_batch_size: \[([^\]]*)\]\s+"
+                         r"max_queue_delay_microseconds: (\d+)\s+\}", text)
+    return {"name": scalar("name"), "platform": scalar("platform"), "backend": scalar("backend"),
+            "max_batch_size": int(scalar("max_batch_size")), "input": tensors("input"), "output": tensors("output"),
+            "preferred": [int(v) for v in batching[1].split(",")] if batching else None,
+            "queue_delay": int(batching[2]) if batching else None,
+            "instances": re.findall(r"count: (\d+)\s+kind: (KIND_\w+)", text),
+            "parameters": dict(re.findall(r'key: "(\w+)"\s+value: \{ string_value: "([^"]*)" \}', text))}
+
+
+def onnx_tensors(path: Path) -> tuple[list, list]:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    norm = lambda nodes: [(n.name, [d if isinstance(d, int) else -1 for d in n.shape]) for n in nodes]
+    return norm(session.get_inputs()), norm(session.get_outputs())
+
+
+@pytest.fixture(scope="module")
+def dot(tmp_path_factory) -> dict:
+    return write_dot_models(tmp_path_factory.mktemp("dot_triton"))
+
+
+@pytest.fixture(scope="module")
+def repo(dot, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("triton") / "model_repository"
+    export_triton(out, dot["localizer"], dot["hand"], TritonOptions(max_batch=8, preferred_batch=(2, 4),
+                                                                    queue_delay_us=300, pipeline_instances=3))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ layout
+def test_layout(repo):
+    files = sorted(str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file())
+    assert files == ["handjoints/1/model.py", "handjoints/config.pbtxt", "handjoints_hand/1/model.onnx",
+                     "handjoints_hand/config.pbtxt", "handjoints_localizer/1/model.onnx",
+                     "handjoints_localizer/config.pbtxt", "handjoints_repository.json"]
+
+
+def test_hand_config_matches_the_onnx_model_and_batches(repo, dot):
+    cfg = parse_config(repo / "handjoints_hand" / "config.pbtxt")
+    assert (cfg["name"], cfg["platform"], cfg["max_batch_size"]) == ("handjoints_hand", "onnxruntime_onnx", 8)
+    inputs, outputs = onnx_tensors(repo / "handjoints_hand" / "1" / "model.onnx")
+    # batched model: Triton's dims leave out the (dynamic) batch axis
+    assert [(t["name"], t["dims"]) for t in cfg["input"]] == [(n, d[1:]) for n, d in inputs]
+    assert [(t["name"], t["dims"]) for t in cfg["output"]] == [(n, d[1:]) for n, d in outputs]
+    assert all(t["data_type"] == "TYPE_FP32" for t in cfg["input"] + cfg["output"])
+    assert cfg["preferred"] == [2, 4] and cfg["queue_delay"] == 300
+    assert cfg["instances"] == [("1", "KIND_GPU")]
+    assert (repo / "handjoints_hand" / "1" / "model.onnx").read_bytes() == dot["hand"].read_bytes()
+
+
+def test_localizer_config_matches_the_onnx_model(repo):
+    cfg = parse_config(repo / "handjoints_localizer" / "config.pbtxt")
+    assert cfg["max_batch_size"] == 0 and cfg["preferred"] is None     # one frame per request, full dims
+    inputs, outputs = onnx_tensors(repo / "handjoints_localizer" / "1" / "model.onnx")
+    assert [(t["name"], t["dims"]) for t in cfg["input"]] == inputs == [("frame", [1, 3, -1, -1])]
+    assert [(t["name"], t["dims"]) for t in cfg["output"]] == outputs
+    assert [t["name"] for t in cfg["output"]] == ["centers", "sizes", "offsets"]
+
+
+def test_pipeline_config_and_model_py(repo):
+    cfg = parse_config(repo / "handjoints" / "config.pbtxt")
+    assert (cfg["backend"], cfg["max_batch_size"]) == ("python", 0)
+    assert [(t["name"], t["data_type"], t["optional"]) for t in cfg["input"]] == [
+        ("image", "TYPE_UINT8", False), ("boxes", "TYPE_FP32", True)]
+    assert [t["name"] for t in cfg["output"]] == ["boxes", "scores", "keypoints", "confidence"]
+    assert cfg["instances"] == [("3", "KIND_CPU")]
+    assert cfg["parameters"]["crop_size"] == "128" and float(cfg["parameters"]["heatmap_stride"]) == 4.0
+    assert cfg["parameters"]["max_batch"] == "8"
+    model_py = repo / "handjoints" / "1" / "model.py"
+    py_compile.compile(str(model_py), doraise=True)
+    text = model_py.read_text()
+    assert "'handjoints_localizer'" in text and "'handjoints_hand'" in text and "class TritonPythonModel" in text
+
+
+# --------------------------------------------------------------------------------------- the pipeline
+def ort_callables(localizer: Path, hand: Path, seen: list):
+    loc = ort.InferenceSession(str(localizer), providers=["CPUExecutionProvider"])
+    net = ort.InferenceSession(str(hand), providers=["CPUExecutionProvider"])
+
+    def run_hand(crops):
+        seen.append(len(crops))
+        return net.run(["heatmaps"], {"crops": crops})[0]
+
+    return (lambda frame: dict(zip(("centers", "sizes", "offsets"), loc.run(None, {"frame": frame}))), run_hand)
+
+
+def test_frame_pipeline_equals_the_detector(repo, dot):
+    frame, joints = dot_hand_frame((360, 640), [(60, 60, 150), (380, 120, 140)])
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    seen: list = []
+    pipeline = FramePipeline.from_parameters({**params, "max_batch": "1"}, *ort_callables(dot["localizer"],
+                                                                                           dot["hand"], seen))
+    result = pipeline(frame)
+    with HandJointDetector(backend="onnxruntime", localizer_model=dot["localizer"], hand_model=dot["hand"]) as d:
+        hands = d.detect(frame)
+    assert len(result["boxes"]) == len(hands) == 2 and seen == [1, 1]          # chunks of max_batch
+    np.testing.assert_allclose(result["keypoints"], np.stack([h.keypoints for h in hands]), atol=1e-4)
+    np.testing.assert_allclose(result["scores"], [h.score for h in hands], atol=1e-6)
+    assert result["keypoints"].dtype == np.float32 and result["confidence"].shape == (2, 21)
+    given = pipeline(frame, np.array([[60, 60, 210, 210]], np.float32))
+    assert given["boxes"].tolist() == [[60, 60, 210, 210]]
+    assert np.abs(given["keypoints"][0] - joints[0]).max() < 2.0
+
+
+def fake_pb_utils(sessions: dict) -> types.ModuleType:
+    """A stand-in for Triton's triton_python_backend_utils: BLS requests run the repository's ONNX models."""
+    pb = types.ModuleType("triton_python_backend_utils")
+
+    class Tensor:
+        def __init__(self, name, array):
+            self.name, self.array = name, np.asarray(array)
+
+        def as_numpy(self):
+            return self.array
+
+    class Response:
+        def __init__(self, output_tensors=(), error=None):
+            self.output_tensors, self.error_ = list(output_tensors), error
+
+        def has_error(self):
+            return self.error_ is not None
+
+        def error(self):
+            return self.error_
+
+    class InferenceRequest:
+        def __init__(self, model_name, requested_output_names, inputs):
+            self.model, self.outputs, self.inputs = model_name, requested_output_names, inputs
+
+        def exec(self):
+            session = sessions[self.model]
+            out = session.run(self.outputs, {t.name: t.array for t in self.inputs})
+            return Response([Tensor(n, a) for n, a in zip(self.outputs, out)])
+
+    pb.Tensor, pb.InferenceResponse, pb.InferenceRequest = Tensor, Response, InferenceRequest
+    pb.TritonError = type("TritonError", (Exception,), {"message": lambda self: str(self)})
+    pb.TritonModelException = type("TritonModelException", (Exception,), {})
+    pb.get_input_tensor_by_name = lambda r, name: next((t for t in r.inputs if t.name == name), None)
+    pb.get_output_tensor_by_name = lambda r, name: next(t for t in r.output_tensors if t.name == name)
+    return pb
+
+
+def test_model_py_serves_requests_through_bls(repo, dot, monkeypatch):
+    sessions = {name: ort.InferenceSession(str(repo / name / "1" / "model.onnx"), providers=["CPUExecutionProvider"])
+                for name in ("handjoints_localizer", "handjoints_hand")}
+    pb = fake_pb_utils(sessions)
+    monkeypatch.setitem(sys.modules, "triton_python_backend_utils", pb)
+    spec = importlib.util.spec_from_file_location("handjoints_pipeline_model", repo / "handjoints" / "1" / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cfg = parse_config(repo / "handjoints" / "config.pbtxt")
+    model = module.TritonPythonModel()
+    model.initialize({"model_config": json.dumps(
+        {"parameters": {k: {"string_value": v} for k, v in cfg["parameters"].items()}})})
+    frame, joints = dot_hand_frame((360, 480), [(100, 80, 160)])
+    good = types.SimpleNamespace(inputs=[pb.Tensor("image", frame)])
+    bad = types.SimpleNamespace(inputs=[pb.Tensor("image", frame.astype(np.float32))])
+    responses = model.execute([good, bad])
+    out = {t.name: t.array for t in responses[0].output_tensors}
+    assert np.abs(out["keypoints"][0] - joints[0]).max() < 2.0 and not responses[0].has_error()
+    assert responses[1].has_error() and "uint8" in str(responses[1].error())   # one bad request, one error
+
+
+# ---------------------------------------------------------------------------------- tensorrt_plan, errors
+def test_tensorrt_plan_repository(dot, tmp_path):
+    pytest.importorskip("onnx")
+    engine = tmp_path / "hand.engine"
+    engine.write_bytes(b"serialized engine")
+    export_triton(tmp_path / "repo", dot["localizer"], dot["hand"], TritonOptions(platform="tensorrt_plan"),
+                  hand_plan=engine)
+    hand = parse_config(tmp_path / "repo" / "handjoints_hand" / "config.pbtxt")
+    assert hand["platform"] == "tensorrt_plan" and hand["max_batch_size"] == 16
+    assert (tmp_path / "repo" / "handjoints_hand" / "1" / "model.plan").read_bytes() == b"serialized engine"
+    script = (tmp_path / "repo" / "handjoints_localizer" / "1" / "build_plan.sh").read_text()
+    assert "trtexec --onnx=model.onnx --saveEngine=model.plan" in script and "frame:1x3x1280x1280" in script
+
+
+def test_errors_name_the_problem(dot, repo, tmp_path):
+    with pytest.raises(ValueError, match="swapped"):
+        export_triton(tmp_path / "a", dot["hand"], dot["localizer"])
+    with pytest.raises(FileExistsError, match="--force"):
+        export_triton(repo, dot["localizer"], dot["hand"])
+    with pytest.raises(ValueError, match="preferred batch"):
+        export_triton(tmp_path / "b", dot["localizer"], dot["hand"], TritonOptions(max_batch=4, preferred_batch=(8,)))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        export_triton(tmp_path / "c", tmp_path / "none.onnx", dot["hand"])
+
+
+def test_cli_export_triton(dot, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "handjoints_trt.cli", "export-triton", "--out", str(tmp_path / "r"),
+                           "--localizer", str(dot["localizer"]), "--hand", str(dot["hand"]), "--max-batch", "32",
+                           "--preferred-batch", "8", "16", "--device", "cpu"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cfg = parse_config(tmp_path / "r" / "handjoints_hand" / "config.pbtxt")
+    assert cfg["max_batch_size"] == 32 and cfg["preferred"] == [8, 16] and cfg["instances"] == [("1", "KIND_CPU")]
+    assert "tritonserver --model-repository" in proc.stdout
