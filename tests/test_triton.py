@@ -235,3 +235,14 @@ def test_cli_export_triton(dot, tmp_path):
     cfg = parse_config(tmp_path / "r" / "handjoints_hand" / "config.pbtxt")
     assert cfg["max_batch_size"] == 32 and cfg["preferred"] == [8, 16] and cfg["instances"] == [("1", "KIND_CPU")]
     assert "tritonserver --model-repository" in proc.stdout
+
+
+def test_triton_client_example_compiles_and_imports_tritonclient_lazily():
+    path = REPO / "examples" / "triton_client.py"
+    py_compile.compile(str(path), doraise=True)
+    top = [line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))]
+    assert not any("tritonclient" in line for line in top)
+    from handjoints_trt.skeleton import HandJoint
+
+    names = re.search(r"JOINT_NAMES = \((.*?)\)\n", path.read_text(), re.S)[1]
+    assert re.findall(r'"(\w+)"', names) == [j.name.lower() for j in HandJoint]
