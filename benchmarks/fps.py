@@ -14,7 +14,8 @@ per-frame work, each stage timed on its own:
   total    = all of the above; FPS = 1000 / median total.
 Stage II runs on the N ground-truth boxes of the generated frame, not on what the localizer found, so the
 hand count is exact whatever the weights (untrained models find nothing, or rubbish). GPU backends
-synchronise inside infer (TensorRT), so wall-clock times are device times.
+synchronise before infer returns (TensorRT synchronises its stream; PyTorch's outputs are copied to NumPy,
+which waits for the device), so wall-clock times include the GPU work.
 
 Throughput modes (a short panning "video" of the same frame): plain detect() per frame; streaming with
 tracking (detector.track: stage I only when tracking needs it); pipelined, where stage I of frame t+1 runs
