@@ -30,9 +30,10 @@ RESOLUTIONS = [[320, 320], [368, 368], [1280, 720], [720, 576], [960, 540]]
 
 @pytest.fixture(scope="session")
 def untrained_cache(tmp_path_factory) -> Path:
-    """The cache --allow-untrained exports into, filled once per session by the same exporter."""
+    """The cache --allow-untrained exports into, filled once per session by the script's own exporter. The
+    folder and layout are test_backends' lite_models (same seed, same files), so a full run exports once."""
     pytest.importorskip("torch")
-    folder = tmp_path_factory.getbasetemp() / "bench_untrained"
+    folder = tmp_path_factory.getbasetemp() / "lite_models"
     _common.export_untrained_lite(folder)
     return folder
 
