@@ -145,23 +145,10 @@ def export_untrained_lite(folder: Path | None = None) -> dict[str, Path]:
     """Untrained 'lite' networks of both stages exported to ONNX once per folder, with their trainer-format
     checkpoints beside them (hand.pt + hand.onnx), so the PyTorch backend runs the same weights.
     Timing does not depend on the weights; accuracy does (it is meaningless with these)."""
-    import torch
+    from handjoints_trt.export.onnx_export import export_untrained_lite as export
 
-    from handjoints_trt.export.onnx_export import export_checkpoint
-    from handjoints_trt.models import build_model, hand_config, localizer_config
-
-    folder = Path(folder) if folder is not None else untrained_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for kind, config in (("hand", hand_config("lite")), ("localizer", localizer_config("lite"))):
-        pt, onnx_path = folder / f"{kind}.pt", folder / f"{kind}.onnx"
-        if not onnx_path.is_file():
-            torch.manual_seed(0)
-            model = build_model(kind, config)
-            torch.save({"model": model.state_dict(), "model_config": config.to_dict(), "stage": kind}, pt)
-            export_checkpoint(pt, onnx_path)
-        paths[kind] = onnx_path
-    return paths
+    paths = export(folder if folder is not None else untrained_dir())
+    return {k: v for k, v in paths.items() if not k.endswith("_pt")}
 
 
 def resolve_models(precision: str = "fp32", allow_untrained: bool = False, localizer: str | None = None,

@@ -36,22 +36,9 @@ DOT_LAYOUT = np.array([[0.5, 0.92]] + [[0.5 + r * np.sin(a), 0.92 - r * np.cos(a
 
 def export_lite_models(folder: Path) -> dict[str, Path]:
     """Export untrained lite models once per folder; returns {'hand', 'localizer', 'hand_pt', 'localizer_pt'}."""
-    import torch
+    from handjoints_trt.export.onnx_export import export_untrained_lite
 
-    from handjoints_trt.export.onnx_export import export_checkpoint
-    from handjoints_trt.models import build_model, hand_config, localizer_config
-
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for kind, config in (("hand", hand_config("lite")), ("localizer", localizer_config("lite"))):
-        pt, onnx_path = folder / f"{kind}.pt", folder / f"{kind}.onnx"
-        if not onnx_path.is_file():
-            torch.manual_seed(0)
-            model = build_model(kind, config)
-            torch.save({"model": model.state_dict(), "model_config": config.to_dict(), "stage": kind}, pt)
-            export_checkpoint(pt, onnx_path)
-        paths[kind], paths[f"{kind}_pt"] = onnx_path, pt
-    return paths
+    return export_untrained_lite(folder)
 
 
 # ----------------------------------------------------------------------------------------- dot hand

@@ -227,3 +227,26 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, check: bool = Tru
     model.load_state_dict(state["model"])
     fn = export_hand if kind == "hand" else export_localizer
     return fn(model, state["model_config"], out, state.get("recipe_hash", ""), check, tolerance)
+
+
+def export_untrained_lite(folder: str | Path) -> dict[str, Path]:
+    """Untrained 'lite' networks of both stages, exported once per folder with their trainer-format
+    checkpoints beside them: {'hand', 'localizer', 'hand_pt', 'localizer_pt'}. For tests and timing (which
+    does not depend on the weights); their accuracy is meaningless."""
+    import torch
+
+    from ..models import build_model
+    from ..models.config import hand_config, localizer_config
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for kind, config in (("hand", hand_config("lite")), ("localizer", localizer_config("lite"))):
+        pt, onnx_path = folder / f"{kind}.pt", folder / f"{kind}.onnx"
+        if not onnx_path.is_file():
+            torch.manual_seed(0)
+            model = build_model(kind, config)
+            torch.save({"model": model.state_dict(), "model_config": config.to_dict(), "stage": kind}, pt)
+            export_checkpoint(pt, onnx_path)
+        paths[kind], paths[f"{kind}_pt"] = onnx_path, pt
+    return paths
