@@ -157,6 +157,9 @@ def _export(module, example, out, input_name, output_names, dynamic_shapes, meta
             _simplify(tmp)
         _write_metadata(tmp, metadata)
         report = check_parity(module, tmp, kind, tolerance) if check else None
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model file is as readable as any other
         os.replace(tmp, out)  # only a checked file ever appears under the final name
         return report
     finally:
