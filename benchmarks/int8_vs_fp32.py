@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     p.add_argument("--calib", type=int, default=256, help="calibration crops (frames: a quarter)")
     p.add_argument("--val", type=int, default=128, help="validation crops (frames: a quarter)")
     p.add_argument("--runs", type=int, default=50)
-    p.add_argument("--method", choices=("entropy", "percentile"), default="entropy")
+    p.add_argument("--method", choices=("entropy", "percentile"), default="percentile")
     p.add_argument("--stages", default="hand,localizer")
     args = p.parse_args(argv)
     if args.runs < 50:

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options of `calibrate` (mountable as `handjoints calibrate`)."""
     parser.add_argument("--model", type=Path, required=True, help="FP32 ONNX model (handjoints export)")
     parser.add_argument("--manifest", type=Path, required=True, help="from make_calibration_set.py")
-    parser.add_argument("--method", choices=("entropy", "percentile"), default="entropy")
+    parser.add_argument("--method", choices=("entropy", "percentile"), default="percentile")
     parser.add_argument("--out", type=Path, required=True, help="INT8 ONNX to write")
     parser.add_argument("--val", type=int, default=256, help="validation hands/frames for the gate (0: no gate)")
     parser.add_argument("--on-fail", choices=("raise", "warn"), default="raise")
