@@ -6,13 +6,20 @@ set -euo pipefail
 RUNS=${RUNS:-checkpoints}          # checkpoints/ is tracked: a stopped run goes on in the next session
 WEIGHTS=handjoints_trt/weights
 
-# 1. Stage II, the hand network (lite). The shipped run started on the "hand-real" recipe for its first 450
-#    steps, then went on with "hand" (real + synthetic); the checkpoint records both (recipe_history).
-handjoints train hand --recipe hand --model lite --out "$RUNS/hand_lite" --epochs 40 --epoch-size 8000 \
-    --val-size 1000 --batch-size 32 --lr 2e-3 --workers 1 --threads 1 --checkpoint-every 50
-# 2. Stage I, the localizer (lite), on composed real-hand frames plus synthetic frames.
-handjoints train localizer --model lite --out "$RUNS/loc_lite" --epochs 40 --epoch-size 4000 \
-    --val-size 300 --batch-size 16 --lr 2e-3 --workers 1 --threads 1 --checkpoint-every 25
+# 1. Stage II, the hand network (lite), exactly as the shipped run went: 450 steps on real photos only, then
+#    real + synthetic on a 40-epoch schedule to step 2300, then the schedule shortened to 14 epochs so that the
+#    learning rate annealed before shipping (the checkpoint records each recipe in recipe_history).
+H="handjoints train hand --model lite --out $RUNS/hand_lite --epoch-size 8000 --val-size 1000 --batch-size 32 \
+   --lr 2e-3 --workers 1 --threads 1 --checkpoint-every 50"
+$H --recipe hand-real --epochs 40 --max-steps 450
+$H --recipe hand --epochs 40 --max-steps 2300
+$H --recipe hand --epochs 14
+# 2. Stage I, the localizer (lite), on composed real-hand frames plus synthetic frames: a 40-epoch schedule to
+#    step 2600, then shortened to 15 epochs.
+L="handjoints train localizer --model lite --out $RUNS/loc_lite --epoch-size 4000 --val-size 300 \
+   --batch-size 16 --lr 2e-3 --workers 1 --threads 1 --checkpoint-every 25"
+$L --epochs 40 --max-steps 2600
+$L --epochs 15
 
 # 3. Export (best validation checkpoint of each), checked against PyTorch.
 handjoints export "$RUNS/hand_lite/best.pt" --out "$WEIGHTS/hand.onnx"
