@@ -77,9 +77,11 @@ def test_confidence_is_monotone():
     spread = np.linspace(0, 20, 41)[None]
     conf = pp.spread_to_confidence(spread, np.ones_like(spread))
     assert np.all(np.diff(conf[0]) < 0)
-    peaks = np.linspace(0, 1, 11)[None]
+    peaks = np.linspace(0, pp.PEAK_REFERENCE, 11)[None]   # rises with the peak up to the reference...
     conf = pp.spread_to_confidence(np.full_like(peaks, 3.0), peaks)
     assert np.all(np.diff(conf[0]) > 0) and conf[0, 0] == 0.0
+    high = np.linspace(pp.PEAK_REFERENCE, 2, 11)[None]    # ...and never falls beyond it
+    assert np.all(np.diff(pp.spread_to_confidence(np.full_like(high, 3.0), high)[0]) >= 0)
 
 
 def test_decode_joints_maps_back_through_crop_affine():
