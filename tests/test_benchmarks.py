@@ -70,7 +70,10 @@ def test_fps_quick_writes_all_resolutions(tmp_path, untrained_cache):
     assert set(modes) == {"detect", "track", "pipelined"}
     assert all(m["fps"] > 0 and m["frames"] == 10 for m in modes.values())
     # The tracker skips stage I on some frames once it holds the hand: that is the mode's point.
-    assert modes["track"]["stage1_frames"] < modes["track"]["frames"]
+    if modes["detect"]["hands_mean"] > 0:       # a hand to hold: tracking skips stage I on some frames
+        assert modes["track"]["stage1_frames"] < modes["track"]["frames"]
+    else:                                       # nothing found (e.g. the shipped models miss this synthetic
+        assert modes["track"]["stage1_frames"] == modes["track"]["frames"]  # hand): stage I every frame
     assert report["machine"]["cores"] and report["machine"]["libraries"]["onnxruntime"]
     table = (tmp_path / "fps.md").read_text()
     for w, h in RESOLUTIONS:
