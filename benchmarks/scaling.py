@@ -94,14 +94,7 @@ def plot_stage2(rows: list[dict], path: Path, title: str) -> Path:
         p95 = [r[key]["p95"] for r in rows]
         ax.plot(n, med, marker="o", label=f"{label} (median)")
         ax.fill_between(n, med, p95, alpha=0.15)
-    ax.set_xlabel("hands in the frame (N)")
-    ax.set_ylabel("stage II time (ms)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    return path
+    return _finish(fig, ax, "hands in the frame (N)", "stage II time (ms)", title, path)
 
 
 def plot_stage1(rows: list[dict], path: Path, title: str) -> Path:
@@ -112,8 +105,13 @@ def plot_stage1(rows: list[dict], path: Path, title: str) -> Path:
     for r in rows:
         ax.annotate(f"{r['frame'][0]}x{r['frame'][1]}", (r["megapixels"], r["native_input"]["median"]),
                     fontsize=6, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlabel("frame size (megapixels)")
-    ax.set_ylabel("stage I time (ms, median)")
+    return _finish(fig, ax, "frame size (megapixels)", "stage I time (ms, median)", title, path)
+
+
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str, path: Path) -> Path:
+    """Labels, grid and legend shared by both plots; writes the PNG."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
