@@ -141,6 +141,15 @@ class ModelsMissing(SystemExit):
     """The shipped models are absent and --allow-untrained was not given: the message says what to do."""
 
 
+def run_script(main) -> None:
+    """A benchmark script's entry point: missing models end it with the fix on stderr and exit status 2."""
+    try:
+        main()
+    except ModelsMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
 def export_untrained_lite(folder: Path | None = None) -> dict[str, Path]:
     """Untrained 'lite' networks of both stages exported to ONNX once per folder, with their trainer-format
     checkpoints beside them (hand.pt + hand.onnx), so the PyTorch backend runs the same weights.

@@ -360,8 +360,4 @@ def run_backend(entry: dict, args, frames: dict, stream_sizes) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except C.ModelsMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    C.run_script(main)

@@ -398,8 +398,4 @@ def report_markdown(report: dict, table: str, title: str) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except C.ModelsMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    C.run_script(main)

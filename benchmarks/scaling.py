@@ -190,8 +190,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except C.ModelsMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    C.run_script(main)
