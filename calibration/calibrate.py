@@ -3,14 +3,21 @@
 
     python calibration/calibrate.py --model weights/hand.onnx --manifest calibration/hand.manifest.json \
         --method entropy --out weights/hand.int8.onnx --val 256 --on-fail raise [--trt-cache hand.cache]
+        [--keep-float msff.0.head msff.1.fusion | --search]
 
 --val N: validation hands (hagrid_mp val split, crops from ground-truth boxes; PCK@0.2) or composed val
 frames (recall at IoU 0.5); 0 skips the gate. The gate refuses (exit 3, the INT8 file is removed) or warns
 when INT8 loses more than --max-drop points. --trt-cache writes a TensorRT 8.5 implicit-quantization cache.
+--percentile: the activation range of --method percentile (99.999 by default; the hand network needs ~99.5).
+--keep-float: module groups (as export.quantize.module_groups names them) kept float, besides the image convs
+and the output head. --search finds both, on a search set disjoint from the gate's (hagrid_mp val hands after
+the first --val / other composed frames): it sweeps the percentile, and if no percentile passes, measures how
+much each group costs when quantized and keeps the costliest float until the drop is within --max-drop.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -34,7 +41,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=16, help="crops per calibration batch (hand)")
     parser.add_argument("--limit", type=int, help="calibrate on the first N manifest entries only")
     parser.add_argument("--report", type=Path, help="write the gate report JSON here")
+    parser.add_argument("--keep-float", nargs="+", default=[], metavar="MODULE",
+                        help="module groups kept float (mixed precision), e.g. msff.0.head msff.1.fusion")
+    parser.add_argument("--search", action="store_true",
+                        help="find the module groups to keep float (sensitivity + greedy) before quantizing")
+    parser.add_argument("--search-size", type=int, default=400, help="hands/frames of the search set")
+    parser.add_argument("--search-report", type=Path, help="write what --search measured (JSON) here")
+    parser.add_argument("--percentile", type=float, default=99.999,
+                        help="calibration percentile of --method percentile (--search sweeps 99..99.999)")
     return parser
+
+
+def _search(args, manifest: dict) -> list[str]:
+    """--search: the module groups to keep float, found on a set disjoint from the gate's."""
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.export import quantize as q
+    from handjoints_trt.export.onnx_export import read_metadata
+
+    root = args.data or Path(manifest["source"]["root"])
+    meta = read_metadata(args.model)
+    val = load_hagrid_mp(root, "val")
+    if manifest["stage"] == "hand":
+        skip = max(args.val, 0)
+        evaluate = q.hand_evaluator([r for r in val if r.hands][skip:], int(meta["input_size"]), args.search_size)
+    else:
+        from handjoints_trt.data.compose import ComposedFrames
+
+        size = tuple(int(v) for v in meta["input_size"].split("x"))
+        frames = ComposedFrames(val, seed=int(manifest["source"]["seed"]) + 1)
+        evaluate = q.localizer_evaluator(frames, size, args.search_size, start=max(args.val, 0))
+    result = q.search_mixed_precision(args.model, manifest, evaluate, args.max_drop, args.method)
+    print(f"search on {result.count}: FP32 {result.fp32:.4f}; everything quantized, drop (points) by percentile: "
+          + ", ".join(f"{p:g} {d:+.2f}" for p, d in result.percentile_drops.items() if p is not None))
+    print(f"chose percentile {result.percentile}; keeping float: {' '.join(result.float_modules) or '(nothing more)'}"
+          f" -> drop {result.steps[-1].drop_points:+.2f} points" + ("" if result.passed else " (over the limit)"))
+    if args.search_report:
+        Path(args.search_report).write_text(json.dumps(result.to_dict(), indent=1, default=str))
+    return result.percentile, result.float_modules
 
 
 def _gate(args, manifest: dict):
@@ -58,10 +101,17 @@ def run(args: argparse.Namespace) -> int:
     from handjoints_trt.export.calibset import load_manifest
 
     manifest = load_manifest(args.manifest)  # verifies every file's sha256
+    percentile, keep = args.percentile, list(args.keep_float)
+    if args.search:
+        percentile, found = _search(args, manifest)
+        percentile, keep = percentile or args.percentile, keep + found
     result = q.quantize_int8(args.model, args.out, manifest, args.method, args.batch_size, args.limit,
-                             trt_cache=args.trt_cache)
+                             trt_cache=args.trt_cache, nodes_to_exclude=q.nodes_of_modules(args.model, keep),
+                             percentile=percentile)
     print(f"wrote {result.path} ({len(result.ranges)} calibrated tensors, "
           f"{len(result.excluded)} nodes kept float, manifest {result.manifest_hash})")
+    if keep:
+        print(f"module groups kept float: {' '.join(keep)}")
     if result.trt_cache:
         print(f"wrote {result.trt_cache} (TensorRT 8.5 implicit-quantization cache)")
     if args.val <= 0:

@@ -250,27 +250,32 @@ def test_missing_model_files(dots, tmp_path):
         HandJointDetector(backend="onnxruntime", localizer_model=tmp_path / "x.onnx", hand_model=dots["hand"])
 
 
-def test_missing_shipped_models_say_how_to_make_them():
-    if shipped_models_present("int8"):
-        pytest.skip("the shipped int8 models are present")
+def test_missing_shipped_models_say_how_to_make_them(tmp_path, monkeypatch):
+    from handjoints_trt import models_registry
+
+    monkeypatch.setattr(models_registry, "WEIGHTS_DIR", tmp_path)   # a package without its weights
+    assert not shipped_models_present("int8")
     with pytest.raises(FileNotFoundError) as info:
         default_model_paths("int8")
-    assert str(WEIGHTS_DIR) in str(info.value) and ".int8.onnx" in str(info.value)
+    assert str(tmp_path) in str(info.value) and ".int8.onnx" in str(info.value) and "calibration" in str(info.value)
+    with pytest.raises(FileNotFoundError, match="handjoints export"):
+        default_model_paths("fp32")
     with pytest.raises(ValueError, match="precision"):
         default_model_paths("fp8")
 
 
 # ----------------------------------------------------------------------------------- shipped models
-def test_shipped_models_end_to_end_on_synthetic_frames():
-    """Recall and PCK@0.2 of the shipped (trained) models on generated frames."""
-    if not shipped_models_present("fp32"):
-        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet (localizer.onnx, hand.onnx)")
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_shipped_models_end_to_end_on_synthetic_frames(precision):
+    """Recall and PCK@0.2 of the shipped (trained) models on generated frames, FP32 and INT8 Q/DQ."""
+    if not shipped_models_present(precision):
+        pytest.skip(f"the trained {precision} models are not in {WEIGHTS_DIR} yet")
     synthetic = pytest.importorskip("handjoints_trt.data.synthetic", reason="the synthetic generator is absent")
     from handjoints_trt.postprocess import box_iou
 
     generator = synthetic.SyntheticHands(seed=123)
     found = total = correct = visible = 0
-    with HandJointDetector(backend="onnxruntime") as detector:
+    with HandJointDetector(backend="onnxruntime", precision=precision) as detector:
         for index in range(40):
             sample = generator.frame(index)
             hands = detector.detect(sample.image)

@@ -113,7 +113,7 @@ def test_metadata_carried_over(hand_models):
     assert {k: dst[k] for k in src} == src
     assert dst["precision"] == "int8"
     assert dst["calibration_manifest"] == calibset.manifest_hash(hand_models["manifest"])
-    assert dst["calibration_method"] == hand_models["result"].method
+    assert dst["calibration_method"] == f"{hand_models['result'].method}:{quantize.DEFAULT_PERCENTILE:g}"
 
 
 def test_trt_cache_format(hand_models):
@@ -242,3 +242,83 @@ def test_localizer_int8_keeps_dynamic_size(tmp_path):
         got, want = sess.run(None, {"frame": x}), ref.run(None, {"frame": x})
         assert [g.shape for g in got] == [v.shape for v in want] == [(1, 1, h // 4, w // 4), (1, 2, h // 4, w // 4),
                                                                      (1, 2, h // 4, w // 4)]
+
+
+# ------------------------------------------------------------------------------------------- mixed precision
+def test_module_groups_name_the_network(hand_models):
+    groups = quantize.module_groups(hand_models["fp32"])
+    expected = {f"sshfr.{i}" for i in range(10)} | {f"handoff.{k}" for k in range(2)}
+    expected |= {f"msff.{k}.{part}" for k in range(3) for part in ("branches.0", "branches.1", "branches.2",
+                                                                   "fusion", "attention", "head")}
+    assert expected <= set(groups)
+    graph = _graph(hand_models["fp32"])
+    convs = {n.name: n for n in graph.node if n.op_type == "Conv"}
+    for group, nodes in groups.items():
+        for name in nodes:   # a conv is grouped by its own weight's module
+            if name in convs and "." in convs[name].input[1]:
+                assert convs[name].input[1].startswith(group.replace(".fusion", "")), (group, name)
+    assert sum(len(v) for v in groups.values()) == len(graph.node)   # every node in exactly one group
+    with pytest.raises(ValueError, match="unknown module group.*msff.9.head"):
+        quantize.nodes_of_modules(hand_models["fp32"], ["msff.9.head"])
+
+
+def test_keep_float_modules_leaves_their_convs_float(hand_models, tmp_path):
+    keep = ["msff.0.head", "handoff.0", "sshfr.3"]
+    exclude = quantize.nodes_of_modules(hand_models["fp32"], keep)
+    result = quantize.quantize_int8(hand_models["fp32"], tmp_path / "mixed.onnx", hand_models["manifest"],
+                                    nodes_to_exclude=exclude, calibration=hand_models["result"].calibration,
+                                    progress=False)
+    g = _graph(result.path)
+    producer = {o: n for n in g.node for o in n.output}
+    weights = {i.name for i in g.initializer}
+    groups = quantize.module_groups(hand_models["fp32"])
+    kept = {n for k in keep for n in groups[k]}
+    convs = [n for n in g.node if n.op_type == "Conv"]
+    float_convs = [n for n in convs if n.name in kept]
+    for k in keep:   # each kept group has its convs, and every one of them runs on float weights
+        assert any(n.name in groups[k] for n in float_convs), k
+    assert all(n.input[1] in weights and n.input[1] not in producer for n in float_convs)
+    quantized = [n for n in convs if n.name not in set(exclude)]
+    assert quantized and all(producer[n.input[1]].op_type == "DequantizeLinear" for n in quantized)
+
+
+def test_percentile_sweep_narrows_ranges_and_is_recorded(hand_models, tmp_path):
+    from handjoints_trt.export.onnx_export import read_metadata
+
+    sweep = quantize.calibrate_percentiles(hand_models["fp32"], hand_models["manifest"], (99.0, 100.0),
+                                           progress=False)
+    tight, full = ({k: np.ravel(v.range_value)[:2] for k, v in sweep[p].items()} for p in (99.0, 100.0))
+    assert tight.keys() == full.keys() and len(tight) > 50
+    wider = [k for k in tight if tight[k][1] - tight[k][0] > full[k][1] - full[k][0] + 1e-6]
+    assert not wider, wider[:3]
+    narrower = [k for k in tight if tight[k][1] - tight[k][0] < 0.9 * (full[k][1] - full[k][0])]
+    assert len(narrower) > len(tight) // 4    # many activations have outliers past the 99th percentile
+    out = quantize.quantize_int8(hand_models["fp32"], tmp_path / "p99.onnx", hand_models["manifest"],
+                                 calibration=sweep[99.0], percentile=99.0, progress=False)
+    assert read_metadata(out.path)["calibration_method"] == "percentile:99"
+    with pytest.raises(ValueError, match="percentile"):
+        quantize.calibrate_percentiles(hand_models["fp32"], hand_models["manifest"], (0.0,), progress=False)
+
+
+def test_search_mixed_precision_sweeps_then_keeps_groups_float(hand_models, val_crops):
+    crops = val_crops[0][:16]
+    reference = quantize._reference_joints(hand_models["fp32"], crops)
+    visible = np.ones(reference.shape[:2], bool)
+
+    def agreement(path):   # PCK@0.2 of the model's joints against the FP32 model's own
+        res = quantize.hand_pck(path, crops, reference, visible)
+        return float(np.interp(0.2, res.curve_sigmas, res.curve_pck))
+
+    easy = quantize.search_mixed_precision(hand_models["fp32"], hand_models["manifest"], agreement, 100.0,
+                                           percentiles=(99.9, 100.0), progress=False)
+    assert easy.fp32 == 1.0 and easy.passed and easy.float_modules == [] and easy.sensitivity == {}
+    assert set(easy.percentile_drops) == {99.9, 100.0}
+    assert easy.percentile == min(easy.percentile_drops, key=easy.percentile_drops.get)
+    # An impossible limit: every candidate is measured, then all of them are kept float, and it still fails.
+    candidates = ["msff.2.head", "handoff.1"]
+    hard = quantize.search_mixed_precision(hand_models["fp32"], hand_models["manifest"], agreement, -1.0,
+                                           percentiles=(99.9,), candidates=candidates, progress=False)
+    assert not hard.passed and set(hard.sensitivity) == set(candidates)
+    assert [s.float_modules for s in hard.steps] == [[], [min(candidates, key=hard.sensitivity.get)],
+                                                    sorted(candidates, key=hard.sensitivity.get)]
+    assert all(0.0 <= s.metric <= 1.0 for s in hard.steps)

@@ -42,6 +42,8 @@ MAX_DROP_POINTS = 1.0   # the gate: INT8 may lose at most this many points (x 0.
 TRT_CACHE_VERSION = "8503"  # TensorRT 8.5.3, the implicit-quantization path this cache is for
 TRT_CACHE_HEADER = "TRT-{version}-EntropyCalibration2"
 CALIBRATION_CHUNK = 8   # batches per collect pass (bounds calibration memory)
+DEFAULT_PERCENTILE = 99.999   # ORT's; the hand network needs a tighter one (see search_mixed_precision)
+PERCENTILE_SWEEP = (99.0, 99.5, 99.8, 99.9, 99.99, 99.999)
 
 
 class Int8AccuracyError(RuntimeError):
@@ -63,6 +65,7 @@ class QuantizeResult:
     manifest_hash: str
     method: str
     trt_cache: Path | None = None
+    calibration: object = None   # ORT TensorsData: pass back as quantize_int8(calibration=) to skip calibrating
 
 
 # ------------------------------------------------------------------------------------------- graph helpers
@@ -105,6 +108,55 @@ def head_nodes(model) -> list[str]:
         else:
             stack.extend((i, stop) for i in node.input if i)
     return heads
+
+
+def module_of_nodes(model) -> dict[str, str]:
+    """{node name: PyTorch module path} for every node of an exported graph: a Conv belongs to the module of
+    its weight ("msff.1.branches.0.0.0.0.conv1.0.weight" -> "msff.1.branches.0"); any other node to the module
+    of its inputs' producers (a ReLU, Add or Resize to the conv before it), or, when they join several modules,
+    to "<their common parent>.fusion" (the MSFF concat and attention product: "msff.1.fusion"). Lets a group of
+    modules be kept float as a whole (:func:`quantize_int8` nodes_to_exclude)."""
+    import onnx
+
+    graph = (model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))).graph
+    inits = {i.name for i in graph.initializer}
+    producer_module: dict[str, str] = {}
+    modules = {}
+    for n in graph.node:   # ONNX graphs are topologically sorted
+        module = ""
+        if n.op_type == "Conv" and len(n.input) > 1 and n.input[1] in inits and "." in n.input[1]:
+            module = _module_path(n.input[1])   # (a folded weight, like AOMR's L x scale, has no module name)
+        if not module:
+            module = _joining_module([producer_module[i] for i in n.input if i in producer_module])
+        modules[n.name] = module
+        for o in n.output:
+            producer_module[o] = module
+    return modules
+
+
+def _joining_module(modules: list[str]) -> str:
+    """The module of a node whose inputs come from ``modules`` (see :func:`module_of_nodes`)."""
+    distinct = sorted(set(m for m in modules if m))
+    if len(distinct) <= 1:
+        return distinct[0] if distinct else ""
+    split = [m.split(".") for m in distinct]
+    common = []
+    for parts in zip(*split):
+        if len(set(parts)) > 1:
+            break
+        common.append(parts[0])
+    return ".".join(common + ["fusion"])
+
+
+def _module_path(weight: str) -> str:
+    """'msff.1.branches.0.0.0.0.conv1.0.weight' -> 'msff.1.branches.0'; 'sshfr.3.0.weight' -> 'sshfr.3';
+    'handoff.0.features_conv.weight' -> 'handoff.0'; 'msff.0.attention.f.0.weight' -> 'msff.0.attention'."""
+    parts = weight.split(".")
+    if parts[0] == "msff" and len(parts) > 3 and parts[2] == "branches":
+        return ".".join(parts[:4])
+    if parts[0] == "msff" and len(parts) > 2:
+        return ".".join(parts[:3])
+    return ".".join(parts[:2]) if len(parts) > 2 else parts[0]
 
 
 def unshare_head_weights(model, heads: Sequence[str]) -> int:
@@ -176,10 +228,10 @@ def _method(name: str):
     return CalibrationMethod.Entropy if name == "entropy" else CalibrationMethod.Percentile
 
 
-def calibrate_ranges(model_path: Path, reader: ManifestDataReader, method: str, op_types: Sequence[str],
-                     workdir: Path, progress: bool = True, chunk: int = CALIBRATION_CHUNK):
-    """Run the calibration set through an ORT-augmented copy of the model; returns ORT's TensorsData
-    ({tensor: (min, max)}). Chunks of ``chunk`` batches bound memory; histograms merge across chunks."""
+def _collect(model_path: Path, reader: ManifestDataReader, method: str, op_types: Sequence[str], workdir: Path,
+             progress: bool = True, chunk: int = CALIBRATION_CHUNK):
+    """Run the calibration set through an ORT-augmented copy of the model; returns the ORT calibrator holding
+    the collected histograms. Chunks of ``chunk`` batches bound memory; histograms merge across chunks."""
     from onnxruntime.quantization.calibrate import create_calibrator
 
     calibrator = create_calibrator(model_path, list(op_types), augmented_model_path=str(workdir / "augmented.onnx"),
@@ -200,23 +252,62 @@ def calibrate_ranges(model_path: Path, reader: ManifestDataReader, method: str, 
     finally:
         if bar is not None:
             bar.close()
+    return calibrator
+
+
+def _ranges(calibrator, percentile: float | None):
+    """TensorsData of a filled calibrator; ``percentile`` (method 'percentile' only) re-reads the same
+    histograms at another percentile, so a sweep costs one calibration pass."""
+    if percentile is not None and hasattr(calibrator.collector, "percentile"):
+        if not 0.0 < percentile <= 100.0:
+            raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+        calibrator.collector.percentile = percentile
     with contextlib.redirect_stdout(io.StringIO()):
         return calibrator.compute_data()
+
+
+def calibrate_ranges(model_path: Path, reader: ManifestDataReader, method: str, op_types: Sequence[str],
+                     workdir: Path, progress: bool = True, chunk: int = CALIBRATION_CHUNK,
+                     percentile: float = DEFAULT_PERCENTILE):
+    """ORT's TensorsData ({tensor: (min, max)}) of ``model_path`` on the calibration set."""
+    return _ranges(_collect(model_path, reader, method, op_types, workdir, progress, chunk), percentile)
+
+
+def calibrate_percentiles(model: str | Path, manifest: dict, percentiles: Sequence[float], batch_size: int = 16,
+                          limit: int | None = None, op_types: Sequence[str] = OP_TYPES,
+                          progress: bool = True) -> dict:
+    """{percentile: TensorsData} for ``model`` (FP32 ONNX) from one calibration pass: the ``calibration`` to
+    give :func:`quantize_int8` for each candidate percentile."""
+    import onnx
+    from onnxruntime.quantization import quant_pre_process
+
+    with tempfile.TemporaryDirectory(prefix="handjoints-calib-") as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(model), str(pre), skip_symbolic_shape=True)
+        input_name = onnx.load(str(pre)).graph.input[0].name
+        reader = ManifestDataReader(manifest, input_name, batch_size, limit)
+        calibrator = _collect(pre, reader, "percentile", op_types, Path(tmp), progress)
+        return {float(p): _ranges(calibrator, float(p)) for p in percentiles}
 
 
 def quantize_int8(model: str | Path, out: str | Path, manifest: str | Path | dict, method: str = "percentile",
                   batch_size: int = 16, limit: int | None = None, op_types: Sequence[str] = OP_TYPES,
                   nodes_to_exclude: Sequence[str] | None = None, trt_cache: str | Path | None = None,
-                  trt_version: str = TRT_CACHE_VERSION, progress: bool = True) -> QuantizeResult:
+                  trt_version: str = TRT_CACHE_VERSION, progress: bool = True,
+                  calibration=None, percentile: float = DEFAULT_PERCENTILE) -> QuantizeResult:
     """Write a Q/DQ INT8 copy of the FP32 ONNX ``model`` to ``out``, calibrated on ``manifest`` (a path, which
     is hash-verified, or a loaded dict).
 
-    method: 'entropy' or 'percentile' (99.999th). limit: use only the first ``limit`` manifest entries.
+    method: 'entropy' or 'percentile' (the ``percentile``-th of each activation's histogram; 99.999 is ORT's
+    default, the hand network kept accuracy only at ~99.5: outliers stretch the ranges of its residual sums).
+    limit: use only the first ``limit`` manifest entries.
     nodes_to_exclude: nodes kept in float; None = :func:`default_float_nodes` (output head + image convs).
     method: percentile kept 1.1 points where entropy lost 2.4 on the hand lite model (600 val hands).
     trt_cache: also write a TensorRT 8.5 implicit-quantization cache there (:func:`write_trt_cache`).
     The dynamic axes of the FP32 model are kept; its handjoints metadata is copied and
     handjoints.precision=int8, handjoints.calibration_manifest=<hash>, handjoints.calibration_method added.
+    calibration: the ``calibration`` of an earlier result on the same model and manifest, to try other
+    ``nodes_to_exclude`` without calibrating again (a mixed-precision search quantizes dozens of times).
     """
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quant_pre_process, quantize_static
@@ -243,7 +334,8 @@ def quantize_int8(model: str | Path, out: str | Path, manifest: str | Path | dic
         if unshare_head_weights(prepared, excluded):
             onnx.save(prepared, str(pre))
         reader = ManifestDataReader(mf, input_name, batch_size, limit)
-        ranges = calibrate_ranges(pre, reader, method, op_types, work, progress)
+        ranges = calibration if calibration is not None else calibrate_ranges(pre, reader, method, op_types, work,
+                                                                               progress, percentile=percentile)
         cache = work / "ranges.json"
         save_tensors_data(ranges, cache)
         qpath = work / "int8.onnx"
@@ -255,7 +347,8 @@ def quantize_int8(model: str | Path, out: str | Path, manifest: str | Path | dic
     mhash = manifest_hash(mf)
     metadata = {p.key: p.value for p in fp32.metadata_props}
     metadata.update({META_PREFIX + "precision": "int8", META_PREFIX + "calibration_manifest": mhash,
-                     META_PREFIX + "calibration_method": method})
+                     META_PREFIX + "calibration_method": f"{method}:{percentile:g}" if method == "percentile" else method,
+                     META_PREFIX + "float_nodes": str(len(excluded))})
     _set_metadata(int8, metadata)
     _keep_dynamic_axes(fp32, int8)
     onnx.checker.check_model(int8)
@@ -265,7 +358,7 @@ def quantize_int8(model: str | Path, out: str | Path, manifest: str | Path | dic
     if trt_cache is not None:
         quantized = set(quantized_activations(int8))
         cache_path = write_trt_cache({k: v for k, v in lo_hi.items() if k in quantized}, trt_cache, trt_version)
-    return QuantizeResult(out, lo_hi, excluded, mhash, method, cache_path)
+    return QuantizeResult(out, lo_hi, excluded, mhash, method, cache_path, ranges)
 
 
 def _keep_dynamic_axes(fp32, int8) -> None:
@@ -549,3 +642,161 @@ def write_report(report: GateReport, path: str | Path) -> Path:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+# ------------------------------------------------------------------------------------------- mixed precision
+@dataclass
+class MixedPrecisionStep:
+    """One model tried by :func:`search_mixed_precision`: ``float_modules`` kept float (besides the defaults),
+    its metric on the search set (0..1) and drop_points = (fp32 - metric) * 100."""
+
+    float_modules: list
+    metric: float
+    drop_points: float
+
+
+@dataclass
+class MixedPrecisionResult:
+    """What :func:`search_mixed_precision` chose. percentile: the calibration percentile (None for entropy);
+    percentile_drops: {percentile: drop_points, everything quantized}; sensitivity: {module group: drop_points
+    with only it kept float} (empty when the percentile alone passed); steps: the greedy path; float_modules:
+    the groups to keep float (all those tried when none passed: ``passed`` False); fp32: FP32 on the search set.
+    """
+
+    fp32: float
+    percentile: float | None
+    percentile_drops: dict
+    sensitivity: dict
+    steps: list
+    float_modules: list
+    passed: bool
+    max_drop_points: float
+    count: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def module_groups(model) -> dict[str, list[str]]:
+    """{module group: its node names} for a mixed-precision search: :func:`module_of_nodes`, with a fusion
+    and the concat that feeds it one group ("msff.1.branches.fusion" and "msff.1.fusion" -> "msff.1.fusion")."""
+    groups: dict[str, list[str]] = {}
+    for node, module in module_of_nodes(model).items():
+        if module.endswith(".fusion"):
+            module = module.replace(".branches.fusion", ".fusion")
+        groups.setdefault(module, []).append(node)
+    return groups
+
+
+def search_mixed_precision(model: str | Path, manifest: dict, evaluate, max_drop_points: float = MAX_DROP_POINTS,
+                           method: str = "percentile", percentiles: Sequence[float] = PERCENTILE_SWEEP,
+                           candidates: Sequence[str] | None = None, progress: bool = True) -> MixedPrecisionResult:
+    """The calibration and the float modules with which INT8 loses at most ``max_drop_points``.
+
+    ``evaluate(path) -> metric 0..1`` (higher is better) scores a model on the caller's search set, which must
+    not be the gate's validation set. (1) method 'percentile': one calibration pass, then each of
+    ``percentiles`` (the outliers of residual sums make the default 99.999 too wide for the hand network); the
+    best is kept. (2) Only if that still fails: sensitivity (each module group kept float alone, everything else
+    quantized) and greedy (keep the groups float in order of their recovery until the drop is within the limit).
+    ``candidates``: the groups to consider (default: every group of :func:`module_groups` holding a quantized
+    node). Costs one quantization + one evaluation per percentile, per group and per greedy step.
+    """
+    model = Path(model)
+    fp32 = float(evaluate(model))
+    groups = module_groups(model)
+    defaults = set(default_float_nodes(model))
+    names = list(candidates) if candidates is not None else [g for g, nodes in groups.items()
+                                                              if g and not set(nodes) <= defaults]
+    unknown = [g for g in names if g not in groups]
+    if unknown:
+        raise ValueError(f"unknown module group(s) {unknown}; the model has {sorted(groups)}")
+    with tempfile.TemporaryDirectory(prefix="handjoints-mixed-") as tmp:
+        out = Path(tmp) / "int8.onnx"
+
+        def score(float_modules: Sequence[str], calibration, percentile) -> tuple[float, object]:
+            exclude = sorted(defaults.union(*(groups[g] for g in float_modules)))
+            res = quantize_int8(model, out, manifest, method, nodes_to_exclude=exclude, progress=False,
+                                calibration=calibration, percentile=percentile or DEFAULT_PERCENTILE)
+            return float(evaluate(out)), res.calibration
+
+        if method == "percentile":
+            calibrations = calibrate_percentiles(model, manifest, percentiles, progress=progress)
+        else:
+            calibrations = {None: score([], None, None)[1]}
+        drops = {}
+        for p, cal in calibrations.items():
+            drops[p] = (fp32 - score([], cal, p)[0]) * 100
+            if progress:
+                print(f"  calibration {method} {p if p is not None else ''}: drop {drops[p]:+.2f} points")
+        best = min(drops, key=drops.get)
+        calibration = calibrations[best]
+        steps = [MixedPrecisionStep([], fp32 - drops[best] / 100, drops[best])]
+        sensitivity, chosen = {}, []
+        if drops[best] > max_drop_points:
+            bar = _bar(progress, len(names), "sensitivity")
+            for g in names:
+                sensitivity[g] = (fp32 - score([g], calibration, best)[0]) * 100
+                bar.update(1)
+            bar.close()
+            for g in sorted(names, key=sensitivity.get):
+                if steps[-1].drop_points <= max_drop_points:
+                    break
+                chosen.append(g)
+                metric = score(chosen, calibration, best)[0]
+                steps.append(MixedPrecisionStep(list(chosen), metric, (fp32 - metric) * 100))
+                if progress:
+                    print(f"  float {len(chosen):2d} group(s), +{g}: drop {steps[-1].drop_points:+.2f} points")
+    passed = steps[-1].drop_points <= max_drop_points
+    return MixedPrecisionResult(fp32, best, drops, sensitivity, steps, chosen, passed, max_drop_points,
+                                getattr(evaluate, "count", 0))
+
+
+def _bar(enabled: bool, total: int, desc: str):
+    if enabled:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit="group")
+
+    class _Null:
+        def update(self, n):
+            pass
+
+        def close(self):
+            pass
+
+    return _Null()
+
+
+def nodes_of_modules(model, float_modules: Sequence[str]) -> list[str]:
+    """The default float nodes plus every node of the given module groups (:func:`module_groups`), as
+    quantize_int8's nodes_to_exclude. Raises ValueError naming an unknown group."""
+    groups = module_groups(model)
+    unknown = [g for g in float_modules if g not in groups]
+    if unknown:
+        raise ValueError(f"unknown module group(s) {unknown}; the model has {sorted(g for g in groups if g)}")
+    return sorted(set(default_float_nodes(model)).union(*(groups[g] for g in float_modules)))
+
+
+def hand_evaluator(records: Sequence, crop_size: int, limit: int | None = 400, sigma: float = 0.2):
+    """evaluate(path) -> PCK@sigma against the labels of ``records``' ground-truth-box crops: the metric of
+    :func:`search_mixed_precision` for the hand stage (give it other records than the gate's)."""
+    crops, gt, vis = hand_val_set(records, crop_size, limit)
+
+    def evaluate(path) -> float:
+        res = hand_pck(path, crops, gt, vis)
+        return float(np.interp(sigma, res.curve_sigmas, res.curve_pck))
+
+    evaluate.count = len(crops)
+    return evaluate
+
+
+def localizer_evaluator(frames, input_size: tuple[int, int], count: int = 64, start: int = 0):
+    """evaluate(path) -> recall at IoU 0.5 on composed frames [start, start + count): the localizer's metric
+    for :func:`search_mixed_precision`."""
+    inputs, boxes = localizer_val_set(frames, input_size, count, start)
+
+    def evaluate(path) -> float:
+        return float(localizer_pr(path, inputs, boxes)["recall"])
+
+    evaluate.count = len(inputs)
+    return evaluate
