@@ -63,12 +63,12 @@ def hand_pck_on_synthetic(detector, count: int) -> object:
     return acc.result()
 
 
-def composed_frames(size: tuple[int, int], records):
+def composed_frames(size: tuple[int, int], records, seed: int = VAL_SEED):
     from handjoints_trt.data.compose import ComposeConfig, ComposedFrames
     from handjoints_trt.data.synthetic import SynthConfig, SyntheticHands
 
-    synthetic = SyntheticHands(SynthConfig(width=size[0], height=size[1]), seed=VAL_SEED)
-    return ComposedFrames(records, ComposeConfig(frame_sizes=(size,)), seed=VAL_SEED, synthetic=synthetic)
+    synthetic = SyntheticHands(SynthConfig(width=size[0], height=size[1]), seed=seed)
+    return ComposedFrames(records, ComposeConfig(frame_sizes=(size,)), seed=seed, synthetic=synthetic)
 
 
 def localizer_and_pipeline(detector, records, frames_per_size: int) -> dict:

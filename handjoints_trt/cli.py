@@ -19,6 +19,8 @@ import json
 import sys
 from pathlib import Path
 
+from .types import BOX_THRESHOLD
+
 REPO = Path(__file__).resolve().parents[1]     # the source checkout (calibration/, benchmarks/ live there)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 SCHEMA = "handjoints-joints-v1"
@@ -81,7 +83,8 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hand", type=Path, default=None, help="stage II ONNX model (default: the shipped one)")
     g.add_argument("--threads", type=int, default=0, help="CPU threads for ONNX Runtime / PyTorch (0 = default)")
     g.add_argument("--max-hands", type=int, default=4, help="at most this many hands per frame (default 4)")
-    g.add_argument("--box-threshold", type=float, default=0.4, help="minimum stage-I hand score 0..1 (0.4)")
+    g.add_argument("--box-threshold", type=float, default=BOX_THRESHOLD,
+                   help=f"minimum stage-I hand score 0..1 ({BOX_THRESHOLD:g}: the shipped localizer's best F1)")
     g.add_argument("--engine-cache", type=Path, default=None, help="TensorRT engine folder (default: "
                    "~/.cache/handjoints_trt/engines)")
 
@@ -582,7 +585,7 @@ def _triton_parser(sub, full: bool) -> None:
     p.add_argument("--device", choices=("gpu", "cpu"), default="gpu", help="instance kind of the two models")
     p.add_argument("--prefix", default="handjoints", help="model name prefix (handjoints)")
     p.add_argument("--max-hands", type=int, default=4)
-    p.add_argument("--box-threshold", type=float, default=0.4)
+    p.add_argument("--box-threshold", type=float, default=BOX_THRESHOLD)
     p.add_argument("--force", action="store_true", help="overwrite an existing repository's models")
 
 

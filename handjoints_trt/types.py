@@ -10,6 +10,12 @@ BACKEND_CHOICES = ("auto", "tensorrt", "onnxruntime", "torch")
 PRECISION_CHOICES = ("fp32", "fp16", "int8")
 
 
+# The shipped localizer's operating point: best F1 at IoU 0.5 on composed val frames of the five sizes,
+# `python benchmarks/fit_box_threshold.py` (localizer of 2026-11-25: recall 0.796, precision 0.834 at 0.25;
+# at 0.4, recall 0.673, precision 0.912). Re-fit whenever the localizer is retrained.
+BOX_THRESHOLD = 0.25
+
+
 @dataclass
 class Hand:
     """One detected hand, in frame pixels.
@@ -54,7 +60,9 @@ class DetectorOptions:
     localizer_model / hand_model: ONNX files (for 'torch': a trainer checkpoint, or an ONNX file with a
         sibling checkpoint of the same stem, ``hand.onnx`` + ``hand.pt``); None = the shipped models.
     max_hands: at most this many hands per frame (the highest scores win).
-    box_threshold: minimum stage-I score of a hand, 0..1.
+    box_threshold: minimum stage-I score of a hand, 0..1. The default (BOX_THRESHOLD) is the shipped
+        localizer's best-F1 operating point (benchmarks/fit_box_threshold.py); raise it for fewer false
+        hands, lower it for fewer missed ones.
     nms_iou: boxes overlapping more than this IoU are merged by non-maximum suppression.
     localizer_size: the localizer input. An int is its long side in pixels: the short side follows the
         frame's aspect ratio, rounded up to a multiple of 32 (1280x720 at 384 -> 384x224). A (width,
@@ -81,7 +89,7 @@ class DetectorOptions:
     localizer_model: Path | str | None = None
     hand_model: Path | str | None = None
     max_hands: int = 4
-    box_threshold: float = 0.4
+    box_threshold: float = BOX_THRESHOLD
     nms_iou: float = 0.4
     localizer_size: int | tuple[int, int] | None = None
     threads: int = 0

@@ -227,3 +227,18 @@ def test_stats_and_json_writer(tmp_path):
     assert s["median"] == 3.0 and s["n"] == 5 and 4.0 < s["p95"] <= 100.0
     path = _common.write_json(tmp_path / "x.json", {"a": np.float32(1.5), "b": float("nan"), "c": np.arange(2)})
     assert json.loads(path.read_text()) == {"a": 1.5, "b": None, "c": [0, 1]}
+
+
+def test_box_threshold_sweep_hand_computed():
+    import fit_box_threshold
+
+    gt = [np.array([[0, 0, 10, 10]], np.float32), np.array([[50, 50, 70, 70]], np.float32)]
+    boxes = [np.array([[0, 0, 10, 10], [30, 30, 40, 40]], np.float32),      # a hit (0.6), a false box (0.3)
+             np.array([[50, 50, 70, 71]], np.float32)]                     # a hit (0.45)
+    scores = [np.array([0.6, 0.3], np.float32), np.array([0.45], np.float32)]
+    rows = {r["threshold"]: r for r in fit_box_threshold.sweep(boxes, scores, gt, [0.25, 0.4, 0.5, 0.7])}
+    assert (rows[0.25]["recall"], rows[0.25]["precision"], rows[0.25]["fp"]) == (1.0, pytest.approx(2 / 3), 1)
+    assert (rows[0.4]["recall"], rows[0.4]["precision"], rows[0.4]["f1"]) == (1.0, 1.0, 1.0)
+    assert (rows[0.5]["recall"], rows[0.5]["precision"], rows[0.5]["fn"]) == (0.5, 1.0, 1)
+    assert rows[0.5]["f1"] == pytest.approx(2 / 3)
+    assert (rows[0.7]["recall"], rows[0.7]["precision"], rows[0.7]["f1"]) == (0.0, 0.0, 0.0)
