@@ -182,6 +182,40 @@ def test_pasted_keypoints_land_on_the_pasted_content(tmp_path, hand_px):
     assert checked >= 20
 
 
+@pytest.mark.parametrize("p_flip", [0.0, 1.0])
+def test_whole_photo_frames_keep_the_photo_and_its_labels(tmp_path, p_flip):
+    # A photo with coloured dots on three joints, placed whole (p_photo=1): each visible joint must land on
+    # its dot, the hand's box must hold its joints, and mirroring must swap the handedness.
+    image, hand = centred_hand(size=220)
+    hand = HandLabel(hand.keypoints, hand.visible, None, "left")
+    dots = {0: (0, 255, 0), 8: (0, 0, 255), 20: (255, 0, 0)}
+    for joint, color in dots.items():
+        cv2.circle(image, tuple(int(v) for v in hand.keypoints[joint]), 12, color, -1)
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), image)
+    config = ComposeConfig(frame_sizes=((640, 360), (300, 400)), p_empty=0.0, p_synthetic=0.0, p_photo=1.0,
+                           p_flip=p_flip, **NO_PHOTOMETRY)
+    frames = ComposedFrames([Record(str(path), [hand])], config, seed=2)
+    sides = []
+    for index in range(8):
+        sample = frames.frame(index)
+        assert sample.source.startswith("photo:")
+        (label,) = sample.hands
+        assert label.handedness == ("right" if p_flip else "left")
+        assert label.visible.all()                       # the whole photo is inside the frame
+        for joint, color in dots.items():
+            assert np.abs(pixel(sample.image, label.keypoints[joint]) - color).max() < 70, (index, joint)
+        lo, hi = label.keypoints.min(axis=0), label.keypoints.max(axis=0)
+        np.testing.assert_allclose(label.box, [*lo, *hi], atol=1e-3)
+        h, w = sample.image.shape[:2]
+        sides.append(max(hi - lo) / min(w, h))
+    assert 0.2 < min(sides) and max(sides) < 1.0          # a third to most of the frame
+    with pytest.raises(ValueError, match="p_photo"):
+        ComposeConfig(p_empty=0.5, p_synthetic=0.3, p_photo=0.3)
+    with pytest.raises(ValueError, match="photo_zoom"):
+        ComposeConfig(photo_zoom=(0.5, 1.5))
+
+
 def test_mirrored_hands_swap_handedness(tmp_path):
     # Upright, unrotated pastes of a hand whose thumb tip is left of its little tip: mirrored, it is right.
     records = drawn_records(tmp_path, 1)

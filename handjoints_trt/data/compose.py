@@ -46,6 +46,11 @@ class ComposeConfig:
     max_hands: at most this many hands per frame (uniform 1..max_hands, fewer when placements fail).
     p_empty: fraction of hand-free frames (background only, ``hands == []``).
     p_synthetic: fraction of frames taken from the ``synthetic`` source (when one is given).
+    p_photo: fraction of frames that are one whole source photo, scaled to fit inside the frame
+        (photo_zoom times the fitting scale) at a random place, its edge pixels replicated to the frame's
+        border (no hard rectangle), with every labelled hand of it: real context around the hand (arm,
+        face, room) and hands filling a third to most of the frame, which cut-outs never show.
+    photo_zoom: (low, high) range of that zoom (1 = the photo touches two sides of the frame).
     min_hand_px, max_hand_frac: the pasted hand's box (longer side, before clipping) is log-uniform in
         [min_hand_px, max_hand_frac * min(width, height)].
     p_upright, rotation_sigma_deg: with probability p_upright the rotation is N(0, sigma) (hands stay
@@ -72,6 +77,8 @@ class ComposeConfig:
     max_hands: int = 4
     p_empty: float = 0.1
     p_synthetic: float = 0.2
+    p_photo: float = 0.0
+    photo_zoom: tuple[float, float] = (0.35, 1.0)
     min_hand_px: float = 24.0
     max_hand_frac: float = 0.8
     p_upright: float = 0.75
@@ -97,12 +104,15 @@ class ComposeConfig:
         if self.max_hands < 1:
             raise ValueError(f"ComposeConfig.max_hands must be >= 1, got {self.max_hands} "
                              "(use p_empty for hand-free frames)")
-        for name in ("p_empty", "p_synthetic", "p_upright", "p_flip", "p_blur", "max_iou"):
+        for name in ("p_empty", "p_synthetic", "p_photo", "p_upright", "p_flip", "p_blur", "max_iou"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"ComposeConfig.{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.p_empty + self.p_synthetic > 1.0:
-            raise ValueError(f"ComposeConfig.p_empty + p_synthetic must be <= 1, got "
-                             f"{self.p_empty} + {self.p_synthetic}")
+        if self.p_empty + self.p_synthetic + self.p_photo > 1.0:
+            raise ValueError(f"ComposeConfig.p_empty + p_synthetic + p_photo must be <= 1, got "
+                             f"{self.p_empty} + {self.p_synthetic} + {self.p_photo}")
+        if not 0.0 < self.photo_zoom[0] <= self.photo_zoom[1] <= 1.0:
+            raise ValueError(f"ComposeConfig.photo_zoom must be (low, high) with 0 < low <= high <= 1, got "
+                             f"{self.photo_zoom}")
         if not (self.min_hand_px > 0 and 0 < self.max_hand_frac <= 1.0):
             raise ValueError(f"ComposeConfig.min_hand_px must be > 0 and max_hand_frac in (0, 1], got "
                              f"{self.min_hand_px}, {self.max_hand_frac}")
@@ -369,6 +379,9 @@ class ComposedFrames:
         if self.synthetic is not None and cfg.p_empty <= kind < cfg.p_empty + cfg.p_synthetic:
             return self.synthetic.frame(index)
         width, height = (int(v) for v in cfg.frame_sizes[int(rng.integers(len(cfg.frame_sizes)))])
+        photo_from = cfg.p_empty + cfg.p_synthetic
+        if photo_from <= kind < photo_from + cfg.p_photo:
+            return self._photo_frame(rng, width, height, f"photo:seed={self.seed}:index={index}")
         image = _local_background(rng, width, height, self.backgrounds)
         source = f"composed:seed={self.seed}:index={index}"
         if kind < cfg.p_empty:
@@ -379,6 +392,34 @@ class ComposedFrames:
         if rng.random() < cfg.p_blur:
             image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(*cfg.blur_sigma)))
         hands = [HandLabel(p.keypoints, p.visible, p.box, p.handedness) for p in pasted]
+        return Sample(image, hands, source)
+
+    def _photo_frame(self, rng: np.random.Generator, width: int, height: int, source: str) -> Sample:
+        """A whole source photo inside a (width, height) frame, mirrored half the time, with its hands."""
+        cfg = self.config
+        record = self.records[self.sources[int(rng.integers(len(self.sources)))][0]]
+        sample = record.load()
+        ph, pw = sample.image.shape[:2]
+        scale = min(width / pw, height / ph) * float(rng.uniform(*cfg.photo_zoom))
+        flip = bool(rng.random() < cfg.p_flip)
+        # Continuous coordinates: frame = scale * photo (mirrored: pw - x) + a random shift keeping it inside.
+        shift = np.array([rng.uniform(0.0, width - scale * pw), rng.uniform(0.0, height - scale * ph)])
+        m = np.array([[-scale if flip else scale, 0.0, (scale * pw if flip else 0.0) + shift[0]],
+                      [0.0, scale, shift[1]]])
+        # Replicated edges, not a constant fill: a hard-edged rectangle around the hand must not be a cue.
+        image = warp(_photometric(rng, cfg, sample.image), m, (width, height), border=cv2.BORDER_REPLICATE)
+        if rng.random() < cfg.p_blur:
+            image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(*cfg.blur_sigma)))
+        hands = []
+        for hand in sample.hands:
+            mapped = apply_affine(m, hand.keypoints)
+            visible = hand.visible & _inside(mapped, (width, height))
+            if not visible.any():
+                continue
+            box = np.clip(keypoint_box(mapped, hand.visible), 0, [width, height, width, height]).astype(np.float32)
+            handedness = mirror_handedness(hand.handedness) if flip else hand.handedness
+            hands.append(HandLabel(np.where(visible[:, None], mapped, 0).astype(np.float32), visible, box,
+                                   handedness))
         return Sample(image, hands, source)
 
     def _paste_one(self, rng: np.random.Generator, image: np.ndarray, pasted: list[_Pasted]) -> None:

@@ -33,6 +33,21 @@ RECIPES: dict[str, dict] = {
             {"kind": "composed", "config": {}},
         ],
     },
+    # The localizer recipe plus whole real photos (a quarter of the composed frames): hands with their real
+    # context (arm, face, room) at a third to most of the frame. Validation as "localizer", so checkpoints of
+    # both recipes compare. Used from step 5,750 of the shipped run.
+    "localizer-photos": {
+        "train": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train"},
+            {"kind": "synthetic"},
+            {"kind": "composed", "config": {"p_photo": 0.25}},
+        ],
+        "val": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
+            {"kind": "synthetic"},
+            {"kind": "composed", "config": {}},
+        ],
+    },
     # Real photos only (for machines without the synthetic generator's cost, and the first hours of the run).
     "hand-real": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
