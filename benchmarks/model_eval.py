@@ -102,9 +102,9 @@ def localizer_and_pipeline(detector, records, frames_per_size: int) -> dict:
     return out
 
 
-def photos_as_frames(detector, records, count: int) -> dict:
-    """Stage-I recall/precision (IoU 0.5) and pipeline PCK on the first ``count`` labelled val photos, each
-    run whole through detect()."""
+def photos_as_frames(detector, records, count: int, iou_min: float = 0.5) -> dict:
+    """Stage-I recall/precision (at IoU ``iou_min``) and pipeline PCK on the first ``count`` labelled val
+    photos, each run whole through detect()."""
     from handjoints_trt.postprocess import box_iou
 
     preds, scores, gts, acc = [], [], [], PCKAccumulator()
@@ -119,9 +119,9 @@ def photos_as_frames(detector, records, count: int) -> dict:
         iou = box_iou(gt, boxes) if len(boxes) else np.zeros((len(gt), 0))
         for g, label in enumerate(sample.hands):
             best = int(iou[g].argmax()) if iou.shape[1] else -1
-            pred = hands[best].keypoints if best >= 0 and iou[g, best] >= 0.5 else np.full((21, 2), np.nan)
+            pred = hands[best].keypoints if best >= 0 and iou[g, best] >= iou_min else np.full((21, 2), np.nan)
             acc.add(pred[None], label.keypoints[None], label.visible[None])
-    pr = detection_pr(preds, scores, gts, iou=0.5)
+    pr = detection_pr(preds, scores, gts, iou=iou_min)
     return {"recall": pr["recall"], "precision": pr["precision"], "hands": int(sum(len(g) for g in gts)),
             "photos": len(gts), "pipeline": acc.result()}
 
