@@ -12,8 +12,9 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from handjoints_trt.engines.build import (build_parser, int8_path_for, make_profile, parser_errors,  # noqa: E402
-                                          plan_build, run_build, trtexec_command, version_tuple)
+from handjoints_trt.engines import build as build_mod  # noqa: E402
+from handjoints_trt.engines.build import (build_parser, check_dla_profile, int8_path_for, make_profile,  # noqa: E402
+                                          parser_errors, plan_build, run_build, trtexec_command, version_tuple)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,6 +86,7 @@ def test_bad_precision_is_an_argparse_error(hand, capsys):
     (["--workspace-mb", "0"], "--workspace-mb must be >= 1"),
     (["--dla-core", "-1"], "--dla-core must be >= 0"),
     (["--precision", "fp32", "--dla-core", "0"], "DLA runs FP16 or INT8 only"),
+    (["--precision", "fp16", "--dla-core", "0"], "the DLA runs fixed shapes only, but input crops ranges"),
     (["--precision", "int8"], "INT8 needs the Q/DQ model"),
     (["--precision", "fp16", "--calibration-cache", "x.cache"], "only applies to --precision int8"),
 ])
@@ -134,11 +136,32 @@ def test_print_trtexec_int8_dla_on_jetpack5(hand, capsys):
     qdq = hand.with_name("hand.int8.onnx")
     qdq.write_bytes(hand.read_bytes())
     rc, out, _ = run(["--model", hand, "--precision", "int8", "--dla-core", "1", "--print-trtexec",
-                      "--trt-version", "8.5.2", "--workspace-mb", "256"], capsys)
+                      "--trt-version", "8.5.2", "--workspace-mb", "256",
+                      "--min-batch", "4", "--opt-batch", "4", "--max-batch", "4"], capsys)  # the DLA: fixed shapes
     assert rc == 0
     assert f"--onnx={qdq}" in out and "--int8 --fp16" in out
     assert "--memPoolSize=workspace:256 " in out  # 8.5: plain MiB, no suffix
+    # a fixed profile of a dynamic-batch model still needs its shapes, or trtexec sets the batch to 1
+    assert "--minShapes=crops:4x3x128x128 --optShapes=crops:4x3x128x128 --maxShapes=crops:4x3x128x128" in out
     assert out.endswith("--useDLACore=1 --allowGPUFallback")
+
+
+def test_print_trtexec_fixed_localizer_size_keeps_the_shapes(localizer, capsys):
+    """trtexec overrides every dynamic dimension to 1 when no shapes are given; H and W are dynamic here."""
+    rc, out, _ = run(["--model", localizer, "--print-trtexec", "--trt-version", "10.3", "--min-size", "384x640",
+                      "--opt-size", "384x640", "--max-size", "384x640"], capsys)
+    assert rc == 0
+    assert "--minShapes=frame:1x3x384x640 --optShapes=frame:1x3x384x640 --maxShapes=frame:1x3x384x640" in out
+
+
+def test_dla_needs_a_fixed_profile(hand, localizer):
+    check_dla_profile(make_profile(hand), None)  # the GPU takes ranges
+    check_dla_profile(make_profile(hand, 4, 4, 4), 0)
+    check_dla_profile(make_profile(localizer, min_size=(384, 640), opt_size=(384, 640), max_size=(384, 640)), 0)
+    with pytest.raises(ValueError, match=r"fixed shapes only, but input frame ranges from \(1, 3, 128, 128\)"):
+        check_dla_profile(make_profile(localizer), 1)
+    with pytest.raises(ValueError, match="fixed shapes only"):
+        trtexec_command(hand, "fp16", trt_version="8.5.2", dla_core=0)
 
 
 def test_print_trtexec_localizer(localizer, capsys):
@@ -220,3 +243,45 @@ def test_parser_errors_lists_every_error():
 
     lines = parser_errors(Parser())
     assert len(lines) == 3 and lines[2].startswith("[3] problem 2 (node #2; UNSUPPORTED_NODE")
+
+
+# ------------------------------------------------------------------------------------------------ logger
+class _FakeTrt:
+    """Just what _make_logger uses of the tensorrt module (TensorRT itself is absent here)."""
+
+    class ILogger:
+        class Severity:
+            INTERNAL_ERROR, ERROR, WARNING, INFO, VERBOSE = range(5)
+
+        def __init__(self):
+            pass
+
+
+def test_one_logger_per_process_and_errors_per_call(monkeypatch):
+    """TensorRT keeps one logger pointer per process (a second logger handed to a Builder/Runtime is ignored),
+    so every builder and backend shares one; each call reads only the errors logged since its mark."""
+    monkeypatch.setattr(build_mod, "_LOGGER", None)
+    sev = _FakeTrt.ILogger.Severity
+    first = build_mod._make_logger(_FakeTrt)
+    second = build_mod._make_logger(_FakeTrt, verbose=True)
+    assert first is second and second.verbose
+    first.log(sev.ERROR, "an older failure")
+    mark = first.mark()
+    assert first.errors_since(mark) == []
+    first.log(sev.WARNING, "a warning")
+    first.log(sev.INTERNAL_ERROR, "this call failed")
+    assert first.errors_since(mark) == ["this call failed"]
+    for i in range(100):  # only the latest errors are kept
+        first.log(sev.ERROR, f"e{i}")
+    assert first.errors_since(mark) == [f"e{i}" for i in range(36, 100)]
+
+
+def test_fixed_batch_engines_get_padded_crops():
+    from handjoints_trt.backends.tensorrt import pad_batch
+
+    crops = np.arange(2 * 3 * 2 * 2, dtype=np.float32).reshape(2, 3, 2, 2)
+    padded = pad_batch(crops, 4)
+    assert padded.shape == (4, 3, 2, 2) and padded.dtype == np.float32
+    np.testing.assert_array_equal(padded[:2], crops)
+    assert not padded[2:].any()
+    assert pad_batch(crops, 2) is crops and pad_batch(crops, 1) is crops

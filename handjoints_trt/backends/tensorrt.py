@@ -46,7 +46,8 @@ class TensorRTBackend(BackendBase):
     ~/.cache/handjoints_trt/engines); dla_core: Jetson DLA core; cuda_graph: replay the enqueue as a CUDA
     graph (re-captured whenever the input shape changes, so it pays off for steady shapes);
     options: device (0 / "cuda:N"), workspace_mb, timing_cache, min_size / opt_size / max_size (localizer,
-    HxW), opt_batch, progress, rebuild.
+    HxW), min_batch / opt_batch, progress, rebuild. The DLA takes fixed shapes only: with dla_core give
+    min_batch = opt_batch = max_batch (hand) or one size (localizer).
     """
 
     name = "tensorrt"
@@ -82,7 +83,8 @@ class TensorRTBackend(BackendBase):
         ignored = sorted(k for k in options if k in _OTHER_BACKENDS_OPTIONS)
         if ignored:
             log.debug("TensorRT ignores options %s (they belong to other backends)", ignored)
-        size_opts = {k: options.pop(k) for k in ("min_size", "opt_size", "max_size", "opt_batch") if k in options}
+        size_opts = {k: options.pop(k) for k in ("min_size", "opt_size", "max_size", "min_batch", "opt_batch")
+                     if k in options}
         build_opts = {k: options.pop(k) for k in ("workspace_mb", "timing_cache", "progress", "rebuild",
                                                   "calibration_cache") if k in options}
         unknown = sorted(k for k in options if k not in _OTHER_BACKENDS_OPTIONS)
@@ -109,31 +111,39 @@ class TensorRTBackend(BackendBase):
         self._runtime = trt.Runtime(self._logger)
         if dla_core is not None:
             self._runtime.DLA_core = int(dla_core)
-        self._engine = self._runtime.deserialize_cuda_engine(data)
+        mark = self._logger.mark()
+        self._engine = self._runtime.deserialize_cuda_engine(data)  # None on failure (the reason is logged)
         if self._engine is None:
             from ..engines.cache import EngineFileError
 
             raise EngineFileError(f"TensorRT {trt.__version__} could not load {self.engine_path}: "
-                                  + ("; ".join(self._logger.errors) or "no reason given")
+                                  + ("; ".join(self._logger.errors_since(mark)) or "no reason given")
                                   + ". Delete it (and its .json sidecar) to rebuild")
-        self._context = self._engine.create_execution_context()
+        self._context = self._engine.create_execution_context()  # None on failure (e.g. out of device memory)
+        if self._context is None:
+            raise RuntimeError(f"TensorRT could not create an execution context for {self.engine_path}: "
+                               + ("; ".join(self._logger.errors_since(mark)) or "no reason given"))
 
-    def _tensors(self) -> list[tuple[str, bool, tuple, Any]]:
-        """(name, is_input, shape with -1, numpy dtype) per I/O tensor (num_io_tensors etc.: 8.5+)."""
+    def _tensors(self) -> list[tuple[str, bool, tuple, str]]:
+        """(name, is_input, shape with -1, dtype name) per I/O tensor (num_io_tensors etc.: 8.5+)."""
         trt, eng = self._trt, self._engine
         out = []
         for i in range(eng.num_io_tensors):
             name = eng.get_tensor_name(i)
             is_input = eng.get_tensor_mode(name) == trt.TensorIOMode.INPUT
-            out.append((name, is_input, tuple(eng.get_tensor_shape(name)), np.dtype(trt.nptype(
-                eng.get_tensor_dtype(name)))))
+            dtype = eng.get_tensor_dtype(name)
+            try:
+                dtype_name = np.dtype(trt.nptype(dtype)).name
+            except TypeError:  # a type NumPy lacks (BF16, FP8...): reported by _check_contract
+                dtype_name = str(dtype)
+            out.append((name, is_input, tuple(eng.get_tensor_shape(name)), dtype_name))
         return out
 
     def _check_contract(self) -> None:
         """The engine's tensors must be the ONNX contract's: names from the metadata, float32 I/O."""
         tensors = self._tensors()
-        ins = tuple(TensorSpec(n, s, d.name) for n, is_in, s, d in tensors if is_in)
-        outs = tuple(TensorSpec(n, s, d.name) for n, is_in, s, d in tensors if not is_in)
+        ins = tuple(TensorSpec(n, s, d) for n, is_in, s, d in tensors if is_in)
+        outs = tuple(TensorSpec(n, s, d) for n, is_in, s, d in tensors if not is_in)
         want_in = [self.metadata["input"]] if "input" in self.metadata else self.onnx_inputs
         want_out = self.metadata["outputs"].split(",") if "outputs" in self.metadata else None
         if want_in is not None and sorted(want_in) != sorted(s.name for s in ins):
@@ -172,9 +182,10 @@ class TensorRTBackend(BackendBase):
                              f"split the batch, or rebuild with a larger max_batch / max_size")
 
     def _enqueue(self) -> None:
-        ok = self._context.execute_async_v3(self._cu.stream)  # 8.5+
+        mark = self._logger.mark()
+        ok = self._context.execute_async_v3(self._cu.stream)  # 8.5+; False on failure (the reason is logged)
         if not ok:
-            raise RuntimeError("TensorRT execute_async_v3 failed: " + ("; ".join(self._logger.errors[-3:])
+            raise RuntimeError("TensorRT execute_async_v3 failed: " + ("; ".join(self._logger.errors_since(mark))
                                                                       or "no reason given"))
 
     def _execute(self, shapes: tuple) -> None:
@@ -193,6 +204,10 @@ class TensorRTBackend(BackendBase):
 
     def _run(self, feeds: dict[str, np.ndarray]) -> Mapping[str, np.ndarray]:
         ctx, cu = self._context, self._cu
+        # A fixed-batch engine (DLA: min = max batch) still takes any number of hands up to its batch:
+        # pad with zero crops, drop their outputs.
+        count = min(x.shape[0] for x in feeds.values())
+        feeds = {name: pad_batch(x, self._limits[name][0][0]) for name, x in feeds.items()}
         for name, x in feeds.items():
             self._check_shape(name, x.shape)
             host = self._host[name][: x.size].reshape(x.shape)
@@ -206,9 +221,16 @@ class TensorRTBackend(BackendBase):
             views[spec.name] = self._host[spec.name][: int(np.prod(shape))].reshape(shape)
             cu.d2h(views[spec.name], self._dev[spec.name])
         cu.synchronize()
-        return {k: v.copy() for k, v in views.items()}  # the pinned buffers are reused by the next call
+        padded = any(x.shape[0] > count for x in feeds.values())
+        # copies: the pinned buffers are reused by the next call
+        return {k: (v[:count] if padded else v).copy() for k, v in views.items()}
 
     def _release(self) -> None:
+        if self._cu is not None:  # a failed run may have left work queued that uses the context's memory
+            try:
+                self._cu.synchronize()
+            except Exception:  # reported again by close() below
+                pass
         for attr in ("_context", "_engine", "_runtime"):  # TensorRT objects before the memory they use
             if hasattr(self, attr):
                 delattr(self, attr)
@@ -221,3 +243,11 @@ class TensorRTBackend(BackendBase):
             self.close()
         except Exception:
             pass
+
+
+def pad_batch(x: np.ndarray, min_batch: int) -> np.ndarray:
+    """``x`` with zero items appended along axis 0 up to ``min_batch`` (unchanged when it has that many)."""
+    if x.shape[0] >= min_batch:
+        return x
+    pad = np.zeros((min_batch - x.shape[0],) + x.shape[1:], x.dtype)
+    return np.concatenate([x, pad])

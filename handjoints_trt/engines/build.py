@@ -14,10 +14,12 @@ the TensorRT calls run only where TensorRT and a GPU are.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import shlex
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -167,6 +169,19 @@ def max_batch_of(profile: Mapping[str, Any]) -> int:
     return max(int(mx[0]) for _mn, _opt, mx in profile.values())
 
 
+def check_dla_profile(profile: Mapping[str, Any], dla_core: int | None) -> None:
+    """The DLA has no dynamic dimensions (TensorRT: "the profile's min, max, and opt values must be equal"): with
+    a range, every layer would silently fall back to the GPU. Raises ValueError saying which options fix it."""
+    if dla_core is None:
+        return
+    ranged = {name: t for name, t in profile.items() if not tuple(t[0]) == tuple(t[1]) == tuple(t[2])}
+    if ranged:
+        name, (mn, _opt, mx) = sorted(ranged.items())[0]
+        raise ValueError(f"the DLA runs fixed shapes only, but input {name} ranges from {tuple(mn)} to {tuple(mx)}: "
+                         f"give one shape, e.g. --min-batch N --opt-batch N --max-batch N (hand model; then every "
+                         f"call must carry N crops) or --min-size HxW --opt-size HxW --max-size HxW (localizer)")
+
+
 # ----------------------------------------------------------------------------------------------- plans
 @dataclass(frozen=True)
 class BuildPlan:
@@ -251,6 +266,7 @@ def trtexec_command(onnx_path: str | Path, precision: str = "fp16", profile: Map
     ``python -m handjoints_trt.export.fp16 MODEL.onnx`` (trtexec has no --fp16 there)."""
     plan = plan_build(onnx_path, precision, trt_version, calibration_cache, dla_core)
     profile = profile if profile is not None else make_profile(onnx_path)
+    check_dla_profile(profile, dla_core)
     onnx_file = plan.parse_path
     if plan.convert_fp16:
         from ..export.fp16 import fp16_path_for
@@ -263,7 +279,8 @@ def trtexec_command(onnx_path: str | Path, precision: str = "fp16", profile: Map
     args += [f"--{flag.lower()}" for flag in plan.flags]
     if plan.calibration_cache is not None:
         args.append(f"--calib={plan.calibration_cache}")
-    if any(mn != mx for mn, _opt, mx in profile.values()):
+    if any(None in dims for _name, dims in onnx_signature(onnx_path)[0]):  # even for a fixed-shape profile:
+        # without shapes trtexec sets every dynamic dimension to 1 ("Automatically overriding shape to ...")
         args += [f"--minShapes={_shape_text(profile, 0)}", f"--optShapes={_shape_text(profile, 1)}",
                  f"--maxShapes={_shape_text(profile, 2)}"]
     args.append(f"--memPoolSize=workspace:{pool}")
@@ -285,24 +302,45 @@ def _import_trt():
     return trt
 
 
+_LOGGER = None  # the process's one TensorRT logger (see _make_logger)
+
+
 def _make_logger(trt, verbose: bool = False):
-    """A trt.ILogger that keeps errors (for the exception text) and forwards the rest to logging."""
+    """The process's trt.ILogger: keeps errors (for the exception text) and forwards the rest to logging.
 
-    class _Logger(trt.ILogger):
-        def __init__(self):
-            trt.ILogger.__init__(self)
-            self.errors: list[str] = []
+    One instance per process: TensorRT keeps a single logger pointer, and a Builder/Runtime given another
+    logger while one lives ignores it ("The logger passed into createInferRuntime differs from one already
+    provided ... the existing value ... will be used instead"), so a second backend's errors would land in the
+    first one's list. Callers take ``mark = logger.mark()`` before a call and read ``logger.errors_since(mark)``."""
+    global _LOGGER
+    if _LOGGER is None:
+        class _Logger(trt.ILogger):
+            def __init__(self):
+                trt.ILogger.__init__(self)
+                self.errors: deque[str] = deque(maxlen=64)  # the latest errors
+                self.count = 0  # errors logged so far
+                self.verbose = False
 
-        def log(self, severity, msg):
-            if severity in (trt.ILogger.Severity.INTERNAL_ERROR, trt.ILogger.Severity.ERROR):
-                self.errors.append(msg)
-                log.error("TensorRT: %s", msg)
-            elif severity == trt.ILogger.Severity.WARNING:
-                log.warning("TensorRT: %s", msg)
-            elif verbose:
-                log.info("TensorRT: %s", msg)
+            def mark(self) -> int:
+                return self.count
 
-    return _Logger()
+            def errors_since(self, mark: int) -> list[str]:
+                new = min(self.count - mark, len(self.errors))
+                return list(self.errors)[len(self.errors) - new:] if new > 0 else []
+
+            def log(self, severity, msg):
+                if severity in (trt.ILogger.Severity.INTERNAL_ERROR, trt.ILogger.Severity.ERROR):
+                    self.errors.append(msg)
+                    self.count += 1
+                    log.error("TensorRT: %s", msg)
+                elif severity == trt.ILogger.Severity.WARNING:
+                    log.warning("TensorRT: %s", msg)
+                elif self.verbose:
+                    log.info("TensorRT: %s", msg)
+
+        _LOGGER = _Logger()
+    _LOGGER.verbose = bool(verbose)
+    return _LOGGER
 
 
 def parser_errors(parser) -> list[str]:
@@ -360,6 +398,7 @@ def _network_flags(trt, plan: BuildPlan) -> int:
 
 def _parse(trt, network, logger, plan: BuildPlan):
     parser = trt.OnnxParser(network, logger)
+    mark = logger.mark()
     if plan.convert_fp16:
         import onnx
 
@@ -369,7 +408,7 @@ def _parse(trt, network, logger, plan: BuildPlan):
     else:
         data = plan.parse_path.read_bytes()
     if not parser.parse(data, str(plan.parse_path)):  # parse(model, path): 8.0+; path locates external weights
-        errors = parser_errors(parser) or logger.errors or ["(the parser gave no details)"]
+        errors = parser_errors(parser) or logger.errors_since(mark) or ["(the parser gave no details)"]
         raise EngineBuildError(f"TensorRT's ONNX parser rejected {plan.parse_path} ({len(errors)} error(s)):\n  "
                                + "\n  ".join(errors))
     return parser
@@ -461,35 +500,40 @@ def build_engine(onnx_path: str | Path, precision: str = "fp16", profile: Mappin
     TensorRT >= 10, start/end lines before), a callable receives the lines, False is silent;
     calibration_cache: int8 on TensorRT < 10 from a classic cache instead of the Q/DQ model.
     Raises NoGpuError before touching TensorRT when there is no GPU, EngineBuildError on failure."""
-    from ..backends.cuda import require_gpu
+    from ..backends.cuda import CudaSession, require_gpu
 
     require_gpu(device)  # a TensorRT builder on a GPU-less machine logs CUDA error 35, then segfaults
     trt = _import_trt()
     plan = plan_build(onnx_path, precision, trt.__version__, calibration_cache, dla_core)
     profile = profile if profile is not None else make_profile(onnx_path)
+    check_dla_profile(profile, dla_core)
     say = progress if callable(progress) else (log.info if progress else (lambda _msg: None))
     logger = _make_logger(trt, verbose)
-    builder = trt.Builder(logger)
-    network = builder.create_network(_network_flags(trt, plan))
-    parser = _parse(trt, network, logger, plan)
-    config = builder.create_builder_config()
-    keep = _configure(trt, builder, network, config, plan, profile, workspace_mb, dla_core)
-    monitor = _progress_monitor(trt, say) if progress else None
-    if monitor is not None:
-        config.progress_monitor = monitor  # 10.0+
-    tcache = _load_timing_cache(config, Path(timing_cache) if timing_cache else None)
-    say(f"building {plan.precision} engine from {plan.parse_path.name} with TensorRT {trt.__version__}"
-        + (f" ({'; '.join(plan.notes)})" if plan.notes else "") + " - this takes a few minutes")
-    t0 = time.perf_counter()
-    serialized = builder.build_serialized_network(network, config)  # 8.0+
-    if serialized is None:
-        raise EngineBuildError(f"TensorRT could not build an engine from {plan.parse_path}:\n  "
-                               + "\n  ".join(logger.errors or ["(no error was logged; rerun with verbose=True)"]))
-    say(f"engine built in {time.perf_counter() - t0:.1f} s")
-    if timing_cache:
-        atomic_write_bytes(timing_cache, bytes(tcache.serialize()))  # ITimingCache.serialize: 8.0+
-    del keep, parser
-    return bytes(serialized)
+    # The builder builds (and times kernels) on the current CUDA device, 0 unless set: select `device`.
+    with CudaSession(device) if device != 0 else contextlib.nullcontext():
+        builder = trt.Builder(logger)
+        network = builder.create_network(_network_flags(trt, plan))
+        parser = _parse(trt, network, logger, plan)
+        config = builder.create_builder_config()
+        keep = _configure(trt, builder, network, config, plan, profile, workspace_mb, dla_core)
+        monitor = _progress_monitor(trt, say) if progress else None
+        if monitor is not None:
+            config.progress_monitor = monitor  # 10.0+
+        tcache = _load_timing_cache(config, Path(timing_cache) if timing_cache else None)
+        say(f"building {plan.precision} engine from {plan.parse_path.name} with TensorRT {trt.__version__}"
+            + (f" ({'; '.join(plan.notes)})" if plan.notes else "") + " - this takes a few minutes")
+        t0 = time.perf_counter()
+        mark = logger.mark()
+        serialized = builder.build_serialized_network(network, config)  # 8.0+; None on failure
+        if serialized is None:
+            raise EngineBuildError(f"TensorRT could not build an engine from {plan.parse_path}:\n  " + "\n  ".join(
+                logger.errors_since(mark) or ["(no error was logged; rerun with verbose=True)"]))
+        say(f"engine built in {time.perf_counter() - t0:.1f} s")
+        if timing_cache:
+            atomic_write_bytes(timing_cache, bytes(tcache.serialize()))  # ITimingCache.serialize: 8.0+
+        data = bytes(serialized)
+        del serialized, config, parser, network, builder, keep, monitor, tcache  # before the CUDA session ends
+    return data
 
 
 def default_timing_cache(cache: EngineCache, trt_version: str, compute_capability: str) -> Path:
@@ -515,6 +559,7 @@ def get_or_build(onnx_path: str | Path, precision: str = "fp16", cache: EngineCa
     cc = device_info(device).compute_capability
     plan = plan_build(onnx_path, precision, trt.__version__, calibration_cache, dla_core)
     profile = profile if profile is not None else make_profile(onnx_path)
+    check_dla_profile(profile, dla_core)
     key = engine_key(plan, profile, trt.__version__, cc, dla_core)
     if not rebuild:
         try:
@@ -603,6 +648,7 @@ def run_build(args: argparse.Namespace, out=None) -> int:
             return 0
         plan_build(args.model, args.precision, "10.0" if args.calibration_cache is None else "8.5",
                    args.calibration_cache, args.dla_core)  # argument errors before any TensorRT work
+        check_dla_profile(profile, args.dla_core)
     except (ValueError, FileNotFoundError) as e:
         print(f"handjoints build: error: {e}", file=sys.stderr)
         return 2
