@@ -46,6 +46,17 @@ def test_onnxruntime_specs_metadata_and_outputs(dots):
             assert out["heatmaps"].dtype == np.float32 and out["heatmaps"].flags.c_contiguous
 
 
+def test_onnxruntime_threads_do_not_spin_unless_asked(dots):
+    # Two sessions spinning on two cores starved each other (fps.py: 16 -> 11 ms per frame with it off).
+    from handjoints_trt.backends.onnxruntime import OnnxRuntimeBackend
+
+    key = "session.intra_op.allow_spinning"
+    for spin_wait, expected in ((False, "0"), (True, "1")):
+        with OnnxRuntimeBackend(dots["hand"], threads=2, spin_wait=spin_wait) as backend:
+            assert backend._session.get_session_options().get_session_config_entry(key) == expected
+            assert backend.infer({"crops": _crops(2)})["heatmaps"].shape == (2, 21, 32, 32)
+
+
 def test_non_contiguous_feed_gives_the_same_result(dots):
     with load_backend(dots["hand"], "onnxruntime") as backend:
         crops = _crops(2)

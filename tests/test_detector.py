@@ -294,7 +294,8 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
                 visible += int(label.visible.sum())
     assert total > 0
     # A regression guard for the shipped models, not their target: on these 40 synthetic frames (hands from
-    # 20 px, cartoon-rendered) the models of 2026-11-25 measured recall 0.36 (25/70) and PCK@0.2 0.29; an
-    # untrained pair scores 0 and 0. Raise these as the models improve (the model card's figures).
-    assert found / total >= 0.25, f"recall {found}/{total}"
-    assert correct / max(visible, 1) >= 0.2, f"PCK@0.2 {correct}/{visible}"
+    # 20 px, cartoon-rendered) the models of 2026-11-25 (session 2) measured recall 0.571 (40/70) with FP32 and
+    # INT8, PCK@0.2 0.440 (FP32) and 0.431 (INT8); an untrained pair scores 0 and 0. Raise these as the models
+    # improve (the model card's figures).
+    assert found / total >= 0.45, f"recall {found}/{total}"
+    assert correct / max(visible, 1) >= 0.33, f"PCK@0.2 {correct}/{visible}"

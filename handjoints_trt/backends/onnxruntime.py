@@ -49,7 +49,11 @@ class OnnxRuntimeBackend(BackendBase):
     """One ONNX model in an ONNX Runtime InferenceSession.
 
     model: ONNX file. threads: intra-op threads (0 = ONNX Runtime's default). providers: execution
-    providers in order of preference (None = CUDA when present, else CPU). precision, max_batch,
+    providers in order of preference (None = CUDA when present, else CPU). spin_wait: let the intra-op
+    threads busy-wait for work after each run (ONNX Runtime's default). Off here: the detector holds two
+    sessions, and their spinning threads took the cores from each other, from OpenCV and from Python
+    between calls; on the 2-core machine this SDK is developed on, turning it off cut a 640x480 frame from
+    16 to 11 ms (`python benchmarks/fps.py`). precision, max_batch,
     engine_cache and device are accepted so that one set of options fits every backend under 'auto', and
     ignored here (an ONNX model's precision is in the file; the batch axis is unbounded).
     """
@@ -58,7 +62,7 @@ class OnnxRuntimeBackend(BackendBase):
 
     def __init__(self, model: str | Path, threads: int = 0, providers: Sequence[str] | None = None,
                  precision: str | None = None, max_batch: int | None = None,
-                 engine_cache: str | Path | None = None, device: str | None = None):
+                 engine_cache: str | Path | None = None, device: str | None = None, spin_wait: bool = False):
         import onnxruntime as ort
 
         path = Path(model)
@@ -71,6 +75,7 @@ class OnnxRuntimeBackend(BackendBase):
         options.inter_op_num_threads = 1  # one model call at a time; the pipeline is sequential
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: ORT's warnings about providers are not the user's
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_wait else "0")
         chosen = choose_providers(providers, ort.get_available_providers())
         try:
             self._session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)

@@ -193,6 +193,7 @@ def _atomic_save(model, path: Path) -> None:
     os.close(fd)
     try:
         onnx.save(model, tmp)
+        os.chmod(tmp, 0o644)   # mkstemp makes it 0600: a shipped model must be readable by every user
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
