@@ -11,8 +11,8 @@ PRECISION_CHOICES = ("fp32", "fp16", "int8")
 
 
 # The shipped localizer's operating point: best F1 at IoU 0.5 on composed val frames of the five sizes,
-# `python benchmarks/fit_box_threshold.py` (localizer of 2026-11-25: recall 0.796, precision 0.834 at 0.25;
-# at 0.4, recall 0.673, precision 0.912). Re-fit whenever the localizer is retrained.
+# `python benchmarks/fit_box_threshold.py` (localizer of 2026-11-25, session 2: recall 0.822, precision 0.861
+# at 0.25; at 0.4, recall 0.726, precision 0.929). Re-fit whenever the localizer is retrained.
 BOX_THRESHOLD = 0.25
 
 
