@@ -1,8 +1,6 @@
 """Augmentation: keypoints move with the pixels, flips swap handedness, photometric ops keep labels."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -106,25 +104,14 @@ OPS = [color_jitter, blur, noise, jpeg, cutout]
 
 
 @pytest.mark.parametrize("op", OPS, ids=[op.__name__ for op in OPS])
-def test_photometric_op_keeps_shape_dtype_changes_pixels_and_is_fast(op):
+def test_photometric_op_keeps_shape_dtype_and_changes_pixels(op):
     image = real_image()
     before = image.copy()
     out = op(image, np.random.default_rng(1))
     assert out.shape == image.shape and out.dtype == np.uint8
     assert np.array_equal(image, before)  # the input is not modified in place
     assert not np.array_equal(out, image)
-    rng = np.random.default_rng(2)
-    best = min(_median_ms(op, image, rng) for _ in range(3))
-    assert best < 1.0, f"{op.__name__} takes {best:.3f} ms on 128 x 128"
-
-
-def _median_ms(op, image, rng, runs=30) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        op(image, rng)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3)
+    # (Speed is benchmarks/synthetic_throughput.py's to measure, not a test's to assert.)
 
 
 def test_augment_keeps_labels_without_geometry_and_cutout_keeps_hidden_joints_labelled():
