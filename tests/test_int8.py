@@ -322,3 +322,30 @@ def test_search_mixed_precision_sweeps_then_keeps_groups_float(hand_models, val_
     assert [s.float_modules for s in hard.steps] == [[], [min(candidates, key=hard.sensitivity.get)],
                                                     sorted(candidates, key=hard.sensitivity.get)]
     assert all(0.0 <= s.metric <= 1.0 for s in hard.steps)
+
+
+def test_calibrate_script_search_writes_model_report_and_gates(hand_models, tmp_path, capsys):
+    """calibration/calibrate.py --search end to end on the untrained lite model: the search report names the
+    chosen percentile, the written model records it, and the gate (against FP32's own joints) runs."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from handjoints_trt.export.onnx_export import read_metadata
+
+    script = Path(__file__).resolve().parents[1] / "calibration" / "calibrate.py"
+    spec = importlib.util.spec_from_file_location("calibrate_script", script)
+    calibrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(calibrate)
+    manifest = calibset.write_manifest(hand_models["manifest"], tmp_path / "hand.manifest.json")
+    out, report = tmp_path / "hand.int8.onnx", tmp_path / "search.json"
+    rc = calibrate.main(["--model", str(hand_models["fp32"]), "--manifest", str(manifest), "--out", str(out),
+                         "--val", "8", "--search", "--search-size", "8", "--search-report", str(report),
+                         "--reference", "fp32", "--max-drop", "100", "--limit", "16"])
+    assert rc == 0 and out.is_file()
+    found = json.loads(report.read_text())
+    assert found["passed"] and found["float_modules"] == [] and found["count"] == 8
+    assert set(map(float, found["percentile_drops"])) == set(quantize.PERCENTILE_SWEEP)
+    assert read_metadata(out)["calibration_method"] == f"percentile:{found['percentile']:g}"
+    printed = capsys.readouterr().out
+    assert "chose percentile" in printed and "hand: pck@0.2" in printed
