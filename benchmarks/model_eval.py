@@ -5,7 +5,8 @@
 2. localizer recall and precision at IoU 0.5 on composed multi-hand val frames at the paper's five frame sizes;
 3. the whole pipeline's PCK on those frames (a ground-truth hand that no detection matches counts as all missed);
 4. time per 640x480 frame of the whole pipeline with one and four hands;
-5. real photos as whole frames: the hagrid_mp val photos themselves (a hand with its arm, face and room,
+5. an overlay picture (model_eval_overlays.png) of what it finds on six synthetic val frames;
+6. real photos as whole frames: the hagrid_mp val photos themselves (a hand with its arm, face and room,
    filling most of the frame, upscaled from ~110x75 px) through detect(): stage-I recall and precision at
    IoU 0.5 and the pipeline's PCK@0.2, the only figure here on unedited real pixels around the hand.
 
@@ -126,6 +127,28 @@ def photos_as_frames(detector, records, count: int, iou_min: float = 0.5) -> dic
             "photos": len(gts), "pipeline": acc.result()}
 
 
+def overlay_grid(detector, count: int = 6, tile: tuple[int, int] = (400, 300), columns: int = 3) -> np.ndarray:
+    """What the detector finds on synthetic val frames (generated: no photo of a person), drawn with
+    draw.draw_hands, tiled into one BGR image."""
+    import cv2
+
+    from handjoints_trt.data.synthetic import SynthConfig, SyntheticHands
+    from handjoints_trt.draw import draw_hands
+    from handjoints_trt.preprocess import letterbox_image
+
+    gen = SyntheticHands(SynthConfig(width=640, height=480), seed=VAL_SEED)
+    samples = [s for s in (gen.frame(i) for i in range(4 * count)) if s.hands][:count]
+    tiles = []
+    for sample in samples:
+        drawn = draw_hands(sample.image, detector.detect(sample.image))
+        tiles.append(letterbox_image(drawn, tile)[0])
+    while len(tiles) % columns:
+        tiles.append(np.zeros_like(tiles[0]))
+    grid = np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+    return cv2.putText(grid, "shipped models, synthetic val frames", (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
+                       (255, 255, 255), 1, cv2.LINE_AA)
+
+
 def frame_time(detector, hands: int, runs: int) -> dict:
     """Median/p95 ms of the whole pipeline on a 640x480 synthetic frame holding `hands` hands: stage I
     (detector.localize) plus stage II on exactly `hands` boxes (the generator's, so the count does not depend
@@ -205,12 +228,16 @@ def main(argv=None) -> int:
         localizer = localizer_and_pipeline(detector, records, args.frames)
         photos = photos_as_frames(detector, records, args.photos)
         timing = [frame_time(detector, n, args.runs) for n in (1, 4)]
+        grid = overlay_grid(detector)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {"date": str(date.today()), "machine": f"{platform.processor() or platform.machine()}, "
                f"{__import__('os').cpu_count()} cores", "command": "python " + " ".join(sys.argv),
                "hand_pck_objects": pcks, "localizer": localizer, "photos": photos, "timing": timing}
     (out / "model_eval.md").write_text(markdown(results))
+    import cv2
+
+    cv2.imwrite(str(out / "model_eval_overlays.png"), grid)
     plot_pck_curves(pcks, out / "model_eval_pck.png", title="Hand network PCK (ground-truth boxes)")
     serial = {**results, "hand_pck": {k: v.to_dict() for k, v in pcks.items()},
               "localizer": {k: {**v, "pipeline": v["pipeline"].to_dict()} for k, v in localizer.items()},

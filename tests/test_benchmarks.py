@@ -260,3 +260,19 @@ def test_model_eval_photos_as_frames_on_dot_hands(dot_dataset):
     assert (out["photos"], out["hands"]) == (4, 5)
     assert out["recall"] == pytest.approx(3 / 5) and out["precision"] > 0.5
     assert out["pipeline"].pck[1] == pytest.approx(3 / 5, abs=0.02)   # found hands right, missed ones wrong
+
+
+def test_model_eval_overlay_grid_draws_the_detections():
+    import model_eval
+
+    from handjoints_trt import HandJointDetector
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the shipped models are absent")
+    with HandJointDetector(backend="onnxruntime", threads=1) as detector:
+        grid = model_eval.overlay_grid(detector, count=3, tile=(200, 150), columns=3)
+    with HandJointDetector(backend="onnxruntime", threads=1, box_threshold=1.0) as blind:   # finds nothing
+        plain = model_eval.overlay_grid(blind, count=3, tile=(200, 150), columns=3)
+    assert grid.shape == plain.shape == (150, 600, 3) and grid.dtype == np.uint8
+    assert (grid != plain).any(axis=2).mean() > 0.002    # the skeletons and boxes of the found hands
