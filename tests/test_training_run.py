@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -114,3 +115,37 @@ def test_distributed_data_parallel_on_gloo_with_two_processes(tmp_path):
     # 64 items / (batch 8 x 2 processes) = 4 steps: each process saw half of the epoch.
     assert state["step"] == 4
     assert "world_size=2" in done.stdout
+
+
+def test_negative_crops_train_empty_maps_and_leave_the_error_weights_alone(tmp_path):
+    """Hand-free crops (recipe kind 'negatives'): zero heatmaps, every map trained, flagged negative; a run
+    with them trains and validates (validation, on hands only, is unaffected by the flag)."""
+    from handjoints_trt.training import losses
+    from handjoints_trt.training.datasets import HandCrops, NegativeCrops, SyntheticCrops
+
+    negatives, hands = NegativeCrops(seed=3), SyntheticCrops(seed=1, crop_size=64)
+    data = HandCrops([(negatives, 0.5), (hands, 0.5)], crop_size=64, stride=4, sigma=1.0, length=40, seed=0)
+    items = [data[i] for i in range(40)]
+    neg = [it for it in items if it["negative"] == 1.0]
+    pos = [it for it in items if it["negative"] == 0.0]
+    assert 8 < len(neg) < 32 and len(neg) + len(pos) == 40
+    for it in neg:
+        assert it["image"].shape == (3, 64, 64) and it["image"].std() > 0.01   # a real background, not blank
+        assert not it["heatmaps"].any() and it["trainable"].all()
+    assert all(it["heatmaps"].max() > 0.5 for it in pos)
+    # The eq. 10 weights of a mixed batch, with the negatives' positions masked out, are the positives' own.
+    batch = {k: torch.as_tensor(np.stack([it[k] for it in items])) for k in ("heatmaps", "keypoints", "trainable",
+                                                                             "negative")}
+    torch.manual_seed(0)
+    stages = [torch.rand(40, 21, 16, 16) for _ in range(3)]
+    located = batch["trainable"] * (1 - batch["negative"])[:, None]
+    _, w_mixed = losses.hand_loss(stages, batch["heatmaps"], batch["keypoints"], batch["trainable"], True, located)
+    keep = batch["negative"] == 0
+    _, w_pos = losses.hand_loss([s[keep] for s in stages], batch["heatmaps"][keep], batch["keypoints"][keep],
+                                batch["trainable"][keep])
+    assert torch.allclose(w_mixed, w_pos)
+    recipe = {"train": [{"kind": "synthetic", "seed": 1, "weight": 0.7}, {"kind": "negatives", "weight": 0.3}],
+              "val": SYNTHETIC["val"]}
+    metrics = run(tiny_config(tmp_path / "neg", recipe=recipe, epoch_size=32))
+    assert np.isfinite(metrics["val_pck@0.2"])
+    assert RECIPES["hand-negatives"]["train"][-1]["kind"] == "negatives"

@@ -65,11 +65,39 @@ class SyntheticCrops:
         return sample.image, [(pts, inside)]
 
 
+class NegativeCrops:
+    """Hand-free images (data.backgrounds: textures, shapes, skin-coloured blobs) with a random box: stage I's
+    false boxes, for which stage II must learn empty heatmaps (HandCrops trains every joint towards 0).
+    item i -> (image, [(points, trainable)]) whose trainable points span the box."""
+
+    negative = True
+
+    def __init__(self, seed: int, length: int = 1_000_000) -> None:
+        self.seed, self.length = seed, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def item(self, index: int):
+        from ..data.backgrounds import random_background
+
+        rng = np.random.default_rng([self.seed, index])
+        width, height = (int(v) for v in rng.integers(96, 321, 2))
+        image = random_background(rng, width, height)
+        side = rng.uniform(0.3, 0.8) * min(width, height)
+        x0, y0 = rng.uniform(0, width - side), rng.uniform(0, height - side)
+        aspect = rng.uniform(0.7, 1.4)
+        points = np.repeat([[x0, y0], [x0 + side, y0 + side * aspect]], [1, NUM_JOINTS - 1], axis=0)
+        return image, [(points.astype(np.float32), np.ones(NUM_JOINTS, bool))]
+
+
 def hand_source(spec: dict, crop_size: int):
     """Build one hand source from its recipe entry."""
     kind = spec["kind"]
     if kind == "synthetic":
         return SyntheticCrops(int(spec.get("seed", 0)), crop_size, int(spec.get("length", 1_000_000)))
+    if kind == "negatives":
+        return NegativeCrops(int(spec.get("seed", 0)), int(spec.get("length", 1_000_000)))
     from ..data.loaders import load_dataset
 
     options = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit")}
@@ -96,7 +124,8 @@ class CropJitter:
 class HandCrops:
     """The stage-II dataset: item -> dict of float32 arrays
     image (3, S, S) model input; heatmaps (K, S/stride, S/stride); keypoints (K, 2) heatmap coords;
-    trainable (K,) 0/1."""
+    trainable (K,) 0/1 (the maps that carry loss); negative () 1 for a hand-free crop (NegativeCrops: all
+    maps trained towards 0, no joint positions: the error weighting of eqs. 8 and 10 skips it)."""
 
     def __init__(self, sources: Sequence[tuple[object, float]], crop_size: int, stride: int, sigma: float,
                  length: int, seed: int = 0, augment: bool = True, jitter: CropJitter | None = None,
@@ -117,15 +146,16 @@ class HandCrops:
         self.epoch = epoch
 
     def _pick(self, index: int, rng: np.random.Generator):
+        """(source, its item) for ``index``."""
         if not self.augment:  # validation: walk the sources in order, no randomness
             offset = index
             for source in self.sources:
                 if offset < len(source):
-                    return source.item(offset)
+                    return source, source.item(offset)
                 offset -= len(source)
             raise IndexError(index)
         source = self.sources[rng.choice(len(self.sources), p=self.weights)]
-        return source.item(int(rng.integers(len(source))))
+        return source, source.item(int(rng.integers(len(source))))
 
     def _affine(self, box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if not self.augment:
@@ -151,23 +181,30 @@ class HandCrops:
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        image, hands = self._pick(index, rng)
+        source, (image, hands) = self._pick(index, rng)
         points, trainable = hands[int(rng.integers(len(hands)))] if self.augment else hands[0]
         box = preprocess_box(points, trainable)
         m = self._affine(box, rng)
         crop = self._warp(image, m, rng)
         if self.augment and self.photometric is not None:
             crop = self.photometric(crop, rng)
+        n = self.crop_size // self.stride
+        if getattr(source, "negative", False):   # no hand: every map is trained towards zero
+            return {"image": preprocess.normalize(crop)[0],
+                    "heatmaps": np.zeros((NUM_JOINTS, n, n), np.float32),
+                    "keypoints": np.zeros((NUM_JOINTS, 2), np.float32),
+                    "trainable": np.ones(NUM_JOINTS, np.float32),
+                    "negative": np.float32(1.0)}
         crop_pts = preprocess.apply_affine(m, points)
         inside = (crop_pts >= 0).all(1) & (crop_pts < self.crop_size).all(1)
         ok = np.asarray(trainable, bool) & inside
         hm_pts = crop_pts / self.stride
-        n = self.crop_size // self.stride
         return {
             "image": preprocess.normalize(crop)[0],
             "heatmaps": gaussian_heatmaps(hm_pts, ok, (n, n), self.sigma),
             "keypoints": hm_pts.astype(np.float32),
             "trainable": ok.astype(np.float32),
+            "negative": np.float32(0.0),
         }
 
 

@@ -174,7 +174,10 @@ def validate_hand(model, loader, device) -> dict:
     for batch in loader:
         heatmaps = model(batch["image"].to(device)).float().cpu().numpy()
         coords, _ = decode_heatmaps(heatmaps)
-        acc.add(coords, batch["keypoints"].numpy(), batch["trainable"].numpy() > 0)
+        located = batch["trainable"].numpy() > 0
+        if "negative" in batch:   # hand-free crops have no joints to score
+            located &= batch["negative"].numpy()[:, None] == 0
+        acc.add(coords, batch["keypoints"].numpy(), located)
     result = acc.result()
     model.train()
     return {"val_pck@0.2": float(result.pck[1]), "val_auc": float(result.auc), "val_epe_cells": float(result.epe)}
@@ -280,12 +283,13 @@ class Trainer:
         dev = self.device
         if self.cfg.stage == "hand":
             kp, ok = batch["keypoints"].to(dev), batch["trainable"].to(dev)
+            located = ok * (1.0 - batch["negative"].to(dev))[:, None] if "negative" in batch else ok
             weigh = None
             if self.cfg.error_weighting:
                 def weigh(_i, hm):
-                    return losses.handoff_weights(hm, kp, ok)
+                    return losses.handoff_weights(hm, kp, located)
             stages = self.net(batch["image"].to(dev), return_all=True, handoff_weights=weigh)
-            loss, w = losses.hand_loss(stages, batch["heatmaps"].to(dev), kp, ok, self.cfg.loss_wise)
+            loss, w = losses.hand_loss(stages, batch["heatmaps"].to(dev), kp, ok, self.cfg.loss_wise, located)
             return loss, {f"W{i + 1}": float(x) for i, x in enumerate(w)}
         stages = self.net(batch["image"].to(dev), return_all=True, logits=True)
         targets = {k: batch[k].to(dev) for k in ("centers", "sizes", "offsets", "mask")}

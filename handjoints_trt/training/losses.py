@@ -47,14 +47,16 @@ def handoff_weights(heatmaps: torch.Tensor, keypoints: torch.Tensor, trainable: 
 
 
 def hand_loss(stage_heatmaps: list[torch.Tensor], targets: torch.Tensor, keypoints: torch.Tensor,
-              trainable: torch.Tensor, loss_wise: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+              trainable: torch.Tensor, loss_wise: bool = True,
+              located: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 11: sum_i W_i * MSE(hm_i, targets). Without loss-wise (the HRNet ablation) only the last MSFF is
-    supervised. Returns (loss, W) with W the (N,) weights used."""
+    supervised. ``located`` (B, K): the joints whose position is known, for the weights W_i (default
+    ``trainable``; hand-free crops train their maps but have no position). Returns (loss, W)."""
     if not loss_wise:
         w = torch.zeros(len(stage_heatmaps), device=targets.device)
         w[-1] = 1.0
         return masked_mse(stage_heatmaps[-1].float(), targets, trainable), w
-    w = loss_wise_weights(stage_heatmaps, keypoints, trainable)
+    w = loss_wise_weights(stage_heatmaps, keypoints, trainable if located is None else located)
     loss = sum(wi * masked_mse(hm.float(), targets, trainable) for wi, hm in zip(w, stage_heatmaps))
     return loss, w
 

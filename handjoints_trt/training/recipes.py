@@ -48,6 +48,18 @@ RECIPES: dict[str, dict] = {
             {"kind": "composed", "config": {}},
         ],
     },
+    # The hand recipe plus hand-free crops (a tenth of the items) trained towards empty heatmaps, so that
+    # stage II can tell a false stage-I box from a hand. Validation as "hand".
+    "hand-negatives": {
+        "train": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 0.675},
+            {"kind": "synthetic", "seed": 1, "weight": 0.225},
+            {"kind": "negatives", "seed": 2, "weight": 0.1},
+        ],
+        "val": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
+        ],
+    },
     # Real photos only (for machines without the synthetic generator's cost, and the first hours of the run).
     "hand-real": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
