@@ -75,56 +75,48 @@ def composed_frames(size: tuple[int, int], records, seed: int = VAL_SEED):
     return ComposedFrames(records, ComposeConfig(frame_sizes=(size,)), seed=seed, synthetic=synthetic)
 
 
-def localizer_and_pipeline(detector, records, frames_per_size: int) -> dict:
-    """Per frame size: stage-I recall/precision at IoU 0.5, and whole-pipeline PCK on the same frames."""
-    from handjoints_trt.postprocess import box_iou
-
-    out = {}
-    for size in FRAME_SIZES:
-        source = composed_frames(size, records)
-        preds, scores, gts, acc = [], [], [], PCKAccumulator()
-        for i in range(frames_per_size):
-            sample = source.frame(i)
-            hands = detector.detect(sample.image)
-            boxes = np.array([h.box for h in hands], np.float32).reshape(-1, 4)
-            gt = np.array([h.box for h in sample.hands], np.float32).reshape(-1, 4)
-            preds.append(boxes)
-            scores.append(np.array([h.score for h in hands], np.float32))
-            gts.append(gt)
-            iou = box_iou(gt, boxes) if len(gt) and len(boxes) else np.zeros((len(gt), len(boxes)))
-            for g, label in enumerate(sample.hands):
-                best = int(iou[g].argmax()) if iou.shape[1] else -1
-                pred = hands[best].keypoints if best >= 0 and iou[g, best] >= 0.5 else np.full((21, 2), np.nan)
-                acc.add(pred[None], label.keypoints[None], label.visible[None])
-        pr = detection_pr(preds, scores, gts, iou=0.5)
-        out[f"{size[0]}x{size[1]}"] = {"recall": pr["recall"], "precision": pr["precision"], "ap": pr.get("ap"),
-                                       "hands": int(sum(len(g) for g in gts)), "frames": frames_per_size,
-                                       "pipeline": acc.result()}
-    return out
-
-
-def photos_as_frames(detector, records, count: int, iou_min: float = 0.5) -> dict:
-    """Stage-I recall/precision (at IoU ``iou_min``) and pipeline PCK on the first ``count`` labelled val
-    photos, each run whole through detect()."""
+def detect_and_score(detector, samples, iou_min: float = 0.5) -> dict:
+    """Run detect() on each sample: stage-I recall/precision/AP at IoU ``iou_min`` against the samples' hand
+    boxes, and the whole pipeline's PCK (a ground-truth hand that no detection matches counts as all missed).
+    Returns {'recall', 'precision', 'ap', 'hands', 'images', 'pipeline': PCKResult}."""
     from handjoints_trt.postprocess import box_iou
 
     preds, scores, gts, acc = [], [], [], PCKAccumulator()
-    for record in [r for r in records if r.hands][:count]:
-        sample = record.load()
+    for sample in samples:
         hands = detector.detect(sample.image)
         boxes = np.array([h.box for h in hands], np.float32).reshape(-1, 4)
         gt = np.array([h.box for h in sample.hands], np.float32).reshape(-1, 4)
         preds.append(boxes)
         scores.append(np.array([h.score for h in hands], np.float32))
         gts.append(gt)
-        iou = box_iou(gt, boxes) if len(boxes) else np.zeros((len(gt), 0))
+        iou = box_iou(gt, boxes) if len(gt) and len(boxes) else np.zeros((len(gt), len(boxes)))
         for g, label in enumerate(sample.hands):
             best = int(iou[g].argmax()) if iou.shape[1] else -1
             pred = hands[best].keypoints if best >= 0 and iou[g, best] >= iou_min else np.full((21, 2), np.nan)
             acc.add(pred[None], label.keypoints[None], label.visible[None])
     pr = detection_pr(preds, scores, gts, iou=iou_min)
-    return {"recall": pr["recall"], "precision": pr["precision"], "hands": int(sum(len(g) for g in gts)),
-            "photos": len(gts), "pipeline": acc.result()}
+    return {"recall": pr["recall"], "precision": pr["precision"], "ap": pr.get("ap"),
+            "hands": int(sum(len(g) for g in gts)), "images": len(gts), "pipeline": acc.result()}
+
+
+def localizer_and_pipeline(detector, records, frames_per_size: int) -> dict:
+    """Per frame size: stage-I recall/precision at IoU 0.5, and whole-pipeline PCK on the same frames."""
+    out = {}
+    for size in FRAME_SIZES:
+        source = composed_frames(size, records)
+        scored = detect_and_score(detector, (source.frame(i) for i in range(frames_per_size)))
+        scored["frames"] = scored.pop("images")
+        out[f"{size[0]}x{size[1]}"] = scored
+    return out
+
+
+def photos_as_frames(detector, records, count: int, iou_min: float = 0.5) -> dict:
+    """Stage-I recall/precision (at IoU ``iou_min``) and pipeline PCK on the first ``count`` labelled val
+    photos, each run whole through detect()."""
+    photos = (record.load() for record in [r for r in records if r.hands][:count])
+    scored = detect_and_score(detector, photos, iou_min)
+    scored["photos"] = scored.pop("images")
+    return scored
 
 
 def overlay_grid(detector, count: int = 6, tile: tuple[int, int] = (400, 300), columns: int = 3) -> np.ndarray:
