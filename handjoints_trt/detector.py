@@ -288,6 +288,9 @@ class HandJointDetector:
             boxes, scores = self.localize(image)
             self.last_timings["localizer"] = (time.perf_counter() - start) * 1e3
         hands = self.estimate(image, boxes, scores)
+        floor = self.options.min_hand_confidence
+        if scores is not None and floor > 0:  # a false stage-I box gets a hand with low joint confidences
+            hands = [h for h in hands if float(h.confidence.mean()) >= floor]
         self.last_timings["total"] = (time.perf_counter() - start) * 1e3
         return hands
 

@@ -154,6 +154,25 @@ def test_detect_finds_dot_hands_end_to_end(detector):
         assert hand.keypoints.dtype == np.float32 and hand.confidence.shape == (21,)
 
 
+def test_min_hand_confidence_drops_stage_one_hands_below_it(dots):
+    palms = [(100, 100, 150), (600.5, 300.5, 150), (1000, 50.25, 150)]
+    frame, _ = dot_hand_frame((720, 1280), palms)
+    models = dict(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"], threads=1)
+    with HandJointDetector(**models) as plain:
+        found = plain.detect(frame)
+    means = sorted(float(h.confidence.mean()) for h in found)
+    assert len(means) == 3 and means[0] < 1.0
+    floor = means[0] + 1e-4                      # just above the least confident hand
+    with HandJointDetector(**models, min_hand_confidence=floor) as strict:
+        kept = strict.detect(frame)
+        given = strict.detect(frame, boxes=np.array([h.box for h in found]))
+    assert len(kept) == sum(m >= floor for m in means) == 2
+    assert all(float(h.confidence.mean()) >= floor for h in kept)
+    assert len(given) == 3                       # boxes given by the caller: one hand each, never filtered
+    with pytest.raises(ValueError, match="min_hand_confidence"):
+        HandJointDetector(**models, min_hand_confidence=1.5)
+
+
 def test_frame_without_hands(detector):
     assert detector.detect(np.full((480, 640, 3), 20, np.uint8)) == []
 
