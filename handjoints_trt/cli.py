@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from .types import BOX_THRESHOLD
+from .types import BOX_THRESHOLD, MIN_HAND_CONFIDENCE
 
 REPO = Path(__file__).resolve().parents[1]     # the source checkout (calibration/, benchmarks/ live there)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -84,7 +84,11 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, default=0, help="CPU threads for ONNX Runtime / PyTorch (0 = default)")
     g.add_argument("--max-hands", type=int, default=4, help="at most this many hands per frame (default 4)")
     g.add_argument("--box-threshold", type=float, default=BOX_THRESHOLD,
-                   help=f"minimum stage-I hand score 0..1 ({BOX_THRESHOLD:g}: the shipped localizer's best F1)")
+                   help=f"minimum stage-I hand score 0..1 (default {BOX_THRESHOLD:g}, fitted with "
+                        f"--min-hand-confidence for the shipped models' best F1)")
+    g.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE,
+                   help=f"drop a found hand whose mean joint confidence is below this, 0..1 (default "
+                        f"{MIN_HAND_CONFIDENCE:g}; 0 = off)")
     g.add_argument("--engine-cache", type=Path, default=None, help="TensorRT engine folder (default: "
                    "~/.cache/handjoints_trt/engines)")
 
@@ -100,7 +104,8 @@ def make_detector(args, **options):
                                     f"(`handjoints export CHECKPOINT --out {flag}.onnx`)")
     return HandJointDetector(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
                              hand_model=args.hand, threads=args.threads, max_hands=args.max_hands,
-                             box_threshold=args.box_threshold, engine_cache=args.engine_cache, **options)
+                             box_threshold=args.box_threshold, min_hand_confidence=args.min_hand_confidence,
+                             engine_cache=args.engine_cache, **options)
 
 
 class Progress:
@@ -586,6 +591,7 @@ def _triton_parser(sub, full: bool) -> None:
     p.add_argument("--prefix", default="handjoints", help="model name prefix (handjoints)")
     p.add_argument("--max-hands", type=int, default=4)
     p.add_argument("--box-threshold", type=float, default=BOX_THRESHOLD)
+    p.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE)
     p.add_argument("--force", action="store_true", help="overwrite an existing repository's models")
 
 
@@ -595,7 +601,8 @@ def cmd_export_triton(args) -> int:
     options = TritonOptions(platform=args.platform, max_batch=args.max_batch,
                             preferred_batch=tuple(args.preferred_batch), queue_delay_us=args.queue_delay_us,
                             pipeline_instances=args.instances, device=args.device, prefix=args.prefix,
-                            max_hands=args.max_hands, box_threshold=args.box_threshold)
+                            max_hands=args.max_hands, box_threshold=args.box_threshold,
+                            min_hand_confidence=args.min_hand_confidence)
     written = export_triton(args.out, args.localizer, args.hand, options, localizer_plan=args.localizer_plan,
                             hand_plan=args.hand_plan, overwrite=args.force)
     for path in written:

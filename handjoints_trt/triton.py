@@ -30,6 +30,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .types import BOX_THRESHOLD, MIN_HAND_CONFIDENCE
+
 PLATFORMS = ("onnxruntime_onnx", "tensorrt_plan")
 MODEL_FILE = {"onnxruntime_onnx": "model.onnx", "tensorrt_plan": "model.plan"}
 # ONNX Runtime type strings -> Triton data types (the models are float32 end to end; the rest for safety).
@@ -48,7 +50,8 @@ class TritonOptions:
     max_batch_size (crops per execution); preferred_batch / queue_delay_us: its dynamic batcher.
     pipeline_instances: Python-backend instances (CPU work: letterbox, crops, decoding) serving streams in
     parallel. device: 'gpu' or 'cpu' instances of the two models. prefix: model names (prefix, prefix_hand,
-    prefix_localizer). max_hands / box_threshold / nms_iou: the pipeline's stage-I decoding.
+    prefix_localizer). max_hands / box_threshold / nms_iou: the pipeline's stage-I decoding;
+    min_hand_confidence: its stage-II floor on found hands (DetectorOptions' defaults, the fitted pair).
     """
 
     platform: str = "onnxruntime_onnx"
@@ -59,8 +62,9 @@ class TritonOptions:
     device: str = "gpu"
     prefix: str = "handjoints"
     max_hands: int = 4
-    box_threshold: float = 0.4
+    box_threshold: float = BOX_THRESHOLD
     nms_iou: float = 0.4
+    min_hand_confidence: float = MIN_HAND_CONFIDENCE
 
     def validate(self) -> "TritonOptions":
         """ValueError naming the bad option and what it accepts."""
@@ -77,6 +81,9 @@ class TritonOptions:
                              f"{list(self.preferred_batch)}; raise --max-batch or lower --preferred-batch")
         if self.queue_delay_us < 0:
             raise ValueError(f"queue_delay_us must be >= 0, got {self.queue_delay_us}")
+        for name in ("box_threshold", "nms_iou", "min_hand_confidence"):
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                raise ValueError(f"{name} must be in 0..1, got {getattr(self, name)}")
         if not self.prefix.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"prefix must be letters, digits, '_' or '-', got {self.prefix!r}")
         return self
@@ -176,18 +183,21 @@ class FramePipeline:
 
     def __init__(self, run_localizer: Callable, run_hand: Callable, crop_size: int, heatmap_stride: float,
                  box_stride: float = 4.0, localizer_long_side: int = 384, max_hands: int = 4,
-                 box_threshold: float = 0.4, nms_iou: float = 0.4, max_batch: int = 16):
+                 box_threshold: float = BOX_THRESHOLD, nms_iou: float = 0.4, max_batch: int = 16,
+                 min_hand_confidence: float = 0.0):
         self.run_localizer, self.run_hand = run_localizer, run_hand
         self.crop_size, self.heatmap_stride, self.box_stride = int(crop_size), float(heatmap_stride), float(box_stride)
         self.long_side, self.max_hands = int(localizer_long_side), int(max_hands)
         self.box_threshold, self.nms_iou, self.max_batch = float(box_threshold), float(nms_iou), int(max_batch)
+        self.min_hand_confidence = float(min_hand_confidence)
 
     @classmethod
     def from_parameters(cls, params: dict[str, str], run_localizer: Callable, run_hand: Callable) -> "FramePipeline":
         """From the string parameters export_triton writes into the pipeline's config.pbtxt."""
         return cls(run_localizer, run_hand, int(params["crop_size"]), float(params["heatmap_stride"]),
                    float(params["box_stride"]), int(params["localizer_long_side"]), int(params["max_hands"]),
-                   float(params["box_threshold"]), float(params["nms_iou"]), int(params["max_batch"]))
+                   float(params["box_threshold"]), float(params["nms_iou"]), int(params["max_batch"]),
+                   float(params.get("min_hand_confidence", 0.0)))   # repositories written before it: off
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> dict[str, np.ndarray]:
         from .detector import as_bgr_frame, as_boxes, decode_localizer, localizer_input_size
@@ -209,9 +219,13 @@ class FramePipeline:
         crops, affines = crop_hands(frame, boxes, self.crop_size)
         heatmaps = np.concatenate([self.run_hand(crops[i:i + self.max_batch]) for i in range(0, n, self.max_batch)])
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
-        scores = confidence.mean(axis=1) if scores is None else scores
-        return {"boxes": np.asarray(boxes, np.float32), "scores": np.asarray(scores, np.float32),
-                "keypoints": keypoints.astype(np.float32), "confidence": confidence.astype(np.float32)}
+        keep = np.arange(n)
+        if scores is None:
+            scores = confidence.mean(axis=1)
+        elif self.min_hand_confidence > 0:   # as detect(): stage II rejects found hands, never given boxes
+            keep = np.flatnonzero(confidence.mean(axis=1) >= self.min_hand_confidence)
+        return {"boxes": np.asarray(boxes, np.float32)[keep], "scores": np.asarray(scores, np.float32)[keep],
+                "keypoints": keypoints.astype(np.float32)[keep], "confidence": confidence.astype(np.float32)[keep]}
 
 
 # ----------------------------------------------------------------------------------------------- model.py
@@ -276,7 +290,8 @@ def _stage_parameters(localizer_meta: dict, hand_inputs, hand_outputs, hand_meta
     size = [int(v) for v in str(localizer_meta.get("input_size", "384")).lower().split("x")]
     return {"crop_size": crop, "heatmap_stride": crop / heat, "box_stride": localizer_meta.get("stride", "4"),
             "localizer_long_side": max(size), "max_hands": options.max_hands, "box_threshold": options.box_threshold,
-            "nms_iou": options.nms_iou, "max_batch": options.max_batch}
+            "nms_iou": options.nms_iou, "max_batch": options.max_batch,
+            "min_hand_confidence": options.min_hand_confidence}
 
 
 def _check_stage(path: Path, inputs, outputs, input_name: str, output_names: Sequence[str], flag: str) -> None:

@@ -244,6 +244,50 @@ def test_box_threshold_sweep_hand_computed():
     assert (rows[0.7]["recall"], rows[0.7]["precision"], rows[0.7]["f1"]) == (0.0, 0.0, 0.0)
 
 
+def test_operating_point_replays_detect_threshold_max_hands_and_floor():
+    """Two frames, hand-computed: the joint sweep keeps what detect() would keep at each (threshold, floor)."""
+    import fit_box_threshold as fit
+
+    c = fit.Candidates()
+    c.add([[0, 0, 10, 10], [30, 30, 40, 40], [60, 60, 70, 70]], [0.6, 0.3, 0.2], [0.9, 0.1, 0.8],
+          [[0, 0, 10, 10], [60, 60, 70, 70]])                    # hit, false box (low confidence), hit
+    c.add([[50, 50, 70, 71]], [0.45], [0.5], [[50, 50, 70, 70]])  # hit
+    boxes, scores = fit.operate(c, threshold=0.15, floor=0.0, max_hands=2)
+    assert [len(b) for b in boxes] == [2, 1] and scores[0].tolist() == pytest.approx([0.6, 0.3])  # max_hands cut
+    boxes, _ = fit.operate(c, threshold=0.15, floor=0.4, max_hands=4)
+    assert boxes[0].tolist() == [[0, 0, 10, 10], [60, 60, 70, 70]] and len(boxes[1]) == 1
+    rows = {(r["threshold"], r["floor"]): r for r in fit.sweep_joint({"a": c}, [0.15, 0.5], [0.0, 0.4, 0.6], 4)}
+    assert (rows[0.15, 0.0]["recall"], rows[0.15, 0.0]["precision"]) == (1.0, 0.75)
+    assert (rows[0.15, 0.4]["recall"], rows[0.15, 0.4]["precision"], rows[0.15, 0.4]["f1"]) == (1.0, 1.0, 1.0)
+    assert (rows[0.15, 0.6]["recall"], rows[0.15, 0.6]["fn"]) == (pytest.approx(2 / 3), 1)   # 0.5 < 0.6
+    assert (rows[0.5, 0.0]["recall"], rows[0.5, 0.0]["precision"]) == (pytest.approx(1 / 3), 1.0)
+    assert rows[0.15, 0.4]["sets"]["a"]["f1"] == 1.0
+    best = fit.best_point(list(rows.values()))
+    assert (best["threshold"], best["floor"]) == (0.15, 0.4)
+
+
+def test_operating_point_candidates_replay_detect_on_dot_frames(dot_dataset):
+    """collect() + operate() give exactly the boxes detect() returns at the same threshold and floor."""
+    import fit_box_threshold as fit
+
+    from handjoints_trt import HandJointDetector
+    from handjoints_trt.data.loaders import load_paper
+
+    samples = [r.load() for r in load_paper(dot_dataset["json"])]
+    models = dict(backend="onnxruntime", localizer_model=dot_dataset["localizer"], hand_model=dot_dataset["hand"],
+                  threads=1)
+    with HandJointDetector(**models, box_threshold=0.05, max_hands=4) as low:     # as main() collects
+        c = fit.collect(low, samples)
+    assert len(c) == 4 and sum(len(g) for g in c.gts) == 5
+    # The dot localizer's weak side peaks (~0.17) mostly get low joint confidences: the floor drops them.
+    with HandJointDetector(**models, box_threshold=0.16, min_hand_confidence=0.2, max_hands=4) as runtime:
+        expected = [np.array([h.box for h in runtime.detect(s.image)]).reshape(-1, 4) for s in samples]
+    boxes, _ = fit.operate(c, 0.16, 0.2, max_hands=4)
+    assert [len(b) for b in expected] == [1, 1, 2, 2]
+    for got, want in zip(boxes, expected):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
 def test_model_eval_photos_as_frames_on_dot_hands(dot_dataset):
     """model_eval's real-photo figure, through detect() on the dot frames with the dot models. The dot
     localizer's boxes are too large (IoU ~0.4 alone, ~0.17 in the two-hand frame, see above): at IoU 0.3 the

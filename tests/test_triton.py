@@ -142,6 +142,24 @@ def test_frame_pipeline_equals_the_detector(repo, dot):
     assert np.abs(given["keypoints"][0] - joints[0]).max() < 2.0
 
 
+def test_frame_pipeline_applies_the_confidence_floor_as_detect_does(repo, dot):
+    frame, _ = dot_hand_frame((720, 1280), [(100, 100, 150), (600.5, 300.5, 150), (1000, 50.25, 150)])
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    assert float(params["min_hand_confidence"]) == TritonOptions().min_hand_confidence
+    models = dict(backend="onnxruntime", localizer_model=dot["localizer"], hand_model=dot["hand"])
+    with HandJointDetector(**models, min_hand_confidence=0.0) as d:
+        means = sorted(h.mean_confidence for h in d.detect(frame))
+    floor = means[0] + 1e-4                                   # drops the least confident hand
+    pipeline = FramePipeline.from_parameters({**params, "min_hand_confidence": str(floor)},
+                                             *ort_callables(dot["localizer"], dot["hand"], []))
+    result = pipeline(frame)
+    with HandJointDetector(**models, min_hand_confidence=floor) as d:
+        hands = d.detect(frame)
+    assert len(means) == 3 and len(result["boxes"]) == len(hands) == 2
+    np.testing.assert_allclose(result["boxes"], np.array([h.box for h in hands]), atol=1e-4)
+    assert len(pipeline(frame, result["boxes"].repeat(2, axis=0))["boxes"]) == 4   # given boxes: never filtered
+
+
 def fake_pb_utils(sessions: dict) -> types.ModuleType:
     """A stand-in for Triton's triton_python_backend_utils: BLS requests run the repository's ONNX models."""
     pb = types.ModuleType("triton_python_backend_utils")
