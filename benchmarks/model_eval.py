@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from handjoints_trt import HandJointDetector  # noqa: E402
-from handjoints_trt.evaluation import PCKAccumulator, detection_pr, format_table, plot_pck_curves  # noqa: E402
+from handjoints_trt.evaluation import (PCKAccumulator, detection_pr, format_table, plot_pck_curves,  # noqa: E402
+                                      recall_by_size)
 
 FRAME_SIZES = ((320, 320), (368, 368), (1280, 720), (720, 576), (960, 540))  # the paper's Table VI
 VAL_SEED = 20261125
@@ -78,7 +79,8 @@ def composed_frames(size: tuple[int, int], records, seed: int = VAL_SEED):
 def detect_and_score(detector, samples, iou_min: float = 0.5) -> dict:
     """Run detect() on each sample: stage-I recall/precision/AP at IoU ``iou_min`` against the samples' hand
     boxes, and the whole pipeline's PCK (a ground-truth hand that no detection matches counts as all missed).
-    Returns {'recall', 'precision', 'ap', 'hands', 'images', 'pipeline': PCKResult}."""
+    Returns {'recall', 'precision', 'ap', 'hands', 'images', 'pipeline': PCKResult, 'by_size': recall per
+    hand size (evaluation.recall_by_size rows)}."""
     from handjoints_trt.postprocess import box_iou
 
     preds, scores, gts, acc = [], [], [], PCKAccumulator()
@@ -96,7 +98,18 @@ def detect_and_score(detector, samples, iou_min: float = 0.5) -> dict:
             acc.add(pred[None], label.keypoints[None], label.visible[None])
     pr = detection_pr(preds, scores, gts, iou=iou_min)
     return {"recall": pr["recall"], "precision": pr["precision"], "ap": pr.get("ap"),
-            "hands": int(sum(len(g) for g in gts)), "images": len(gts), "pipeline": acc.result()}
+            "hands": int(sum(len(g) for g in gts)), "images": len(gts), "pipeline": acc.result(),
+            "by_size": recall_by_size(preds, scores, gts, iou=iou_min)}
+
+
+def pooled_by_size(scored: dict) -> list[dict]:
+    """The by_size rows of several detect_and_score results (one per frame size) added up."""
+    tables = [r["by_size"] for r in scored.values()]
+    rows = []
+    for bins in zip(*tables):
+        hands, found = sum(b["hands"] for b in bins), sum(b["found"] for b in bins)
+        rows.append({**bins[0], "hands": hands, "found": found, "recall": found / hands if hands else float("nan")})
+    return rows
 
 
 def localizer_and_pipeline(detector, records, frames_per_size: int) -> dict:
@@ -172,7 +185,10 @@ def frame_time(detector, hands: int, runs: int) -> dict:
 
 def markdown(results: dict) -> str:
     lines = [f"# Model card figures ({results['date']}, {results['machine']})", "",
-             f"Command: `{results['command']}`", "", "## Hand network, ground-truth boxes", "",
+             f"Command: `{results['command']}`", "",
+             f"Operating point: box_threshold {results['operating_point']['box_threshold']:g}, "
+             f"min_hand_confidence {results['operating_point']['min_hand_confidence']:g}", "",
+             "## Hand network, ground-truth boxes", "",
              format_table({k: v for k, v in results["hand_pck_objects"].items()}), "",
              "## Localizer (IoU 0.5) and whole pipeline on composed val frames", "",
              "| frame | hands | recall | precision | pipeline PCK@0.2 | pipeline AUC |", "|---|---|---|---|---|---|"]
@@ -180,6 +196,11 @@ def markdown(results: dict) -> str:
         p = r["pipeline"]
         lines.append(f"| {size} | {r['hands']} | {r['recall']:.3f} | {r['precision']:.3f} | {p.pck[1]:.3f} | "
                      f"{p.auc:.3f} |")
+    lines += ["", "Recall by hand size (longer side of the hand's box in frame pixels), all five frame sizes:", "",
+              "| hand size px | hands | recall |", "|---|---|---|"]
+    for b in pooled_by_size(results["localizer"]):
+        high = "" if b["high"] is None else f"{b['high']:g}"
+        lines.append(f"| {b['low']:g}-{high} | {b['hands']} | {b['recall']:.3f} |")
     photos = results.get("photos")
     if photos:
         p = photos["pipeline"]
@@ -221,11 +242,14 @@ def main(argv=None) -> int:
         photos = photos_as_frames(detector, records, args.photos)
         timing = [frame_time(detector, n, args.runs) for n in (1, 4)]
         grid = overlay_grid(detector)
+        operating_point = {"box_threshold": detector.options.box_threshold,
+                           "min_hand_confidence": detector.options.min_hand_confidence}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {"date": str(date.today()), "machine": f"{platform.processor() or platform.machine()}, "
                f"{__import__('os').cpu_count()} cores", "command": "python " + " ".join(sys.argv),
-               "hand_pck_objects": pcks, "localizer": localizer, "photos": photos, "timing": timing}
+               "operating_point": operating_point, "hand_pck_objects": pcks, "localizer": localizer,
+               "photos": photos, "timing": timing}
     (out / "model_eval.md").write_text(markdown(results))
     import cv2
 

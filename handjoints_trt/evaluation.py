@@ -232,8 +232,8 @@ def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return box_iou(a, b)
 
 
-def _match_image(boxes: np.ndarray, scores: np.ndarray, gt: np.ndarray, iou: float) -> np.ndarray:
-    """Greedy matching by score within one image: (M,) bool, True where the prediction is a true positive."""
+def _match(boxes: np.ndarray, scores: np.ndarray, gt: np.ndarray, iou: float) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy matching by score within one image: (M,) bool true positives, (G,) bool ground truth found."""
     order = np.argsort(-scores, kind="stable")
     overlaps = _box_iou(boxes, gt) if len(boxes) and len(gt) else np.zeros((len(boxes), len(gt)))
     taken = np.zeros(len(gt), bool)
@@ -244,7 +244,31 @@ def _match_image(boxes: np.ndarray, scores: np.ndarray, gt: np.ndarray, iou: flo
             j = int(candidates.argmax())
             taken[j] = True
             is_tp[i] = True
-    return is_tp
+    return is_tp, taken
+
+
+SIZE_EDGES_PX = (0, 32, 64, 128, 256, float("inf"))
+
+
+def recall_by_size(pred_boxes: list, pred_scores: list, gt_boxes: list, iou: float = 0.5,
+                   edges=SIZE_EDGES_PX) -> list[dict]:
+    """Recall per hand size: ground-truth boxes binned by their longer side (pixels) at ``edges``, matched as
+    in detection_pr. Returns [{'low', 'high', 'hands', 'found', 'recall'}] per bin (high None for the open last
+    bin, recall NaN when empty)."""
+    sides, found = [], []
+    for index, (boxes, scores, gt) in enumerate(zip(pred_boxes, pred_scores, gt_boxes)):
+        boxes, scores, gt = _check_image_boxes(boxes, scores, gt, index)
+        found.append(_match(boxes, scores, gt, iou)[1])
+        sides.append(np.maximum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]))
+    sides = np.concatenate(sides) if sides else np.zeros(0)
+    found = np.concatenate(found) if found else np.zeros(0, bool)
+    rows = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        in_bin = (sides >= low) & (sides < high)
+        n, k = int(in_bin.sum()), int(found[in_bin].sum())
+        rows.append({"low": float(low), "high": float(high) if np.isfinite(high) else None, "hands": n, "found": k,
+                     "recall": k / n if n else float("nan")})
+    return rows
 
 
 def _average_precision(scores: np.ndarray, is_tp: np.ndarray, num_gt: int) -> float:
@@ -274,7 +298,7 @@ def detection_pr(pred_boxes: list, pred_scores: list, gt_boxes: list, iou: float
     all_scores, all_tp, num_gt = [], [], 0
     for index, (boxes, scores, gt) in enumerate(zip(pred_boxes, pred_scores, gt_boxes)):
         boxes, scores, gt = _check_image_boxes(boxes, scores, gt, index)
-        all_tp.append(_match_image(boxes, scores, gt, iou))
+        all_tp.append(_match(boxes, scores, gt, iou)[0])
         all_scores.append(scores)
         num_gt += len(gt)
     scores = np.concatenate(all_scores) if all_scores else np.zeros(0)

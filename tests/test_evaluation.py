@@ -116,3 +116,18 @@ def test_plot_pck_curves_writes_png(tmp_path):
                               tmp_path / "plots" / "pck.png")
     image = cv2.imread(str(path))
     assert image is not None and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_recall_by_size_bins_ground_truth_by_longer_side():
+    from handjoints_trt.evaluation import recall_by_size
+
+    gt = [np.array([[0, 0, 20, 10], [100, 100, 150, 200]], np.float32),   # sides 20 (found) and 100 (missed)
+          np.array([[0, 0, 300, 40]], np.float32)]                           # side 300, found
+    preds = [np.array([[0, 0, 20, 10], [100, 100, 110, 110]], np.float32), np.array([[0, 0, 300, 41]], np.float32)]
+    scores = [np.array([0.9, 0.8]), np.array([0.7])]
+    rows = recall_by_size(preds, scores, gt, edges=(0, 32, 128, float("inf")))
+    assert [(r["low"], r["high"], r["hands"], r["found"]) for r in rows] == [(0, 32, 1, 1), (32, 128, 1, 0),
+                                                                          (128, None, 1, 1)]
+    assert [r["recall"] for r in rows] == [1.0, 0.0, 1.0]
+    empty = recall_by_size(preds, scores, gt, edges=(1000, 2000))
+    assert empty[0]["hands"] == 0 and np.isnan(empty[0]["recall"])

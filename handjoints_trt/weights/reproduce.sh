@@ -9,7 +9,9 @@ WEIGHTS=handjoints_trt/weights
 # 1. Stage II, the hand network (lite), exactly as the shipped run went: 450 steps on real photos only, then
 #    real + synthetic on a 40-epoch schedule to step 2300, then the schedule shortened to 14 epochs (the first
 #    export), continued on a 24-epoch schedule to step 4350, then a 32-epoch one to its end, step 8000 (the
-#    checkpoint records each recipe in recipe_history; a changed --epochs re-plans the cosine from there on).
+#    checkpoint records each recipe in recipe_history; a changed --epochs re-plans the cosine from there on);
+#    then a 48-epoch schedule (warm restart at step 8,000), from step 8,850 with hand-free crops trained towards
+#    empty heatmaps (recipe hand-negatives), to its end, step 12,000 (sessions 2-3).
 H="handjoints train hand --model lite --out $RUNS/hand_lite --epoch-size 8000 --val-size 1000 --batch-size 32 \
    --lr 2e-3 --workers 1 --threads 1 --checkpoint-every 50"
 $H --recipe hand-real --epochs 40 --max-steps 450
@@ -17,9 +19,12 @@ $H --recipe hand --epochs 40 --max-steps 2300
 $H --recipe hand --epochs 14
 $H --recipe hand --epochs 24 --max-steps 4350
 $H --recipe hand --epochs 32
+$H --recipe hand --epochs 48 --max-steps 8850
+$H --recipe hand-negatives --epochs 48
 # 2. Stage I, the localizer (lite), on composed real-hand frames plus synthetic frames: a 40-epoch schedule to
 #    step 2600, then 15 epochs (the first export), then 25 epochs to step 4775 and 36 epochs to step 5875; from
-#    there to its end (step 9000) with whole real photos as a quarter of the composed frames.
+#    there to step 9,000 with whole real photos as a quarter of the composed frames; then (sessions 2-3) the same
+#    recipe on a 52-epoch schedule (warm restart at step 9,000) to its end, step 13,000.
 L="handjoints train localizer --model lite --out $RUNS/loc_lite --epoch-size 4000 --val-size 300 \
    --batch-size 16 --lr 2e-3 --workers 1 --threads 1 --checkpoint-every 25"
 $L --epochs 40 --max-steps 2600
@@ -27,6 +32,7 @@ $L --epochs 15
 $L --epochs 25 --max-steps 4775
 $L --epochs 36 --max-steps 5875
 $L --recipe localizer-photos --epochs 36
+$L --recipe localizer-photos --epochs 52
 
 # 3. Export (best validation checkpoint of each), checked against PyTorch.
 handjoints export "$RUNS/hand_lite/best.pt" --out "$WEIGHTS/hand.onnx"
