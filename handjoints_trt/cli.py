@@ -168,6 +168,8 @@ def _train_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = no limit)")
     p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="start a new run from this checkpoint's weights (a narrower localizer is widened to --model)")
     p.add_argument("--no-loss-wise", action="store_true", help="ablation: supervise only the last MSFF")
     p.add_argument("--no-error-weighting", action="store_true", help="ablation: hand heatmaps on unweighted")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
@@ -190,7 +192,8 @@ def cmd_train(args) -> int:
         epochs=args.epochs, epoch_size=args.epoch_size, val_size=args.val_size, batch_size=args.batch_size,
         lr=args.lr, num_workers=args.workers, threads=args.threads, seed=args.seed, max_steps=args.max_steps,
         checkpoint_every=args.checkpoint_every, loss_wise=not args.no_loss_wise,
-        error_weighting=not args.no_error_weighting, amp=not args.no_amp, progress=not args.quiet)
+        error_weighting=not args.no_error_weighting, amp=not args.no_amp, progress=not args.quiet,
+        init_from=str(args.init_from or ""))
     trainer = Trainer(cfg)
     try:
         trainer.fit()

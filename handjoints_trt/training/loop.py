@@ -27,7 +27,10 @@ class TrainConfig:
     """One training run. stage: 'hand' or 'localizer'. model: a preset name or a config dict.
     recipe: {"train": [sources], "val": [sources]} (see datasets.py). epoch_size: items per epoch.
     lr: peak learning rate (AdamW, cosine decay after `warmup_steps`). checkpoint_every: steps between
-    checkpoints (plus one per epoch). loss_wise / error_weighting: the training mechanisms of METHOD.md."""
+    checkpoints (plus one per epoch). loss_wise / error_weighting: the training mechanisms of METHOD.md.
+    init_from: a checkpoint of the same stage whose weights a new run starts from (ignored when out_dir already
+    holds last.pt): the same model config is loaded as is, a narrower localizer is widened to this run's
+    (models/widen.py), so a bigger model starts where a trained one stands."""
 
     stage: str
     out_dir: str
@@ -50,6 +53,7 @@ class TrainConfig:
     amp: bool = True
     max_steps: int = 0          # stop after this many steps in total (0 = no limit), for short runs
     progress: bool = True
+    init_from: str = ""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -235,6 +239,8 @@ class Trainer:
                   f"{self.steps_per_epoch} steps per epoch", flush=True)
         self.step, self.epoch, self.best = 0, 0, -math.inf
         self.recipe_history = [{"step": 0, "recipe_hash": recipe_hash(cfg.recipe), "recipe": cfg.recipe}]
+        if cfg.init_from and not (self.out / "last.pt").is_file():
+            self._init_weights(Path(cfg.init_from))
         self._resume()
 
     # -- state
@@ -265,6 +271,25 @@ class Trainer:
                                         "recipe": self.cfg.recipe})
         if self.rank == 0:
             print(f"resumed from {last}: epoch {self.epoch}, step {self.step}, best {self.best:.4f}")
+
+    def _init_weights(self, path: Path) -> None:
+        """Start from another run's weights (TrainConfig.init_from); optimizer and schedule start afresh."""
+        state = load_checkpoint(path)
+        if state["stage"] != self.cfg.stage:
+            raise ValueError(f"--init-from {path} is a {state['stage']} checkpoint; this run trains {self.cfg.stage}")
+        weights = state["model"]
+        if state["model_config"] != self.model_cfg.to_dict():
+            if self.cfg.stage != "localizer":
+                raise ValueError(f"--init-from {path} has another hand model config; only a localizer can be "
+                                 f"widened into a new config, a hand network needs the same one")
+            from ..models import localizer_config
+            from ..models.widen import widen_localizer_state
+
+            weights = widen_localizer_state(weights, localizer_config(state["model_config"]), self.model_cfg,
+                                            seed=self.cfg.seed)
+        self.model.load_state_dict(weights)
+        if self.rank == 0:
+            print(f"initialised from {path} (step {state['step']}, best {state['best']:.4f})", flush=True)
 
     def _checkpoint(self, name: str = "last.pt") -> None:
         if self.rank == 0:
