@@ -14,8 +14,8 @@ PRECISION_CHOICES = ("fp32", "fp16", "int8")
 # together for the best F1 at IoU 0.5 on composed val frames of the five sizes plus real val photos run whole,
 # `python benchmarks/fit_box_threshold.py` (its output and benchmarks/results/box_threshold.json give the
 # figures). Re-fit whenever either model is retrained.
-BOX_THRESHOLD = 0.2
-MIN_HAND_CONFIDENCE = 0.3
+BOX_THRESHOLD = 0.25
+MIN_HAND_CONFIDENCE = 0.25
 
 
 @dataclass

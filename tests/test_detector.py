@@ -284,37 +284,49 @@ def test_missing_shipped_models_say_how_to_make_them(tmp_path, monkeypatch):
 
 
 # ----------------------------------------------------------------------------------- shipped models
+def _recall_and_pck(samples, found_hands) -> tuple[float, float]:
+    """Recall (IoU >= 0.3) and PCK@0.2 over the found hands' visible joints, per frame lists of Hands."""
+    from handjoints_trt.postprocess import box_iou
+
+    found = total = correct = visible = 0
+    for sample, hands in zip(samples, found_hands):
+        for label in sample.hands:
+            total += 1
+            if not hands:
+                continue
+            box = np.asarray(label.box, np.float64)[None]
+            best = max(hands, key=lambda h: float(box_iou(box, np.asarray(h.box)[None])[0, 0]))
+            if box_iou(box, np.asarray(best.box)[None])[0, 0] < 0.3:
+                continue
+            found += 1
+            side = float(max(box[0, 2] - box[0, 0], box[0, 3] - box[0, 1]))
+            err = np.linalg.norm(best.keypoints - label.keypoints, axis=1)[label.visible]
+            correct += int((err <= 0.2 * side).sum())
+            visible += int(label.visible.sum())
+    assert total > 0
+    return found / total, correct / max(visible, 1)
+
+
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_shipped_models_end_to_end_on_synthetic_frames(precision):
-    """Recall and PCK@0.2 of the shipped (trained) models on generated frames, FP32 and INT8 Q/DQ."""
+    """Recall and PCK@0.2 of the shipped (trained) models on generated frames, FP32 and INT8 Q/DQ, with the
+    default operating point and with the confidence floor off."""
     if not shipped_models_present(precision):
         pytest.skip(f"the trained {precision} models are not in {WEIGHTS_DIR} yet")
     synthetic = pytest.importorskip("handjoints_trt.data.synthetic", reason="the synthetic generator is absent")
-    from handjoints_trt.postprocess import box_iou
 
     generator = synthetic.SyntheticHands(seed=123)
-    found = total = correct = visible = 0
-    with HandJointDetector(backend="onnxruntime", precision=precision) as detector:
-        for index in range(40):
-            sample = generator.frame(index)
-            hands = detector.detect(sample.image)
-            for label in sample.hands:
-                total += 1
-                if not hands:
-                    continue
-                box = np.asarray(label.box, np.float64)[None]
-                best = max(hands, key=lambda h: float(box_iou(box, np.asarray(h.box)[None])[0, 0]))
-                if box_iou(box, np.asarray(best.box)[None])[0, 0] < 0.3:
-                    continue
-                found += 1
-                side = float(max(box[0, 2] - box[0, 0], box[0, 3] - box[0, 1]))
-                err = np.linalg.norm(best.keypoints - label.keypoints, axis=1)[label.visible]
-                correct += int((err <= 0.2 * side).sum())
-                visible += int(label.visible.sum())
-    assert total > 0
-    # A regression guard for the shipped models, not their target: on these 40 synthetic frames (hands from
-    # 20 px, cartoon-rendered) the models of 2026-11-25 (session 2) measured recall 0.571 (40/70) with FP32 and
-    # INT8, PCK@0.2 0.440 (FP32) and 0.431 (INT8); an untrained pair scores 0 and 0. Raise these as the models
-    # improve (the model card's figures).
-    assert found / total >= 0.45, f"recall {found}/{total}"
-    assert correct / max(visible, 1) >= 0.33, f"PCK@0.2 {correct}/{visible}"
+    samples = [generator.frame(index) for index in range(40)]
+    with HandJointDetector(backend="onnxruntime", precision=precision, min_hand_confidence=0.0) as detector:
+        unfiltered = [detector.detect(sample.image) for sample in samples]
+    floor = DetectorOptions().min_hand_confidence    # what detect() drops by default
+    kept = [[h for h in hands if h.mean_confidence >= floor] for hands in unfiltered]
+    recall_off, pck_off = _recall_and_pck(samples, unfiltered)
+    recall, pck = _recall_and_pck(samples, kept)
+    # A regression guard for the shipped models, not their target: on these 40 synthetic frames (70 hands from
+    # 20 px, cartoon-rendered) the models of 2026-12-01 (session 3) measured, FP32 / INT8: floor off, recall
+    # 44/70 (0.629) / 44/70, PCK@0.2 0.398 / 0.393; default floor 0.25, recall 31/70 (0.443) / 30/70, PCK@0.2
+    # 0.452 / 0.468 (stage II is least sure of cartoon hands: the floor, fitted on real hands, drops a third of
+    # them). An untrained pair scores 0 and 0. Raise these as the models improve (the model card's figures).
+    assert recall_off >= 0.55 and pck_off >= 0.33, (recall_off, pck_off)
+    assert recall >= 0.38 and pck >= 0.38, (recall, pck)
