@@ -54,7 +54,7 @@ def hand_rows() -> list[tuple[str, str, int, int]]:
 
 def localizer_rows() -> list[tuple[str, str, int, int]]:
     rows = []
-    for preset in ("lite", "paper"):
+    for preset in ("lite", "wide", "paper"):
         model = build_localizer(preset)
         for label, (width, height) in LOCALIZER_INPUTS.items():
             params, flops = count_flops(model, (1, 3, height, width))

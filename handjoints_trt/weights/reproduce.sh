@@ -49,7 +49,15 @@ python calibration/calibrate.py --model "$WEIGHTS/localizer.onnx" --manifest "$R
     --out "$WEIGHTS/localizer.int8.onnx" --val 200 --search --search-size 100 --on-fail raise \
     || echo "localizer INT8 refused by the gate"
 
-# 5. Fitted constants (confidence mapping -> handjoints_trt/postprocess.py, box threshold -> types.py), figures.
+# 5. Fitted constants (confidence mapping -> handjoints_trt/postprocess.py, operating point -> types.py), figures.
 python benchmarks/fit_confidence.py --limit 600
-python benchmarks/fit_box_threshold.py --frames 40
+python benchmarks/fit_box_threshold.py --frames 40 --photos 300   # -> BOX_THRESHOLD, MIN_HAND_CONFIDENCE (types.py)
 python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+
+# In training, not shipped yet (session 3 on): the localizer widened from the shipped one (models/widen.py), and
+# the hand network on a 64-epoch schedule (warm restart at step 12,000). Export them (step 3) once they beat the
+# shipped figures.
+#   handjoints train localizer --model wide --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_wide \
+#       --recipe localizer-photos --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 --workers 1 \
+#       --threads 1 --checkpoint-every 25 --epochs 40
+#   $H --recipe hand-negatives --epochs 64
