@@ -59,5 +59,5 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 # shipped figures.
 #   handjoints train localizer --model wide --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_wide \
 #       --recipe localizer-photos --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 --workers 1 \
-#       --threads 1 --checkpoint-every 25 --epochs 40
+#       --threads 1 --checkpoint-every 25 --epochs 40 --max-steps 1675   # then the same with --epochs 20
 #   $H --recipe hand-negatives --epochs 64
