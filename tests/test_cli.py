@@ -95,6 +95,12 @@ def test_detect_writes_png_and_json_with_the_true_joints(dot, tmp_path):
     assert (annotated != cv2.imread(str(dot["image"]))).any()   # the hand was drawn
 
 
+def test_detect_min_hand_confidence_flag_reaches_the_detector(dot, tmp_path):
+    """A floor above any confidence drops the found hand; the default keeps it (test above)."""
+    run("detect", str(dot["image"]), "--out", str(tmp_path), *models(dot), "--min-hand-confidence", "1.0")
+    assert json.loads((tmp_path / "hand.json").read_text())["hands"] == []
+
+
 def test_detect_refuses_to_overwrite_its_input(dot):
     proc = run("detect", str(dot["image"]), "--out", str(dot["image"].parent), *models(dot), check=False)
     assert proc.returncode == 2 and "overwrite" in proc.stderr
