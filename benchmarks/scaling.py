@@ -9,8 +9,9 @@ II time grows with the number of hands").
 Stage II: the hand network alone (detector.detect_crops) on N crops of a generated 1280x720 frame with
 16 synthetic hands, batched (one call, B = N) and looped (N calls, B = 1).
 Stage I: detector.localize (letterbox + network + box decoding) on generated frames from 320x240 to
-1920x1080, twice: at the model's default input (long side 384: the input does not grow with the frame, only
-the resize does) and at the frame's own size (long side = the frame's, rounded up to 32, at most 1280: the
+1920x1080, twice: at the default input (detector.auto_long_side: the model's long side 384 up to 640 px
+frames, 640 above: the input grows with the frame only once) and at the
+frame's own size (long side = the frame's, rounded up to 32, at most 1280: the
 paper's CPM ran on the whole frame).
 
 Writes scaling.json, scaling.md, scaling_stage2.png and scaling_stage1.png into --out.

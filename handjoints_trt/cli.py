@@ -89,8 +89,22 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE,
                    help=f"drop a found hand whose mean joint confidence is below this, 0..1 (default "
                         f"{MIN_HAND_CONFIDENCE:g}; 0 = off)")
+    g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
+                   help="stage I input: a long side (e.g. 512) or WIDTHxHEIGHT, multiples of 32 (default: "
+                        "automatic, 384 for frames up to 640 px, 640 above)")
     g.add_argument("--engine-cache", type=Path, default=None, help="TensorRT engine folder (default: "
                    "~/.cache/handjoints_trt/engines)")
+
+
+def _localizer_size(text: str):
+    """'512' -> 512, '640x384' -> (640, 384); DetectorOptions checks the values."""
+    try:
+        parts = [int(v) for v in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a long side (512) nor WIDTHxHEIGHT (640x384)")
+    if len(parts) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a long side (512) nor WIDTHxHEIGHT (640x384)")
+    return parts[0] if len(parts) == 1 else tuple(parts)
 
 
 def make_detector(args, **options):
@@ -105,7 +119,8 @@ def make_detector(args, **options):
     return HandJointDetector(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
                              hand_model=args.hand, threads=args.threads, max_hands=args.max_hands,
                              box_threshold=args.box_threshold, min_hand_confidence=args.min_hand_confidence,
-                             engine_cache=args.engine_cache, **options)
+                             localizer_size=getattr(args, "localizer_size", None), engine_cache=args.engine_cache,
+                             **options)
 
 
 class Progress:

@@ -28,6 +28,13 @@ LOCALIZER_MULTIPLE = 32          # the localizer reaches stride 32: its input si
 LOCALIZER_MIN_SIDE = 128         # the exported localizer's dynamic range is 128..1280 per side
 LOCALIZER_MAX_SIDE = 1280
 DEFAULT_LOCALIZER_LONG_SIDE = 384
+# The automatic localizer size (DetectorOptions.localizer_size=None): the model's own long side (384) for
+# frames up to AUTO_FROM_FRAME_SIDE px, AUTO_HD_LONG_SIDE above. Why: at 384 a 1280x720 frame is seen at 0.3x, a
+# 32 px hand becomes 10 input px and stage I misses most of them (composed val frames: recall 0.77 -> 0.92 at
+# 1280x720, 0.77 -> 0.89 at 960x540, 0.81 -> 0.84 at 720x576; benchmarks/results/localizer_size.md);
+# frames up to 640 px keep 384 and the 15 ms budget at 640x480 (640x480 at 512: recall +6 points, ~1.8x stage I).
+AUTO_FROM_FRAME_SIDE = 640
+AUTO_HD_LONG_SIDE = 640
 TIMING_KEYS = ("localizer", "crop", "hands", "decode", "total")
 
 
@@ -108,10 +115,19 @@ def _round_up(value: float, multiple: int) -> int:
     return int(math.ceil(value / multiple - 1e-9)) * multiple
 
 
+def auto_long_side(frame_size: tuple[int, int], model_long_side: int = DEFAULT_LOCALIZER_LONG_SIDE) -> int:
+    """The localizer's long side for a (width, height) frame when none is set: ``model_long_side`` for frames
+    whose long side is at most AUTO_FROM_FRAME_SIDE, else AUTO_HD_LONG_SIDE (never less than the model's):
+    640x480 -> 384, 720x576 and 1280x720 -> 640."""
+    if max(frame_size) <= AUTO_FROM_FRAME_SIDE:
+        return int(model_long_side)
+    return int(max(model_long_side, AUTO_HD_LONG_SIDE))
+
+
 def localizer_input_size(frame_size: tuple[int, int], long_side: int) -> tuple[int, int]:
     """(width, height) of the localizer input for a (width, height) frame: the long side is ``long_side``,
     the short side follows the frame's aspect ratio, rounded up to a multiple of 32 (1280x720 at 384 ->
-    384x224), clamped to 128..long_side."""
+    384x224), clamped to 128..long_side (detect() picks long_side with auto_long_side unless it is set)."""
     fw, fh = frame_size
     short = fh * long_side / fw if fw >= fh else fw * long_side / fh
     short = min(long_side, max(LOCALIZER_MIN_SIDE, _round_up(short, LOCALIZER_MULTIPLE)))
@@ -228,7 +244,8 @@ class HandJointDetector:
         size = self.options.localizer_size
         if isinstance(size, (tuple, list)):
             return int(size[0]), int(size[1])
-        return localizer_input_size(frame_size, int(size or self.localizer_long_side))
+        long_side = int(size) if size else auto_long_side(frame_size, self.localizer_long_side)
+        return localizer_input_size(frame_size, long_side)
 
     def localize(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stage I on a BGR frame: boxes (N, 4) float32 frame pixels and scores (N,) float32, best first,

@@ -41,7 +41,7 @@ SPREAD_THRESHOLD = 0.05
 # model changes.
 PEAK_REFERENCE = 0.30
 SPREAD_MIDPOINT = 11.9
-SPREAD_WIDTH = 1.6
+SPREAD_WIDTH = 1.5
 
 # Stage I defaults (DetectorOptions mirrors the threshold and the IoU).
 BOX_STRIDE = 4

@@ -184,8 +184,9 @@ class FramePipeline:
     def __init__(self, run_localizer: Callable, run_hand: Callable, crop_size: int, heatmap_stride: float,
                  box_stride: float = 4.0, localizer_long_side: int = 384, max_hands: int = 4,
                  box_threshold: float = BOX_THRESHOLD, nms_iou: float = 0.4, max_batch: int = 16,
-                 min_hand_confidence: float = 0.0):
+                 min_hand_confidence: float = 0.0, auto_localizer_size: bool = False):
         self.run_localizer, self.run_hand = run_localizer, run_hand
+        self.auto_localizer_size = bool(auto_localizer_size)   # as detect(): detector.auto_long_side
         self.crop_size, self.heatmap_stride, self.box_stride = int(crop_size), float(heatmap_stride), float(box_stride)
         self.long_side, self.max_hands = int(localizer_long_side), int(max_hands)
         self.box_threshold, self.nms_iou, self.max_batch = float(box_threshold), float(nms_iou), int(max_batch)
@@ -197,16 +198,19 @@ class FramePipeline:
         return cls(run_localizer, run_hand, int(params["crop_size"]), float(params["heatmap_stride"]),
                    float(params["box_stride"]), int(params["localizer_long_side"]), int(params["max_hands"]),
                    float(params["box_threshold"]), float(params["nms_iou"]), int(params["max_batch"]),
-                   float(params.get("min_hand_confidence", 0.0)))   # repositories written before it: off
+                   float(params.get("min_hand_confidence", 0.0)),   # repositories written before it: off
+                   params.get("auto_localizer_size", "false").lower() == "true")  # before it: fixed long side
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        from .detector import as_bgr_frame, as_boxes, decode_localizer, localizer_input_size
+        from .detector import as_bgr_frame, as_boxes, auto_long_side, decode_localizer, localizer_input_size
         from .postprocess import decode_joints
         from .preprocess import crop_hands, letterbox
 
         frame = as_bgr_frame(image)
         if boxes is None:
-            tensor, lb = letterbox(frame, localizer_input_size((frame.shape[1], frame.shape[0]), self.long_side))
+            size = (frame.shape[1], frame.shape[0])
+            long_side = auto_long_side(size, self.long_side) if self.auto_localizer_size else self.long_side
+            tensor, lb = letterbox(frame, localizer_input_size(size, long_side))
             out = self.run_localizer(tensor)
             boxes, scores = decode_localizer(out, lb, self.box_stride, self.box_threshold, self.max_hands,
                                              self.nms_iou)
@@ -291,7 +295,7 @@ def _stage_parameters(localizer_meta: dict, hand_inputs, hand_outputs, hand_meta
     return {"crop_size": crop, "heatmap_stride": crop / heat, "box_stride": localizer_meta.get("stride", "4"),
             "localizer_long_side": max(size), "max_hands": options.max_hands, "box_threshold": options.box_threshold,
             "nms_iou": options.nms_iou, "max_batch": options.max_batch,
-            "min_hand_confidence": options.min_hand_confidence}
+            "min_hand_confidence": options.min_hand_confidence, "auto_localizer_size": "true"}
 
 
 def _check_stage(path: Path, inputs, outputs, input_name: str, output_names: Sequence[str], flag: str) -> None:

@@ -73,7 +73,10 @@ class DetectorOptions:
         below lost_confidence instead).
     localizer_size: the localizer input. An int is its long side in pixels: the short side follows the
         frame's aspect ratio, rounded up to a multiple of 32 (1280x720 at 384 -> 384x224). A (width,
-        height) pair fixes the input (letterboxed). None = the long side stored in the model.
+        height) pair fixes the input (letterboxed). None = automatic (detector.auto_long_side): the long
+        side stored in the model (384) for frames up to 640 px, 640 for larger ones (720x576 -> 640x512,
+        1280x720 -> 640x384), so that small hands in HD frames stay big enough for stage I to find. 512 at
+        640x480 finds more small hands too, for ~1.8x stage I time (benchmarks/RESULTS.md, section 8).
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
     engine_cache: folder for TensorRT engines; None = ~/.cache/handjoints_trt/engines.
     max_batch: most hand crops per stage-II call (larger sets run in chunks); 0 = the backend's limit.

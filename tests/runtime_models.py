@@ -133,9 +133,15 @@ def write_dot_localizer_model(path: Path) -> Path:
     offsets (0.5: the cell centre)."""
     from onnx import TensorProto, helper, numpy_helper
 
-    # The hand = whatever is not background (palm, dots and their blends): a filled square, one peak.
-    nodes, inits = _color_match_nodes("p", "frame", [BACKGROUND_BGR], 0.12, "background")   # (1, 1, H, W)
-    nodes.append(helper.make_node("Sub", ["one", "background"], ["palm"]))
+    from handjoints_trt.preprocess import LETTERBOX_FILL
+
+    # The hand = whatever is neither background nor the letterbox's grey padding (palm, dots and their
+    # blends): a filled square, one peak, its area independent of how much padding the input holds.
+    pad = (LETTERBOX_FILL,) * 3
+    nodes, inits = _color_match_nodes("p", "frame", [BACKGROUND_BGR, pad], 0.12, "not_hand")     # (1, 2, H, W)
+    nodes += [helper.make_node("ReduceMax", ["not_hand", "channel_axis"], ["background"], keepdims=1),
+              helper.make_node("Sub", ["one", "background"], ["palm"])]
+    inits.append(numpy_helper.from_array(np.array([1], np.int64), "channel_axis"))
     inits += [numpy_helper.from_array(np.array(1.0, np.float32), "one"),
               numpy_helper.from_array(_gaussian_kernel(4.0, 12)[None, None], "blur"),
               numpy_helper.from_array(np.array(1.0, np.float32), "gain"),

@@ -101,6 +101,22 @@ def test_detect_min_hand_confidence_flag_reaches_the_detector(dot, tmp_path):
     assert json.loads((tmp_path / "hand.json").read_text())["hands"] == []
 
 
+def test_detect_localizer_size_flag_reaches_the_detector(dot, tmp_path):
+    """A fixed stage-I input moves the box (another resolution of the same map); a bad one is refused."""
+    boxes = []
+    for size in ("384", "128x96"):
+        out = tmp_path / size
+        run("detect", str(dot["image"]), "--out", str(out), *models(dot), "--localizer-size", size)
+        boxes.append(json.loads((out / "hand.json").read_text())["hands"][0]["box"])
+    assert boxes[0] != boxes[1]
+    proc = run("detect", str(dot["image"]), "--out", str(tmp_path), *models(dot), "--localizer-size", "300",
+               check=False)
+    assert proc.returncode == 2 and "multiple of 32" in proc.stderr
+    proc = run("detect", str(dot["image"]), "--out", str(tmp_path), *models(dot), "--localizer-size", "big",
+               check=False)
+    assert proc.returncode == 2 and "WIDTHxHEIGHT" in proc.stderr
+
+
 def test_detect_refuses_to_overwrite_its_input(dot):
     proc = run("detect", str(dot["image"]), "--out", str(dot["image"].parent), *models(dot), check=False)
     assert proc.returncode == 2 and "overwrite" in proc.stderr

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from handjoints_trt.detector import HandJointDetector, as_bgr_frame, decode_localizer, localizer_input_size
+from handjoints_trt.detector import (HandJointDetector, as_bgr_frame, auto_long_side, decode_localizer,
+                                     localizer_input_size)
 from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_paths, shipped_models_present
 from handjoints_trt.preprocess import letterbox_transform
 from handjoints_trt.types import DetectorOptions
@@ -111,12 +112,29 @@ def test_localizer_input_size(frame_size, long_side, expected):
     assert localizer_input_size(frame_size, long_side) == expected
 
 
+@pytest.mark.parametrize("frame_size, model_long_side, expected", [
+    ((640, 480), 384, 384),      # the timed case keeps the model's own size
+    ((320, 320), 384, 384),      # small frames are never shrunk below it
+    ((480, 640), 384, 384),
+    ((720, 576), 384, 640),      # larger frames: AUTO_HD_LONG_SIDE
+    ((480, 800), 384, 640),      # portrait frames by their long side
+    ((1280, 720), 384, 640),
+    ((3840, 2160), 384, 640),
+    ((1280, 720), 800, 800),     # a model trained larger keeps its size
+])
+def test_auto_long_side(frame_size, model_long_side, expected):
+    assert auto_long_side(frame_size, model_long_side) == expected
+
+
 def test_localizer_size_option(dots):
     common = dict(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"])
     with HandJointDetector(**common) as d:
-        assert d.localizer_input_size((1280, 720)) == (384, 224)  # long side from the model's metadata
+        assert d.localizer_input_size((640, 480)) == (384, 288)   # long side from the model's metadata
+        assert d.localizer_input_size((1280, 720)) == (640, 384)  # automatic: HD frames at half size
     with HandJointDetector(localizer_size=512, **common) as d:
         assert d.localizer_input_size((1280, 720)) == (512, 288)
+    with HandJointDetector(localizer_size=384, **common) as d:                 # the old default, fixed
+        assert d.localizer_input_size((1280, 720)) == (384, 224)
     with HandJointDetector(localizer_size=(320, 320), **common) as d:
         assert d.localizer_input_size((1280, 720)) == (320, 320)
     with pytest.raises(ValueError, match="multiple of 32"):

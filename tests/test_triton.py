@@ -160,6 +160,26 @@ def test_frame_pipeline_applies_the_confidence_floor_as_detect_does(repo, dot):
     assert len(pipeline(frame, result["boxes"].repeat(2, axis=0))["boxes"]) == 4   # given boxes: never filtered
 
 
+def test_frame_pipeline_sizes_the_localizer_input_as_detect_does(repo, dot):
+    frame, _ = dot_hand_frame((720, 1280), [(100, 100, 150), (600.5, 300.5, 150)])
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    run_localizer, run_hand = ort_callables(dot["localizer"], dot["hand"], [])
+    shapes: list = []
+
+    def recording_localizer(tensor):
+        shapes.append(tensor.shape[2:])
+        return run_localizer(tensor)
+
+    result = FramePipeline.from_parameters(params, recording_localizer, run_hand)(frame)
+    old = {k: v for k, v in params.items() if k != "auto_localizer_size"}   # a repository written before it
+    FramePipeline.from_parameters(old, recording_localizer, run_hand)(frame)
+    with HandJointDetector(backend="onnxruntime", localizer_model=dot["localizer"], hand_model=dot["hand"]) as d:
+        hands = d.detect(frame)
+        assert d.localizer_input_size((1280, 720)) == (640, 384)
+    assert shapes == [(384, 640), (224, 384)]
+    np.testing.assert_allclose(result["boxes"], np.array([h.box for h in hands]), atol=1e-4)
+
+
 def fake_pb_utils(sessions: dict) -> types.ModuleType:
     """A stand-in for Triton's triton_python_backend_utils: BLS requests run the repository's ONNX models."""
     pb = types.ModuleType("triton_python_backend_utils")

@@ -11,7 +11,8 @@ WEIGHTS=handjoints_trt/weights
 #    export), continued on a 24-epoch schedule to step 4350, then a 32-epoch one to its end, step 8000 (the
 #    checkpoint records each recipe in recipe_history; a changed --epochs re-plans the cosine from there on);
 #    then a 48-epoch schedule (warm restart at step 8,000), from step 8,850 with hand-free crops trained towards
-#    empty heatmaps (recipe hand-negatives), to its end, step 12,000 (sessions 2-3).
+#    empty heatmaps (recipe hand-negatives), to its end, step 12,000 (sessions 2-3); then a 64-epoch schedule
+#    (warm restart at step 12,000) to its end, step 16,000 (sessions 3-4; best.pt = epoch 63, shipped).
 H="handjoints train hand --model lite --out $RUNS/hand_lite --epoch-size 8000 --val-size 1000 --batch-size 32 \
    --lr 2e-3 --workers 1 --threads 1 --checkpoint-every 50"
 $H --recipe hand-real --epochs 40 --max-steps 450
@@ -21,6 +22,7 @@ $H --recipe hand --epochs 24 --max-steps 4350
 $H --recipe hand --epochs 32
 $H --recipe hand --epochs 48 --max-steps 8850
 $H --recipe hand-negatives --epochs 48
+$H --recipe hand-negatives --epochs 64
 # 2. Stage I, the localizer (lite), on composed real-hand frames plus synthetic frames: a 40-epoch schedule to
 #    step 2600, then 15 epochs (the first export), then 25 epochs to step 4775 and 36 epochs to step 5875; from
 #    there to step 9,000 with whole real photos as a quarter of the composed frames; then (sessions 2-3) the same
@@ -54,10 +56,14 @@ python benchmarks/fit_confidence.py --limit 600
 python benchmarks/fit_box_threshold.py --frames 40 --photos 300   # -> BOX_THRESHOLD, MIN_HAND_CONFIDENCE (types.py)
 python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 
-# In training, not shipped yet (session 3 on): the localizer widened from the shipped one (models/widen.py), and
-# the hand network on a 64-epoch schedule (warm restart at step 12,000). Export them (step 3) once they beat the
-# shipped figures.
+# Tried, not shipped: the localizer widened from the shipped one (models/widen.py, preset wide, 1.8x the
+# FLOPs of stage I): at the end of its schedule it matched lite within the noise of 40 composed frames per size
+# (benchmarks/RESULTS.md section 8), so lite stays.
 #   handjoints train localizer --model wide --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_wide \
 #       --recipe localizer-photos --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 --workers 1 \
 #       --threads 1 --checkpoint-every 25 --epochs 40 --max-steps 1675   # then the same with --epochs 20
-#   $H --recipe hand-negatives --epochs 64
+# In training (session 4 on): the shipped hand network fine-tuned with a larger synthetic share, towards the
+# synthetic val target; export it (step 3) only if it keeps hagrid_mp val and gains on synthetic val.
+#   handjoints train hand --model lite --init-from $RUNS/hand_lite/best.pt --out $RUNS/hand_synth \
+#       --epoch-size 8000 --val-size 1000 --batch-size 32 --lr 5e-4 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-synthetic-heavy --epochs 10

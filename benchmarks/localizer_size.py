@@ -1,0 +1,111 @@
+"""Stage I accuracy and time against the localizer's input size, per frame size: the evidence behind the
+automatic size (detector.auto_long_side) and what `localizer_size` buys.
+
+    python benchmarks/localizer_size.py                       # shipped models, 60 composed val frames per size
+    python benchmarks/localizer_size.py --frames 20 --long-sides 384 640 --out /tmp/lsize
+
+For each frame size (the five of the model card plus 640x480) and each long side (plus 'auto', the default),
+detect() runs on the same composed val frames (benchmarks/model_eval.py's): recall and precision at IoU 0.5,
+pipeline PCK@0.2, recall by hand size, and the median ms of detector.localize on them. Needs ../shared.
+Writes localizer_size.json and localizer_size.md into --out.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from model_eval import FRAME_SIZES, composed_frames, detect_and_score, shared_data  # noqa: E402
+
+SIZES = ((640, 480), *FRAME_SIZES)
+
+
+def localize_ms(detector, frames, runs: int) -> float:
+    """Median ms of detector.localize over the first `runs` frames (after one warm-up call)."""
+    detector.localize(frames[0].image)
+    times = []
+    for sample in frames[:runs]:
+        start = time.perf_counter()
+        detector.localize(sample.image)
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.median(times))
+
+
+def measure(frame_size, long_side, frames, options: dict, runs: int) -> dict:
+    from handjoints_trt import HandJointDetector
+
+    with HandJointDetector(**options, localizer_size=None if long_side == "auto" else int(long_side)) as d:
+        scored = detect_and_score(d, frames)
+        row = {"frame": list(frame_size), "long_side": long_side,
+               "input": list(d.localizer_input_size(tuple(frame_size))), "recall": scored["recall"],
+               "precision": scored["precision"], "pipeline_pck@0.2": float(scored["pipeline"].pck[1]),
+               "hands": scored["hands"], "by_size": scored["by_size"], "stage1_ms": localize_ms(d, frames, runs)}
+    print(f"  {frame_size[0]}x{frame_size[1]} long side {long_side} (input {row['input'][0]}x{row['input'][1]}): "
+          f"recall {row['recall']:.3f} precision {row['precision']:.3f} PCK@0.2 {row['pipeline_pck@0.2']:.3f} "
+          f"stage I {row['stage1_ms']:.1f} ms", flush=True)
+    return row
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# Localizer input size ({report['date']}, {report['machine']})", "",
+             f"Command: `{report['command']}`", "",
+             "| frame | long side | input | hands | recall | precision | pipeline PCK@0.2 | recall < 32 px | stage I ms |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in report["rows"]:
+        small = r["by_size"][0]
+        lines.append(f"| {r['frame'][0]}x{r['frame'][1]} | {r['long_side']} | {r['input'][0]}x{r['input'][1]} | "
+                     f"{r['hands']} | {r['recall']:.3f} | {r['precision']:.3f} | {r['pipeline_pck@0.2']:.3f} | "
+                     f"{small['recall']:.2f} ({small['hands']}) | {r['stage1_ms']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=60, help="composed val frames per frame size")
+    parser.add_argument("--long-sides", nargs="+", default=["384", "512", "640", "auto"])
+    parser.add_argument("--runs", type=int, default=20, help="frames timed per case")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--localizer", default=None, help="localizer ONNX (default: the shipped one)")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    args = parser.parse_args(argv)
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(shared_data(), split="val")
+    options = dict(backend="onnxruntime", localizer_model=args.localizer, threads=args.threads)
+    rows = []
+    for size in SIZES:
+        frames = [composed_frames(size, records).frame(i) for i in range(args.frames)]
+        done = {}
+        for long_side in args.long_sides:
+            if long_side == "auto":   # the automatic size is often one of the fixed ones: reuse that row
+                from handjoints_trt.detector import auto_long_side
+
+                same = done.get(str(auto_long_side(size)))
+                if same is not None:
+                    rows.append({**same, "long_side": "auto"})
+                    continue
+            done[long_side] = measure(size, long_side, frames, options, args.runs)
+            rows.append(done[long_side])
+    report = {"date": str(date.today()), "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+              "command": "python " + " ".join(sys.argv), "rows": rows}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "localizer_size.json").write_text(json.dumps(report, indent=1, default=float))
+    (out / "localizer_size.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
