@@ -342,9 +342,10 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     recall_off, pck_off = _recall_and_pck(samples, unfiltered)
     recall, pck = _recall_and_pck(samples, kept)
     # A regression guard for the shipped models, not their target: on these 40 synthetic frames (70 hands from
-    # 20 px, cartoon-rendered) the models of 2026-12-01 (session 3) measured, FP32 / INT8: floor off, recall
-    # 44/70 (0.629) / 44/70, PCK@0.2 0.398 / 0.393; default floor 0.25, recall 31/70 (0.443) / 30/70, PCK@0.2
-    # 0.452 / 0.468 (stage II is least sure of cartoon hands: the floor, fitted on real hands, drops a third of
-    # them). An untrained pair scores 0 and 0. Raise these as the models improve (the model card's figures).
-    assert recall_off >= 0.55 and pck_off >= 0.33, (recall_off, pck_off)
-    assert recall >= 0.38 and pck >= 0.38, (recall, pck)
+    # 20 px, cartoon-rendered, 384x384 frames) the models of 2026-12-01 (session 4) measured, FP32 / INT8: floor
+    # off, recall 44/70 (0.629) / 44/70, PCK@0.2 0.417 / 0.437; default floor 0.25, recall 30/70 (0.429) /
+    # 36/70, PCK@0.2 0.531 / 0.487 (stage II is least sure of cartoon hands: the floor, fitted on real hands,
+    # drops a third of them). Session 3: 0.398 / 0.393 off, 0.452 / 0.468 with the floor. An untrained pair
+    # scores 0 and 0. Raise these as the models improve (the model card's figures).
+    assert recall_off >= 0.55 and pck_off >= 0.36, (recall_off, pck_off)
+    assert recall >= 0.38 and pck >= 0.43, (recall, pck)
