@@ -225,10 +225,11 @@ class LocalizerFrames:
     max_objects = 16
 
     def __init__(self, frames, input_size: tuple[int, int], stride: int, length: int, seed: int = 0,
-                 augment: bool = True, photometric=None) -> None:
+                 augment: bool = True, photometric=None, runtime_scale: bool = False) -> None:
         self.frames, self.input_size, self.stride = frames, tuple(input_size), stride
         self.length, self.seed, self.augment = length, seed, augment
         self.photometric = photometric
+        self.runtime_scale = runtime_scale
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -240,17 +241,55 @@ class LocalizerFrames:
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         frame_index = index + (self.epoch * self.length if self.augment else 0)
         sample = self.frames.frame(frame_index)
-        image, lb = preprocess.letterbox_image(sample.image, self.input_size)
-        if self.augment and self.photometric is not None:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
-            image = self.photometric(image, rng)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
         boxes = np.asarray([h.box for h in sample.hands], np.float32).reshape(-1, 4)
-        boxes = (boxes.reshape(-1, 2, 2) * [lb.scale_x, lb.scale_y] + [lb.pad_x, lb.pad_y]).reshape(-1, 4)
+        if self.runtime_scale and self.augment:
+            image, boxes = runtime_scale_window(sample.image, boxes, self.input_size, rng)
+        else:
+            image, lb = preprocess.letterbox_image(sample.image, self.input_size)
+            boxes = (boxes.reshape(-1, 2, 2) * [lb.scale_x, lb.scale_y] + [lb.pad_x, lb.pad_y]).reshape(-1, 4)
+        if self.augment and self.photometric is not None:
+            image = self.photometric(image, rng)
         out = localizer_targets(boxes, self.input_size, self.stride, self.max_objects)
         padded = np.full((self.max_objects, 4), -1, np.float32)
         padded[: len(boxes)] = boxes[: self.max_objects]
         out.update(image=preprocess.normalize(image)[0], boxes=padded)
         return out
+
+
+MIN_KEPT_AREA = 0.4   # a hand cut by the training window keeps its (clipped) box if this much of it is inside
+
+
+def runtime_scale_window(image: np.ndarray, boxes: np.ndarray, input_size: tuple[int, int],
+                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A frame at the scale the runtime gives stage I (detector.auto_long_side: HD frames at long side 640),
+    then a random ``input_size`` window of it, so that training sees hands at the sizes detect() feeds the
+    localizer while batches keep one shape. boxes: (M, 4) frame pixels -> (K, 4) window pixels, clipped to it;
+    a hand with less than MIN_KEPT_AREA of its box inside is dropped. Frames that fit are letterboxed as usual."""
+    from ..detector import auto_long_side, localizer_input_size
+
+    frame_size = (image.shape[1], image.shape[0])
+    size = localizer_input_size(frame_size, auto_long_side(frame_size, max(input_size)))
+    iw, ih = input_size
+    if size[0] <= iw and size[1] <= ih:   # fits: the usual letterbox into the input
+        return preprocess.letterbox_image(image, input_size)[0], _letterboxed(boxes, frame_size, input_size)
+    scaled, _ = preprocess.letterbox_image(image, size)
+    b = _letterboxed(boxes, frame_size, size)
+    x0 = int(rng.integers(0, max(size[0] - iw, 0) + 1))
+    y0 = int(rng.integers(0, max(size[1] - ih, 0) + 1))
+    window = np.full((ih, iw, 3), preprocess.LETTERBOX_FILL, np.uint8)
+    part = scaled[y0:y0 + ih, x0:x0 + iw]
+    window[:part.shape[0], :part.shape[1]] = part
+    b = b - [x0, y0, x0, y0]
+    clipped = np.clip(b, 0, [part.shape[1], part.shape[0]] * 2)
+    area = lambda r: np.maximum(r[:, 2] - r[:, 0], 0) * np.maximum(r[:, 3] - r[:, 1], 0)  # noqa: E731
+    keep = area(clipped) >= MIN_KEPT_AREA * np.maximum(area(b), 1e-6)
+    return window, clipped[keep].astype(np.float32).reshape(-1, 4)
+
+
+def _letterboxed(boxes: np.ndarray, frame_size, input_size) -> np.ndarray:
+    lb = preprocess.letterbox_transform(frame_size, input_size)
+    return (boxes.reshape(-1, 2, 2) * [lb.scale_x, lb.scale_y] + [lb.pad_x, lb.pad_y]).reshape(-1, 4)
 
 
 def load_recipe(path: str | Path) -> dict:

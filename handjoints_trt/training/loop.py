@@ -30,7 +30,9 @@ class TrainConfig:
     checkpoints (plus one per epoch). loss_wise / error_weighting: the training mechanisms of METHOD.md.
     init_from: a checkpoint of the same stage whose weights a new run starts from (ignored when out_dir already
     holds last.pt): the same model config is loaded as is, a narrower localizer is widened to this run's
-    (models/widen.py), so a bigger model starts where a trained one stands."""
+    (models/widen.py), so a bigger model starts where a trained one stands.
+    runtime_scale: localizer only: train on input-sized windows of frames scaled as detect() scales them
+    (datasets.runtime_scale_window) rather than on whole frames letterboxed to the input."""
 
     stage: str
     out_dir: str
@@ -54,6 +56,7 @@ class TrainConfig:
     max_steps: int = 0          # stop after this many steps in total (0 = no limit), for short runs
     progress: bool = True
     init_from: str = ""
+    runtime_scale: bool = False  # localizer: train on windows of frames at the runtime's scale (datasets.py)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -138,7 +141,8 @@ def build_datasets(cfg: TrainConfig, model_cfg):
     frames = build_frames(recipe["train"], cfg.seed)
     val_frames = build_frames(recipe.get("val", recipe["train"]), cfg.seed + 7919)
     size = tuple(model_cfg.input_size)
-    train = D.LocalizerFrames(frames, size, LOCALIZER_STRIDE, cfg.epoch_size, cfg.seed, True, photo)
+    train = D.LocalizerFrames(frames, size, LOCALIZER_STRIDE, cfg.epoch_size, cfg.seed, True, photo,
+                              runtime_scale=cfg.runtime_scale)
     val = D.LocalizerFrames(val_frames, size, LOCALIZER_STRIDE, cfg.val_size, cfg.seed, False)
     return train, val
 

@@ -67,3 +67,9 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 #   handjoints train hand --model lite --init-from $RUNS/hand_lite/best.pt --out $RUNS/hand_synth \
 #       --epoch-size 8000 --val-size 1000 --batch-size 32 --lr 5e-4 --workers 1 --threads 1 \
 #       --checkpoint-every 50 --recipe hand-synthetic-heavy --epochs 10
+# In training (session 4 on): the shipped localizer trained on windows of frames at the scale detect() now
+# feeds it (HD frames at long side 640, --runtime-scale); validation as before (whole frames at 384), so judge
+# it by benchmarks/localizer_size.py and model_eval.py before shipping.
+#   handjoints train localizer --model lite --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_rs \
+#       --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 \
+#       --workers 1 --threads 1 --checkpoint-every 25 --epochs 20
