@@ -75,5 +75,17 @@ def test_the_dataset_builds_input_sized_targets_at_runtime_scale():
     size_plain = a["sizes"][:, a["mask"][0] > 0][:, 0]
     size_scaled = b["sizes"][:, b["mask"][0] > 0][:, 0]
     np.testing.assert_allclose(np.exp(size_scaled - size_plain), 640 / 384, rtol=0.05)
-    validation = LocalizerFrames(frames, INPUT, 4, length=4, augment=False, runtime_scale=True)
-    np.testing.assert_array_equal(validation[0]["image"], plain[0]["image"])   # validation stays comparable
+    # Validation: the whole frame as detect() gives it to stage I (640x384), top-left on a 640x640 canvas.
+    validation = LocalizerFrames(frames, (640, 640), 4, length=4, augment=False, runtime_scale=True,
+                                 model_long_side=384)
+    item = validation[0]
+    assert item["image"].shape == (3, 640, 640) and item["mask"].sum() == 1
+    # 1280x720 -> 640x360 inside the 640x384 input (12 rows of padding above): half size, 12 px down.
+    np.testing.assert_allclose(item["boxes"][0], box[0] * 0.5 + [0, 12, 0, 12], atol=0.5)
+    small = SimpleNamespace(image=frame_with_rectangles((320, 320), [[10, 10, 50, 50]]),
+                            hands=[SimpleNamespace(box=np.array([10, 10, 50, 50], np.float32))])
+    item = LocalizerFrames(SimpleNamespace(frame=lambda i: small), (640, 640), 4, length=1, augment=False,
+                           runtime_scale=True, model_long_side=384)[0]
+    np.testing.assert_allclose(item["boxes"][0], np.array([10, 10, 50, 50]) * 1.2, atol=0.5)   # 320 -> 384
+    image = (item["image"].transpose(1, 2, 0) + 0.5) * 255
+    assert np.abs(image[400:, 400:] - preprocess.LETTERBOX_FILL).max() < 1   # the rest of the canvas is padding

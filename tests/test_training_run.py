@@ -101,6 +101,18 @@ def test_localizer_trains_a_step_on_synthetic_frames(tmp_path):
 
 
 @pytest.mark.slow
+def test_localizer_trains_and_validates_at_the_runtime_scale(tmp_path):
+    """--runtime-scale: training windows at the model's input, validation on whole frames as detect() sizes
+    them (one canvas per batch); the setting is kept in the checkpoint."""
+    cfg = TrainConfig(stage="localizer", out_dir=str(tmp_path), model={"input_size": [128, 128]},
+                      recipe=RECIPES["localizer-synthetic"], epochs=1, epoch_size=8, val_size=4, batch_size=4,
+                      num_workers=0, threads=2, progress=False, runtime_scale=True)
+    metrics = run(cfg)
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert "val_recall" in metrics and state["train_config"]["runtime_scale"] is True
+
+
+@pytest.mark.slow
 def test_distributed_data_parallel_on_gloo_with_two_processes(tmp_path):
     config = tmp_path / "model.json"
     config.write_text(json.dumps(TINY_HAND))

@@ -225,11 +225,17 @@ class LocalizerFrames:
     max_objects = 16
 
     def __init__(self, frames, input_size: tuple[int, int], stride: int, length: int, seed: int = 0,
-                 augment: bool = True, photometric=None, runtime_scale: bool = False) -> None:
+                 augment: bool = True, photometric=None, runtime_scale: bool = False,
+                 model_long_side: int | None = None) -> None:
         self.frames, self.input_size, self.stride = frames, tuple(input_size), stride
         self.length, self.seed, self.augment = length, seed, augment
         self.photometric = photometric
+        # runtime_scale: training items are input-sized windows of frames at the runtime's scale; validation
+        # items are whole frames at that scale, top-left on an input-sized canvas (input_size = the largest
+        # runtime input, e.g. 640x640), so val recall measures what detect() does. model_long_side: the
+        # model's own long side (default: input_size's).
         self.runtime_scale = runtime_scale
+        self.model_long_side = int(model_long_side or max(self.input_size))
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -245,6 +251,8 @@ class LocalizerFrames:
         boxes = np.asarray([h.box for h in sample.hands], np.float32).reshape(-1, 4)
         if self.runtime_scale and self.augment:
             image, boxes = runtime_scale_window(sample.image, boxes, self.input_size, rng)
+        elif self.runtime_scale:
+            image, boxes = runtime_scale_canvas(sample.image, boxes, self.input_size, self.model_long_side)
         else:
             image, lb = preprocess.letterbox_image(sample.image, self.input_size)
             boxes = (boxes.reshape(-1, 2, 2) * [lb.scale_x, lb.scale_y] + [lb.pad_x, lb.pad_y]).reshape(-1, 4)
@@ -285,6 +293,22 @@ def runtime_scale_window(image: np.ndarray, boxes: np.ndarray, input_size: tuple
     area = lambda r: np.maximum(r[:, 2] - r[:, 0], 0) * np.maximum(r[:, 3] - r[:, 1], 0)  # noqa: E731
     keep = area(clipped) >= MIN_KEPT_AREA * np.maximum(area(b), 1e-6)
     return window, clipped[keep].astype(np.float32).reshape(-1, 4)
+
+
+def runtime_scale_canvas(image: np.ndarray, boxes: np.ndarray, canvas_size: tuple[int, int],
+                         model_long_side: int) -> tuple[np.ndarray, np.ndarray]:
+    """The whole frame letterboxed exactly as detect() gives it to stage I, top-left on a ``canvas_size`` grey
+    canvas (one shape per batch); boxes (M, 4) frame pixels -> canvas pixels."""
+    from ..detector import auto_long_side, localizer_input_size
+
+    frame_size = (image.shape[1], image.shape[0])
+    size = localizer_input_size(frame_size, auto_long_side(frame_size, model_long_side))
+    if size[0] > canvas_size[0] or size[1] > canvas_size[1]:
+        raise ValueError(f"the runtime input {size} of a {frame_size} frame exceeds the canvas {canvas_size}")
+    scaled, _ = preprocess.letterbox_image(image, size)
+    canvas = np.full((canvas_size[1], canvas_size[0], 3), preprocess.LETTERBOX_FILL, np.uint8)
+    canvas[:size[1], :size[0]] = scaled
+    return canvas, _letterboxed(boxes, frame_size, size).astype(np.float32)
 
 
 def _letterboxed(boxes: np.ndarray, frame_size, input_size) -> np.ndarray:

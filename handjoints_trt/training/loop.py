@@ -143,7 +143,14 @@ def build_datasets(cfg: TrainConfig, model_cfg):
     size = tuple(model_cfg.input_size)
     train = D.LocalizerFrames(frames, size, LOCALIZER_STRIDE, cfg.epoch_size, cfg.seed, True, photo,
                               runtime_scale=cfg.runtime_scale)
-    val = D.LocalizerFrames(val_frames, size, LOCALIZER_STRIDE, cfg.val_size, cfg.seed, False)
+    if cfg.runtime_scale:   # validate as detect() runs: whole frames at the runtime's input sizes
+        from ..detector import AUTO_HD_LONG_SIDE
+
+        side = max(AUTO_HD_LONG_SIDE, max(size))
+        val = D.LocalizerFrames(val_frames, (side, side), LOCALIZER_STRIDE, cfg.val_size, cfg.seed, False,
+                                runtime_scale=True, model_long_side=max(size))
+    else:
+        val = D.LocalizerFrames(val_frames, size, LOCALIZER_STRIDE, cfg.val_size, cfg.seed, False)
     return train, val
 
 
