@@ -274,10 +274,8 @@ def runtime_scale_window(image: np.ndarray, boxes: np.ndarray, input_size: tuple
     then a random ``input_size`` window of it, so that training sees hands at the sizes detect() feeds the
     localizer while batches keep one shape. boxes: (M, 4) frame pixels -> (K, 4) window pixels, clipped to it;
     a hand with less than MIN_KEPT_AREA of its box inside is dropped. Frames that fit are letterboxed as usual."""
-    from ..detector import auto_long_side, localizer_input_size
-
     frame_size = (image.shape[1], image.shape[0])
-    size = localizer_input_size(frame_size, auto_long_side(frame_size, max(input_size)))
+    size = _runtime_input_size(frame_size, max(input_size))
     iw, ih = input_size
     if size[0] <= iw and size[1] <= ih:   # fits: the usual letterbox into the input
         return preprocess.letterbox_image(image, input_size)[0], _letterboxed(boxes, frame_size, input_size)
@@ -299,16 +297,21 @@ def runtime_scale_canvas(image: np.ndarray, boxes: np.ndarray, canvas_size: tupl
                          model_long_side: int) -> tuple[np.ndarray, np.ndarray]:
     """The whole frame letterboxed exactly as detect() gives it to stage I, top-left on a ``canvas_size`` grey
     canvas (one shape per batch); boxes (M, 4) frame pixels -> canvas pixels."""
-    from ..detector import auto_long_side, localizer_input_size
-
     frame_size = (image.shape[1], image.shape[0])
-    size = localizer_input_size(frame_size, auto_long_side(frame_size, model_long_side))
+    size = _runtime_input_size(frame_size, model_long_side)
     if size[0] > canvas_size[0] or size[1] > canvas_size[1]:
         raise ValueError(f"the runtime input {size} of a {frame_size} frame exceeds the canvas {canvas_size}")
     scaled, _ = preprocess.letterbox_image(image, size)
     canvas = np.full((canvas_size[1], canvas_size[0], 3), preprocess.LETTERBOX_FILL, np.uint8)
     canvas[:size[1], :size[0]] = scaled
     return canvas, _letterboxed(boxes, frame_size, size).astype(np.float32)
+
+
+def _runtime_input_size(frame_size: tuple[int, int], model_long_side: int) -> tuple[int, int]:
+    """The localizer input detect() uses for this frame (detector.localizer_input_size with auto_long_side)."""
+    from ..detector import auto_long_side, localizer_input_size
+
+    return localizer_input_size(frame_size, auto_long_side(frame_size, model_long_side))
 
 
 def _letterboxed(boxes: np.ndarray, frame_size, input_size) -> np.ndarray:
