@@ -89,6 +89,9 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE,
                    help=f"drop a found hand whose mean joint confidence is below this, 0..1 (default "
                         f"{MIN_HAND_CONFIDENCE:g}; 0 = off)")
+    g.add_argument("--nms-nested", type=float, default=None, metavar="FRACTION",
+                   help="also drop a box lying more than this fraction inside a better one, e.g. 0.9 "
+                        "(default: off, IoU NMS only)")
     g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
                    help="stage I input: a long side (e.g. 512) or WIDTHxHEIGHT, multiples of 32 (default: "
                         "automatic, 384 for frames up to 640 px, 640 above)")
@@ -120,6 +123,7 @@ def make_detector(args, **options):
                              hand_model=args.hand, threads=args.threads, max_hands=args.max_hands,
                              box_threshold=args.box_threshold, min_hand_confidence=args.min_hand_confidence,
                              localizer_size=getattr(args, "localizer_size", None), engine_cache=args.engine_cache,
+                             nms_nested=getattr(args, "nms_nested", None),
                              **options)
 
 
@@ -613,6 +617,8 @@ def _triton_parser(sub, full: bool) -> None:
     p.add_argument("--max-hands", type=int, default=4)
     p.add_argument("--box-threshold", type=float, default=BOX_THRESHOLD)
     p.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE)
+    p.add_argument("--nms-nested", type=float, default=None, metavar="FRACTION",
+                   help="the pipeline's nested-box NMS (default: off)")
     p.add_argument("--force", action="store_true", help="overwrite an existing repository's models")
 
 
@@ -623,7 +629,7 @@ def cmd_export_triton(args) -> int:
                             preferred_batch=tuple(args.preferred_batch), queue_delay_us=args.queue_delay_us,
                             pipeline_instances=args.instances, device=args.device, prefix=args.prefix,
                             max_hands=args.max_hands, box_threshold=args.box_threshold,
-                            min_hand_confidence=args.min_hand_confidence)
+                            min_hand_confidence=args.min_hand_confidence, nms_nested=args.nms_nested)
     written = export_triton(args.out, args.localizer, args.hand, options, localizer_plan=args.localizer_plan,
                             hand_plan=args.hand_plan, overwrite=args.force)
     for path in written:

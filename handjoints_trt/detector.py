@@ -35,6 +35,11 @@ DEFAULT_LOCALIZER_LONG_SIDE = 384
 # frames up to 640 px keep 384 and the 15 ms budget at 640x480 (640x480 at 512: recall +6 points, ~1.8x stage I).
 AUTO_FROM_FRAME_SIDE = 640
 AUTO_HD_LONG_SIDE = 640
+# Small frames are enlarged at most this much for stage I. Why: a 112 px photo of one hand blown up to 384 holds a
+# hand larger and blurrier than any the localizer learnt, and it fires on knuckles and rings or on nothing (real
+# val photos through detect(): recall 0.78 -> 0.94; benchmarks/RESULTS.md). The timed frame sizes (320 px and
+# up) are untouched: 320 x 1.5 > 384.
+AUTO_MAX_UPSCALE = 1.5
 TIMING_KEYS = ("localizer", "crop", "hands", "decode", "total")
 
 
@@ -118,10 +123,13 @@ def _round_up(value: float, multiple: int) -> int:
 def auto_long_side(frame_size: tuple[int, int], model_long_side: int = DEFAULT_LOCALIZER_LONG_SIDE) -> int:
     """The localizer's long side for a (width, height) frame when none is set: ``model_long_side`` for frames
     whose long side is at most AUTO_FROM_FRAME_SIDE, else AUTO_HD_LONG_SIDE (never less than the model's):
-    640x480 -> 384, 720x576 and 1280x720 -> 640."""
-    if max(frame_size) <= AUTO_FROM_FRAME_SIDE:
-        return int(model_long_side)
-    return int(max(model_long_side, AUTO_HD_LONG_SIDE))
+    640x480 -> 384, 720x576 and 1280x720 -> 640. Small frames are enlarged at most AUTO_MAX_UPSCALE times
+    (rounded up to a multiple of 32, at least LOCALIZER_MIN_SIDE): 150x112 -> 256, not 384."""
+    long_side = max(frame_size)
+    if long_side > AUTO_FROM_FRAME_SIDE:
+        return int(max(model_long_side, AUTO_HD_LONG_SIDE))
+    capped = _round_up(long_side * AUTO_MAX_UPSCALE, LOCALIZER_MULTIPLE)
+    return int(min(model_long_side, max(LOCALIZER_MIN_SIDE, capped)))
 
 
 def localizer_input_size(frame_size: tuple[int, int], long_side: int) -> tuple[int, int]:
@@ -146,12 +154,13 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 
 
 def decode_localizer(outputs: dict, lb: Letterbox, stride: float, threshold: float, max_hands: int,
-                     nms_iou: float) -> tuple[np.ndarray, np.ndarray]:
+                     nms_iou: float, nms_nested: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Localizer outputs (centers, sizes, offsets) of a letterboxed frame -> boxes (N, 4) float32 in frame
     pixels and scores (N,) float32, best first, N <= max_hands (postprocess.decode_boxes + the letterbox's
     inverse)."""
     boxes, scores = decode_boxes(outputs["centers"], outputs["sizes"], outputs["offsets"], stride=stride,
-                                 threshold=threshold, max_boxes=max_hands, nms_iou=nms_iou)
+                                 threshold=threshold, max_boxes=max_hands, nms_iou=nms_iou,
+                                 nms_nested=nms_nested)
     return lb.boxes_to_frame(boxes).astype(np.float32), scores
 
 
@@ -255,7 +264,8 @@ class HandJointDetector:
         o = self.options
         tensor, lb = letterbox(image, self.localizer_input_size((image.shape[1], image.shape[0])))
         out = self.localizer_backend.infer({"frame": tensor})
-        return decode_localizer(out, lb, self.box_stride, o.box_threshold, o.max_hands, o.nms_iou)
+        return decode_localizer(out, lb, self.box_stride, o.box_threshold, o.max_hands, o.nms_iou,
+                                o.nms_nested)
 
     def detect_crops(self, crops: np.ndarray) -> np.ndarray:
         """Stage II inference: crops (B, 3, S, S) float32 (preprocess.crop_hands) -> heatmaps (B, 21, h, w)

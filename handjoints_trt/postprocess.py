@@ -272,12 +272,26 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
+def box_inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """How much of each b lies inside each a: a (N, 4), b (M, 4) -> (N, M) float64, intersection / area of b
+    (0 for an empty b)."""
+    a = _as_boxes(a, "a")
+    b = _as_boxes(b, "b")
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(axis=2)
+    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(area_b[None, :] > 0, inter / area_b[None, :], 0.0)
+
+
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = BOX_NMS_IOU,
-        max_keep: int | None = None) -> np.ndarray:
+        max_keep: int | None = None, nested: float | None = None) -> np.ndarray:
     """Greedy non-maximum suppression: keep the best box, drop those overlapping it by IoU > ``iou``, repeat.
 
-    boxes: (M, 4); scores: (M,); max_keep: stop after this many (None = all). Returns kept indices (int64),
-    best score first.
+    boxes: (M, 4); scores: (M,); max_keep: stop after this many (None = all). nested: also drop a box of
+    which more than this fraction lies inside a better kept one (a knuckle or a finger found inside its own
+    hand has a small IoU with it); None = IoU only. Returns kept indices (int64), best score first.
     """
     b = _as_boxes(boxes, "boxes")
     s = np.asarray(scores, np.float64).reshape(-1)
@@ -285,6 +299,13 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = BOX_NMS_IOU,
         raise ValueError(f"scores must be ({len(b)},), one per box, got shape {np.shape(scores)}")
     order = np.argsort(-s, kind="stable")
     overlaps = box_iou(b, b)
+    if nested is not None:
+        if not 0.0 <= float(nested) <= 1.0:
+            raise ValueError(f"nested must be a fraction in 0..1 or None, got {nested!r}")
+        # A box inside a better one counts as overlapping it; the better box itself is never dropped by it.
+        inside = box_inside(b, b) > float(nested)
+        np.fill_diagonal(inside, False)
+        overlaps = np.where(inside, np.inf, overlaps)
     keep: list[int] = []
     suppressed = np.zeros(len(b), bool)
     for i in order:
@@ -312,14 +333,14 @@ def _check_box_maps(centers: np.ndarray, sizes: np.ndarray, offsets: np.ndarray)
 
 def decode_boxes(centers: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, stride: float = BOX_STRIDE,
                  threshold: float = BOX_THRESHOLD, max_boxes: int = MAX_BOXES,
-                 nms_iou: float = BOX_NMS_IOU) -> tuple[np.ndarray, np.ndarray]:
+                 nms_iou: float = BOX_NMS_IOU, nms_nested: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Localizer outputs -> hand boxes in localizer INPUT pixels (map them to the frame with Letterbox).
 
     centers: (1, 1, h, w) hand-centre score in 0..1; sizes: (1, 2, h, w) log(box width), log(box height)
     in input pixels; offsets: (1, 2, h, w) x, y position of the centre inside its cell, 0..1.
     A cell is a candidate when it is a 3x3 local maximum scoring >= ``threshold``; its centre is
     (cell + offset) * stride. Returns boxes (M, 4) float32 x0, y0, x1, y1 and scores (M,) float32,
-    best first, after NMS at ``nms_iou``, M <= ``max_boxes``.
+    best first, after NMS at ``nms_iou`` (and ``nms_nested``, see :func:`nms`), M <= ``max_boxes``.
     """
     _check_box_maps(centers, sizes, offsets)
     heat = np.ascontiguousarray(np.asarray(centers, np.float32)[0, 0])
@@ -336,5 +357,5 @@ def decode_boxes(centers: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, st
     cy = (rows + off[1, rows, cols]) * stride
     bw, bh = np.exp(log_size[0, rows, cols]), np.exp(log_size[1, rows, cols])
     boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1).reshape(-1, 4)
-    keep = nms(boxes, scores, nms_iou, max_keep=max_boxes)
+    keep = nms(boxes, scores, nms_iou, max_keep=max_boxes, nested=nms_nested)
     return boxes[keep].astype(np.float32), scores[keep].astype(np.float32)

@@ -50,7 +50,7 @@ class TritonOptions:
     max_batch_size (crops per execution); preferred_batch / queue_delay_us: its dynamic batcher.
     pipeline_instances: Python-backend instances (CPU work: letterbox, crops, decoding) serving streams in
     parallel. device: 'gpu' or 'cpu' instances of the two models. prefix: model names (prefix, prefix_hand,
-    prefix_localizer). max_hands / box_threshold / nms_iou: the pipeline's stage-I decoding;
+    prefix_localizer). max_hands / box_threshold / nms_iou / nms_nested: the pipeline's stage-I decoding;
     min_hand_confidence: its stage-II floor on found hands (DetectorOptions' defaults, the fitted pair).
     """
 
@@ -64,6 +64,7 @@ class TritonOptions:
     max_hands: int = 4
     box_threshold: float = BOX_THRESHOLD
     nms_iou: float = 0.4
+    nms_nested: float | None = None
     min_hand_confidence: float = MIN_HAND_CONFIDENCE
 
     def validate(self) -> "TritonOptions":
@@ -84,6 +85,8 @@ class TritonOptions:
         for name in ("box_threshold", "nms_iou", "min_hand_confidence"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ValueError(f"{name} must be in 0..1, got {getattr(self, name)}")
+        if self.nms_nested is not None and not 0.0 <= float(self.nms_nested) <= 1.0:
+            raise ValueError(f"nms_nested must be None (off) or in 0..1, got {self.nms_nested}")
         if not self.prefix.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"prefix must be letters, digits, '_' or '-', got {self.prefix!r}")
         return self
@@ -184,13 +187,15 @@ class FramePipeline:
     def __init__(self, run_localizer: Callable, run_hand: Callable, crop_size: int, heatmap_stride: float,
                  box_stride: float = 4.0, localizer_long_side: int = 384, max_hands: int = 4,
                  box_threshold: float = BOX_THRESHOLD, nms_iou: float = 0.4, max_batch: int = 16,
-                 min_hand_confidence: float = 0.0, auto_localizer_size: bool = False):
+                 min_hand_confidence: float = 0.0, auto_localizer_size: bool = False,
+                 nms_nested: float | None = None):
         self.run_localizer, self.run_hand = run_localizer, run_hand
         self.auto_localizer_size = bool(auto_localizer_size)   # as detect(): detector.auto_long_side
         self.crop_size, self.heatmap_stride, self.box_stride = int(crop_size), float(heatmap_stride), float(box_stride)
         self.long_side, self.max_hands = int(localizer_long_side), int(max_hands)
         self.box_threshold, self.nms_iou, self.max_batch = float(box_threshold), float(nms_iou), int(max_batch)
         self.min_hand_confidence = float(min_hand_confidence)
+        self.nms_nested = None if nms_nested is None else float(nms_nested)
 
     @classmethod
     def from_parameters(cls, params: dict[str, str], run_localizer: Callable, run_hand: Callable) -> "FramePipeline":
@@ -199,7 +204,8 @@ class FramePipeline:
                    float(params["box_stride"]), int(params["localizer_long_side"]), int(params["max_hands"]),
                    float(params["box_threshold"]), float(params["nms_iou"]), int(params["max_batch"]),
                    float(params.get("min_hand_confidence", 0.0)),   # repositories written before it: off
-                   params.get("auto_localizer_size", "false").lower() == "true")  # before it: fixed long side
+                   params.get("auto_localizer_size", "false").lower() == "true",  # before it: fixed long side
+                   _optional_float(params.get("nms_nested", "")))                   # before it: IoU NMS only
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> dict[str, np.ndarray]:
         from .detector import as_bgr_frame, as_boxes, auto_long_side, decode_localizer, localizer_input_size
@@ -213,7 +219,7 @@ class FramePipeline:
             tensor, lb = letterbox(frame, localizer_input_size(size, long_side))
             out = self.run_localizer(tensor)
             boxes, scores = decode_localizer(out, lb, self.box_stride, self.box_threshold, self.max_hands,
-                                             self.nms_iou)
+                                             self.nms_iou, self.nms_nested)
         else:
             boxes, scores = as_boxes(boxes, frame.shape).astype(np.float32), None
         n = len(boxes)
@@ -285,6 +291,11 @@ class TritonPythonModel:
 '''
 
 
+def _optional_float(text: str) -> float | None:
+    """A config parameter that may be empty ('' = None)."""
+    return float(text) if str(text).strip() else None
+
+
 # ----------------------------------------------------------------------------------------------- export
 def _stage_parameters(localizer_meta: dict, hand_inputs, hand_outputs, hand_meta: dict,
                       options: TritonOptions) -> dict[str, object]:
@@ -295,7 +306,8 @@ def _stage_parameters(localizer_meta: dict, hand_inputs, hand_outputs, hand_meta
     return {"crop_size": crop, "heatmap_stride": crop / heat, "box_stride": localizer_meta.get("stride", "4"),
             "localizer_long_side": max(size), "max_hands": options.max_hands, "box_threshold": options.box_threshold,
             "nms_iou": options.nms_iou, "max_batch": options.max_batch,
-            "min_hand_confidence": options.min_hand_confidence, "auto_localizer_size": "true"}
+            "min_hand_confidence": options.min_hand_confidence, "auto_localizer_size": "true",
+            "nms_nested": "" if options.nms_nested is None else options.nms_nested}
 
 
 def _check_stage(path: Path, inputs, outputs, input_name: str, output_names: Sequence[str], flag: str) -> None:

@@ -66,6 +66,9 @@ class DetectorOptions:
         models' best-F1 operating point (benchmarks/fit_box_threshold.py); raise it for fewer false hands,
         lower it for fewer missed ones.
     nms_iou: boxes overlapping more than this IoU are merged by non-maximum suppression.
+    nms_nested: also drop a box lying more than this fraction inside a better one, 0..1 (None = off): a
+        knuckle or a ring found inside its own hand overlaps it by a small IoU. 0.9 raises precision on real
+        photos; it can merge a small hand held in front of a larger one (benchmarks/RESULTS.md).
     min_hand_confidence: detect() drops a hand found by stage I whose mean joint confidence is below this,
         0..1 (0 = off): stage II as a verifier of stage I's boxes, so that a lower box_threshold finds more
         hands without more false ones. The default (MIN_HAND_CONFIDENCE) is the other half of the fitted
@@ -101,6 +104,7 @@ class DetectorOptions:
     max_hands: int = 4
     box_threshold: float = BOX_THRESHOLD
     nms_iou: float = 0.4
+    nms_nested: float | None = None
     min_hand_confidence: float = MIN_HAND_CONFIDENCE
     localizer_size: int | tuple[int, int] | None = None
     threads: int = 0
@@ -143,6 +147,9 @@ class DetectorOptions:
                 raise ValueError(f"{name} must be a number > 0, got {value!r}")
         if not isinstance(self.smooth_beta, (int, float)) or self.smooth_beta < 0:
             raise ValueError(f"smooth_beta must be a number >= 0, got {self.smooth_beta!r}")
+        if self.nms_nested is not None and (not isinstance(self.nms_nested, (int, float))
+                                            or isinstance(self.nms_nested, bool) or not 0 <= self.nms_nested <= 1):
+            raise ValueError(f"nms_nested must be None (off) or a fraction in 0..1, got {self.nms_nested!r}")
         _check_localizer_size(self.localizer_size)
         return self
 

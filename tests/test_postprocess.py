@@ -142,6 +142,35 @@ def test_nms_keeps_best_of_overlapping_boxes():
     np.testing.assert_array_equal(pp.nms(boxes, scores, 0.99), [1, 3, 0, 2])
 
 
+def test_nms_nested_drops_a_box_inside_a_better_one():
+    # A knuckle box (score 0.6) inside its hand (0.9): IoU 100 / 1600 is far below any IoU threshold.
+    boxes = np.array([[0, 0, 40, 40], [10, 10, 20, 20], [35, 35, 45, 45], [60, 0, 70, 10]], float)
+    scores = np.array([0.9, 0.6, 0.5, 0.4])
+    np.testing.assert_array_equal(pp.nms(boxes, scores, 0.4), [0, 1, 2, 3])
+    # 25 % of the third box lies inside the first, so only the knuckle goes.
+    np.testing.assert_array_equal(pp.nms(boxes, scores, 0.4, nested=0.9), [0, 2, 3])
+    np.testing.assert_array_equal(pp.nms(boxes, scores, 0.4, nested=0.2), [0, 3])
+    # A better small box keeps a worse large one round it: the large one does not lie inside the small one.
+    np.testing.assert_array_equal(pp.nms(boxes, np.array([0.5, 0.9, 0.3, 0.2]), 0.4, nested=0.9), [1, 0, 2, 3])
+    with pytest.raises(ValueError, match="nested must be a fraction"):
+        pp.nms(boxes, scores, 0.4, nested=1.5)
+
+
+def test_box_inside_hand_computed():
+    inside = pp.box_inside(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10], [2, 2, 4, 4], [20, 20, 30, 30],
+                                                                 [3, 3, 3, 5]]))
+    np.testing.assert_allclose(inside, [[0.5, 1.0, 0.0, 0.0]])          # an empty box lies nowhere
+
+
+def test_decode_boxes_nested_option():
+    hands = [(80.0, 80.0, 120.0, 120.0, 0.9), (60.0, 100.0, 16.0, 16.0, 0.6)]
+    maps = box_maps(hands, h=50, w=50)
+    assert len(pp.decode_boxes(*maps)[0]) == 2
+    boxes, scores = pp.decode_boxes(*maps, nms_nested=0.9)
+    np.testing.assert_allclose(boxes, [[20, 20, 140, 140]], atol=1e-3)
+    np.testing.assert_allclose(scores, [0.9], atol=1e-6)
+
+
 def test_box_iou_hand_computed():
     iou = pp.box_iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10], [20, 20, 30, 30], [0, 0, 10, 10]]))
     np.testing.assert_allclose(iou, [[50 / 150, 0.0, 1.0]])

@@ -160,6 +160,17 @@ def test_frame_pipeline_applies_the_confidence_floor_as_detect_does(repo, dot):
     assert len(pipeline(frame, result["boxes"].repeat(2, axis=0))["boxes"]) == 4   # given boxes: never filtered
 
 
+def test_frame_pipeline_reads_nested_nms(repo, dot):
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    callables = ort_callables(dot["localizer"], dot["hand"], [])
+    assert params["nms_nested"] == "" and FramePipeline.from_parameters(params, *callables).nms_nested is None
+    old = {k: v for k, v in params.items() if k != "nms_nested"}            # a repository written before it
+    assert FramePipeline.from_parameters(old, *callables).nms_nested is None
+    assert FramePipeline.from_parameters({**params, "nms_nested": "0.9"}, *callables).nms_nested == 0.9
+    with pytest.raises(ValueError, match="nms_nested"):
+        TritonOptions(nms_nested=1.5).validate()
+
+
 def test_frame_pipeline_sizes_the_localizer_input_as_detect_does(repo, dot):
     frame, _ = dot_hand_frame((720, 1280), [(100, 100, 150), (600.5, 300.5, 150)])
     params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
