@@ -400,6 +400,28 @@ def _export_parser(sub, full: bool) -> None:
     p.add_argument("--no-check", action="store_true", help="skip the parity check")
 
 
+def _interpolate_parser(sub, full: bool) -> None:
+    p = _subparser(sub, "interpolate", "average the weights of two checkpoints of one network (model soup)",
+                   "Write a checkpoint whose weights are (1 - alpha) x BASE + alpha x TUNED, for a fine-tune\n"
+                   "TUNED of BASE: it trades the fine-tune's target against the base's (WiSE-FT). Needs torch.",
+                   "  handjoints interpolate checkpoints/hand_lite/best.pt checkpoints/hand_synth/best.pt "
+                   "--alpha 0.7 --out soup.pt")
+    if not full:
+        return
+    p.add_argument("base", type=Path, help="the base checkpoint (alpha 0)")
+    p.add_argument("tuned", type=Path, help="the fine-tuned checkpoint (alpha 1)")
+    p.add_argument("--alpha", type=float, default=0.5, help="weight of TUNED, 0..1 (0.5)")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint to write (atomically)")
+
+
+def cmd_interpolate(args) -> int:
+    from .training.interpolate import interpolate_checkpoints
+
+    interpolate_checkpoints(args.base, args.tuned, args.alpha, args.out)
+    print(f"wrote {args.out}: alpha {args.alpha:g} x {args.tuned} + {1 - args.alpha:g} x {args.base}")
+    return 0
+
+
 def cmd_export(args) -> int:
     if not args.checkpoint.is_file():
         raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist (train writes OUT/best.pt)")
@@ -645,6 +667,7 @@ COMMANDS = {
     "video": (_video_parser, cmd_video),
     "train": (None, cmd_train),
     "export": (_export_parser, cmd_export),
+    "interpolate": (_interpolate_parser, cmd_interpolate),
     "calibration-set": (_calibset_parser, cmd_script),
     "calibrate": (_calibrate_parser, cmd_script),
     "build": (_build_parser, cmd_build),

@@ -62,15 +62,22 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 #   handjoints train localizer --model wide --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_wide \
 #       --recipe localizer-photos --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 --workers 1 \
 #       --threads 1 --checkpoint-every 25 --epochs 40 --max-steps 1675   # then the same with --epochs 20
-# In training (session 4 on): the shipped hand network fine-tuned with a larger synthetic share, towards the
-# synthetic val target; export it (step 3) only if it keeps hagrid_mp val and gains on synthetic val.
-#   handjoints train hand --model lite --init-from $RUNS/hand_lite/best.pt --out $RUNS/hand_synth \
-#       --epoch-size 8000 --val-size 1000 --batch-size 32 --lr 5e-4 --workers 1 --threads 1 \
-#       --checkpoint-every 50 --recipe hand-synthetic-heavy --epochs 10
-# In training (session 4 on): the shipped localizer trained on windows of frames at the scale detect() now
-# feeds it (HD frames at long side 640, --runtime-scale), validated as detect() runs (whole frames at the
-# runtime's input sizes; the shipped localizer scores recall 0.797 at precision 0.938 on that val, against
-# 0.768 / 0.900 at 384); ship it if it beats that and benchmarks/localizer_size.py / model_eval.py agree.
-#   handjoints train localizer --model lite --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_rs \
-#       --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 \
-#       --workers 1 --threads 1 --checkpoint-every 25 --epochs 20
+# 6. (Sessions 4-6) the hand network fine-tuned with a larger synthetic share (10 epochs from hand_lite/best.pt),
+#    then the shipped hand network = 0.3 x hand_lite/best.pt + 0.7 x hand_synth/best.pt (weight interpolation,
+#    training/interpolate.py: hagrid_mp val 0.966 -> 0.962, synthetic val 0.640 -> 0.686, where the fine-tune alone
+#    gives 0.959 / 0.693); re-export it (step 3 with runs/hand_soup.pt) and redo steps 4-5.
+handjoints train hand --model lite --init-from $RUNS/hand_lite/best.pt --out $RUNS/hand_synth \
+    --epoch-size 8000 --val-size 1000 --batch-size 32 --lr 5e-4 --workers 1 --threads 1 \
+    --checkpoint-every 50 --recipe hand-synthetic-heavy --epochs 10
+handjoints interpolate $RUNS/hand_lite/best.pt $RUNS/hand_synth/best.pt --alpha 0.7 --out runs/hand_soup.pt
+#   handjoints export runs/hand_soup.pt --out "$WEIGHTS/hand.onnx"
+# 7. (Sessions 4-6) the localizer trained at the scale detect() feeds it (HD frames at long side 640, small frames
+#    enlarged at most 1.5x: --runtime-scale), validated as detect() runs; a 20-epoch schedule shortened to 14 at
+#    step 1,725 (session 6); shipped as $RUNS/loc_rs/best.pt (step 3 with it, then steps 4-5).
+handjoints train localizer --model lite --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_rs \
+    --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 \
+    --workers 1 --threads 1 --checkpoint-every 25 --epochs 20 --max-steps 1725
+handjoints train localizer --model lite --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_rs \
+    --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 \
+    --workers 1 --threads 1 --checkpoint-every 25 --epochs 14
+#   handjoints export $RUNS/loc_rs/best.pt --out "$WEIGHTS/localizer.onnx"

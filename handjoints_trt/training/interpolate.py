@@ -1,0 +1,53 @@
+"""Weight interpolation of two checkpoints of one network ("model soup", WiSE-FT, Wortsman et al. 2022).
+
+A fine-tune towards one target (more synthetic hands) drifts from what the base run learnt (real photos).
+Averaging the weights of a base checkpoint and a fine-tune of it lands between the two: each alpha trades one
+target for the other, usually better than either run's own curve, at no training cost. Both checkpoints must
+hold the same network (same stage and model config); integer buffers (BatchNorm's batch counter) are taken from
+the fine-tune.
+
+    handjoints interpolate BASE.pt FINETUNED.pt --alpha 0.7 --out soup.pt    # 0 = BASE, 1 = FINETUNED
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .loop import load_checkpoint, save_checkpoint
+
+
+def interpolate_states(base: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor],
+                       alpha: float) -> dict[str, torch.Tensor]:
+    """(1 - alpha) * base + alpha * tuned for every floating tensor of two state dicts with the same keys and
+    shapes; other tensors from ``tuned``. ValueError naming the first key that differs."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in 0..1 (0 = the base checkpoint, 1 = the fine-tuned one), got {alpha}")
+    missing = sorted(set(base) ^ set(tuned))
+    if missing:
+        raise ValueError(f"the checkpoints hold different networks: {missing[0]!r} is in only one of them")
+    out = {}
+    for key, value in tuned.items():
+        if base[key].shape != value.shape:
+            raise ValueError(f"the checkpoints hold different networks: {key!r} is {tuple(base[key].shape)} in "
+                             f"one and {tuple(value.shape)} in the other")
+        out[key] = torch.lerp(base[key].to(value.dtype), value, alpha) if value.is_floating_point() else value
+    return out
+
+
+def interpolate_checkpoints(base_path: str | Path, tuned_path: str | Path, alpha: float,
+                            out_path: str | Path) -> dict:
+    """Write a checkpoint whose weights interpolate two trainer checkpoints of one network (see
+    interpolate_states); everything else (config, recipe, step) is the fine-tune's, with an 'interpolated'
+    record of the sources. Returns the written checkpoint."""
+    base, tuned = load_checkpoint(base_path), load_checkpoint(tuned_path)
+    for key in ("stage", "model_config"):
+        if base.get(key) != tuned.get(key):
+            raise ValueError(f"{base_path} and {tuned_path} differ in {key} ({base.get(key)!r} vs "
+                             f"{tuned.get(key)!r}); only checkpoints of one network can be interpolated")
+    state = {k: v for k, v in tuned.items() if k not in ("optimizer", "scheduler", "scaler")}
+    state["model"] = interpolate_states(base["model"], tuned["model"], float(alpha))
+    state["interpolated"] = {"base": str(base_path), "base_step": base.get("step"), "tuned": str(tuned_path),
+                             "tuned_step": tuned.get("step"), "alpha": float(alpha)}
+    save_checkpoint(Path(out_path), state)
+    return state

@@ -1,0 +1,71 @@
+"""Checkpoint interpolation (model soup): real trainer checkpoints of a small hand network, exported after."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from handjoints_trt.cli import main  # noqa: E402
+from handjoints_trt.models import build_model  # noqa: E402
+from handjoints_trt.models.config import hand_config  # noqa: E402
+from handjoints_trt.training.interpolate import interpolate_checkpoints, interpolate_states  # noqa: E402
+from handjoints_trt.training.loop import load_checkpoint, save_checkpoint  # noqa: E402
+
+SMALL = dict(crop_size=64, sshfr_channels=(16,) * 10, c=16, num_msff=1)
+
+
+def small_checkpoint(path, seed: int, **config) -> dict:
+    torch.manual_seed(seed)
+    cfg = hand_config("lite", **{**SMALL, **config}).to_dict()
+    model = build_model("hand", cfg)
+    model.train()(torch.rand(2, 3, 64, 64))          # moves BatchNorm's running statistics off their start
+    state = {"model": model.state_dict(), "model_config": cfg, "stage": "hand", "step": seed * 100,
+             "recipe_hash": f"r{seed}"}
+    save_checkpoint(path, state)
+    return state
+
+
+def test_interpolated_weights_lie_between_the_two(tmp_path):
+    base = small_checkpoint(tmp_path / "base.pt", 1)
+    tuned = small_checkpoint(tmp_path / "tuned.pt", 2)
+    written = interpolate_checkpoints(tmp_path / "base.pt", tmp_path / "tuned.pt", 0.7, tmp_path / "soup.pt")
+    soup = load_checkpoint(tmp_path / "soup.pt")
+    assert soup["interpolated"]["alpha"] == 0.7 and soup["step"] == 200 and written["recipe_hash"] == "r2"
+    floats = [k for k, v in tuned["model"].items() if v.is_floating_point()]
+    assert any("running_mean" in k for k in floats)                  # BatchNorm statistics are averaged too
+    for key in floats:
+        expected = 0.3 * base["model"][key] + 0.7 * tuned["model"][key]
+        torch.testing.assert_close(soup["model"][key], expected, rtol=1e-6, atol=1e-7)
+    counters = [k for k, v in tuned["model"].items() if not v.is_floating_point()]
+    assert counters and all(torch.equal(soup["model"][k], tuned["model"][k]) for k in counters)
+    ends = interpolate_states(base["model"], tuned["model"], 0.0)
+    assert all(torch.equal(ends[k], base["model"][k]) for k in floats)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.pt", "soup.pt", "tuned.pt"]   # no temp left
+
+
+def test_interpolate_refuses_different_networks_and_bad_alpha(tmp_path):
+    small_checkpoint(tmp_path / "a.pt", 1)
+    small_checkpoint(tmp_path / "b.pt", 2, c=24)
+    with pytest.raises(ValueError, match="differ in model_config"):
+        interpolate_checkpoints(tmp_path / "a.pt", tmp_path / "b.pt", 0.5, tmp_path / "out.pt")
+    base = small_checkpoint(tmp_path / "c.pt", 3)["model"]
+    with pytest.raises(ValueError, match="alpha must be in 0..1"):
+        interpolate_states(base, base, 1.5)
+    with pytest.raises(ValueError, match="in only one of them"):
+        interpolate_states(base, {**base, "extra": torch.zeros(1)}, 0.5)
+    assert not (tmp_path / "out.pt").exists()
+
+
+def test_cli_interpolate_then_export_runs_in_onnxruntime(tmp_path, capsys):
+    small_checkpoint(tmp_path / "base.pt", 1)
+    small_checkpoint(tmp_path / "tuned.pt", 2)
+    assert main(["interpolate", str(tmp_path / "base.pt"), str(tmp_path / "tuned.pt"), "--alpha", "0.5",
+                 "--out", str(tmp_path / "soup.pt")]) == 0
+    assert "alpha 0.5" in capsys.readouterr().out
+    assert main(["export", str(tmp_path / "soup.pt"), "--out", str(tmp_path / "soup.onnx")]) == 0
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(tmp_path / "soup.onnx"), providers=["CPUExecutionProvider"])
+    heatmaps = session.run(["heatmaps"], {"crops": np.zeros((1, 3, 64, 64), np.float32)})[0]
+    assert heatmaps.shape[:2] == (1, 21) and np.isfinite(heatmaps).all()
+    assert main(["interpolate", str(tmp_path / "missing.pt"), str(tmp_path / "tuned.pt"), "--out",
+                 str(tmp_path / "x.pt")]) == 2
