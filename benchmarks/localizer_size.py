@@ -6,7 +6,9 @@ automatic size (detector.auto_long_side) and what `localizer_size` buys.
 
 For each frame size (the five of the model card plus 640x480) and each long side (plus 'auto', the default),
 detect() runs on the same composed val frames (benchmarks/model_eval.py's): recall and precision at IoU 0.5,
-pipeline PCK@0.2, recall by hand size, and the median ms of detector.localize on them. Needs ../shared.
+pipeline PCK@0.2, recall by hand size, and the median ms of detector.localize on them. --photos N adds rows
+for the first N real hagrid_mp val photos run whole (small frames, median ~110 px long side): 'auto' there
+enlarges them at most detector.AUTO_MAX_UPSCALE, a fixed 384 is the rule before that cap. Needs ../shared.
 Writes localizer_size.json and localizer_size.md into --out.
 """
 from __future__ import annotations
@@ -56,6 +58,30 @@ def measure(frame_size, long_side, frames, options: dict, runs: int) -> dict:
     return row
 
 
+def measure_photos(long_side, photos, options: dict, runs: int) -> dict:
+    """The row of real photos (whole frames of many sizes) at one long side ('auto' or an int)."""
+    from handjoints_trt import HandJointDetector
+
+    with HandJointDetector(**options, localizer_size=None if long_side == "auto" else int(long_side)) as d:
+        scored = detect_and_score(d, photos)
+        inputs = [max(d.localizer_input_size((p.image.shape[1], p.image.shape[0]))) for p in photos]
+        row = {"frame": "photos", "long_side": long_side, "input": f"long side {int(np.median(inputs))} (median)",
+               "recall": scored["recall"], "precision": scored["precision"],
+               "pipeline_pck@0.2": float(scored["pipeline"].pck[1]), "hands": scored["hands"],
+               "by_size": scored["by_size"], "stage1_ms": localize_ms(d, photos, runs)}
+    print(f"  photos long side {long_side} ({row['input']}): recall {row['recall']:.3f} precision "
+          f"{row['precision']:.3f} PCK@0.2 {row['pipeline_pck@0.2']:.3f} stage I {row['stage1_ms']:.1f} ms", flush=True)
+    return row
+
+
+def _frame_label(row: dict) -> str:
+    return row["frame"] if isinstance(row["frame"], str) else f"{row['frame'][0]}x{row['frame'][1]}"
+
+
+def _input_label(row: dict) -> str:
+    return row["input"] if isinstance(row["input"], str) else f"{row['input'][0]}x{row['input'][1]}"
+
+
 def markdown(report: dict) -> str:
     lines = [f"# Localizer input size ({report['date']}, {report['machine']})", "",
              f"Command: `{report['command']}`", "",
@@ -63,7 +89,7 @@ def markdown(report: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for r in report["rows"]:
         small = r["by_size"][0]
-        lines.append(f"| {r['frame'][0]}x{r['frame'][1]} | {r['long_side']} | {r['input'][0]}x{r['input'][1]} | "
+        lines.append(f"| {_frame_label(r)} | {r['long_side']} | {_input_label(r)} | "
                      f"{r['hands']} | {r['recall']:.3f} | {r['precision']:.3f} | {r['pipeline_pck@0.2']:.3f} | "
                      f"{small['recall']:.2f} ({small['hands']}) | {r['stage1_ms']:.1f} |")
     return "\n".join(lines) + "\n"
@@ -75,6 +101,9 @@ def main(argv=None) -> int:
     parser.add_argument("--long-sides", nargs="+", default=["384", "512", "640", "auto"])
     parser.add_argument("--runs", type=int, default=20, help="frames timed per case")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--photos", type=int, default=0, help="also this many real val photos run whole (0: none)")
+    parser.add_argument("--sizes", nargs="*", default=None, metavar="WxH",
+                        help="composed frame sizes (default: 640x480 and the model card's five; none: photos only)")
     parser.add_argument("--localizer", default=None, help="localizer ONNX (default: the shipped one)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     args = parser.parse_args(argv)
@@ -84,7 +113,8 @@ def main(argv=None) -> int:
     records = load_hagrid_mp(shared_data(), split="val")
     options = dict(backend="onnxruntime", localizer_model=args.localizer, threads=args.threads)
     rows = []
-    for size in SIZES:
+    sizes = SIZES if args.sizes is None else [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes]
+    for size in sizes:
         frames = [composed_frames(size, records).frame(i) for i in range(args.frames)]
         done = {}
         for long_side in args.long_sides:
@@ -97,6 +127,9 @@ def main(argv=None) -> int:
                     continue
             done[long_side] = measure(size, long_side, frames, options, args.runs)
             rows.append(done[long_side])
+    if args.photos:
+        photos = [r.load() for r in [r for r in records if r.hands][:args.photos]]
+        rows += [measure_photos(long_side, photos, options, args.runs) for long_side in ("auto", "384")]
     report = {"date": str(date.today()), "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
               "command": "python " + " ".join(sys.argv), "rows": rows}
     out = Path(args.out)

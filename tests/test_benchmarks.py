@@ -321,3 +321,20 @@ def test_model_eval_overlay_grid_draws_the_detections():
         plain = model_eval.overlay_grid(blind, count=3, tile=(200, 150), columns=3)
     assert grid.shape == plain.shape == (150, 600, 3) and grid.dtype == np.uint8
     assert (grid != plain).any(axis=2).mean() > 0.002    # the skeletons and boxes of the found hands
+
+
+def test_localizer_size_photo_rows_show_the_upscale_cap(tmp_path, hagrid_dir):
+    """localizer_size.py --photos: real photos at 'auto' (enlarged at most 1.5x) and at a fixed 384 (the rule
+    before the cap), on the shipped models; the cap must not lose hands and must run a smaller input."""
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import localizer_size
+
+    assert localizer_size.main(["--sizes", "--photos", "30", "--runs", "3", "--out", str(tmp_path)]) == 0
+    rows = {r["long_side"]: r for r in json.loads((tmp_path / "localizer_size.json").read_text())["rows"]}
+    assert set(rows) == {"auto", "384"} and rows["auto"]["hands"] == rows["384"]["hands"] == 30
+    assert rows["auto"]["recall"] >= rows["384"]["recall"], rows
+    assert int(rows["auto"]["input"].split()[2]) < 384 == int(rows["384"]["input"].split()[2])
+    assert "| photos | auto |" in (tmp_path / "localizer_size.md").read_text()
