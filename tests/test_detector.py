@@ -348,19 +348,21 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     recall_off, pck_off = _recall_and_pck(samples, unfiltered)
     recall, pck = _recall_and_pck(samples, kept)
     # A regression guard for the shipped models, not their target: on these 40 synthetic frames (70 hands from
-    # 20 px, cartoon-rendered, 384x384 frames) the models of 2026-12-01 (session 4) measured, FP32 / INT8: floor
-    # off, recall 44/70 (0.629) / 44/70, PCK@0.2 0.417 / 0.437; default floor 0.25, recall 30/70 (0.429) /
-    # 36/70, PCK@0.2 0.531 / 0.487 (stage II is least sure of cartoon hands: the floor, fitted on real hands,
-    # drops a third of them). Session 3: 0.398 / 0.393 off, 0.452 / 0.468 with the floor. An untrained pair
-    # scores 0 and 0. Raise these as the models improve (the model card's figures).
-    assert recall_off >= 0.55 and pck_off >= 0.36, (recall_off, pck_off)
-    assert recall >= 0.38 and pck >= 0.43, (recall, pck)
+    # 20 px, cartoon-rendered, 384x384 frames) the models of 2026-12-02 (session 6) at their operating point
+    # (box_threshold 0.30, floor 0.15) measured, FP32 / INT8: floor off, recall 38/70 (0.543) / 37/70, PCK@0.2
+    # 0.506 / 0.499; with the floor, recall 34/70 (0.486) / 33/70, PCK@0.2 0.522 / 0.527. Session 4 (threshold
+    # 0.25, floor 0.25): 0.629 / 0.417 off, 0.429 / 0.531 with the floor: the higher threshold, fitted on real
+    # photos and composed frames, finds fewer cartoon hands, but the floor drops fewer and the joints are better.
+    # An untrained pair scores 0 and 0. Raise these as the models improve (the model card's figures).
+    assert recall_off >= 0.48 and pck_off >= 0.45, (recall_off, pck_off)
+    assert recall >= 0.42 and pck >= 0.47, (recall, pck)
 
 
 def test_shipped_models_find_hands_in_small_real_photos(hagrid_dir, monkeypatch):
     """Real hagrid_mp val photos (median ~110 px long side), each a whole frame through detect(): stage I must
-    find the hand. Without the upscale cap the photo is blown up to 384 px and the localizer, which never saw
-    hands that large and blurred, misses one photo in six."""
+    find the hand at the default (capped) input, and the cap must cost nothing against blowing the photo up to
+    384 px. The session-4 localizer needed the cap (74 vs 61 of these 80); the session-6 one, trained at the
+    runtime's scale, also copes at 384, where the cap is then a 3-7x faster stage I on such frames."""
     if not shipped_models_present("fp32"):
         pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
     import handjoints_trt.detector as detector_module
@@ -382,6 +384,6 @@ def test_shipped_models_find_hands_in_small_real_photos(hagrid_dir, monkeypatch)
     capped = photos_found()
     monkeypatch.setattr(detector_module, "AUTO_MAX_UPSCALE", 1e9)     # the old rule: always the model's 384
     uncapped = photos_found()
-    # Measured 2026-12-02 with the session-4 models: 74/80 capped, 61/80 uncapped.
+    # Measured 2026-12-02: session-6 models 73/80 capped, 71/80 uncapped (session-4 models: 74 / 61).
     assert capped >= 70, (capped, uncapped)
-    assert capped >= uncapped + 6, (capped, uncapped)
+    assert capped >= uncapped - 3, (capped, uncapped)
