@@ -252,3 +252,18 @@ def test_bench_runs_benchmarks_fps_or_explains():
         assert proc.returncode == 0 and "usage" in proc.stdout.lower()
     else:
         assert proc.returncode == 2 and "benchmarks/fps.py" in proc.stderr
+
+
+def test_nms_nested_flag_reaches_the_detector(dot, tmp_path):
+    from handjoints_trt.cli import build_parser, make_detector
+
+    args = build_parser("detect").parse_args(["detect", str(dot["image"]), "--out", str(tmp_path), *models(dot),
+                                              "--nms-nested", "0.9"])
+    with make_detector(args) as detector:
+        assert detector.options.nms_nested == 0.9
+    args = build_parser("detect").parse_args(["detect", str(dot["image"]), "--out", str(tmp_path), *models(dot)])
+    with make_detector(args) as detector:
+        assert detector.options.nms_nested is None                      # off unless asked for
+    proc = run("detect", str(dot["image"]), "--out", str(tmp_path), *models(dot), "--nms-nested", "2",
+               check=False)
+    assert proc.returncode == 2 and "nms_nested must be None" in proc.stderr
