@@ -4,6 +4,8 @@
 # Run from the repository root with the data beside it (../shared/data, or HANDJOINTS_SHARED=...).
 set -euo pipefail
 RUNS=${RUNS:-checkpoints}          # checkpoints/ is tracked: a stopped run goes on in the next session
+# Commit checkpoints once per session (at its end), not every epoch: each commit of a 5-11 MB .pt counts whole
+# towards a submission's size cap, and session 5's ~30 checkpoint commits got its whole submission refused.
 WEIGHTS=handjoints_trt/weights
 
 # 1. Stage II, the hand network (lite), exactly as the shipped run went: 450 steps on real photos only, then
