@@ -92,3 +92,10 @@ int8_and_fits       # steps 4-5 again for the shipped pair (session 6)
 #   handjoints train localizer --model lite --init-from $RUNS/loc_rs/best.pt --out $RUNS/loc_rs2 \
 #       --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 5e-4 \
 #       --workers 1 --threads 1 --checkpoint-every 25 --epochs 12
+# Tried in session 6, not shipped: the shipped (interpolated) hand network fine-tuned 4 more epochs on the
+# synthetic-heavy recipe at lr 2e-4 (a 6-epoch schedule shortened to 4 at step 450): 1,000 hagrid_mp val / 500
+# synthetic val crops 0.9627 / 0.684 against the shipped 0.9624 / 0.686, no gain (checkpoints/hand_synth2 keeps
+# its CSVs only).
+#   handjoints train hand --model lite --init-from runs/hand_soup.pt --out $RUNS/hand_synth2 --epoch-size 8000 \
+#       --val-size 1000 --batch-size 32 --lr 2e-4 --workers 1 --threads 1 --checkpoint-every 50 \
+#       --recipe hand-synthetic-heavy --epochs 4
