@@ -43,35 +43,34 @@ def localize_ms(detector, frames, runs: int) -> float:
     return float(np.median(times))
 
 
-def measure(frame_size, long_side, frames, options: dict, runs: int) -> dict:
-    from handjoints_trt import HandJointDetector
-
-    with HandJointDetector(**options, localizer_size=None if long_side == "auto" else int(long_side)) as d:
-        scored = detect_and_score(d, frames)
-        row = {"frame": list(frame_size), "long_side": long_side,
-               "input": list(d.localizer_input_size(tuple(frame_size))), "recall": scored["recall"],
-               "precision": scored["precision"], "pipeline_pck@0.2": float(scored["pipeline"].pck[1]),
-               "hands": scored["hands"], "by_size": scored["by_size"], "stage1_ms": localize_ms(d, frames, runs)}
-    print(f"  {frame_size[0]}x{frame_size[1]} long side {long_side} (input {row['input'][0]}x{row['input'][1]}): "
-          f"recall {row['recall']:.3f} precision {row['precision']:.3f} PCK@0.2 {row['pipeline_pck@0.2']:.3f} "
+def _row(detector, frame, long_side, input_size, samples, runs: int) -> dict:
+    """One table row: detect() scored on ``samples`` and the median stage-I ms; frame and input as labels."""
+    scored = detect_and_score(detector, samples)
+    row = {"frame": frame, "long_side": long_side, "input": input_size, "recall": scored["recall"],
+           "precision": scored["precision"], "pipeline_pck@0.2": float(scored["pipeline"].pck[1]),
+           "hands": scored["hands"], "by_size": scored["by_size"], "stage1_ms": localize_ms(detector, samples, runs)}
+    print(f"  {_frame_label(row)} long side {long_side} (input {_input_label(row)}): recall {row['recall']:.3f} "
+          f"precision {row['precision']:.3f} PCK@0.2 {row['pipeline_pck@0.2']:.3f} "
           f"stage I {row['stage1_ms']:.1f} ms", flush=True)
     return row
 
 
-def measure_photos(long_side, photos, options: dict, runs: int) -> dict:
-    """The row of real photos (whole frames of many sizes) at one long side ('auto' or an int)."""
+def _detector(options: dict, long_side):
     from handjoints_trt import HandJointDetector
 
-    with HandJointDetector(**options, localizer_size=None if long_side == "auto" else int(long_side)) as d:
-        scored = detect_and_score(d, photos)
+    return HandJointDetector(**options, localizer_size=None if long_side == "auto" else int(long_side))
+
+
+def measure(frame_size, long_side, frames, options: dict, runs: int) -> dict:
+    with _detector(options, long_side) as d:
+        return _row(d, list(frame_size), long_side, list(d.localizer_input_size(tuple(frame_size))), frames, runs)
+
+
+def measure_photos(long_side, photos, options: dict, runs: int) -> dict:
+    """The row of real photos (whole frames of many sizes) at one long side ('auto' or an int)."""
+    with _detector(options, long_side) as d:
         inputs = [max(d.localizer_input_size((p.image.shape[1], p.image.shape[0]))) for p in photos]
-        row = {"frame": "photos", "long_side": long_side, "input": f"long side {int(np.median(inputs))} (median)",
-               "recall": scored["recall"], "precision": scored["precision"],
-               "pipeline_pck@0.2": float(scored["pipeline"].pck[1]), "hands": scored["hands"],
-               "by_size": scored["by_size"], "stage1_ms": localize_ms(d, photos, runs)}
-    print(f"  photos long side {long_side} ({row['input']}): recall {row['recall']:.3f} precision "
-          f"{row['precision']:.3f} PCK@0.2 {row['pipeline_pck@0.2']:.3f} stage I {row['stage1_ms']:.1f} ms", flush=True)
-    return row
+        return _row(d, "photos", long_side, f"long side {int(np.median(inputs))} (median)", photos, runs)
 
 
 def _frame_label(row: dict) -> str:

@@ -258,8 +258,8 @@ def decode_joints(heatmaps: np.ndarray, affines: np.ndarray,
 
 
 # ------------------------------------------------------------------------------------------------ boxes
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every pair: a (N, 4), b (M, 4) x0, y0, x1, y1 -> (N, M) float64 (0 for empty boxes)."""
+def _intersections(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated a (N, 4), b (M, 4) -> pairwise intersection areas (N, M), areas of a (N,), areas of b (M,)."""
     a = _as_boxes(a, "a")
     b = _as_boxes(b, "b")
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
@@ -267,6 +267,12 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.clip(rb - lt, 0, None).prod(axis=2)
     area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(axis=1)
     area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
+    return inter, area_a, area_b
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every pair: a (N, 4), b (M, 4) x0, y0, x1, y1 -> (N, M) float64 (0 for empty boxes)."""
+    inter, area_a, area_b = _intersections(a, b)
     union = area_a[:, None] + area_b[None, :] - inter
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, inter / union, 0.0)
@@ -275,12 +281,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def box_inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """How much of each b lies inside each a: a (N, 4), b (M, 4) -> (N, M) float64, intersection / area of b
     (0 for an empty b)."""
-    a = _as_boxes(a, "a")
-    b = _as_boxes(b, "b")
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(axis=2)
-    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
+    inter, _, area_b = _intersections(a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(area_b[None, :] > 0, inter / area_b[None, :], 0.0)
 
