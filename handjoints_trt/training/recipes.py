@@ -72,6 +72,18 @@ RECIPES: dict[str, dict] = {
             {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
         ],
     },
+    # hand-synthetic-heavy with the synthetic share at 0.6 and real photos at 0.3 (session 7): a second
+    # fine-tune of hand_synth towards the synthetic val target, to interpolate back with the base network.
+    "hand-synthetic-60": {
+        "train": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 0.3},
+            {"kind": "synthetic", "seed": 5, "weight": 0.6},
+            {"kind": "negatives", "seed": 6, "weight": 0.1},
+        ],
+        "val": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
+        ],
+    },
     # Real photos only (for machines without the synthetic generator's cost, and the first hours of the run).
     "hand-real": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
