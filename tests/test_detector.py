@@ -349,12 +349,12 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     recall, pck = _recall_and_pck(samples, kept)
     # A regression guard for the shipped models, not their target: on these 40 synthetic frames (70 hands from
     # 20 px, cartoon-rendered, 384x384 frames) the models of 2026-12-02 (session 7, localizer loc_rs3) at their
-    # operating point (box_threshold 0.40, floor off) measured, FP32 / INT8: recall 36/70 (0.514) / 35/70 (0.500),
-    # PCK@0.2 0.488 / 0.456. Session 6 (0.30, floor 0.15): 0.543 / 0.506 with the floor off, 0.486 / 0.522 with
-    # it; the stage-I threshold, fitted on real photos and composed frames, finds fewer cartoon hands.
-    # An untrained pair scores 0 and 0. Raise these as the models improve (the model card's figures).
-    assert recall_off >= 0.45 and pck_off >= 0.42, (recall_off, pck_off)
-    assert recall >= 0.45 and pck >= 0.42, (recall, pck)
+    # operating point (box_threshold 0.30, floor 0.15) measured, FP32 / INT8: floor off, recall 41/70 (0.586) /
+    # 41/70, PCK@0.2 0.481 / 0.458; with the floor, recall 35/70 (0.500) / 37/70, PCK@0.2 0.509 / 0.484.
+    # Session 6: 0.543 / 0.506 off, 0.486 / 0.522 with the floor. The floor drops cartoon hands in unusual
+    # views, and keeps the better joints. An untrained pair scores 0 and 0. Raise these as the models improve.
+    assert recall_off >= 0.52 and pck_off >= 0.42, (recall_off, pck_off)
+    assert recall >= 0.44 and pck >= 0.44, (recall, pck)
 
 
 def test_shipped_models_find_hands_in_small_real_photos(hagrid_dir, monkeypatch):
