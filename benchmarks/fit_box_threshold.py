@@ -6,11 +6,10 @@
 
 Two kinds of frames, both from hagrid_mp *val* and neither the ones model_eval.py reports on: composed
 multi-hand frames at the five frame sizes of the timing table plus 640x480, the webcam size (FIT_SIZES;
-another seed than model_eval.py's) and real
-photos run whole (the *last* ``--photos`` val photos; model_eval.py takes the first). Every stage-I candidate
-above 0.05 is scored by stage II once, then every pair (box threshold, confidence floor) is replayed exactly as
-detect() runs it (threshold, the max_hands best, floor; stage I is run once with the
-runtime's max_hands, which makes the replay exact). The F1 that is maximised pools both kinds of frames.
+another seed than model_eval.py's), and real photos run whole (the *last* ``--photos`` val photos;
+model_eval.py takes the first). Every stage-I candidate above 0.05 is scored by stage II once, then every pair
+(box threshold, confidence floor) is replayed exactly as detect() runs it (threshold, the max_hands best,
+floor; stage I is run once with the runtime's max_hands, which makes the replay exact). The F1 that is maximised pools both kinds of frames.
 
 Prints the box-threshold-only table (floor 0, as before the floor existed), the best pairs, the chosen values
 to put in types.py (BOX_THRESHOLD, MIN_HAND_CONFIDENCE), and writes box_threshold.json + box_threshold.png
@@ -28,16 +27,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_eval import FRAME_SIZES, VAL_SEED, composed_frames, shared_data  # noqa: E402
 
-# The timing table's five sizes leave out 640x480, the most common camera frame; session 7 found a pair that was
-# best on the five and 5 recall points worse there, so the fit includes it.
-FIT_SIZES = FRAME_SIZES + ((640, 480),)
-
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import detection_pr  # noqa: E402
 from handjoints_trt.types import DetectorOptions  # noqa: E402
 
 THRESHOLDS = np.round(np.arange(0.05, 0.81, 0.05), 2)
 FLOORS = np.round(np.arange(0.0, 0.71, 0.05), 2)
+# The timing table's five sizes leave out 640x480, the most common camera frame; session 7 found a pair that was
+# best on the five and 5 recall points worse there, so the fit includes it.
+FIT_SIZES = FRAME_SIZES + ((640, 480),)
 FIT_SEED = VAL_SEED + 7   # not model_eval's frames
 RUNTIME_MAX_HANDS = DetectorOptions().max_hands
 

@@ -9,6 +9,22 @@ import copy
 import os
 from pathlib import Path
 
+
+def _hand_with_negatives(real: float, synthetic: float, synthetic_seed: int) -> dict:
+    """A stage-II recipe: hagrid_mp train at weight ``real``, synthetic crops (seed ``synthetic_seed``) at
+    ``synthetic`` and hand-free crops (the next seed) at 0.1; validated on hagrid_mp val. A fresh dict per call."""
+    return {
+        "train": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": real},
+            {"kind": "synthetic", "seed": synthetic_seed, "weight": synthetic},
+            {"kind": "negatives", "seed": synthetic_seed + 1, "weight": 0.1},
+        ],
+        "val": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
+        ],
+    }
+
+
 RECIPES: dict[str, dict] = {
     # Stage II: real photos (MediaPipe pseudo-labels) plus exact synthetic labels.
     "hand": {
@@ -50,40 +66,13 @@ RECIPES: dict[str, dict] = {
     },
     # The hand recipe plus hand-free crops (a tenth of the items) trained towards empty heatmaps, so that
     # stage II can tell a false stage-I box from a hand. Validation as "hand".
-    "hand-negatives": {
-        "train": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 0.675},
-            {"kind": "synthetic", "seed": 1, "weight": 0.225},
-            {"kind": "negatives", "seed": 2, "weight": 0.1},
-        ],
-        "val": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
-        ],
-    },
+    "hand-negatives": _hand_with_negatives(0.675, 0.225, synthetic_seed=1),
     # hand-negatives with the synthetic share raised from 0.225 to 0.4 (exact labels, every pose and view):
     # a fine-tune of the shipped hand network towards the synthetic val target without leaving real photos.
-    "hand-synthetic-heavy": {
-        "train": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 0.5},
-            {"kind": "synthetic", "seed": 3, "weight": 0.4},
-            {"kind": "negatives", "seed": 4, "weight": 0.1},
-        ],
-        "val": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
-        ],
-    },
+    "hand-synthetic-heavy": _hand_with_negatives(0.5, 0.4, synthetic_seed=3),
     # hand-synthetic-heavy with the synthetic share at 0.6 and real photos at 0.3 (session 7): a second
     # fine-tune of hand_synth towards the synthetic val target, to interpolate back with the base network.
-    "hand-synthetic-60": {
-        "train": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 0.3},
-            {"kind": "synthetic", "seed": 5, "weight": 0.6},
-            {"kind": "negatives", "seed": 6, "weight": 0.1},
-        ],
-        "val": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
-        ],
-    },
+    "hand-synthetic-60": _hand_with_negatives(0.3, 0.6, synthetic_seed=5),
     # Real photos only (for machines without the synthetic generator's cost, and the first hours of the run).
     "hand-real": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],

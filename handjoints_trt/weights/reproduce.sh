@@ -81,27 +81,19 @@ handjoints export runs/hand_soup.pt --out "$WEIGHTS/hand.onnx"
 # 7. (Sessions 4-6) the localizer trained at the scale detect() feeds it (HD frames at long side 640, small frames
 #    enlarged at most 1.5x: --runtime-scale), validated as detect() runs; a 20-epoch schedule shortened to 14 at
 #    step 1,725 (session 6); shipped as $RUNS/loc_rs/best.pt.
-handjoints train localizer --model lite --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_rs \
-    --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 \
-    --workers 1 --threads 1 --checkpoint-every 25 --epochs 20 --max-steps 1725
-handjoints train localizer --model lite --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_rs \
-    --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 1e-3 \
-    --workers 1 --threads 1 --checkpoint-every 25 --epochs 14
+RS="handjoints train localizer --model lite --recipe localizer-photos --runtime-scale --epoch-size 4000 \
+    --val-size 300 --batch-size 16 --workers 1 --threads 1 --checkpoint-every 25"
+$RS --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_rs --lr 1e-3 --epochs 20 --max-steps 1725
+$RS --init-from $RUNS/loc_lite/best.pt --out $RUNS/loc_rs --lr 1e-3 --epochs 14
 handjoints export $RUNS/loc_rs/best.pt --out "$WEIGHTS/localizer.onnx"
 int8_and_fits       # steps 4-5 again for the shipped pair (session 6)
 # 8. (Sessions 6-7) the shipped localizer 10 more epochs at lr 5e-4 (a 12-epoch schedule shortened to 10 at step
 #    1,350; session 6, loc_rs2, best epoch 8), then 10 more from that at lr 3e-4 (session 7, loc_rs3, best epoch
 #    8: val 0.846 / 0.940); shipped as $RUNS/loc_rs3/best.pt (session 7), INT8 and fits redone. Only loc_rs3's
 #    best.pt is committed (the run is complete; a continuation starts from best.pt with --init-from).
-handjoints train localizer --model lite --init-from $RUNS/loc_rs/best.pt --out $RUNS/loc_rs2 \
-    --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 5e-4 \
-    --workers 1 --threads 1 --checkpoint-every 25 --epochs 12 --max-steps 1350
-handjoints train localizer --model lite --init-from $RUNS/loc_rs/best.pt --out $RUNS/loc_rs2 \
-    --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 5e-4 \
-    --workers 1 --threads 1 --checkpoint-every 25 --epochs 10
-handjoints train localizer --model lite --init-from $RUNS/loc_rs2/best.pt --out $RUNS/loc_rs3 \
-    --recipe localizer-photos --runtime-scale --epoch-size 4000 --val-size 300 --batch-size 16 --lr 3e-4 \
-    --workers 1 --threads 1 --checkpoint-every 25 --epochs 10
+$RS --init-from $RUNS/loc_rs/best.pt --out $RUNS/loc_rs2 --lr 5e-4 --epochs 12 --max-steps 1350
+$RS --init-from $RUNS/loc_rs/best.pt --out $RUNS/loc_rs2 --lr 5e-4 --epochs 10
+$RS --init-from $RUNS/loc_rs2/best.pt --out $RUNS/loc_rs3 --lr 3e-4 --epochs 10
 handjoints export $RUNS/loc_rs3/best.pt --out "$WEIGHTS/localizer.onnx"
 int8_and_fits       # steps 4-5 again for the shipped pair (session 7)
 # Tried in session 7, not shipped: hand_synth/best.pt fine-tuned 6 epochs with the synthetic share at 0.6
