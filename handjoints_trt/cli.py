@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from .types import BOX_THRESHOLD, MIN_HAND_CONFIDENCE
+from .types import BOX_THRESHOLD, MIN_BOX_SIZE, MIN_HAND_CONFIDENCE
 
 REPO = Path(__file__).resolve().parents[1]     # the source checkout (calibration/, benchmarks/ live there)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -92,6 +92,9 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--nms-nested", type=float, default=None, metavar="FRACTION",
                    help="also drop a box lying more than this fraction inside a better one, e.g. 0.9 "
                         "(default: off, IoU NMS only)")
+    g.add_argument("--min-box-size", type=float, default=MIN_BOX_SIZE, metavar="PIXELS",
+                   help=f"drop a stage-I box whose long side is under this many frame pixels (default "
+                        f"{MIN_BOX_SIZE:g}; 0 = off)")
     g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
                    help="stage I input: a long side (e.g. 512) or WIDTHxHEIGHT, multiples of 32 (default: "
                         "automatic, 384 for frames up to 640 px, 640 above)")
@@ -124,7 +127,7 @@ def make_detector(args, **options):
                              box_threshold=args.box_threshold, min_hand_confidence=args.min_hand_confidence,
                              localizer_size=getattr(args, "localizer_size", None), engine_cache=args.engine_cache,
                              nms_nested=getattr(args, "nms_nested", None),
-                             **options)
+                             min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE), **options)
 
 
 class Progress:
@@ -188,7 +191,8 @@ def _train_parser(sub) -> None:
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = no limit)")
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--init-from", type=Path, default=None,
-                   help="start a new run from this checkpoint's weights (a narrower localizer is widened to --model)")
+                   help="start a new run from this checkpoint's weights (a narrower localizer is widened, a hand network "
+                        "with fewer MSFF modules deepened to --model)")
     p.add_argument("--runtime-scale", action="store_true",
                    help="localizer: train on 384x384 windows of frames at the scale detect() gives stage I "
                         "(HD frames at long side 640) instead of whole frames letterboxed to 384")
@@ -641,6 +645,8 @@ def _triton_parser(sub, full: bool) -> None:
     p.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE)
     p.add_argument("--nms-nested", type=float, default=None, metavar="FRACTION",
                    help="the pipeline's nested-box NMS (default: off)")
+    p.add_argument("--min-box-size", type=float, default=MIN_BOX_SIZE, metavar="PIXELS",
+                   help=f"the pipeline drops stage-I boxes with a long side under this (default {MIN_BOX_SIZE:g})")
     p.add_argument("--force", action="store_true", help="overwrite an existing repository's models")
 
 
@@ -651,7 +657,8 @@ def cmd_export_triton(args) -> int:
                             preferred_batch=tuple(args.preferred_batch), queue_delay_us=args.queue_delay_us,
                             pipeline_instances=args.instances, device=args.device, prefix=args.prefix,
                             max_hands=args.max_hands, box_threshold=args.box_threshold,
-                            min_hand_confidence=args.min_hand_confidence, nms_nested=args.nms_nested)
+                            min_hand_confidence=args.min_hand_confidence, nms_nested=args.nms_nested,
+                            min_box_size=args.min_box_size)
     written = export_triton(args.out, args.localizer, args.hand, options, localizer_plan=args.localizer_plan,
                             hand_plan=args.hand_plan, overwrite=args.force)
     for path in written:

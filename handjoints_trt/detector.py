@@ -155,13 +155,14 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 
 
 def decode_localizer(outputs: dict, lb: Letterbox, stride: float, threshold: float, max_hands: int,
-                     nms_iou: float, nms_nested: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     nms_iou: float, nms_nested: float | None = None,
+                     min_box_size: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Localizer outputs (centers, sizes, offsets) of a letterboxed frame -> boxes (N, 4) float32 in frame
     pixels and scores (N,) float32, best first, N <= max_hands (postprocess.decode_boxes + the letterbox's
-    inverse)."""
+    inverse); boxes with a long side under ``min_box_size`` frame pixels are dropped."""
     boxes, scores = decode_boxes(outputs["centers"], outputs["sizes"], outputs["offsets"], stride=stride,
                                  threshold=threshold, max_boxes=max_hands, nms_iou=nms_iou,
-                                 nms_nested=nms_nested)
+                                 nms_nested=nms_nested, min_size=min_box_size * min(lb.scale_x, lb.scale_y))
     return lb.boxes_to_frame(boxes).astype(np.float32), scores
 
 
@@ -266,7 +267,7 @@ class HandJointDetector:
         tensor, lb = letterbox(image, self.localizer_input_size((image.shape[1], image.shape[0])))
         out = self.localizer_backend.infer({"frame": tensor})
         return decode_localizer(out, lb, self.box_stride, o.box_threshold, o.max_hands, o.nms_iou,
-                                o.nms_nested)
+                                o.nms_nested, o.min_box_size)
 
     def detect_crops(self, crops: np.ndarray) -> np.ndarray:
         """Stage II inference: crops (B, 3, S, S) float32 (preprocess.crop_hands) -> heatmaps (B, 21, h, w)

@@ -334,26 +334,30 @@ def _check_box_maps(centers: np.ndarray, sizes: np.ndarray, offsets: np.ndarray)
 
 def decode_boxes(centers: np.ndarray, sizes: np.ndarray, offsets: np.ndarray, stride: float = BOX_STRIDE,
                  threshold: float = BOX_THRESHOLD, max_boxes: int = MAX_BOXES,
-                 nms_iou: float = BOX_NMS_IOU, nms_nested: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 nms_iou: float = BOX_NMS_IOU, nms_nested: float | None = None,
+                 min_size: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Localizer outputs -> hand boxes in localizer INPUT pixels (map them to the frame with Letterbox).
 
     centers: (1, 1, h, w) hand-centre score in 0..1; sizes: (1, 2, h, w) log(box width), log(box height)
     in input pixels; offsets: (1, 2, h, w) x, y position of the centre inside its cell, 0..1.
     A cell is a candidate when it is a 3x3 local maximum scoring >= ``threshold``; its centre is
-    (cell + offset) * stride. Returns boxes (M, 4) float32 x0, y0, x1, y1 and scores (M,) float32,
-    best first, after NMS at ``nms_iou`` (and ``nms_nested``, see :func:`nms`), M <= ``max_boxes``.
+    (cell + offset) * stride; a candidate whose box's long side is under ``min_size`` input pixels is
+    dropped before NMS. Returns boxes (M, 4) float32 x0, y0, x1, y1 and scores (M,) float32, best first, after NMS at ``nms_iou`` (and ``nms_nested``, see :func:`nms`), M <= ``max_boxes``.
     """
     _check_box_maps(centers, sizes, offsets)
     heat = np.ascontiguousarray(np.asarray(centers, np.float32)[0, 0])
     # A cell equal to the max of its 3x3 neighbourhood is a peak (plateaus give several; NMS merges them).
     local_max = cv2.dilate(heat, np.ones((3, 3), np.uint8))
     rows, cols = np.nonzero((heat >= local_max) & (heat >= threshold))
+    log_size = np.asarray(sizes, np.float32)[0]
+    if min_size > 0:   # before the candidate cap, so tiny boxes cannot crowd real hands out of it
+        large = np.maximum(log_size[0, rows, cols], log_size[1, rows, cols]) >= np.log(min_size)
+        rows, cols = rows[large], cols[large]
     scores = heat[rows, cols]
     # NMS is quadratic in the candidates: a noisy map must not make a frame slow, so only the best few go in.
     best = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES_PER_BOX * max_boxes]
     rows, cols, scores = rows[best], cols[best], scores[best]
     off = np.asarray(offsets, np.float32)[0]
-    log_size = np.asarray(sizes, np.float32)[0]
     cx = (cols + off[0, rows, cols]) * stride
     cy = (rows + off[1, rows, cols]) * stride
     bw, bh = np.exp(log_size[0, rows, cols]), np.exp(log_size[1, rows, cols])

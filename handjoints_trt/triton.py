@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .types import BOX_THRESHOLD, MIN_HAND_CONFIDENCE
+from .types import BOX_THRESHOLD, MIN_BOX_SIZE, MIN_HAND_CONFIDENCE
 
 PLATFORMS = ("onnxruntime_onnx", "tensorrt_plan")
 MODEL_FILE = {"onnxruntime_onnx": "model.onnx", "tensorrt_plan": "model.plan"}
@@ -50,7 +50,8 @@ class TritonOptions:
     max_batch_size (crops per execution); preferred_batch / queue_delay_us: its dynamic batcher.
     pipeline_instances: Python-backend instances (CPU work: letterbox, crops, decoding) serving streams in
     parallel. device: 'gpu' or 'cpu' instances of the two models. prefix: model names (prefix, prefix_hand,
-    prefix_localizer). max_hands / box_threshold / nms_iou / nms_nested: the pipeline's stage-I decoding;
+    prefix_localizer). max_hands / box_threshold / nms_iou / nms_nested / min_box_size: the pipeline's
+    stage-I decoding;
     min_hand_confidence: its stage-II floor on found hands (DetectorOptions' defaults, the fitted pair).
     """
 
@@ -65,6 +66,7 @@ class TritonOptions:
     box_threshold: float = BOX_THRESHOLD
     nms_iou: float = 0.4
     nms_nested: float | None = None
+    min_box_size: float = MIN_BOX_SIZE
     min_hand_confidence: float = MIN_HAND_CONFIDENCE
 
     def validate(self) -> "TritonOptions":
@@ -87,6 +89,8 @@ class TritonOptions:
                 raise ValueError(f"{name} must be in 0..1, got {getattr(self, name)}")
         if self.nms_nested is not None and not 0.0 <= float(self.nms_nested) <= 1.0:
             raise ValueError(f"nms_nested must be None (off) or in 0..1, got {self.nms_nested}")
+        if not float(self.min_box_size) >= 0:
+            raise ValueError(f"min_box_size must be frame pixels >= 0 (0 = off), got {self.min_box_size}")
         if not self.prefix.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"prefix must be letters, digits, '_' or '-', got {self.prefix!r}")
         return self
@@ -188,7 +192,7 @@ class FramePipeline:
                  box_stride: float = 4.0, localizer_long_side: int = 384, max_hands: int = 4,
                  box_threshold: float = BOX_THRESHOLD, nms_iou: float = 0.4, max_batch: int = 16,
                  min_hand_confidence: float = 0.0, auto_localizer_size: bool = False,
-                 nms_nested: float | None = None):
+                 nms_nested: float | None = None, min_box_size: float = 0.0):
         self.run_localizer, self.run_hand = run_localizer, run_hand
         self.auto_localizer_size = bool(auto_localizer_size)   # as detect(): detector.auto_long_side
         self.crop_size, self.heatmap_stride, self.box_stride = int(crop_size), float(heatmap_stride), float(box_stride)
@@ -196,6 +200,7 @@ class FramePipeline:
         self.box_threshold, self.nms_iou, self.max_batch = float(box_threshold), float(nms_iou), int(max_batch)
         self.min_hand_confidence = float(min_hand_confidence)
         self.nms_nested = None if nms_nested is None else float(nms_nested)
+        self.min_box_size = float(min_box_size)
 
     @classmethod
     def from_parameters(cls, params: dict[str, str], run_localizer: Callable, run_hand: Callable) -> "FramePipeline":
@@ -205,7 +210,8 @@ class FramePipeline:
                    float(params["box_threshold"]), float(params["nms_iou"]), int(params["max_batch"]),
                    float(params.get("min_hand_confidence", 0.0)),   # repositories written before it: off
                    params.get("auto_localizer_size", "false").lower() == "true",  # before it: fixed long side
-                   _optional_float(params.get("nms_nested", "")))                   # before it: IoU NMS only
+                   _optional_float(params.get("nms_nested", "")),                   # before it: IoU NMS only
+                   float(params.get("min_box_size", 0.0)))                          # before it: off
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> dict[str, np.ndarray]:
         from .detector import as_bgr_frame, as_boxes, auto_long_side, decode_localizer, localizer_input_size
@@ -219,7 +225,7 @@ class FramePipeline:
             tensor, lb = letterbox(frame, localizer_input_size(size, long_side))
             out = self.run_localizer(tensor)
             boxes, scores = decode_localizer(out, lb, self.box_stride, self.box_threshold, self.max_hands,
-                                             self.nms_iou, self.nms_nested)
+                                             self.nms_iou, self.nms_nested, self.min_box_size)
         else:
             boxes, scores = as_boxes(boxes, frame.shape).astype(np.float32), None
         n = len(boxes)
@@ -307,7 +313,8 @@ def _stage_parameters(localizer_meta: dict, hand_inputs, hand_outputs, hand_meta
             "localizer_long_side": max(size), "max_hands": options.max_hands, "box_threshold": options.box_threshold,
             "nms_iou": options.nms_iou, "max_batch": options.max_batch,
             "min_hand_confidence": options.min_hand_confidence, "auto_localizer_size": "true",
-            "nms_nested": "" if options.nms_nested is None else options.nms_nested}
+            "nms_nested": "" if options.nms_nested is None else options.nms_nested,
+            "min_box_size": options.min_box_size}
 
 
 def _check_stage(path: Path, inputs, outputs, input_name: str, output_names: Sequence[str], flag: str) -> None:

@@ -20,6 +20,11 @@ PRECISION_CHOICES = ("fp32", "fp16", "int8")
 # against 0.784 at 0.40, both at precision 0.943), so the default did not move.
 BOX_THRESHOLD = 0.30
 MIN_HAND_CONFIDENCE = 0.15
+# Stage-I boxes whose long side is under this many frame pixels are dropped. None of the hands the shipped
+# localizer found on composed frames or real photos was that small, and 18 of its 82 false hands on 600 real
+# val photos were (a fingertip or a border taken for a tiny hand; benchmarks/RESULTS.md section 7); 16 px is
+# two thirds of the smallest hand the product supports (~24 px), and no hand network can place 21 joints in it.
+MIN_BOX_SIZE = 16.0
 
 
 @dataclass
@@ -73,6 +78,9 @@ class DetectorOptions:
     nms_nested: also drop a box lying more than this fraction inside a better one, 0..1 (None = off): a
         knuckle or a ring found inside its own hand overlaps it by a small IoU. 0.9 raises precision on real
         photos; it can merge a small hand held in front of a larger one (benchmarks/RESULTS.md).
+    min_box_size: stage I drops a box whose long side is under this many frame pixels (0 = off): such
+        boxes were fingertips and frame borders, never hands, on the shipped models' val frames and photos
+        (MIN_BOX_SIZE). Not applied to boxes you pass to detect(boxes=...).
     min_hand_confidence: detect() drops a hand found by stage I whose mean joint confidence is below this,
         0..1 (0 = off): stage II as a verifier of stage I's boxes, so that a lower box_threshold finds more
         hands without more false ones. The default (MIN_HAND_CONFIDENCE) is the other half of the fitted
@@ -109,6 +117,7 @@ class DetectorOptions:
     box_threshold: float = BOX_THRESHOLD
     nms_iou: float = 0.4
     nms_nested: float | None = None
+    min_box_size: float = MIN_BOX_SIZE
     min_hand_confidence: float = MIN_HAND_CONFIDENCE
     localizer_size: int | tuple[int, int] | None = None
     threads: int = 0
@@ -149,6 +158,10 @@ class DetectorOptions:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name} must be a number > 0, got {value!r}")
+        if not isinstance(self.min_box_size, (int, float)) or isinstance(self.min_box_size, bool) \
+                or not self.min_box_size >= 0:
+            raise ValueError(f"min_box_size must be a number of frame pixels >= 0 (0 = off), got "
+                             f"{self.min_box_size!r}")
         if not isinstance(self.smooth_beta, (int, float)) or self.smooth_beta < 0:
             raise ValueError(f"smooth_beta must be a number >= 0, got {self.smooth_beta!r}")
         if self.nms_nested is not None and (not isinstance(self.nms_nested, (int, float))

@@ -171,6 +171,17 @@ def test_decode_boxes_nested_option():
     np.testing.assert_allclose(scores, [0.9], atol=1e-6)
 
 
+def test_decode_boxes_min_size_drops_tiny_boxes_before_the_cap():
+    # A fingertip-sized box (long side 12 px) scoring above two real hands, then a 20 x 14 hand.
+    hands = [(30.0, 30.0, 12.0, 8.0, 0.95), (80.0, 80.0, 60.0, 70.0, 0.9), (150.0, 40.0, 20.0, 14.0, 0.8)]
+    maps = box_maps(hands)
+    boxes, scores = pp.decode_boxes(*maps, min_size=16.0, max_boxes=2)
+    np.testing.assert_allclose(scores, [0.9, 0.8], atol=1e-6)          # the tiny box took no slot of the two
+    np.testing.assert_allclose(boxes[1], [140, 33, 160, 47], atol=1e-3)  # kept on its long side, 20 >= 16
+    assert len(pp.decode_boxes(*maps, max_boxes=2)[0]) == 2 and pp.decode_boxes(*maps)[1][0] == np.float32(0.95)
+    assert len(pp.decode_boxes(*maps, min_size=21.0)[0]) == 1
+
+
 def test_box_iou_hand_computed():
     iou = pp.box_iou(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10], [20, 20, 30, 30], [0, 0, 10, 10]]))
     np.testing.assert_allclose(iou, [[50 / 150, 0.0, 1.0]])

@@ -20,6 +20,7 @@ import pytest
 
 from handjoints_trt import HandJointDetector
 from handjoints_trt.triton import FramePipeline, TritonOptions, export_triton
+from handjoints_trt.types import MIN_BOX_SIZE
 from runtime_models import dot_hand_frame, write_dot_models
 
 REPO = Path(__file__).resolve().parents[1]
@@ -169,6 +170,17 @@ def test_frame_pipeline_reads_nested_nms(repo, dot):
     assert FramePipeline.from_parameters({**params, "nms_nested": "0.9"}, *callables).nms_nested == 0.9
     with pytest.raises(ValueError, match="nms_nested"):
         TritonOptions(nms_nested=1.5).validate()
+
+
+def test_frame_pipeline_reads_min_box_size(repo, dot):
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    callables = ort_callables(dot["localizer"], dot["hand"], [])
+    assert float(params["min_box_size"]) == MIN_BOX_SIZE
+    assert FramePipeline.from_parameters(params, *callables).min_box_size == MIN_BOX_SIZE
+    old = {k: v for k, v in params.items() if k != "min_box_size"}          # a repository written before it
+    assert FramePipeline.from_parameters(old, *callables).min_box_size == 0.0
+    with pytest.raises(ValueError, match="min_box_size"):
+        TritonOptions(min_box_size=-1).validate()
 
 
 def test_frame_pipeline_sizes_the_localizer_input_as_detect_does(repo, dot):

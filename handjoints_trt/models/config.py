@@ -194,6 +194,11 @@ HAND_PRESETS: dict[str, HandNetConfig] = {
     "lite": HandNetConfig(
         crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
         c=32, p=1, q=1, num_msff=3, attention_reduction=8),
+    # "deep": lite with a fourth MSFF (0.67 vs 0.58 GFLOP per crop: an MSFF is cheap beside the 5x5 SSHFR),
+    # grown from a trained lite (models/widen.py deepen_hand_state, train --init-from).
+    "deep": HandNetConfig(
+        crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
+        c=32, p=1, q=1, num_msff=4, attention_reduction=8),
 }
 
 # "wide": lite with more channels at strides 8-32 (what a hand looks like), the same at strides 2-4 (where the

@@ -11,6 +11,9 @@ size must match, since a new layer has no function-preserving start here. BatchN
 their channels.
 
     state = widen_localizer_state(lite_state, lite_config, wide_config, noise=0.01, seed=0)
+
+A trained hand network grows in depth instead (``deepen_hand_state``): more MSFF modules, each added one a copy
+of the last.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
-from .config import LocalizerConfig
+from .config import HandNetConfig, LocalizerConfig
 from .localizer import NUM_MAPS
 
 BN_ENTRIES = ("weight", "bias", "running_mean", "running_var")
@@ -108,4 +111,31 @@ def widen_localizer_state(state: dict[str, torch.Tensor], old: LocalizerConfig, 
     missing = set(state) - set(out)
     if missing:  # a layer _layers does not know: the architecture changed under this module
         raise RuntimeError(f"widen_localizer_state does not cover {sorted(missing)}; update models/widen.py")
+    return out
+
+
+def deepen_hand_state(state: dict[str, torch.Tensor], old: HandNetConfig,
+                      new: HandNetConfig) -> dict[str, torch.Tensor]:
+    """The state dict of a HandNet(new) with more MSFF modules, grown from a trained HandNet(old) with ``state``.
+
+    Every added MSFF (and its hand-off) starts as a copy of the last trained one: the new module refines
+    heatmaps that are already about as good as the ones its original saw, so the deeper network starts where
+    the trained one stands instead of at random (a cascade of refinement stages, METHOD.md). Not exact, unlike
+    widening: the copy reads MSFF_N's heatmaps where its original read MSFF_{N-1}'s. Raises ValueError when
+    new differs from old by anything but a larger num_msff.
+    """
+    changed = sorted(k for k, v in old.to_dict().items() if k != "num_msff" and new.to_dict()[k] != v)
+    if changed or new.num_msff < old.num_msff:
+        raise ValueError(f"cannot deepen: only num_msff may grow ({old.num_msff} -> {new.num_msff}); "
+                         f"{changed or ['num_msff']} differ")
+    if old.num_msff == 1 and new.num_msff > 1:   # no hand-off to copy: it would start from scratch
+        raise ValueError("cannot deepen a single-MSFF network: it has no hand-off to copy")
+    last_msff, last_handoff = f"msff.{old.num_msff - 1}.", f"handoff.{old.num_msff - 2}."
+    out = {k: v.clone() for k, v in state.items()}
+    for index in range(old.num_msff, new.num_msff):
+        for key, value in state.items():
+            if key.startswith(last_msff):
+                out[f"msff.{index}." + key[len(last_msff):]] = value.clone()
+            elif key.startswith(last_handoff):
+                out[f"handoff.{index - 1}." + key[len(last_handoff):]] = value.clone()
     return out

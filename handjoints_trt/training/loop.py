@@ -29,8 +29,8 @@ class TrainConfig:
     lr: peak learning rate (AdamW, cosine decay after `warmup_steps`). checkpoint_every: steps between
     checkpoints (plus one per epoch). loss_wise / error_weighting: the training mechanisms of METHOD.md.
     init_from: a checkpoint of the same stage whose weights a new run starts from (ignored when out_dir already
-    holds last.pt): the same model config is loaded as is, a narrower localizer is widened to this run's
-    (models/widen.py), so a bigger model starts where a trained one stands.
+    holds last.pt): the same model config is loaded as is, a narrower localizer is widened to this run's and a hand network
+    with fewer MSFF modules deepened (models/widen.py), so a bigger model starts where a trained one stands.
     runtime_scale: localizer only: train on input-sized windows of frames scaled as detect() scales them
     (datasets.runtime_scale_window) rather than on whole frames letterboxed to the input."""
 
@@ -290,17 +290,23 @@ class Trainer:
             raise ValueError(f"--init-from {path} is a {state['stage']} checkpoint; this run trains {self.cfg.stage}")
         weights = state["model"]
         if state["model_config"] != self.model_cfg.to_dict():
-            if self.cfg.stage != "localizer":
-                raise ValueError(f"--init-from {path} has another hand model config; only a localizer can be "
-                                 f"widened into a new config, a hand network needs the same one")
-            from ..models import localizer_config
-            from ..models.widen import widen_localizer_state
-
-            weights = widen_localizer_state(weights, localizer_config(state["model_config"]), self.model_cfg,
-                                            seed=self.cfg.seed)
+            weights = self._grown(path, weights, state["model_config"])
         self.model.load_state_dict(weights)
         if self.rank == 0:
             print(f"initialised from {path} (step {state['step']}, best {state['best']:.4f})", flush=True)
+
+    def _grown(self, path: Path, weights: dict, old_config: dict) -> dict:
+        """Another config's weights grown into this run's: a localizer widened, a hand network deepened."""
+        from ..models import hand_config, localizer_config
+        from ..models.widen import deepen_hand_state, widen_localizer_state
+
+        try:
+            if self.cfg.stage == "localizer":
+                return widen_localizer_state(weights, localizer_config(old_config), self.model_cfg,
+                                             seed=self.cfg.seed)
+            return deepen_hand_state(weights, hand_config(old_config), self.model_cfg)
+        except ValueError as error:
+            raise ValueError(f"--init-from {path}: {error}") from error
 
     def _checkpoint(self, name: str = "last.pt") -> None:
         if self.rank == 0:
