@@ -20,10 +20,10 @@ PRECISION_CHOICES = ("fp32", "fp16", "int8")
 # against 0.784 at 0.40, both at precision 0.943), so the default did not move.
 BOX_THRESHOLD = 0.30
 MIN_HAND_CONFIDENCE = 0.15
-# Stage-I boxes whose long side is under this many frame pixels are dropped. None of the hands the shipped
-# localizer found on composed frames or real photos was that small, and 18 of its 82 false hands on 600 real
-# val photos were (a fingertip or a border taken for a tiny hand; benchmarks/RESULTS.md section 7); 16 px is
-# two thirds of the smallest hand the product supports (~24 px), and no hand network can place 21 joints in it.
+# Stage-I boxes whose long side is under this many frame pixels are dropped (benchmarks/box_sizes.py): none of
+# the hands the shipped localizer found on composed frames or real photos was that small, and 17 of its 85 false
+# hands on 600 real val photos were (fingertips and borders taken for tiny hands; RESULTS.md section 7). From
+# 16 px up, composed frames hold real hands; 16 px is two thirds of the smallest hand the product supports.
 MIN_BOX_SIZE = 16.0
 
 
