@@ -339,3 +339,31 @@ def test_localizer_size_photo_rows_show_the_upscale_cap(tmp_path, hagrid_dir):
     assert rows["auto"]["recall"] >= 0.75 and rows["auto"]["recall"] >= rows["384"]["recall"] - 0.1, rows
     assert int(rows["auto"]["input"].split()[2]) < 384 == int(rows["384"]["input"].split()[2])
     assert "| photos | auto |" in (tmp_path / "localizer_size.md").read_text()
+
+
+def test_box_sizes_table_hand_computed():
+    import box_sizes
+
+    result = box_sizes.table("x", true=[18.0, 40.0, 100.0], false=[10.0, 14.0, 50.0], labelled=4)
+    bins = {b["long_side"]: (b["true"], b["false"]) for b in result["bins"]}
+    assert bins["0-12"] == (0, 1) and bins["12-16"] == (0, 1) and bins["16-20"] == (1, 0) and bins["32-inf"] == (2, 1)
+    floors = {f["floor"]: (f["recall"], f["precision"]) for f in result["floors"]}
+    assert floors[0] == (0.75, 0.5) and floors[16] == (0.75, 0.75) and floors[20] == (0.5, 2 / 3)
+
+
+def test_box_sizes_runs_on_the_shipped_models(tmp_path, hagrid_dir):
+    """box_sizes.py end to end: every found box counted once, by size, and the floors' recall never rises."""
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import box_sizes
+
+    assert box_sizes.main(["--frames", "2", "--photos", "20", "--threads", "1", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "box_sizes.json").read_text())
+    assert [r["frames"] for r in results] == ["20 photos", "composed, 2 x 6 sizes"]
+    for r in results:
+        assert sum(b["true"] for b in r["bins"]) == r["true"] and sum(b["false"] for b in r["bins"]) == r["false"]
+        recalls = [f["recall"] for f in r["floors"]]
+        assert recalls == sorted(recalls, reverse=True) and 0 < recalls[0] <= 1 and r["true"] <= r["labelled"]
+    assert "Shipped floor: MIN_BOX_SIZE = 16 px." in (tmp_path / "box_sizes.md").read_text()
