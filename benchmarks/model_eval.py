@@ -187,7 +187,9 @@ def markdown(results: dict) -> str:
     lines = [f"# Model card figures ({results['date']}, {results['machine']})", "",
              f"Command: `{results['command']}`", "",
              f"Operating point: box_threshold {results['operating_point']['box_threshold']:g}, "
-             f"min_hand_confidence {results['operating_point']['min_hand_confidence']:g}", "",
+             f"min_hand_confidence {results['operating_point']['min_hand_confidence']:g}, "
+             f"min_box_size {results['operating_point'].get('min_box_size', 0):g}, "
+             f"flip_test {results['operating_point'].get('flip_test', False)}", "",
              "## Hand network, ground-truth boxes", "",
              format_table({k: v for k, v in results["hand_pck_objects"].items()}), "",
              "## Localizer (IoU 0.5) and whole pipeline on composed val frames", "",
@@ -226,6 +228,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=100, help="timed runs per timing case")
     parser.add_argument("--photos", type=int, default=500, help="val photos run whole through detect()")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--flip-test", action="store_true", help="DetectorOptions.flip_test (off by default)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     args = parser.parse_args(argv)
 
@@ -234,7 +237,7 @@ def main(argv=None) -> int:
     records = load_hagrid_mp(shared_data(), split="val")
     hand_records = records[: args.hand_limit] if args.hand_limit else records
     options = dict(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
-                   hand_model=args.hand, threads=args.threads)
+                   hand_model=args.hand, threads=args.threads, flip_test=args.flip_test)
     with HandJointDetector(**options) as detector:
         pcks = {"hagrid_mp val (vs MediaPipe)": hand_pck_on_records(detector, hand_records),
                 "synthetic val (exact)": hand_pck_on_synthetic(detector, args.synthetic)}
@@ -243,7 +246,8 @@ def main(argv=None) -> int:
         timing = [frame_time(detector, n, args.runs) for n in (1, 4)]
         grid = overlay_grid(detector)
         operating_point = {"box_threshold": detector.options.box_threshold,
-                           "min_hand_confidence": detector.options.min_hand_confidence}
+                           "min_hand_confidence": detector.options.min_hand_confidence,
+                           "min_box_size": detector.options.min_box_size, "flip_test": detector.options.flip_test}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {"date": str(date.today()), "machine": f"{platform.processor() or platform.machine()}, "

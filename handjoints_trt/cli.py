@@ -95,6 +95,9 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-box-size", type=float, default=MIN_BOX_SIZE, metavar="PIXELS",
                    help=f"drop a stage-I box whose long side is under this many frame pixels (default "
                         f"{MIN_BOX_SIZE:g}; 0 = off)")
+    g.add_argument("--flip-test", action="store_true",
+                   help="stage II also runs on each crop mirrored and averages the two (more accurate joints "
+                        "for twice the stage-II time)")
     g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
                    help="stage I input: a long side (e.g. 512) or WIDTHxHEIGHT, multiples of 32 (default: "
                         "automatic, 384 for frames up to 640 px, 640 above)")
@@ -127,7 +130,8 @@ def make_detector(args, **options):
                              box_threshold=args.box_threshold, min_hand_confidence=args.min_hand_confidence,
                              localizer_size=getattr(args, "localizer_size", None), engine_cache=args.engine_cache,
                              nms_nested=getattr(args, "nms_nested", None),
-                             min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE), **options)
+                             min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
+                             flip_test=getattr(args, "flip_test", False), **options)
 
 
 class Progress:

@@ -271,10 +271,17 @@ class HandJointDetector:
 
     def detect_crops(self, crops: np.ndarray) -> np.ndarray:
         """Stage II inference: crops (B, 3, S, S) float32 (preprocess.crop_hands) -> heatmaps (B, 21, h, w)
-        float32, in chunks of max_batch when set."""
+        float32, in chunks of max_batch when set; with options.flip_test, the mean of the crops' maps and
+        their mirror images' maps mirrored back."""
         self._live()
+        if self.options.flip_test:   # the mirrored crops ride in the same batch; their maps are mirrored back
+            both = self._infer_crops(np.concatenate([crops, crops[..., ::-1]]))
+            return (both[:len(crops)] + both[len(crops):, :, :, ::-1]) / np.float32(2)
+        return self._infer_crops(crops)
+
+    def _infer_crops(self, crops: np.ndarray) -> np.ndarray:
         step = self.max_batch or len(crops)
-        parts = [self.hand_backend.infer({"crops": crops[i:i + step]})["heatmaps"]
+        parts = [self.hand_backend.infer({"crops": np.ascontiguousarray(crops[i:i + step])})["heatmaps"]
                  for i in range(0, len(crops), step)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 

@@ -92,6 +92,11 @@ class DetectorOptions:
         side stored in the model (384) for frames up to 640 px, 640 for larger ones (720x576 -> 640x512,
         1280x720 -> 640x384), so that small hands in HD frames stay big enough for stage I to find. 512 at
         640x480 finds more small hands too, for ~1.8x stage I time (benchmarks/RESULTS.md, section 8).
+    flip_test: stage II also runs on each crop mirrored left-right and averages the two heatmaps (the
+        mirror's mirrored back; a joint keeps its name in a mirror): PCK@0.2 +0.5 points on real photos and
+        +1.6 on synthetic hands, for twice the stage-II work: 640x480 with one hand 8.3 -> 10.8 ms, four
+        14.2 -> 22.5 ms on this CPU (benchmarks/RESULTS.md section 7). Off by default: on a slow day of this
+        shared machine one hand would pass the 15 ms budget.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
     engine_cache: folder for TensorRT engines; None = ~/.cache/handjoints_trt/engines.
     max_batch: most hand crops per stage-II call (larger sets run in chunks); 0 = the backend's limit.
@@ -120,6 +125,7 @@ class DetectorOptions:
     min_box_size: float = MIN_BOX_SIZE
     min_hand_confidence: float = MIN_HAND_CONFIDENCE
     localizer_size: int | tuple[int, int] | None = None
+    flip_test: bool = False
     threads: int = 0
     engine_cache: Path | str | None = None
     max_batch: int = 0
@@ -162,6 +168,8 @@ class DetectorOptions:
                 or not self.min_box_size >= 0:
             raise ValueError(f"min_box_size must be a number of frame pixels >= 0 (0 = off), got "
                              f"{self.min_box_size!r}")
+        if not isinstance(self.flip_test, bool):
+            raise ValueError(f"flip_test must be True or False, got {self.flip_test!r}")
         if not isinstance(self.smooth_beta, (int, float)) or self.smooth_beta < 0:
             raise ValueError(f"smooth_beta must be a number >= 0, got {self.smooth_beta!r}")
         if self.nms_nested is not None and (not isinstance(self.nms_nested, (int, float))

@@ -267,3 +267,17 @@ def test_nms_nested_flag_reaches_the_detector(dot, tmp_path):
     proc = run("detect", str(dot["image"]), "--out", str(tmp_path), *models(dot), "--nms-nested", "2",
                check=False)
     assert proc.returncode == 2 and "nms_nested must be None" in proc.stderr
+
+
+def test_min_box_size_and_flip_test_flags_reach_the_detector(dot, tmp_path):
+    from handjoints_trt.cli import build_parser, make_detector
+    from handjoints_trt.types import MIN_BOX_SIZE
+
+    base = ["detect", str(dot["image"]), "--out", str(tmp_path), *models(dot)]
+    with make_detector(build_parser("detect").parse_args(base)) as detector:
+        assert detector.options.min_box_size == MIN_BOX_SIZE and detector.options.flip_test is False
+    args = build_parser("detect").parse_args(base + ["--min-box-size", "0", "--flip-test"])
+    with make_detector(args) as detector:
+        assert detector.options.min_box_size == 0 and detector.options.flip_test is True
+    proc = run(*base, "--min-box-size", "-3", check=False)
+    assert proc.returncode == 2 and "min_box_size must be a number of frame pixels" in proc.stderr
