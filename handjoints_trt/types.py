@@ -94,8 +94,8 @@ class DetectorOptions:
         640x480 finds more small hands too, for ~1.8x stage I time (benchmarks/RESULTS.md, section 8).
     flip_test: stage II also runs on each crop mirrored left-right and averages the two heatmaps (the
         mirror's mirrored back; a joint keeps its name in a mirror): PCK@0.2 +0.5 points on real photos and
-        +1.6 on synthetic hands, for twice the stage-II work: 640x480 with one hand 8.3 -> 10.8 ms, four
-        14.2 -> 22.5 ms on this CPU (benchmarks/RESULTS.md section 7). Off by default: on a slow day of this
+        +1.6 on synthetic hands, for twice the stage-II work: 640x480 with one hand 1.24-1.34x the time,
+        four hands 1.27-1.40x (benchmarks/flip_test.py, RESULTS.md section 7). Off by default: on a slow day of this
         shared machine one hand would pass the 15 ms budget.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
     engine_cache: folder for TensorRT engines; None = ~/.cache/handjoints_trt/engines.

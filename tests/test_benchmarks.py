@@ -367,3 +367,19 @@ def test_box_sizes_runs_on_the_shipped_models(tmp_path, hagrid_dir):
         recalls = [f["recall"] for f in r["floors"]]
         assert recalls == sorted(recalls, reverse=True) and 0 < recalls[0] <= 1 and r["true"] <= r["labelled"]
     assert "Shipped floor: MIN_BOX_SIZE = 16 px." in (tmp_path / "box_sizes.md").read_text()
+
+
+def test_flip_test_benchmark_writes_both_settings(tmp_path, hagrid_dir):
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import flip_test
+
+    assert flip_test.main(["--hands", "20", "--synthetic", "10", "--runs", "2", "--threads", "1",
+                           "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "flip_test.json").read_text())
+    assert set(result["accuracy"]) == {"False", "True"} and len(result["timing"]) == 4
+    assert all(0 < v["pck@0.2"] <= 1 for acc in result["accuracy"].values() for v in acc.values())
+    assert all(t["on"] > 0 and t["off"] > 0 for t in result["timing"])
+    assert "| hagrid_mp val |" in (tmp_path / "flip_test.md").read_text()
