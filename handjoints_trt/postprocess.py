@@ -36,12 +36,12 @@ SPREAD_THRESHOLD = 0.05
 #   spread_term = 1 / (1 + exp((spread - SPREAD_MIDPOINT) / SPREAD_WIDTH))
 # fitted by maximum likelihood to the shipped hand model so that a joint's confidence reads as the chance that
 # it lies within PCK@0.2 (`python benchmarks/fit_confidence.py --limit 600`, hagrid_mp val, 12,600 joints, hand
-# model of 2026-12-02 session 6: mean confidence vs observed rate per bin 0.36/0.60, 0.46/0.55, 0.55/0.69,
-# 0.65/0.80, 0.75/0.85, 0.86/0.91, 0.99/0.99; 89 % of the joints land in the top bin). Refit whenever the hand
+# model of 2026-12-02 session 9, deep2: mean confidence vs observed rate per bin 0.35/0.53, 0.45/0.65, 0.55/0.69,
+# 0.65/0.71, 0.75/0.79, 0.85/0.86, 0.99/0.99; 91 % of the joints land in the top bin). Refit whenever the hand
 # model changes.
 PEAK_REFERENCE = 0.40
 SPREAD_MIDPOINT = 11.9
-SPREAD_WIDTH = 1.4
+SPREAD_WIDTH = 1.5
 
 # Stage I defaults (DetectorOptions mirrors the threshold and the IoU).
 BOX_STRIDE = 4

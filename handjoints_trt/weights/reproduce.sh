@@ -111,3 +111,13 @@ int8_and_fits       # steps 4-5 again for the shipped pair (session 7)
 #   handjoints train hand --model lite --init-from runs/hand_soup.pt --out $RUNS/hand_synth2 --epoch-size 8000 \
 #       --val-size 1000 --batch-size 32 --lr 2e-4 --workers 1 --threads 1 --checkpoint-every 50 \
 #       --recipe hand-synthetic-heavy --epochs 4
+# 9. (Session 8) the hand network deepened: the shipped interpolation grown to 4 MSFF (preset deep; the added
+#    MSFF starts as a copy of the last, models/widen.py) and trained 8 epochs synthetic-heavy at lr 5e-4, then 8
+#    more from its best at lr 3e-4; shipped as $RUNS/hand_deep2/best.pt (session 9), INT8 and fits redone.
+#    Only hand_deep2's best.pt is committed (hand_deep keeps its CSVs).
+D="handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+   --checkpoint-every 50 --recipe hand-synthetic-heavy --epochs 8"
+$D --init-from runs/hand_soup.pt --out $RUNS/hand_deep --lr 5e-4
+$D --init-from $RUNS/hand_deep/best.pt --out $RUNS/hand_deep2 --lr 3e-4
+handjoints export $RUNS/hand_deep2/best.pt --out "$WEIGHTS/hand.onnx"
+int8_and_fits       # steps 4-5 again for the shipped pair (session 9)
