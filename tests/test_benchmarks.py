@@ -383,3 +383,43 @@ def test_flip_test_benchmark_writes_both_settings(tmp_path, hagrid_dir):
     assert all(0 < v["pck@0.2"] <= 1 for acc in result["accuracy"].values() for v in acc.values())
     assert all(t["on"] > 0 and t["off"] > 0 for t in result["timing"])
     assert "| hagrid_mp val |" in (tmp_path / "flip_test.md").read_text()
+
+
+def test_miss_reasons_classify_hand_built_cases():
+    import miss_reasons
+
+    truth = np.array([0, 0, 100, 100], np.float32)
+    exact, shifted, far = [0, 0, 100, 100], [40, 0, 140, 100], [300, 300, 400, 400]   # IoU 1, 0.43, 0
+
+    def reason(boxes, scores, confidences):
+        return miss_reasons.classify(truth, np.array(boxes, np.float32).reshape(-1, 4), np.array(scores, np.float32),
+                                     np.array(confidences, np.float32), box_threshold=0.3, floor=0.15)
+
+    assert reason([], [], []) == "not proposed"
+    assert reason([far], [0.9], [0.9]) == "not proposed"
+    assert reason([shifted], [0.9], [0.9]) == "box misfit"
+    assert reason([exact, far], [0.2, 0.9], [0.9, 0.9]) == "score below threshold"
+    assert reason([exact], [0.9], [0.1]) == "dropped by the floor"
+    assert reason([exact, exact], [0.9, 0.4], [0.1, 0.5]) == "found"
+    traits = miss_reasons.hand_traits(truth, np.array([shifted], np.float32), width=640, height=480)
+    assert traits == ["64-128 px", "at the frame edge", "overlaps another hand"]
+    assert miss_reasons.hand_traits(np.array([200, 200, 220, 230], np.float32), np.zeros((0, 4)), 640, 480) == ["0-32 px"]
+
+
+def test_miss_reasons_runs_on_the_shipped_models(tmp_path, hagrid_dir):
+    """miss_reasons.py end to end: every labelled hand gets exactly one reason."""
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import miss_reasons
+
+    assert miss_reasons.main(["--frames", "2", "--photos", "10", "--threads", "1", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "miss_reasons.json").read_text())["results"]
+    photos = results["10 photos"]
+    assert sum(photos["reasons"].values()) == 10 and photos["reasons"].get("found", 0) >= 5
+    for result in results.values():
+        total = sum(result["reasons"].values())
+        sizes = [t for t in result["traits"] if t.endswith("px")]
+        assert sum(sum(result["traits"][t].values()) for t in sizes) == total > 0
+    assert "| dropped by the floor |" in (tmp_path / "miss_reasons.md").read_text()

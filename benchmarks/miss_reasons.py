@@ -1,0 +1,142 @@
+"""Why the shipped pair misses the hands it misses: each labelled hand that detect() does not find at the
+default operating point, classified by the first stage of the pipeline that lost it.
+
+    python benchmarks/miss_reasons.py [--frames 60 --photos 500]
+
+On model_eval.py's frames (composed hagrid_mp val frames at its five frame sizes and seed, and the first
+``--photos`` val photos run whole), detect() runs once with the stage-I threshold at CANDIDATE_THRESHOLD and
+the stage-II floor off, so every candidate box keeps its stage-I score and its mean joint confidence. A
+labelled hand is then, in this order:
+
+- found: a candidate with IoU >= 0.5 passes both the box threshold and the confidence floor;
+- dropped by the floor: a candidate with IoU >= 0.5 passes the box threshold, none the floor;
+- score below threshold: a candidate with IoU >= 0.5 exists, all below the box threshold;
+- box misfit: no candidate reaches IoU 0.5, one reaches 0.3 (the hand was seen, its box is off);
+- not proposed: nothing near it.
+
+Each hand is judged on its own (a candidate may serve two overlapping hands), so "found" can exceed
+model_eval.py's one-to-one recall by a hand or two. Counts are split by the hand's long side, whether it
+touches the frame edge and whether it overlaps another labelled hand. Writes miss_reasons.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_eval import FRAME_SIZES, composed_frames, shared_data  # noqa: E402
+
+from handjoints_trt import HandJointDetector  # noqa: E402
+from handjoints_trt.postprocess import box_iou  # noqa: E402
+from handjoints_trt.types import BOX_THRESHOLD, MIN_HAND_CONFIDENCE  # noqa: E402
+
+REASONS = ("found", "dropped by the floor", "score below threshold", "box misfit", "not proposed")
+CANDIDATE_THRESHOLD = 0.05     # low enough that a hand's weak candidate is kept; what detect() sees at 0.30
+MISFIT_IOU = 0.3
+SIZE_BINS = ((0, 32), (32, 64), (64, 128), (128, np.inf))
+
+
+def classify(truth: np.ndarray, boxes: np.ndarray, scores: np.ndarray, confidences: np.ndarray,
+             box_threshold: float = BOX_THRESHOLD, floor: float = MIN_HAND_CONFIDENCE,
+             iou_min: float = 0.5) -> str:
+    """The reason (one of REASONS) for one labelled hand ``truth`` (4,) xyxy against candidate ``boxes``
+    (N, 4) xyxy frame px with their stage-I ``scores`` (N,) and mean joint ``confidences`` (N,)."""
+    if not len(boxes):
+        return "not proposed"
+    iou = box_iou(np.asarray(truth, np.float32)[None], np.asarray(boxes, np.float32))[0]
+    near = iou >= iou_min
+    passes = near & (scores >= box_threshold)
+    if (passes & (confidences >= floor)).any():
+        return "found"
+    if passes.any():
+        return "dropped by the floor"
+    if near.any():
+        return "score below threshold"
+    return "box misfit" if iou.max() >= MISFIT_IOU else "not proposed"
+
+
+TRAIT_ORDER = tuple(f"{lo}-{hi} px".replace("-inf px", "+ px") for lo, hi in SIZE_BINS) + (
+    "at the frame edge", "overlaps another hand")
+
+
+def hand_traits(truth: np.ndarray, others: np.ndarray, width: int, height: int) -> list[str]:
+    """The rows a labelled hand counts in: its size bin, 'at the frame edge', 'overlaps another hand'."""
+    side = float(max(truth[2] - truth[0], truth[3] - truth[1]))
+    traits = [TRAIT_ORDER[next(i for i, (lo, hi) in enumerate(SIZE_BINS) if lo <= side < hi)]]
+    if truth[0] <= 1 or truth[1] <= 1 or truth[2] >= width - 1 or truth[3] >= height - 1:
+        traits.append("at the frame edge")
+    if len(others) and (box_iou(truth[None].astype(np.float32), others.astype(np.float32))[0] > 0).any():
+        traits.append("overlaps another hand")
+    return traits
+
+
+def tally(detector, samples) -> dict:
+    """{'reasons': Counter, 'traits': {trait: Counter of reasons}} over ``samples`` (frames with .hands)."""
+    reasons, traits = Counter(), {}
+    for sample in samples:
+        hands = detector.detect(sample.image)
+        boxes = np.array([h.box for h in hands], np.float32).reshape(-1, 4)
+        scores = np.array([h.score for h in hands], np.float32)
+        confidences = np.array([h.mean_confidence for h in hands], np.float32)
+        truth = np.array([h.box for h in sample.hands], np.float32).reshape(-1, 4)
+        height, width = sample.image.shape[:2]
+        for g in range(len(truth)):
+            reason = classify(truth[g], boxes, scores, confidences)
+            reasons[reason] += 1
+            for trait in hand_traits(truth[g], np.delete(truth, g, axis=0), width, height):
+                traits.setdefault(trait, Counter())[reason] += 1
+    return {"reasons": reasons, "traits": traits}
+
+
+def markdown(results: dict, command: str) -> str:
+    lines = [f"# Why hands are missed ({date.today().isoformat()})", "", f"Command: `{command}`", "",
+             f"Operating point: box_threshold {BOX_THRESHOLD}, min_hand_confidence {MIN_HAND_CONFIDENCE}", ""]
+    for name, result in results.items():
+        total = sum(result["reasons"].values())
+        columns = [t for t in TRAIT_ORDER if t in result["traits"]]
+        lines += [f"## {name}: {total} labelled hands", "", "| reason | " + " | ".join(["all"] + columns) + " |",
+                  "|---" * (2 + len(columns)) + "|"]
+        for reason in REASONS:
+            cells = [str(result["reasons"][reason])] + [str(result["traits"][t][reason]) for t in columns]
+            lines.append(f"| {reason} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=60, help="composed val frames per frame size")
+    parser.add_argument("--photos", type=int, default=500, help="val photos run whole (0 = none)")
+    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0 = its default)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = parser.parse_args(argv)
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(shared_data(), split="val")
+    results = {}
+    with HandJointDetector(backend="onnxruntime", box_threshold=CANDIDATE_THRESHOLD, min_hand_confidence=0.0,
+                           threads=args.threads) as detector:
+        composed = (composed_frames(size, records).frame(i) for size in FRAME_SIZES for i in range(args.frames))
+        results[f"composed, {args.frames} x {len(FRAME_SIZES)} sizes"] = tally(detector, composed)
+        if args.photos:
+            photos = (r.load() for r in [r for r in records if r.hands][: args.photos])
+            results[f"{args.photos} photos"] = tally(detector, photos)
+    command = "python benchmarks/miss_reasons.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    args.out.mkdir(parents=True, exist_ok=True)
+    plain = {name: {"reasons": dict(r["reasons"]), "traits": {t: dict(c) for t, c in r["traits"].items()}}
+             for name, r in results.items()}
+    (args.out / "miss_reasons.json").write_text(json.dumps({"command": command, "results": plain}, indent=1))
+    text = markdown(results, command.strip())
+    (args.out / "miss_reasons.md").write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
