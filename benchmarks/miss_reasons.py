@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model_eval import FRAME_SIZES, composed_frames, shared_data  # noqa: E402
+from model_eval import FRAME_SIZES, composed_frames, shared_data, val_photos  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.postprocess import box_iou  # noqa: E402
@@ -125,14 +125,13 @@ def main(argv=None) -> int:
         composed = (composed_frames(size, records).frame(i) for size in FRAME_SIZES for i in range(args.frames))
         results[f"composed, {args.frames} x {len(FRAME_SIZES)} sizes"] = tally(detector, composed)
         if args.photos:
-            photos = (r.load() for r in [r for r in records if r.hands][: args.photos])
-            results[f"{args.photos} photos"] = tally(detector, photos)
-    command = "python benchmarks/miss_reasons.py " + " ".join(argv if argv is not None else sys.argv[1:])
+            results[f"{args.photos} photos"] = tally(detector, val_photos(records, args.photos))
+    command = " ".join(["python benchmarks/miss_reasons.py", *(argv if argv is not None else sys.argv[1:])])
     args.out.mkdir(parents=True, exist_ok=True)
     plain = {name: {"reasons": dict(r["reasons"]), "traits": {t: dict(c) for t, c in r["traits"].items()}}
              for name, r in results.items()}
     (args.out / "miss_reasons.json").write_text(json.dumps({"command": command, "results": plain}, indent=1))
-    text = markdown(results, command.strip())
+    text = markdown(results, command)
     (args.out / "miss_reasons.md").write_text(text + "\n")
     print(text)
     return 0

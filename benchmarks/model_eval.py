@@ -123,10 +123,15 @@ def localizer_and_pipeline(detector, records, frames_per_size: int) -> dict:
     return out
 
 
+def val_photos(records, count: int):
+    """The first ``count`` labelled val photos, loaded one at a time (the photos model_eval runs whole)."""
+    return (record.load() for record in [r for r in records if r.hands][:count])
+
+
 def photos_as_frames(detector, records, count: int, iou_min: float = 0.5) -> dict:
     """Stage-I recall/precision (at IoU ``iou_min``) and pipeline PCK on the first ``count`` labelled val
     photos, each run whole through detect()."""
-    photos = (record.load() for record in [r for r in records if r.hands][:count])
+    photos = val_photos(records, count)
     scored = detect_and_score(detector, photos, iou_min)
     scored["photos"] = scored.pop("images")
     return scored

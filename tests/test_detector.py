@@ -357,8 +357,8 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     # operating point (box_threshold 0.30, floor 0.15) measured, FP32 / INT8: floor off, recall 41/70 (0.586) /
     # 41/70, PCK@0.2 0.481 / 0.458; with the floor, recall 35/70 (0.500) / 37/70, PCK@0.2 0.509 / 0.484.
     # Session 9 (the deep hand network): off 41/70 / 41/70, PCK 0.472 / 0.473; with the floor 36/70 (0.514) /
-    # 36/70, PCK 0.509 / 0.515. Session 6: 0.543 / 0.506 off, 0.486 / 0.522 with the floor. The floor drops cartoon hands in unusual
-    # views, and keeps the better joints. An untrained pair scores 0 and 0. Raise these as the models improve.
+    # 36/70, PCK 0.509 / 0.515. Session 6: 0.543 / 0.506 off, 0.486 / 0.522 with the floor. The floor drops
+    # cartoon hands in unusual views, and keeps the better joints. An untrained pair scores 0 and 0. Raise these as the models improve.
     assert recall_off >= 0.52 and pck_off >= 0.42, (recall_off, pck_off)
     assert recall >= 0.46 and pck >= 0.46, (recall, pck)
 
