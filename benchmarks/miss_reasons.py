@@ -33,13 +33,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_eval import FRAME_SIZES, composed_frames, shared_data, val_photos  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
+from handjoints_trt.evaluation import SIZE_EDGES_PX  # noqa: E402
 from handjoints_trt.postprocess import box_iou  # noqa: E402
 from handjoints_trt.types import BOX_THRESHOLD, MIN_HAND_CONFIDENCE  # noqa: E402
 
 REASONS = ("found", "dropped by the floor", "score below threshold", "box misfit", "not proposed")
 CANDIDATE_THRESHOLD = 0.05     # low enough that a hand's weak candidate is kept; what detect() sees at 0.30
 MISFIT_IOU = 0.3
-SIZE_BINS = ((0, 32), (32, 64), (64, 128), (128, np.inf))
+# The bins of model_eval's recall-by-size table (evaluation.recall_by_size), so the two reports line up.
+SIZE_BINS = tuple(zip(SIZE_EDGES_PX[:-1], SIZE_EDGES_PX[1:]))
 
 
 def classify(truth: np.ndarray, boxes: np.ndarray, scores: np.ndarray, confidences: np.ndarray,

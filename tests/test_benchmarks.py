@@ -404,6 +404,9 @@ def test_miss_reasons_classify_hand_built_cases():
     traits = miss_reasons.hand_traits(truth, np.array([shifted], np.float32), width=640, height=480)
     assert traits == ["64-128 px", "at the frame edge", "overlaps another hand"]
     assert miss_reasons.hand_traits(np.array([200, 200, 220, 230], np.float32), np.zeros((0, 4)), 640, 480) == ["0-32 px"]
+    # The size bins are model_eval's recall-by-size bins (evaluation.SIZE_EDGES_PX), up to 256+ px.
+    assert miss_reasons.hand_traits(np.array([100, 100, 300, 250], np.float32), np.zeros((0, 4)), 640, 480) == ["128-256 px"]
+    assert miss_reasons.hand_traits(np.array([10, 10, 400, 300], np.float32), np.zeros((0, 4)), 640, 480) == ["256+ px"]
 
 
 def test_miss_reasons_runs_on_the_shipped_models(tmp_path, hagrid_dir):
