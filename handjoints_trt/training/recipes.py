@@ -25,6 +25,24 @@ def _hand_with_negatives(real: float, synthetic: float, synthetic_seed: int) -> 
     }
 
 
+def _localizer(composed: dict) -> dict:
+    """A stage-I recipe: hagrid_mp train hands composed into frames with ComposeConfig fields ``composed``, plus
+    synthetic and hand-free frames; validated on composed hagrid_mp val frames at the default ComposeConfig,
+    so checkpoints of every localizer recipe compare. A fresh dict per call."""
+    return {
+        "train": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train"},
+            {"kind": "synthetic"},
+            {"kind": "composed", "config": dict(composed)},
+        ],
+        "val": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
+            {"kind": "synthetic"},
+            {"kind": "composed", "config": {}},
+        ],
+    }
+
+
 RECIPES: dict[str, dict] = {
     # Stage II: real photos (MediaPipe pseudo-labels) plus exact synthetic labels.
     "hand": {
@@ -37,48 +55,15 @@ RECIPES: dict[str, dict] = {
         ],
     },
     # Stage I: real hands cut out and composed into whole frames, with synthetic and hand-free frames mixed in.
-    "localizer": {
-        "train": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train"},
-            {"kind": "synthetic"},
-            {"kind": "composed", "config": {}},
-        ],
-        "val": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
-            {"kind": "synthetic"},
-            {"kind": "composed", "config": {}},
-        ],
-    },
+    "localizer": _localizer({}),
     # The localizer recipe plus whole real photos (a quarter of the composed frames): hands with their real
     # context (arm, face, room) at a third to most of the frame. Validation as "localizer", so checkpoints of
     # both recipes compare. Used from step 5,750 of the shipped run.
-    "localizer-photos": {
-        "train": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train"},
-            {"kind": "synthetic"},
-            {"kind": "composed", "config": {"p_photo": 0.25}},
-        ],
-        "val": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
-            {"kind": "synthetic"},
-            {"kind": "composed", "config": {}},
-        ],
-    },
+    "localizer-photos": _localizer({"p_photo": 0.25}),
     # localizer-photos with overlapping placements allowed up to box IoU 0.5 (0.3 by default): more hands
     # partly under another, where most of stage I's misses and misfit boxes are (benchmarks/miss_reasons.py).
     # Validation as "localizer" (IoU <= 0.3), so checkpoints of all localizer recipes compare (session 10).
-    "localizer-overlap": {
-        "train": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train"},
-            {"kind": "synthetic"},
-            {"kind": "composed", "config": {"p_photo": 0.25, "max_iou": 0.5}},
-        ],
-        "val": [
-            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"},
-            {"kind": "synthetic"},
-            {"kind": "composed", "config": {}},
-        ],
-    },
+    "localizer-overlap": _localizer({"p_photo": 0.25, "max_iou": 0.5}),
     # The hand recipe plus hand-free crops (a tenth of the items) trained towards empty heatmaps, so that
     # stage II can tell a false stage-I box from a hand. Validation as "hand".
     "hand-negatives": _hand_with_negatives(0.675, 0.225, synthetic_seed=1),
