@@ -360,10 +360,11 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     # 36/70, PCK 0.509 / 0.515. Session 6: 0.543 / 0.506 off, 0.486 / 0.522 with the floor. The floor drops
     # cartoon hands in unusual views, and keeps the better joints. Session 10 (hand_deep4, surer of real hands):
     # off 41/70 / 41/70, PCK 0.467 / 0.472; with the floor 32/70 (0.457) / 33/70, PCK 0.547 / 0.539: one more
-    # cartoon hand under the floor, better joints on the rest. An untrained pair scores 0 and 0. Raise these as
-    # the models improve.
-    assert recall_off >= 0.52 and pck_off >= 0.42, (recall_off, pck_off)
-    assert recall >= 0.44 and pck >= 0.50, (recall, pck)
+    # cartoon hand under the floor, better joints on the rest. Session 11 (localizer loc_ov2, the overlap-heavy
+    # fine-tune): off 45/70 / 45/70, PCK 0.496 / 0.475; with the floor 36/70 (0.514) / 37/70, PCK 0.552 / 0.541.
+    # An untrained pair scores 0 and 0. Raise these as the models improve.
+    assert recall_off >= 0.58 and pck_off >= 0.44, (recall_off, pck_off)
+    assert recall >= 0.47 and pck >= 0.50, (recall, pck)
 
 
 def test_shipped_models_find_hands_in_small_real_photos(hagrid_dir, monkeypatch):
