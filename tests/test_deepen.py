@@ -83,3 +83,13 @@ def test_trainer_init_from_deepens_a_shallower_checkpoint(tmp_path):
         Trainer(TrainConfig(stage="hand", out_dir=str(tmp_path / "paper"), model="paper",
                             recipe=RECIPES["hand-synthetic"], num_workers=0, progress=False,
                             init_from=str(source))).close()
+
+
+@pytest.mark.parametrize("shallow, deeper", [("lite", "deep"), ("deep", "deep5")])
+def test_deeper_presets_grow_from_the_one_before(shallow, deeper):
+    """Each deeper preset is the one before it with one more MSFF, so train --init-from can grow a trained one."""
+    old_cfg, new_cfg = hand_config(shallow), hand_config(deeper)
+    assert new_cfg.num_msff == old_cfg.num_msff + 1
+    assert {**new_cfg.to_dict(), "num_msff": 0} == {**old_cfg.to_dict(), "num_msff": 0}
+    state = deepen_hand_state(build_hand_net(old_cfg).state_dict(), old_cfg, new_cfg)
+    build_hand_net(new_cfg).load_state_dict(state)      # strict: every tensor present, every shape right

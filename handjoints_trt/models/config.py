@@ -199,6 +199,11 @@ HAND_PRESETS: dict[str, HandNetConfig] = {
     "deep": HandNetConfig(
         crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
         c=32, p=1, q=1, num_msff=4, attention_reduction=8),
+    # "deep5": deep with a fifth MSFF (0.76 GFLOP per crop), grown from a trained deep the same way (session 11:
+    # depth bought both real and synthetic PCK when lite became deep; this asks whether it does again).
+    "deep5": HandNetConfig(
+        crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
+        c=32, p=1, q=1, num_msff=5, attention_reduction=8),
 }
 
 # "wide": lite with more channels at strides 8-32 (what a hand looks like), the same at strides 2-4 (where the
