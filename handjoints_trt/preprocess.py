@@ -151,13 +151,17 @@ def letterbox_transform(frame_size: tuple[int, int], input_size: tuple[int, int]
 
 
 LETTERBOX_FILL = 127
+# Shrinking by more than 2x averages pixel areas (INTER_AREA: no aliasing); milder shrinks interpolate linearly,
+# as data/compose.py does. INTER_AREA at a fractional scale such as 640x480 -> 384x288 cost 2.5-4 ms a frame on
+# this CPU against 0.3-0.6 ms for INTER_LINEAR, with the same localizer accuracy (benchmarks/RESULTS.md section 8).
+AREA_BELOW_SCALE = 0.5
 
 
 def letterbox_image(frame: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
     """Fit a (H, W, 3) uint8 BGR frame into (width, height) ``input_size`` with grey padding (uint8)."""
     lb = letterbox_transform((frame.shape[1], frame.shape[0]), input_size)
     # cv2.resize maps continuous coordinates exactly by rw / fw, so lb.matrix holds for every pixel.
-    interpolation = cv2.INTER_AREA if lb.scale_x < 1 else cv2.INTER_LINEAR
+    interpolation = cv2.INTER_AREA if lb.scale_x < AREA_BELOW_SCALE else cv2.INTER_LINEAR
     resized = cv2.resize(frame, lb.resized, interpolation=interpolation)
     iw, ih = input_size
     out = np.full((ih, iw, 3), LETTERBOX_FILL, np.uint8)

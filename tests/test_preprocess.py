@@ -19,6 +19,19 @@ def test_normalize_is_bgr_chw_scaled_and_offset(shape):
     np.testing.assert_array_equal(preprocess.denormalize(out), batch)
 
 
+@pytest.mark.parametrize("size, aliased", [((640, 480), True), ((1920, 1440), False)])
+def test_letterbox_averages_only_strong_shrinks(size, aliased):
+    """A one-pixel checkerboard shrunk 0.6x (640x480, the webcam case) is interpolated linearly, the fast path
+    that keeps the stripes' contrast; shrunk 0.2x it is area-averaged to near-flat grey (no aliasing where
+    linear interpolation would sample a handful of the pixels)."""
+    w, h = size
+    board = ((np.indices((h, w)).sum(0) % 2) * 255).astype(np.uint8)
+    image, lb = preprocess.letterbox_image(np.repeat(board[..., None], 3, 2), (384, 288))
+    assert lb.resized == (384, 288)
+    spread = float(image.std())
+    assert (spread > 20) if aliased else (spread < 10), spread   # linear: 52 and 127.5; area: 5.5 at both
+
+
 def test_letterbox_pads_centres_and_maps_points():
     frame = np.zeros((480, 640, 3), np.uint8)
     frame[200:280, 300:340] = 255                     # a white block, centre (320, 240)
