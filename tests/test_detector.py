@@ -361,7 +361,8 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     # cartoon hands in unusual views, and keeps the better joints. Session 10 (hand_deep4, surer of real hands):
     # off 41/70 / 41/70, PCK 0.467 / 0.472; with the floor 32/70 (0.457) / 33/70, PCK 0.547 / 0.539: one more
     # cartoon hand under the floor, better joints on the rest. Session 11 (localizer loc_ov2, the overlap-heavy
-    # fine-tune): off 45/70 / 45/70, PCK 0.496 / 0.475; with the floor 36/70 (0.514) / 37/70, PCK 0.552 / 0.541.
+    # fine-tune; INT8 re-calibrated after the letterbox change): off 45/70 / 45/70, PCK 0.496 / 0.484; with the
+    # floor 36/70 (0.514) / 38/70, PCK 0.552 / 0.545.
     # An untrained pair scores 0 and 0. Raise these as the models improve.
     assert recall_off >= 0.58 and pck_off >= 0.44, (recall_off, pck_off)
     assert recall >= 0.47 and pck >= 0.50, (recall, pck)
