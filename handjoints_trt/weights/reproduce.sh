@@ -140,3 +140,15 @@ $RS --recipe localizer-overlap --init-from $RUNS/loc_rs3/best.pt --out $RUNS/loc
 $RS --recipe localizer-overlap --init-from $RUNS/loc_ov/best.pt --out $RUNS/loc_ov2 --lr 1.5e-4 --epochs 5
 handjoints export $RUNS/loc_ov2/best.pt --out "$WEIGHTS/localizer.onnx"
 int8_and_fits       # steps 4-5 again for the shipped pair (session 11)
+# Tried in session 11, not shipped: hand_deep4/best.pt 6 more epochs at lr 1.5e-4 (checkpoints/hand_deep5, CSVs
+# only): training val 0.958-0.9656 per epoch against 0.9666, no gain. loc_ov2/best.pt 5 more epochs at lr 1e-4
+# (checkpoints/loc_ov3, best epoch 3: val 0.860 / 0.898): fit_box_threshold's F1 +0.3 points, model_eval's composed
+# recall -0.2: within the noise, so loc_ov2 stays; loc_ov4 continues it (lr 1e-4, with the letterbox change).
+#   $D --init-from $RUNS/hand_deep4/best.pt --out $RUNS/hand_deep5 --lr 1.5e-4 --epochs 6
+#   $RS --recipe localizer-overlap --init-from $RUNS/loc_ov2/best.pt --out $RUNS/loc_ov3 --lr 1e-4 --epochs 5
+#   $RS --recipe localizer-overlap --init-from $RUNS/loc_ov3/best.pt --out $RUNS/loc_ov4 --lr 1e-4 --epochs 5
+# In training since session 11: a fifth MSFF (preset deep5) grown from hand_deep4 (checkpoints/hand_msff5; its
+# last.pt is committed so that the same command resumes the 8-epoch schedule where it stopped).
+#   handjoints train hand --model deep5 --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-synthetic-heavy --epochs 8 --init-from $RUNS/hand_deep4/best.pt \
+#       --out $RUNS/hand_msff5 --lr 3e-4
