@@ -143,12 +143,15 @@ int8_and_fits       # steps 4-5 again for the shipped pair (session 11)
 # Tried in session 11, not shipped: hand_deep4/best.pt 6 more epochs at lr 1.5e-4 (checkpoints/hand_deep5, CSVs
 # only): training val 0.958-0.9656 per epoch against 0.9666, no gain. loc_ov2/best.pt 5 more epochs at lr 1e-4
 # (checkpoints/loc_ov3, best epoch 3: val 0.860 / 0.898): fit_box_threshold's F1 +0.3 points, model_eval's composed
-# recall -0.2: within the noise, so loc_ov2 stays; loc_ov4 continues it (lr 1e-4, with the letterbox change).
+# recall -0.2: within the noise, so loc_ov2 stays; loc_ov4 continued it (lr 1e-4, with the letterbox change; best
+# epoch 3, val 0.864 / 0.888; fit_box_threshold F1 at 0.30 / 0.15 0.911 against the shipped 0.908, the next
+# session's candidate; its best.pt is committed).
 #   $D --init-from $RUNS/hand_deep4/best.pt --out $RUNS/hand_deep5 --lr 1.5e-4 --epochs 6
 #   $RS --recipe localizer-overlap --init-from $RUNS/loc_ov2/best.pt --out $RUNS/loc_ov3 --lr 1e-4 --epochs 5
 #   $RS --recipe localizer-overlap --init-from $RUNS/loc_ov3/best.pt --out $RUNS/loc_ov4 --lr 1e-4 --epochs 5
-# In training since session 11: a fifth MSFF (preset deep5) grown from hand_deep4 (checkpoints/hand_msff5; its
-# last.pt is committed so that the same command resumes the 8-epoch schedule where it stopped).
+# Also tried in session 11: a fifth MSFF (preset deep5) grown from hand_deep4, 8 epochs (checkpoints/hand_msff5,
+# complete, best epoch 8: val 0.9657; 1,000 hagrid_mp / 500 synthetic val crops 0.9657 / 0.704 against
+# hand_deep4's 0.9666 / 0.706): no gain for 1.14x the stage-II FLOPs, so deep stays (best.pt committed).
 #   handjoints train hand --model deep5 --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
 #       --checkpoint-every 50 --recipe hand-synthetic-heavy --epochs 8 --init-from $RUNS/hand_deep4/best.pt \
 #       --out $RUNS/hand_msff5 --lr 3e-4
