@@ -199,8 +199,8 @@ HAND_PRESETS: dict[str, HandNetConfig] = {
     "deep": HandNetConfig(
         crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
         c=32, p=1, q=1, num_msff=4, attention_reduction=8),
-    # "deep5": deep with a fifth MSFF (0.76 GFLOP per crop), grown from a trained deep the same way (session 11:
-    # depth bought both real and synthetic PCK when lite became deep; this asks whether it does again).
+    # "deep5": deep with a fifth MSFF (0.76 GFLOP per crop), grown from a trained deep the same way. Session 11:
+    # 8 epochs from the shipped deep gave 0.9657 / 0.704 (hagrid_mp / synthetic val) against 0.9666 / 0.706, no gain.
     "deep5": HandNetConfig(
         crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
         c=32, p=1, q=1, num_msff=5, attention_reduction=8),
