@@ -152,8 +152,8 @@ def letterbox_transform(frame_size: tuple[int, int], input_size: tuple[int, int]
 
 LETTERBOX_FILL = 127
 # Shrinking by more than 2x averages pixel areas (INTER_AREA: no aliasing); milder shrinks interpolate linearly,
-# as data/compose.py does. INTER_AREA at a fractional scale such as 640x480 -> 384x288 cost 2.5-4 ms a frame on
-# this CPU against 0.3-0.6 ms for INTER_LINEAR, with the same localizer accuracy (benchmarks/RESULTS.md section 8).
+# as data/compose.py does. INTER_AREA at a fractional scale such as 640x480 -> 384x288 cost 2.9-4.4 ms a resize
+# on this CPU against 0.6-1.5 ms for INTER_LINEAR, with the same localizer accuracy (benchmarks/RESULTS.md section 8).
 AREA_BELOW_SCALE = 0.5
 
 

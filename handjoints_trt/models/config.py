@@ -8,7 +8,7 @@ belongs to training and is not here.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Mapping
 
 NUM_SSHFR_LAYERS = 10  # METHOD.md: ten conv layers, 5x5 for layers 1-5, 3x3 for layers 6-10.
@@ -189,21 +189,18 @@ class LocalizerConfig:
 # "paper": the paper's stated shapes (256 crop, SSHFR 256 x 64 x 64, N = 3, q = 4 residual units per
 # block as drawn in its Fig. 1(c)); c and p are not given, see docs/models.md for the choice.
 # "lite": a 128 crop to 32 x 32 heatmaps, <= 0.6 GFLOP per crop, trainable on a 2-core CPU.
+_LITE_HAND = HandNetConfig(
+    crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
+    c=32, p=1, q=1, num_msff=3, attention_reduction=8)
 HAND_PRESETS: dict[str, HandNetConfig] = {
     "paper": HandNetConfig(),
-    "lite": HandNetConfig(
-        crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
-        c=32, p=1, q=1, num_msff=3, attention_reduction=8),
+    "lite": _LITE_HAND,
     # "deep": lite with a fourth MSFF (0.67 vs 0.58 GFLOP per crop: an MSFF is cheap beside the 5x5 SSHFR),
     # grown from a trained lite (models/widen.py deepen_hand_state, train --init-from).
-    "deep": HandNetConfig(
-        crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
-        c=32, p=1, q=1, num_msff=4, attention_reduction=8),
+    "deep": replace(_LITE_HAND, num_msff=4),
     # "deep5": deep with a fifth MSFF (0.76 GFLOP per crop), grown from a trained deep the same way. Session 11:
     # 8 epochs from the shipped deep gave 0.9657 / 0.704 (hagrid_mp / synthetic val) against 0.9666 / 0.706, no gain.
-    "deep5": HandNetConfig(
-        crop_size=128, stride=4, sshfr_channels=(16, 16, 32, 32, 32, 32, 32, 48, 48, 48),
-        c=32, p=1, q=1, num_msff=5, attention_reduction=8),
+    "deep5": replace(_LITE_HAND, num_msff=5),
 }
 
 # "wide": lite with more channels at strides 8-32 (what a hand looks like), the same at strides 2-4 (where the
