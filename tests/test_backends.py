@@ -47,14 +47,38 @@ def test_onnxruntime_specs_metadata_and_outputs(dots):
 
 
 def test_onnxruntime_threads_do_not_spin_unless_asked(dots):
-    # Two sessions spinning on two cores starved each other (fps.py: 16 -> 11 ms per frame with it off).
+    # Two sessions spinning on two cores starved each other (fps.py: 16 -> 11 ms per frame with it off);
+    # "run" spins within a run only (ort_spin.py: faster on free cores, slower beside busy processes).
     from handjoints_trt.backends.onnxruntime import OnnxRuntimeBackend
 
-    key = "session.intra_op.allow_spinning"
-    for spin_wait, expected in ((False, "0"), (True, "1")):
+    spin, stop = "session.intra_op.allow_spinning", "session.force_spinning_stop"
+    for spin_wait, expected, stops in ((False, "0", ""), ("off", "0", ""), (True, "1", ""), ("always", "1", ""),
+                                       ("run", "1", "1")):
         with OnnxRuntimeBackend(dots["hand"], threads=2, spin_wait=spin_wait) as backend:
-            assert backend._session.get_session_options().get_session_config_entry(key) == expected
+            options = backend._session.get_session_options()
+            assert options.get_session_config_entry(spin) == expected
+            assert (options.get_session_config_entry(stop) if stops else "") == stops
+            if not stops:
+                with pytest.raises(Exception):   # the key is absent unless "run" set it
+                    options.get_session_config_entry(stop)
             assert backend.infer({"crops": _crops(2)})["heatmaps"].shape == (2, 21, 32, 32)
+
+
+def test_onnxruntime_spin_wait_is_passed_through_the_detector(dots):
+    from handjoints_trt import HandJointDetector
+
+    with HandJointDetector(backend="onnxruntime", hand_model=dots["hand"], localizer_model=dots["localizer"],
+                           extra={"spin_wait": "run"}) as det:
+        for backend in (det.hand_backend, det.localizer_backend):
+            options = backend._session.get_session_options()
+            assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+
+
+def test_onnxruntime_rejects_an_unknown_spin_mode(dots):
+    from handjoints_trt.backends.onnxruntime import OnnxRuntimeBackend
+
+    with pytest.raises(ValueError, match="spin_wait must be False/'off', 'run' or True/'always', got 'fast'"):
+        OnnxRuntimeBackend(dots["hand"], spin_wait="fast")
 
 
 def test_non_contiguous_feed_gives_the_same_result(dots):

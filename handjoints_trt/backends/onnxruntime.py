@@ -45,15 +45,29 @@ def choose_providers(requested: Sequence[str] | None, available: Sequence[str]) 
     return [p for p in DEFAULT_PROVIDERS if p in available] or ["CPUExecutionProvider"]
 
 
+SPIN_MODES = {False: "off", "off": "off", "run": "run", True: "always", "always": "always"}
+
+
+def _spin_mode(spin_wait) -> str:
+    """spin_wait (bool or one of "off", "run", "always") -> the mode's name; ValueError names the choices."""
+    try:
+        return SPIN_MODES[spin_wait]
+    except (KeyError, TypeError):
+        raise ValueError(f"spin_wait must be False/'off', 'run' or True/'always', got {spin_wait!r}") from None
+
+
 class OnnxRuntimeBackend(BackendBase):
     """One ONNX model in an ONNX Runtime InferenceSession.
 
     model: ONNX file. threads: intra-op threads (0 = ONNX Runtime's default). providers: execution
-    providers in order of preference (None = CUDA when present, else CPU). spin_wait: let the intra-op
-    threads busy-wait for work after each run (ONNX Runtime's default). Off here: the detector holds two
-    sessions, and their spinning threads took the cores from each other, from OpenCV and from Python
-    between calls; on the 2-core machine this SDK is developed on, turning it off cut a 640x480 frame from
-    16 to 11 ms (`python benchmarks/fps.py`). precision, max_batch,
+    providers in order of preference (None = CUDA when present, else CPU).
+    spin_wait: how the intra-op threads wait for work. False (or "off", the default): they sleep between the parallel sections of a run and after it. "run":
+    they busy-wait between the nodes of a run and stop when it returns (ONNX Runtime's
+    session.force_spinning_stop): on cores left to the detector, 1.1-1.4x faster per frame; with another
+    busy process on the cores, up to 2x slower (`python benchmarks/ort_spin.py`). True (or "always"):
+    ONNX Runtime's default, they also keep spinning after each run; the detector holds two sessions whose
+    spinning threads took the cores from each other, from OpenCV and from Python between calls (16 -> 11
+    ms per 640x480 frame with it off, `python benchmarks/fps.py`). precision, max_batch,
     engine_cache and device are accepted so that one set of options fits every backend under 'auto', and
     ignored here (an ONNX model's precision is in the file; the batch axis is unbounded).
     """
@@ -62,7 +76,7 @@ class OnnxRuntimeBackend(BackendBase):
 
     def __init__(self, model: str | Path, threads: int = 0, providers: Sequence[str] | None = None,
                  precision: str | None = None, max_batch: int | None = None,
-                 engine_cache: str | Path | None = None, device: str | None = None, spin_wait: bool = False):
+                 engine_cache: str | Path | None = None, device: str | None = None, spin_wait: bool | str = False):
         import onnxruntime as ort
 
         path = Path(model)
@@ -75,7 +89,10 @@ class OnnxRuntimeBackend(BackendBase):
         options.inter_op_num_threads = 1  # one model call at a time; the pipeline is sequential
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: ORT's warnings about providers are not the user's
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_wait else "0")
+        spin = _spin_mode(spin_wait)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0" if spin == "off" else "1")
+        if spin == "run":
+            options.add_session_config_entry("session.force_spinning_stop", "1")
         chosen = choose_providers(providers, ort.get_available_providers())
         try:
             self._session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
