@@ -11,6 +11,10 @@ model_eval.py takes the first). Every stage-I candidate above 0.05 is scored by 
 (box threshold, confidence floor) is replayed exactly as detect() runs it (threshold, the max_hands best,
 floor; stage I is run once with the runtime's max_hands, which makes the replay exact). The F1 that is maximised pools both kinds of frames.
 
+To check a choice between two models on fresh frames, ``--seed-offset 1`` (2, ...) composes other frames than the
+fit's, and ``--photos 2601`` takes every labelled val photo (then including model_eval.py's 500):
+``python benchmarks/fit_box_threshold.py --frames 150 --photos 2601 --seed-offset 1 --out DIR [--localizer L.onnx]``.
+
 Prints the box-threshold-only table (floor 0, as before the floor existed), the best pairs, the chosen values
 to put in types.py (BOX_THRESHOLD, MIN_HAND_CONFIDENCE), and writes box_threshold.json + box_threshold.png
 (precision-recall curves per floor, the chosen point marked) into --out.
@@ -141,9 +145,10 @@ def plot(rows: list[dict], best: dict, path: Path, floors=(0.0, 0.3, 0.4, 0.5)) 
     plt.close(fig)
 
 
-def fit_sets(detector, records, frames_per_size: int, photos: int) -> dict[str, Candidates]:
-    """The candidates of the composed fit frames (every FIT_SIZES size) and of the last ``photos`` val photos."""
-    composed = (composed_frames(size, records, seed=FIT_SEED).frame(i)
+def fit_sets(detector, records, frames_per_size: int, photos: int, seed: int = FIT_SEED) -> dict[str, Candidates]:
+    """The candidates of the composed fit frames (every FIT_SIZES size, composed with ``seed``) and of the last
+    ``photos`` val photos."""
+    composed = (composed_frames(size, records, seed=seed).frame(i)
                 for size in FIT_SIZES for i in range(frames_per_size))
     labelled = [r for r in records if r.hands]
     sets = {"composed": collect(detector, composed)}
@@ -175,8 +180,13 @@ def main(argv=None) -> int:
     parser.add_argument("--hand", default=None, help="hand ONNX (default: the shipped one)")
     parser.add_argument("--frames", type=int, default=40, help="composed frames per frame size")
     parser.add_argument("--photos", type=int, default=300, help="real val photos run whole (0 = none)")
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="compose the frames with FIT_SEED + this (1, 2, ...: fresh frames to check a choice on; "
+                             "never 0 - 7, model_eval's seed)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
+    if FIT_SEED + args.seed_offset == VAL_SEED:
+        parser.error(f"--seed-offset {args.seed_offset} gives model_eval.py's seed; choose another")
 
     from handjoints_trt.data.loaders import load_hagrid_mp
 
@@ -187,7 +197,7 @@ def main(argv=None) -> int:
                               min_hand_confidence=0.0)
     with HandJointDetector(backend="onnxruntime", localizer_model=args.localizer, hand_model=args.hand,
                            options=options) as detector:
-        sets = fit_sets(detector, records, args.frames, args.photos)
+        sets = fit_sets(detector, records, args.frames, args.photos, FIT_SEED + args.seed_offset)
     rows = sweep_joint(sets)
     best = best_point(rows)
     alone = best_point([r for r in rows if r["floor"] == 0.0])
@@ -199,7 +209,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "box_threshold.json").write_text(json.dumps(
-        {"rows": rows, "best": best, "best_threshold_alone": alone, "frames": args.frames, "photos": args.photos,
+        {"rows": rows, "best": best, "best_threshold_alone": alone, "frames": args.frames, "photos": args.photos, "seed_offset": args.seed_offset,
          "max_hands": RUNTIME_MAX_HANDS, "command": "python " + " ".join(sys.argv)}, indent=1))
     plot(rows, best, out / "box_threshold.png")
     return 0

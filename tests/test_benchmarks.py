@@ -266,6 +266,16 @@ def test_operating_point_replays_detect_threshold_max_hands_and_floor():
     assert (best["threshold"], best["floor"]) == (0.15, 0.4)
 
 
+def test_fit_check_refuses_model_evals_frames(capsys):
+    """--seed-offset composes fresh frames to check a choice on; the offset that lands on model_eval's seed would
+    fit and report on the same frames, so it is refused before any data is read."""
+    import fit_box_threshold as fit
+
+    with pytest.raises(SystemExit):
+        fit.main(["--seed-offset", str(fit.VAL_SEED - fit.FIT_SEED)])
+    assert "gives model_eval.py's seed" in capsys.readouterr().err
+
+
 def test_operating_point_candidates_replay_detect_on_dot_frames(dot_dataset):
     """collect() + operate() give exactly the boxes detect() returns at the same threshold and floor."""
     import fit_box_threshold as fit

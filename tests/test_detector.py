@@ -362,10 +362,11 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     # off 41/70 / 41/70, PCK 0.467 / 0.472; with the floor 32/70 (0.457) / 33/70, PCK 0.547 / 0.539: one more
     # cartoon hand under the floor, better joints on the rest. Session 11 (localizer loc_ov2, the overlap-heavy
     # fine-tune; INT8 re-calibrated after the letterbox change): off 45/70 / 45/70, PCK 0.496 / 0.484; with the
-    # floor 36/70 (0.514) / 38/70, PCK 0.552 / 0.545.
+    # floor 36/70 (0.514) / 38/70, PCK 0.552 / 0.545. Session 12 (localizer loc_ov4, 5 epochs more): off 47/70 /
+    # 47/70, PCK 0.507 / 0.501; with the floor 38/70 (0.543) / 38/70, PCK 0.565 / 0.573.
     # An untrained pair scores 0 and 0. Raise these as the models improve.
-    assert recall_off >= 0.58 and pck_off >= 0.44, (recall_off, pck_off)
-    assert recall >= 0.47 and pck >= 0.50, (recall, pck)
+    assert recall_off >= 0.62 and pck_off >= 0.46, (recall_off, pck_off)
+    assert recall >= 0.50 and pck >= 0.52, (recall, pck)
 
 
 def test_shipped_models_find_hands_in_small_real_photos(hagrid_dir, monkeypatch):
