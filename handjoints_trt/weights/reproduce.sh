@@ -152,6 +152,10 @@ int8_and_fits       # steps 4-5 again for the shipped pair (session 12)
 # Tried in session 12, not shipped: loc_ov4/best.pt 6 more epochs at lr 3e-4 (checkpoints/loc_ov5; F1 on the
 # larger set 0.9151 at its best epoch, 0.9273 at its last; soups with loc_ov4 0.9282: saturated).
 #   $RS --recipe localizer-overlap --init-from $RUNS/loc_ov4/best.pt --out $RUNS/loc_ov5 --lr 3e-4 --epochs 6
+# Also trained in session 12, the next hand candidate (not shipped yet): hand_deep4 on the synthetic-60 recipe, then
+# interpolated halfway back (1,000 hagrid_mp / 500 synthetic val crops 0.9649 / 0.721 against 0.9666 / 0.706).
+#   $D --recipe hand-synthetic-60 --init-from $RUNS/hand_deep4/best.pt --out $RUNS/hand_syn60d --lr 1.5e-4 --epochs 5
+#   handjoints interpolate $RUNS/hand_deep4/best.pt $RUNS/hand_syn60d/best.pt --alpha 0.5 --out $RUNS/hand_syn60d_a5.pt
 # Tried in session 11, not shipped: hand_deep4/best.pt 6 more epochs at lr 1.5e-4 (checkpoints/hand_deep5, CSVs
 # only): training val 0.958-0.9656 per epoch against 0.9666, no gain. loc_ov2/best.pt 5 more epochs at lr 1e-4
 # (checkpoints/loc_ov3, best epoch 3: val 0.860 / 0.898): fit_box_threshold's F1 +0.3 points, model_eval's composed
