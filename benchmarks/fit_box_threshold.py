@@ -182,7 +182,7 @@ def main(argv=None) -> int:
     parser.add_argument("--photos", type=int, default=300, help="real val photos run whole (0 = none)")
     parser.add_argument("--seed-offset", type=int, default=0,
                         help="compose the frames with FIT_SEED + this (1, 2, ...: fresh frames to check a choice on; "
-                             "never 0 - 7, model_eval's seed)")
+                             "-7 would give model_eval's seed and is refused)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
     if FIT_SEED + args.seed_offset == VAL_SEED:
@@ -209,8 +209,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "box_threshold.json").write_text(json.dumps(
-        {"rows": rows, "best": best, "best_threshold_alone": alone, "frames": args.frames, "photos": args.photos, "seed_offset": args.seed_offset,
-         "max_hands": RUNTIME_MAX_HANDS, "command": "python " + " ".join(sys.argv)}, indent=1))
+        {"rows": rows, "best": best, "best_threshold_alone": alone, "frames": args.frames, "photos": args.photos,
+         "seed_offset": args.seed_offset, "max_hands": RUNTIME_MAX_HANDS, "command": "python " + " ".join(sys.argv)}, indent=1))
     plot(rows, best, out / "box_threshold.png")
     return 0
 

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_eval import frame_time  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
+from handjoints_trt.backends.onnxruntime import SPIN_MODES  # noqa: E402
 
 
 def _burn(stop) -> None:
@@ -56,21 +57,23 @@ def measure(modes, runs: int, passes: int, threads: int) -> list[dict]:
 def summary(rows: list[dict], modes) -> list[dict]:
     """Per mode and hand count: the median of the per-pass medians, and per pass the first mode's time over
     this mode's (> 1: this mode is faster)."""
+    def per_pass(mode, hands):   # rows are in pass order
+        return [r["median_ms"] for r in rows if r["mode"] == mode and r["hands"] == hands]
+
     out = []
     for hands in (1, 4):
+        first = per_pass(modes[0], hands)
         for mode in modes:
-            per_pass = [r["median_ms"] for r in rows if r["mode"] == mode and r["hands"] == hands]
-            ratios = [b["median_ms"] / r["median_ms"] for r, b in zip(
-                [r for r in rows if r["mode"] == mode and r["hands"] == hands],
-                [r for r in rows if r["mode"] == modes[0] and r["hands"] == hands])]
-            out.append({"hands": hands, "mode": mode, "median_ms": float(np.median(per_pass)), "range_ms": [min(per_pass), max(per_pass)],
-                        "speedup_vs_first": [round(v, 2) for v in ratios]})
+            mine = per_pass(mode, hands)
+            out.append({"hands": hands, "mode": mode, "median_ms": float(np.median(mine)),
+                        "range_ms": [min(mine), max(mine)],
+                        "speedup_vs_first": [round(f / m, 2) for f, m in zip(first, mine)]})
     return out
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--modes", nargs="+", default=["off", "run"], choices=["off", "run", "always"])
+    parser.add_argument("--modes", nargs="+", default=["off", "run"], choices=sorted(set(SPIN_MODES.values())))
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--passes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads per session (0 = one per core)")

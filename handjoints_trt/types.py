@@ -104,7 +104,7 @@ class DetectorOptions:
     max_batch: most hand crops per stage-II call (larger sets run in chunks); 0 = the backend's limit.
     device: for the 'torch' backend: 'auto', 'cpu' or 'cuda[:N]'.
     extra: more keyword arguments for both backend sessions, as-is: e.g. ``{"spin_wait": "run"}`` lets ONNX
-        Runtime's threads busy-wait within a run, 1.1-1.4x faster per frame on cores left to the detector,
+        Runtime's threads busy-wait within a run, 1.07-1.19x faster per frame on cores left to the detector,
         slower beside other busy processes (backends/onnxruntime.py, benchmarks/ort_spin.py).
 
     Tracking (HandJointDetector.track / tracking.HandTracker):

@@ -61,10 +61,11 @@ class OnnxRuntimeBackend(BackendBase):
 
     model: ONNX file. threads: intra-op threads (0 = ONNX Runtime's default). providers: execution
     providers in order of preference (None = CUDA when present, else CPU).
-    spin_wait: how the intra-op threads wait for work. False (or "off", the default): they sleep between the parallel sections of a run and after it. "run":
-    they busy-wait between the nodes of a run and stop when it returns (ONNX Runtime's
-    session.force_spinning_stop): on cores left to the detector, 1.1-1.4x faster per frame; with another
-    busy process on the cores, up to 2x slower (`python benchmarks/ort_spin.py`). True (or "always"):
+    spin_wait: how the intra-op threads wait for work. False (or "off", the default): they sleep between
+    the parallel sections of a run and after it. "run": they busy-wait between the nodes of a run and stop
+    when it returns (ONNX Runtime's session.force_spinning_stop): on cores left to the detector,
+    1.07-1.19x faster per 640x480 frame; with another busy process on the cores, about 2x slower
+    (`python benchmarks/ort_spin.py`, benchmarks/RESULTS.md section 10). True (or "always"):
     ONNX Runtime's default, they also keep spinning after each run; the detector holds two sessions whose
     spinning threads took the cores from each other, from OpenCV and from Python between calls (16 -> 11
     ms per 640x480 frame with it off, `python benchmarks/fps.py`). precision, max_batch,
