@@ -49,7 +49,6 @@ import importlib.metadata
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +63,7 @@ if str(BENCH) not in sys.path:
 import _common  # noqa: E402
 from model_eval import VAL_SEED, composed_frames, detect_and_score, shared_data  # noqa: E402
 
+from handjoints_trt.fileio import atomic_write  # noqa: E402
 from handjoints_trt.data.sample import HandLabel, Sample, keypoint_box  # noqa: E402
 from handjoints_trt.types import Hand  # noqa: E402
 
@@ -307,17 +307,7 @@ def markdown(results: dict, scored: dict) -> str:
 
 def write_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)                # mkstemp makes 0600; results are ordinary repo files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, text)
 
 
 # ------------------------------------------------------------------------------------------------ main

@@ -57,6 +57,7 @@ def _search(args, manifest: dict) -> list[str]:
     from handjoints_trt.data.loaders import load_hagrid_mp
     from handjoints_trt.export import quantize as q
     from handjoints_trt.export.onnx_export import read_metadata
+    from handjoints_trt.fileio import atomic_write
 
     root = args.data or Path(manifest["source"]["root"])
     meta = read_metadata(args.model)
@@ -76,7 +77,7 @@ def _search(args, manifest: dict) -> list[str]:
     print(f"chose percentile {result.percentile}; keeping float: {' '.join(result.float_modules) or '(nothing more)'}"
           f" -> drop {result.steps[-1].drop_points:+.2f} points" + ("" if result.passed else " (over the limit)"))
     if args.search_report:
-        Path(args.search_report).write_text(json.dumps(result.to_dict(), indent=1, default=str))
+        atomic_write(args.search_report, json.dumps(result.to_dict(), indent=1, default=str))
     return result.percentile, result.float_modules
 
 

@@ -6,6 +6,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxscript")
 import onnxruntime as ort  # noqa: E402
 
+from handjoints_trt.fileio import default_file_mode  # noqa: E402
 from handjoints_trt.export import onnx_export as E  # noqa: E402
 from handjoints_trt.models import build_model  # noqa: E402
 from handjoints_trt.models.config import hand_config, localizer_config  # noqa: E402
@@ -87,6 +88,7 @@ def test_export_checkpoint_writes_atomically_and_leaves_nothing_behind(tmp_path)
     report = E.export_checkpoint(tmp_path / "best.pt", out)
     assert out.is_file() and report.max_abs < 1e-4
     assert sorted(p.name for p in out.parent.iterdir()) == ["hand.onnx"]
+    assert out.stat().st_mode & 0o777 == default_file_mode()  # as readable as any new file, not owner-only
     assert E.read_metadata(out)["recipe_hash"] == "r1"
 
 

@@ -74,7 +74,7 @@ def test_resume_refuses_another_model_config(tmp_path):
 
 def test_checkpoints_are_written_atomically_and_bad_files_are_refused(tmp_path):
     run(tiny_config(tmp_path, epoch_size=16))
-    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable handjoints_trt checkpoint"):

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+
+from ..fileio import atomic_write
 
 SIDECAR_FORMAT = "handjoints-engine/1"
 ENGINE_SUFFIX = ".engine"
@@ -136,21 +137,9 @@ def sidecar_path(engine_path: str | Path) -> Path:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write `data` to a temp file beside `path`, fsync, then rename over `path`: readers see the old file or
-    the whole new one, never a half-written engine (builds take minutes; a crash must not leave debris)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write `data` through a temp file and a rename (`fileio.atomic_write`): readers see the old engine or the
+    whole new one, never a half-written file (builds take minutes; a crash must not leave debris)."""
+    return atomic_write(path, bytes(data))
 
 
 def _read_sidecar(engine_path: Path) -> dict:

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -33,6 +31,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .. import preprocess
+from ..fileio import atomic_write
 
 MANIFEST_FORMAT = "handjoints-calibration-v1"
 STAGES = ("hand", "localizer")
@@ -140,16 +139,7 @@ def hagrid_manifest(stage: str, root: str | Path, input_size, count: int | None 
 
 def write_manifest(manifest: dict, path: str | Path) -> Path:
     """Write JSON atomically (temp file + rename: a crash never leaves half a manifest)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(manifest, f, indent=1)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return atomic_write(path, json.dumps(manifest, indent=1))
 
 
 # ------------------------------------------------------------------------------------------------ loading

@@ -11,14 +11,13 @@ batch of at least 2, or the batch axis gets fixed; we ask for opset 18.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
+from ..fileio import atomic_path
 from ..preprocess import NORMALIZATION
 from ..skeleton import HandJoint
 
@@ -146,26 +145,17 @@ def export_localizer(model, model_config: dict, out: str | Path, recipe_hash: st
 
 def _export(module, example, out, input_name, output_names, dynamic_shapes, metadata, check, tolerance,
             simplify, kind) -> ParityReport | None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=".onnx", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        _torch_export(module, example, tmp, input_name, output_names, dynamic_shapes)
-        if simplify:
-            _simplify(tmp)
-        _write_metadata(tmp, metadata)
-        report = check_parity(module, tmp, kind, tolerance) if check else None
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model file is as readable as any other
-        os.replace(tmp, out)  # only a checked file ever appears under the final name
-        return report
-    finally:
-        tmp.unlink(missing_ok=True)
-        # the exporter may write weights beside the graph; the saved file holds them inline
-        Path(str(tmp) + ".data").unlink(missing_ok=True)
+    with atomic_path(out, ".onnx") as tmp:  # only a checked file ever appears under the final name
+        try:
+            _torch_export(module, example, tmp, input_name, output_names, dynamic_shapes)
+            if simplify:
+                _simplify(tmp)
+            _write_metadata(tmp, metadata)
+            report = check_parity(module, tmp, kind, tolerance) if check else None
+        finally:
+            # the exporter may write weights beside the graph; the saved file holds them inline
+            Path(str(tmp) + ".data").unlink(missing_ok=True)
+    return report
 
 
 def _check_inputs(kind: str, session) -> list[np.ndarray]:

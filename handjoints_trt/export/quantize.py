@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import statistics
 import struct
 import tempfile
@@ -32,6 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..fileio import atomic_path, atomic_write
 from .calibset import ManifestDataReader, check_manifest_matches, load_manifest, manifest_hash
 from .onnx_export import META_PREFIX, read_metadata
 
@@ -188,15 +188,8 @@ def _atomic_save(model, path: Path) -> None:
     """onnx.save to a temp file in the same folder, then rename: a crash never leaves a half model."""
     import onnx
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        os.chmod(tmp, 0o644)   # mkstemp makes it 0600: a shipped model must be readable by every user
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path, ".onnx") as tmp:
+        onnx.save(model, str(tmp))
 
 
 def _set_metadata(model, metadata: dict) -> None:
@@ -390,14 +383,7 @@ def write_trt_cache(ranges: dict, path: str | Path, version: str = TRT_CACHE_VER
     path = Path(path)
     lines = [TRT_CACHE_HEADER.format(version=version)]
     lines += [f"{name}: {struct.pack('>f', trt_scale(*r)).hex()}" for name, r in ranges.items()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".cache", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -634,15 +620,7 @@ def gate_localizer(fp32: str | Path, int8: str | Path, frames, count: int = 64, 
 
 def write_report(report: GateReport, path: str | Path) -> Path:
     """The gate report as JSON (atomic)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(report.to_dict(), f, indent=1, default=float)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return atomic_write(path, json.dumps(report.to_dict(), indent=1, default=float))
 
 
 # ------------------------------------------------------------------------------------------- mixed precision
