@@ -1,23 +1,27 @@
-"""Fit the detector's operating point to the shipped models: the stage-I score above which a peak is a hand
-(DetectorOptions.box_threshold) and the mean joint confidence below which stage II rejects that hand
-(DetectorOptions.min_hand_confidence), chosen together for the best F1 (recall and precision at IoU 0.5).
+"""Fit the detector's operating point to the shipped models for the best F1 (recall and precision at IoU 0.5):
+the stage-I score above which a peak is proposed (DetectorOptions.box_threshold), and how stage II confirms a
+proposed hand: by a vote, (box score + w x mean joint confidence) / (1 + w) >= hand_threshold (the default since
+session 15: DetectorOptions.confidence_weight = w, hand_threshold), or, as before, by a floor on the mean joint
+confidence alone (min_hand_confidence; the "pairs" table, kept to compare).
 
     python benchmarks/fit_box_threshold.py [--localizer L.onnx --hand H.onnx] [--frames 40 --photos 300]
 
 Two kinds of frames, both from hagrid_mp *val* and neither the ones model_eval.py reports on: composed
 multi-hand frames at the five frame sizes of the timing table plus 640x480, the webcam size (FIT_SIZES;
 another seed than model_eval.py's), and real photos run whole (the *last* ``--photos`` val photos;
-model_eval.py takes the first). Every stage-I candidate above 0.05 is scored by stage II once, then every pair
-(box threshold, confidence floor) is replayed exactly as detect() runs it (threshold, the max_hands best,
-floor; stage I is run once with the runtime's max_hands, which makes the replay exact). The F1 that is maximised pools both kinds of frames.
+model_eval.py takes the first). Every stage-I candidate above 0.05 is scored by stage II once, then every
+operating point is replayed exactly as detect() runs it (threshold, the max_hands best, the vote or the floor;
+stage I is run once with the runtime's max_hands, which makes the replay exact). The F1 that is maximised pools
+both kinds of frames.
 
 To check a choice between two models on fresh frames, ``--seed-offset 1`` (2, ...) composes other frames than the
 fit's, and ``--photos 2601`` takes every labelled val photo (then including model_eval.py's 500):
 ``python benchmarks/fit_box_threshold.py --frames 150 --photos 2601 --seed-offset 1 --out DIR [--localizer L.onnx]``.
 
-Prints the box-threshold-only table (floor 0, as before the floor existed), the best pairs, the chosen values
-to put in types.py (BOX_THRESHOLD, MIN_HAND_CONFIDENCE), and writes box_threshold.json + box_threshold.png
-(precision-recall curves per floor, the chosen point marked) into --out.
+Prints the box-threshold-only table (no vote, no floor), the best pairs (threshold, floor), the best votes
+(threshold, w, hand_threshold), the chosen values to put in types.py (BOX_THRESHOLD, CONFIDENCE_WEIGHT,
+HAND_THRESHOLD, MIN_HAND_CONFIDENCE) and writes box_threshold.json + box_threshold.png (precision-recall curves
+per floor and per vote weight, the chosen point marked) into --out.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from model_eval import FRAME_SIZES, VAL_SEED, composed_frames, shared_data  # no
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import detection_pr  # noqa: E402
+from handjoints_trt.postprocess import verify_hands  # noqa: E402
 from handjoints_trt.types import DetectorOptions  # noqa: E402
 
 THRESHOLDS = np.round(np.arange(0.05, 0.81, 0.05), 2)
@@ -42,6 +47,11 @@ FLOORS = np.round(np.arange(0.0, 0.71, 0.05), 2)
 FIT_SIZES = FRAME_SIZES + ((640, 480),)
 FIT_SEED = VAL_SEED + 7   # not model_eval's frames
 RUNTIME_MAX_HANDS = DetectorOptions().max_hands
+# The vote's grid. Proposal thresholds under 0.30 send more boxes to stage II (0.20: +10 % crops per frame on
+# the check set) for no F1 the check set could tell (session 15), so the grid starts there.
+VOTE_THRESHOLDS = (0.30, 0.35)
+VOTE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
+HAND_THRESHOLDS = np.round(np.arange(0.30, 0.501, 0.01), 2)
 
 
 class Candidates:
@@ -71,13 +81,15 @@ def collect(detector, samples) -> Candidates:
     return found
 
 
-def operate(c: Candidates, threshold: float, floor: float = 0.0, max_hands: int = RUNTIME_MAX_HANDS):
-    """What detect() reports per frame at (threshold, floor): boxes scoring >= threshold, the max_hands best
-    of them, those whose mean joint confidence is >= floor. Returns (boxes, scores) lists."""
+def operate(c: Candidates, threshold: float, floor: float = 0.0, max_hands: int = RUNTIME_MAX_HANDS,
+            hand_threshold: float = 0.0, weight: float = 0.0):
+    """What detect() reports per frame at an operating point: boxes scoring >= threshold, the max_hands best
+    of them, those stage II confirms (postprocess.verify_hands: the vote at hand_threshold with weight, and
+    the floor on the mean joint confidence). Returns (boxes, scores) lists."""
     boxes, scores = [], []
     for b, s, conf in zip(c.boxes, c.scores, c.confidences):
         keep = np.flatnonzero(s >= threshold)[:max_hands]     # scores are best first (decode_boxes)
-        keep = keep[conf[keep] >= floor]
+        keep = keep[verify_hands(s[keep], conf[keep], hand_threshold, weight, floor)]
         boxes.append(b[keep])
         scores.append(s[keep])
     return boxes, scores
@@ -100,44 +112,61 @@ def sweep(boxes: list, scores: list, gts: list, thresholds=THRESHOLDS) -> list[d
     return rows
 
 
+def score_point(sets: dict[str, Candidates], max_hands: int = RUNTIME_MAX_HANDS, **point) -> dict:
+    """One operating point (operate()'s keywords) on every set: recall/precision/F1 pooled and per set."""
+    pooled_boxes, pooled_scores, pooled_gts, per_set = [], [], [], {}
+    for name, c in sets.items():
+        b, s = operate(c, max_hands=max_hands, **point)
+        per_set[name] = _row(detection_pr(b, s, c.gts))
+        pooled_boxes += b
+        pooled_scores += s
+        pooled_gts += c.gts
+    return {**_row(detection_pr(pooled_boxes, pooled_scores, pooled_gts), **point), "sets": per_set}
+
+
 def sweep_joint(sets: dict[str, Candidates], thresholds=THRESHOLDS, floors=FLOORS,
                 max_hands: int = RUNTIME_MAX_HANDS) -> list[dict]:
-    """One row per (threshold, floor): recall/precision/F1 pooled over all sets, and per set."""
-    rows = []
-    for t in thresholds:
-        for f in floors:
-            pooled_boxes, pooled_scores, pooled_gts, per_set = [], [], [], {}
-            for name, c in sets.items():
-                b, s = operate(c, float(t), float(f), max_hands)
-                per_set[name] = _row(detection_pr(b, s, c.gts))
-                pooled_boxes += b
-                pooled_scores += s
-                pooled_gts += c.gts
-            row = _row(detection_pr(pooled_boxes, pooled_scores, pooled_gts), threshold=float(t), floor=float(f))
-            rows.append({**row, "sets": per_set})
-    return rows
+    """One row per (threshold, floor), no vote: recall/precision/F1 pooled over all sets, and per set."""
+    return [score_point(sets, max_hands, threshold=float(t), floor=float(f)) for t in thresholds for f in floors]
+
+
+def sweep_vote(sets: dict[str, Candidates], thresholds=VOTE_THRESHOLDS, weights=VOTE_WEIGHTS,
+               hand_thresholds=HAND_THRESHOLDS, max_hands: int = RUNTIME_MAX_HANDS) -> list[dict]:
+    """One row per (threshold, weight, hand_threshold), floor 0: stage II's vote with stage I."""
+    return [score_point(sets, max_hands, threshold=float(t), floor=0.0, weight=float(w), hand_threshold=float(h))
+            for t in thresholds for w in weights for h in hand_thresholds]
 
 
 def best_point(rows: list[dict]) -> dict:
-    """Best pooled F1; ties go to the higher threshold, then the lower floor (less work for stage II)."""
-    return max(rows, key=lambda r: (round(r["f1"], 6), r["threshold"], -r["floor"]))
+    """Best pooled F1; ties go to the higher threshold (less work for stage II), then the lower floor, then
+    the lower weight and hand threshold."""
+    return max(rows, key=lambda r: (round(r["f1"], 6), r["threshold"], -r["floor"], -r.get("weight", 0.0),
+                                    -r.get("hand_threshold", 0.0)))
 
 
-def plot(rows: list[dict], best: dict, path: Path, floors=(0.0, 0.3, 0.4, 0.5)) -> None:
+def plot(rows: list[dict], best: dict, path: Path, floors=(0.0, 0.15, 0.3), vote_rows=(),
+         weights=(0.5, 1.0)) -> None:
+    """Precision-recall curves: the box threshold swept at a few floors (dashed), and the vote's hand threshold
+    swept at a few weights with the chosen proposal threshold (solid)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    for f in sorted(set(floors) | {best["floor"]}):
+    fig, ax = plt.subplots(figsize=(6, 4.8))
+    for f in floors:
         curve = [r for r in rows if abs(r["floor"] - f) < 1e-9]
-        ax.plot([r["recall"] for r in curve], [r["precision"] for r in curve], "o-", ms=3,
-                label=f"confidence floor {f:g}" + (" (off)" if f == 0 else ""))
-    ax.plot(best["recall"], best["precision"], "r*", ms=14,
-            label=f"chosen: threshold {best['threshold']:g}, floor {best['floor']:g}")
-    ax.set(xlabel="recall (IoU 0.5)", ylabel="precision", xlim=(0.4, 1), ylim=(0.4, 1.02),
-           title=f"Box threshold x confidence floor\n(composed val frames, {len(FIT_SIZES)} sizes + real val photos)")
+        ax.plot([r["recall"] for r in curve], [r["precision"] for r in curve], "o--", ms=3,
+                label=f"box threshold swept, floor {f:g}" + (" (off)" if f == 0 else ""))
+    for w in sorted(set(weights) | ({best["weight"]} if "weight" in best else set())):
+        curve = [r for r in vote_rows if abs(r["weight"] - w) < 1e-9 and r["threshold"] == best["threshold"]]
+        ax.plot([r["recall"] for r in curve], [r["precision"] for r in curve], "s-", ms=3,
+                label=f"vote, w {w:g}: hand threshold swept")
+    chosen = (f"threshold {best['threshold']:g}, w {best['weight']:g}, hand {best['hand_threshold']:g}"
+              if "weight" in best else f"threshold {best['threshold']:g}, floor {best['floor']:g}")
+    ax.plot(best["recall"], best["precision"], "r*", ms=14, label=f"chosen: {chosen}")
+    ax.set(xlabel="recall (IoU 0.5)", ylabel="precision", xlim=(0.75, 0.96), ylim=(0.85, 1.0),
+           title=f"Operating point: box threshold with a floor, or stage II's vote\n(composed val frames, {len(FIT_SIZES)} sizes + real val photos)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
@@ -157,7 +186,7 @@ def fit_sets(detector, records, frames_per_size: int, photos: int, seed: int = F
     return sets
 
 
-def report(rows: list[dict], best: dict) -> str:
+def report(rows: list[dict], best: dict, vote_rows: list[dict] = ()) -> str:
     alone = [r for r in rows if r["floor"] == 0.0]
     lines = ["Box threshold alone (no confidence floor):", "",
              "| threshold | recall | precision | F1 | false boxes | missed |", "|---|---|---|---|---|---|"]
@@ -171,7 +200,23 @@ def report(rows: list[dict], best: dict) -> str:
         sets = " | ".join(f"{r['sets'][n]['recall']:.3f} / {r['sets'][n]['precision']:.3f}" for n in names)
         lines.append(f"| {r['threshold']:.2f} | {r['floor']:.2f} | {r['recall']:.3f} | {r['precision']:.3f} | "
                      f"{r['f1']:.3f} | {sets} |")
+    if vote_rows:
+        lines += ["", "Best votes, (box score + w x mean joint confidence) / (1 + w) >= hand threshold (pooled F1; "
+                  "per set recall / precision):", "",
+                  "| threshold | w | hand threshold | recall | precision | F1 | " + " | ".join(names) + " |",
+                  "|---|---|---|---|---|---|" + "---|" * len(names)]
+        for r in sorted(vote_rows, key=lambda r: -r["f1"])[:8]:
+            sets = " | ".join(f"{r['sets'][n]['recall']:.3f} / {r['sets'][n]['precision']:.3f}" for n in names)
+            lines.append(f"| {r['threshold']:.2f} | {r['weight']:.2f} | {r['hand_threshold']:.2f} | {r['recall']:.3f} "
+                         f"| {r['precision']:.3f} | {r['f1']:.3f} | {sets} |")
     return "\n".join(lines)
+
+
+def _default_point() -> dict:
+    """DetectorOptions' defaults as operate() keywords."""
+    o = DetectorOptions()
+    return {"threshold": o.box_threshold, "floor": o.min_hand_confidence, "hand_threshold": o.hand_threshold,
+            "weight": o.confidence_weight}
 
 
 def main(argv=None) -> int:
@@ -194,24 +239,28 @@ def main(argv=None) -> int:
     # Stage I at the lowest threshold with the runtime's max_hands: at any higher threshold detect() keeps exactly
     # the candidates scoring above it (same peaks, same NMS order), so operate() replays it without rerunning.
     options = DetectorOptions(box_threshold=float(THRESHOLDS[0]), max_hands=RUNTIME_MAX_HANDS,
-                              min_hand_confidence=0.0)
+                              min_hand_confidence=0.0, hand_threshold=0.0)
     with HandJointDetector(backend="onnxruntime", localizer_model=args.localizer, hand_model=args.hand,
                            options=options) as detector:
         sets = fit_sets(detector, records, args.frames, args.photos, FIT_SEED + args.seed_offset)
-    rows = sweep_joint(sets)
-    best = best_point(rows)
+    rows, vote_rows = sweep_joint(sets), sweep_vote(sets)
+    best, best_pair = best_point(vote_rows), best_point(rows)
     alone = best_point([r for r in rows if r["floor"] == 0.0])
-    print(report(rows, best))
-    print(f"\nBOX_THRESHOLD = {best['threshold']:g}\nMIN_HAND_CONFIDENCE = {best['floor']:g}\n# best pooled F1 "
-          f"{best['f1']:.3f}: recall {best['recall']:.3f}, precision {best['precision']:.3f} ({args.frames} frames "
-          f"x {len(FIT_SIZES)} sizes + {args.photos} photos); threshold alone: {alone['threshold']:g}, F1 "
-          f"{alone['f1']:.3f} (recall {alone['recall']:.3f}, precision {alone['precision']:.3f})")
+    default = score_point(sets, **_default_point())
+    print(report(rows, best_pair, vote_rows))
+    print(f"\nBOX_THRESHOLD = {best['threshold']:g}\nCONFIDENCE_WEIGHT = {best['weight']:g}\nHAND_THRESHOLD = "
+          f"{best['hand_threshold']:g}\nMIN_HAND_CONFIDENCE = 0\n# best pooled F1 {best['f1']:.3f}: recall "
+          f"{best['recall']:.3f}, precision {best['precision']:.3f} ({args.frames} frames x {len(FIT_SIZES)} sizes + "
+          f"{args.photos} photos); best pair (threshold {best_pair['threshold']:g}, floor {best_pair['floor']:g}): F1 "
+          f"{best_pair['f1']:.3f}; threshold alone {alone['threshold']:g}: F1 {alone['f1']:.3f}; the defaults now: "
+          f"F1 {default['f1']:.3f} (recall {default['recall']:.3f}, precision {default['precision']:.3f})")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "box_threshold.json").write_text(json.dumps(
-        {"rows": rows, "best": best, "best_threshold_alone": alone, "frames": args.frames, "photos": args.photos,
-         "seed_offset": args.seed_offset, "max_hands": RUNTIME_MAX_HANDS, "command": "python " + " ".join(sys.argv)}, indent=1))
-    plot(rows, best, out / "box_threshold.png")
+        {"rows": rows, "vote_rows": vote_rows, "best": best, "best_pair": best_pair, "best_threshold_alone": alone,
+         "default": default, "frames": args.frames, "photos": args.photos, "seed_offset": args.seed_offset,
+         "max_hands": RUNTIME_MAX_HANDS, "command": "python " + " ".join(sys.argv)}, indent=1))
+    plot(rows, best, out / "box_threshold.png", vote_rows=vote_rows)
     return 0
 
 

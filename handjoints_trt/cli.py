@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from .types import BOX_THRESHOLD, MIN_BOX_SIZE, MIN_HAND_CONFIDENCE
+from .types import BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_BOX_SIZE, MIN_HAND_CONFIDENCE
 
 REPO = Path(__file__).resolve().parents[1]     # the source checkout (calibration/, benchmarks/ live there)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -84,10 +84,15 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, default=0, help="CPU threads for ONNX Runtime / PyTorch (0 = default)")
     g.add_argument("--max-hands", type=int, default=4, help="at most this many hands per frame (default 4)")
     g.add_argument("--box-threshold", type=float, default=BOX_THRESHOLD,
-                   help=f"minimum stage-I hand score 0..1 (default {BOX_THRESHOLD:g}, fitted with "
-                        f"--min-hand-confidence for the shipped models' best F1)")
+                   help=f"minimum stage-I score of a proposed hand 0..1 (default {BOX_THRESHOLD:g}; fitted with "
+                        f"--hand-threshold and --confidence-weight for the shipped models' best F1)")
+    g.add_argument("--hand-threshold", type=float, default=HAND_THRESHOLD,
+                   help=f"report a proposed hand when (box score + w x mean joint confidence) / (1 + w) reaches "
+                        f"this, 0..1 (default {HAND_THRESHOLD:g}; raise for fewer false hands)")
+    g.add_argument("--confidence-weight", type=float, default=CONFIDENCE_WEIGHT, metavar="W",
+                   help=f"w, the weight of stage II's joints in that vote, 0..1 (default {CONFIDENCE_WEIGHT:g})")
     g.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE,
-                   help=f"drop a found hand whose mean joint confidence is below this, 0..1 (default "
+                   help=f"also drop a found hand whose mean joint confidence is below this, 0..1 (default "
                         f"{MIN_HAND_CONFIDENCE:g}; 0 = off)")
     g.add_argument("--nms-nested", type=float, default=None, metavar="FRACTION",
                    help="also drop a box lying more than this fraction inside a better one, e.g. 0.9 "
@@ -128,6 +133,7 @@ def make_detector(args, **options):
     return HandJointDetector(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
                              hand_model=args.hand, threads=args.threads, max_hands=args.max_hands,
                              box_threshold=args.box_threshold, min_hand_confidence=args.min_hand_confidence,
+                             hand_threshold=args.hand_threshold, confidence_weight=args.confidence_weight,
                              localizer_size=getattr(args, "localizer_size", None), engine_cache=args.engine_cache,
                              nms_nested=getattr(args, "nms_nested", None),
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
@@ -647,6 +653,8 @@ def _triton_parser(sub, full: bool) -> None:
     p.add_argument("--max-hands", type=int, default=4)
     p.add_argument("--box-threshold", type=float, default=BOX_THRESHOLD)
     p.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE)
+    p.add_argument("--hand-threshold", type=float, default=HAND_THRESHOLD)
+    p.add_argument("--confidence-weight", type=float, default=CONFIDENCE_WEIGHT)
     p.add_argument("--nms-nested", type=float, default=None, metavar="FRACTION",
                    help="the pipeline's nested-box NMS (default: off)")
     p.add_argument("--min-box-size", type=float, default=MIN_BOX_SIZE, metavar="PIXELS",
@@ -662,6 +670,7 @@ def cmd_export_triton(args) -> int:
                             pipeline_instances=args.instances, device=args.device, prefix=args.prefix,
                             max_hands=args.max_hands, box_threshold=args.box_threshold,
                             min_hand_confidence=args.min_hand_confidence, nms_nested=args.nms_nested,
+                            hand_threshold=args.hand_threshold, confidence_weight=args.confidence_weight,
                             min_box_size=args.min_box_size)
     written = export_triton(args.out, args.localizer, args.hand, options, localizer_plan=args.localizer_plan,
                             hand_plan=args.hand_plan, overwrite=args.force)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .backends.base import Backend, load_backend, resolve_kind
 from .models_registry import default_model_path
-from .postprocess import BOX_STRIDE, decode_boxes, decode_joints
+from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, verify_hands
 from .preprocess import Letterbox, crop_hands, letterbox
 from .types import DetectorOptions, Hand
 
@@ -324,9 +324,11 @@ class HandJointDetector:
             boxes, scores = self.localize(image)
             self.last_timings["localizer"] = (time.perf_counter() - start) * 1e3
         hands = self.estimate(image, boxes, scores)
-        floor = self.options.min_hand_confidence
-        if scores is not None and floor > 0:  # a false stage-I box gets a hand with low joint confidences
-            hands = [h for h in hands if float(h.confidence.mean()) >= floor]
+        if scores is not None and hands:   # stage II confirms stage I's hands; given boxes are never dropped
+            o = self.options
+            keep = verify_hands(scores, [h.mean_confidence for h in hands], o.hand_threshold, o.confidence_weight,
+                                o.min_hand_confidence)
+            hands = [hands[i] for i in keep]
         self.last_timings["total"] = (time.perf_counter() - start) * 1e3
         return hands
 

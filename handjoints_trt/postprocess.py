@@ -8,6 +8,7 @@ Joints (stage II): :func:`decode_joints` = :func:`decode_heatmaps` (sub-pixel pe
 :func:`heatmap_to_crop` -> :func:`crop_to_frame`, plus :func:`heatmap_spread` (METHOD.md eq. 12) ->
 :func:`spread_to_confidence`.
 Boxes (stage I): :func:`decode_boxes` = 3x3 peak picking on the centre map + box from the size map + :func:`nms`.
+Both stages: :func:`hand_scores` / :func:`verify_hands`, which of stage I's hands stage II's joints confirm.
 """
 from __future__ import annotations
 
@@ -255,6 +256,31 @@ def decode_joints(heatmaps: np.ndarray, affines: np.ndarray,
     spread = heatmap_spread(heatmaps, coords)
     keypoints = crop_to_frame(heatmap_to_crop(coords, stride), affines)
     return keypoints, spread_to_confidence(spread, peaks), spread
+
+
+# ------------------------------------------------------------------------------------- verification
+def hand_scores(box_scores: np.ndarray, mean_confidences: np.ndarray, confidence_weight: float) -> np.ndarray:
+    """Stage I's box score and stage II's mean joint confidence as one 0..1 score per hand:
+    (box_score + w * mean_confidence) / (1 + w), w = confidence_weight >= 0 (0 = the box score alone).
+    box_scores, mean_confidences: (N,) -> (N,) float64."""
+    s = np.asarray(box_scores, np.float64).reshape(-1)
+    c = np.asarray(mean_confidences, np.float64).reshape(-1)
+    if s.shape != c.shape:
+        raise ValueError(f"box_scores {s.shape} and mean_confidences {c.shape} must have one value per hand")
+    if not confidence_weight >= 0:
+        raise ValueError(f"confidence_weight must be >= 0, got {confidence_weight!r}")
+    return (s + confidence_weight * c) / (1.0 + confidence_weight)
+
+
+def verify_hands(box_scores: np.ndarray, mean_confidences: np.ndarray, hand_threshold: float,
+                 confidence_weight: float, min_hand_confidence: float = 0.0) -> np.ndarray:
+    """Indices (ascending) of the stage-I hands that detect() reports: hand_scores(...) >= hand_threshold and
+    mean joint confidence >= min_hand_confidence. Stage II votes with stage I instead of vetoing alone: a
+    box stage I is sure of survives the low joint confidences of a hand cut by the frame edge, and a doubtful
+    box needs sure joints (benchmarks/fit_box_threshold.py fits the two constants)."""
+    c = np.asarray(mean_confidences, np.float64).reshape(-1)
+    keep = (hand_scores(box_scores, c, confidence_weight) >= hand_threshold) & (c >= min_hand_confidence)
+    return np.flatnonzero(keep)
 
 
 # ------------------------------------------------------------------------------------------------ boxes

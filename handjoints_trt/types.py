@@ -10,18 +10,18 @@ BACKEND_CHOICES = ("auto", "tensorrt", "onnxruntime", "torch")
 PRECISION_CHOICES = ("fp32", "fp16", "int8")
 
 
-# The shipped models' operating point: the stage-I score threshold and the stage-II confidence floor chosen
-# together for the best F1 at IoU 0.5 on composed val frames of the five sizes plus real val photos run whole,
-# `python benchmarks/fit_box_threshold.py` (its output and benchmarks/results/box_threshold.json give the
-# figures). Re-fit whenever either model is retrained. Session 7 (2026-12-02, localizer loc_rs3), on 100 frames x 6
-# sizes (640x480 added) + 600 photos: this pair scores pooled F1 0.900 (recall 0.885, precision 0.915), the
-# best pair 0.40 / 0.05 0.904 (0.864 / 0.948). The pair kept is within that noise, and on model_eval's frames
-# it finds more hands at every size at a precision within 1.3 points (150 composed 640x480 frames: 0.838
-# against 0.784 at 0.40, both at precision 0.943), so the default did not move. Session 9 (hand network deep2,
-# min_box_size 16): this pair 0.902 (0.875 / 0.931), the best 0.30 / 0.05 0.906 (0.893 / 0.919): within the
-# noise again, so the default stays.
+# The shipped models' operating point, fitted together for the best F1 at IoU 0.5 on composed val frames of the
+# timing table's five sizes plus 640x480 and real val photos run whole (`python benchmarks/fit_box_threshold.py`;
+# its output and benchmarks/results/box_threshold.json give the figures). Re-fit whenever either model is
+# retrained. Stage I proposes the peaks scoring >= BOX_THRESHOLD; stage II runs on them; detect() reports a
+# proposed hand when (box score + CONFIDENCE_WEIGHT x mean joint confidence) / (1 + CONFIDENCE_WEIGHT) >=
+# HAND_THRESHOLD (postprocess.verify_hands) and its mean joint confidence >= MIN_HAND_CONFIDENCE. Until session
+# 15 the two stages voted apart (box score >= 0.30, then confidence >= 0.15): a hand cut by the frame edge that
+# stage I was sure of fell under the floor, and a doubtful box with middling joints passed.
 BOX_THRESHOLD = 0.30
-MIN_HAND_CONFIDENCE = 0.15
+CONFIDENCE_WEIGHT = 0.5
+HAND_THRESHOLD = 0.37
+MIN_HAND_CONFIDENCE = 0.0
 # Stage-I boxes whose long side is under this many frame pixels are dropped (benchmarks/box_sizes.py): none of
 # the hands the shipped localizer found on composed frames or real photos was that small, and 17 of its 85 false
 # hands on 600 real val photos were (fingertips and borders taken for tiny hands; RESULTS.md section 7). From
@@ -73,9 +73,9 @@ class DetectorOptions:
     localizer_model / hand_model: ONNX files (for 'torch': a trainer checkpoint, or an ONNX file with a
         sibling checkpoint of the same stem, ``hand.onnx`` + ``hand.pt``); None = the shipped models.
     max_hands: at most this many hands per frame (the highest scores win).
-    box_threshold: minimum stage-I score of a hand, 0..1. The default (BOX_THRESHOLD) is half of the shipped
-        models' best-F1 operating point (benchmarks/fit_box_threshold.py); raise it for fewer false hands,
-        lower it for fewer missed ones.
+    box_threshold: minimum stage-I score of a proposed hand, 0..1: the peaks stage II runs on (each costs a
+        crop of stage-II work). Part of the shipped models' fitted operating point with confidence_weight and
+        hand_threshold (benchmarks/fit_box_threshold.py).
     nms_iou: boxes overlapping more than this IoU are merged by non-maximum suppression.
     nms_nested: also drop a box lying more than this fraction inside a better one, 0..1 (None = off): a
         knuckle or a ring found inside its own hand overlaps it by a small IoU. 0.9 raises precision on real
@@ -83,11 +83,18 @@ class DetectorOptions:
     min_box_size: stage I drops a box whose long side is under this many frame pixels (0 = off): such
         boxes were fingertips and frame borders, never hands, on the shipped models' val frames and photos
         (MIN_BOX_SIZE). Not applied to boxes you pass to detect(boxes=...).
-    min_hand_confidence: detect() drops a hand found by stage I whose mean joint confidence is below this,
-        0..1 (0 = off): stage II as a verifier of stage I's boxes, so that a lower box_threshold finds more
-        hands without more false ones. The default (MIN_HAND_CONFIDENCE) is the other half of the fitted
-        operating point. Not applied to boxes you pass to detect(boxes=...), nor in track() (tracks end
-        below lost_confidence instead).
+    hand_threshold, confidence_weight: detect() reports a hand proposed by stage I when (its box score +
+        confidence_weight x its mean joint confidence) / (1 + confidence_weight) >= hand_threshold, both 0..1
+        (postprocess.verify_hands): stage II's joints vote with stage I's score, so a box stage I is sure of
+        survives a hand cut by the frame edge (few sure joints) and a doubtful box needs sure joints. Raise
+        hand_threshold for fewer false hands, lower it for fewer missed ones; confidence_weight 0 and
+        hand_threshold <= box_threshold turn stage II's vote off. The defaults are the fitted operating point
+        (HAND_THRESHOLD, CONFIDENCE_WEIGHT): on 3,501 check frames, F1 0.927 -> 0.937 against the two
+        stages voting apart (benchmarks/RESULTS.md section 7).
+    min_hand_confidence: also drop a proposed hand whose mean joint confidence is below this, 0..1 (0 = off,
+        the default: hand_threshold already weighs the joints).
+        None of the three applies to boxes you pass to detect(boxes=...), nor in track() (tracks end below
+        lost_confidence instead).
     localizer_size: the localizer input. An int is its long side in pixels: the short side follows the
         frame's aspect ratio, rounded up to a multiple of 32 (1280x720 at 384 -> 384x224). A (width,
         height) pair fixes the input (letterboxed). None = automatic (detector.auto_long_side): the long
@@ -128,6 +135,8 @@ class DetectorOptions:
     nms_iou: float = 0.4
     nms_nested: float | None = None
     min_box_size: float = MIN_BOX_SIZE
+    hand_threshold: float = HAND_THRESHOLD
+    confidence_weight: float = CONFIDENCE_WEIGHT
     min_hand_confidence: float = MIN_HAND_CONFIDENCE
     localizer_size: int | tuple[int, int] | None = None
     flip_test: bool = False
@@ -161,7 +170,8 @@ class DetectorOptions:
         _check_int("max_batch", self.max_batch, 0)
         _check_int("redetect_interval", self.redetect_interval, 1)
         _check_int("new_hand_interval", self.new_hand_interval, 1)
-        for name in ("box_threshold", "nms_iou", "lost_confidence", "min_hand_confidence"):
+        for name in ("box_threshold", "nms_iou", "lost_confidence", "min_hand_confidence", "hand_threshold",
+                     "confidence_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number in 0..1, got {value!r}")

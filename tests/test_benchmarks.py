@@ -290,12 +290,47 @@ def test_operating_point_candidates_replay_detect_on_dot_frames(dot_dataset):
         c = fit.collect(low, samples)
     assert len(c) == 4 and sum(len(g) for g in c.gts) == 5
     # The dot localizer's weak side peaks (~0.17) mostly get low joint confidences: the floor drops them.
-    with HandJointDetector(**models, box_threshold=0.16, min_hand_confidence=0.2, max_hands=4) as runtime:
+    with HandJointDetector(**models, box_threshold=0.16, min_hand_confidence=0.2, hand_threshold=0.0,
+                           max_hands=4) as runtime:
         expected = [np.array([h.box for h in runtime.detect(s.image)]).reshape(-1, 4) for s in samples]
     boxes, _ = fit.operate(c, 0.16, 0.2, max_hands=4)
     assert [len(b) for b in expected] == [1, 1, 2, 2]
     for got, want in zip(boxes, expected):
         np.testing.assert_allclose(got, want, atol=1e-4)
+    # The vote (no floor): the same replay at two hand thresholds; the dot hands vote 0.98-0.999, the second
+    # threshold drops the least sure of them (0.973 box score, 0.995 joints in frame 3).
+    counts = []
+    for hand_threshold in (0.5, 0.985):
+        with HandJointDetector(**models, box_threshold=0.16, min_hand_confidence=0.0, hand_threshold=hand_threshold,
+                               confidence_weight=0.5, max_hands=4) as runtime:
+            expected = [np.array([h.box for h in runtime.detect(s.image)]).reshape(-1, 4) for s in samples]
+        boxes, _ = fit.operate(c, 0.16, 0.0, max_hands=4, hand_threshold=hand_threshold, weight=0.5)
+        for got, want in zip(boxes, expected):
+            np.testing.assert_allclose(got, want, atol=1e-4)
+        counts.append(sum(len(b) for b in boxes))
+    print("dot candidates", [list(zip(sc.round(3), cf.round(3))) for sc, cf in zip(c.scores, c.confidences)], counts)
+    assert counts == [6, 5]
+
+
+def test_vote_sweep_hand_computed():
+    """A sure box with unsure joints (a hand cut by the frame edge) and a doubtful box with middling joints
+    (a false one): no floor keeps the first and drops the second, the vote does."""
+    import fit_box_threshold as fit
+
+    c = fit.Candidates()
+    c.add([[0, 0, 10, 10], [30, 30, 40, 40], [60, 60, 70, 70]], [0.6, 0.3, 0.35], [0.1, 0.5, 0.9],
+          [[0, 0, 10, 10], [60, 60, 70, 70]])
+    # votes at w 0.5: 0.65 / 1.5 = 0.433, 0.55 / 1.5 = 0.367, 0.8 / 1.5 = 0.533
+    floors = {(r["floor"]): r for r in fit.sweep_joint({"a": c}, [0.3], [0.0, 0.15, 0.6], 4)}
+    assert [(r["recall"], r["precision"]) for r in floors.values()] == [(1.0, pytest.approx(2 / 3)),
+                                                                        (0.5, 0.5), (0.5, 1.0)]
+    votes = {r["hand_threshold"]: r for r in fit.sweep_vote({"a": c}, [0.3], [0.5], [0.35, 0.4, 0.45])}
+    assert (votes[0.35]["recall"], votes[0.35]["precision"]) == (1.0, pytest.approx(2 / 3))
+    assert (votes[0.4]["recall"], votes[0.4]["precision"], votes[0.4]["f1"]) == (1.0, 1.0, 1.0)
+    assert (votes[0.45]["recall"], votes[0.45]["precision"]) == (0.5, 1.0)
+    assert votes[0.4]["weight"] == 0.5 and votes[0.4]["floor"] == 0.0
+    best = fit.best_point(list(votes.values()))
+    assert (best["threshold"], best["weight"], best["hand_threshold"]) == (0.3, 0.5, 0.4)
 
 
 def test_model_eval_photos_as_frames_on_dot_hands(dot_dataset):

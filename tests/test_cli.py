@@ -101,6 +101,16 @@ def test_detect_min_hand_confidence_flag_reaches_the_detector(dot, tmp_path):
     assert json.loads((tmp_path / "hand.json").read_text())["hands"] == []
 
 
+def test_detect_vote_flags_reach_the_detector(dot, tmp_path):
+    """--hand-threshold 1 with the joints weighed in drops the found hand (its box score is under 1); the
+    same threshold with --confidence-weight 0 and no vote (threshold 0) keeps it."""
+    run("detect", str(dot["image"]), "--out", str(tmp_path / "a"), *models(dot), "--hand-threshold", "1.0")
+    assert json.loads((tmp_path / "a" / "hand.json").read_text())["hands"] == []
+    run("detect", str(dot["image"]), "--out", str(tmp_path / "b"), *models(dot), "--hand-threshold", "0",
+        "--confidence-weight", "0")
+    assert len(json.loads((tmp_path / "b" / "hand.json").read_text())["hands"]) == 1
+
+
 def test_detect_localizer_size_flag_reaches_the_detector(dot, tmp_path):
     """A fixed stage-I input moves the box (another resolution of the same map); a bad one is refused."""
     boxes = []

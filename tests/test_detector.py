@@ -10,6 +10,7 @@ import pytest
 from handjoints_trt.detector import (HandJointDetector, as_bgr_frame, auto_long_side, decode_localizer,
                                      localizer_input_size)
 from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_paths, shipped_models_present
+from handjoints_trt.postprocess import hand_scores, verify_hands
 from handjoints_trt.preprocess import letterbox_transform
 from handjoints_trt.types import DetectorOptions
 from runtime_models import CROP_SIZE, STRIDE, dot_hand_frame, write_dot_models
@@ -195,6 +196,30 @@ def test_min_hand_confidence_drops_stage_one_hands_below_it(dots):
         HandJointDetector(**models, min_hand_confidence=1.5)
 
 
+def test_hand_threshold_votes_with_stage_one_as_verify_hands_says(dots):
+    """detect() keeps exactly the stage-I hands postprocess.verify_hands keeps, for a vote that splits the
+    three hands of a frame; given boxes are never dropped; bad values are refused by name."""
+    palms = [(100, 100, 150), (600.5, 300.5, 150), (1000, 50.25, 150)]
+    frame, _ = dot_hand_frame((720, 1280), palms)
+    models = dict(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"], threads=1)
+    with HandJointDetector(**models, hand_threshold=0.0) as plain:
+        found = plain.detect(frame)
+    assert len(found) == 3
+    votes = sorted(float(v) for v in hand_scores([h.score for h in found], [h.mean_confidence for h in found], 0.5))
+    assert votes[0] < votes[-1]
+    threshold = (votes[0] + votes[1]) / 2 if votes[1] > votes[0] else (votes[1] + votes[2]) / 2
+    expected = verify_hands([h.score for h in found], [h.mean_confidence for h in found], threshold, 0.5)
+    with HandJointDetector(**models, hand_threshold=threshold, confidence_weight=0.5) as voting:
+        kept = voting.detect(frame)
+        given = voting.detect(frame, boxes=np.array([h.box for h in found]))
+    assert 1 <= len(kept) == len(expected) < 3
+    np.testing.assert_allclose([h.box for h in kept], [found[i].box for i in expected], atol=1e-4)
+    assert len(given) == 3
+    for name, value in (("hand_threshold", 1.5), ("confidence_weight", -0.5)):
+        with pytest.raises(ValueError, match=name):
+            HandJointDetector(**models, **{name: value})
+
+
 def test_frame_without_hands(detector):
     assert detector.detect(np.full((480, 640, 3), 20, np.uint8)) == []
 
@@ -346,10 +371,12 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
 
     generator = synthetic.SyntheticHands(seed=123)
     samples = [generator.frame(index) for index in range(40)]
-    with HandJointDetector(backend="onnxruntime", precision=precision, min_hand_confidence=0.0) as detector:
+    with HandJointDetector(backend="onnxruntime", precision=precision, hand_threshold=0.0) as detector:
         unfiltered = [detector.detect(sample.image) for sample in samples]
-    floor = DetectorOptions().min_hand_confidence    # what detect() drops by default
-    kept = [[h for h in hands if h.mean_confidence >= floor] for hands in unfiltered]
+    o = DetectorOptions()    # what detect() keeps by default: stage II's vote with stage I
+    kept = [[hands[i] for i in verify_hands([h.score for h in hands], [h.mean_confidence for h in hands],
+                                            o.hand_threshold, o.confidence_weight, o.min_hand_confidence)]
+            for hands in unfiltered]
     recall_off, pck_off = _recall_and_pck(samples, unfiltered)
     recall, pck = _recall_and_pck(samples, kept)
     # A regression guard for the shipped models, not their target: on these 40 synthetic frames (70 hands from
@@ -365,6 +392,7 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     # floor 36/70 (0.514) / 38/70, PCK 0.552 / 0.545. Session 12 (localizer loc_ov4, 5 epochs more): off 47/70 /
     # 47/70, PCK 0.507 / 0.501; with the floor 38/70 (0.543) / 38/70, PCK 0.565 / 0.573.
     # An untrained pair scores 0 and 0. Raise these as the models improve.
+    print(f"{precision}: off {recall_off:.3f} / {pck_off:.3f}, default {recall:.3f} / {pck:.3f}")
     assert recall_off >= 0.62 and pck_off >= 0.46, (recall_off, pck_off)
     assert recall >= 0.50 and pck >= 0.52, (recall, pck)
 

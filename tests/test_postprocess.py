@@ -216,3 +216,21 @@ def test_decode_boxes_noisy_map_stays_bounded():
     boxes, scores = pp.decode_boxes(centers, sizes, np.zeros((1, 2, 80, 80), np.float32), max_boxes=7)
     assert len(boxes) == 7 and np.all(np.diff(scores) <= 0)
     assert scores[0] == centers.max()                      # the best peak survives the candidate cut
+
+
+def test_hand_scores_and_verify_hands_hand_computed():
+    """The vote: (s + w c) / (1 + w) >= hand_threshold, and the floor on c."""
+    s, c = np.array([0.9, 0.35, 0.3, 0.6]), np.array([0.05, 0.9, 0.4, 0.5])
+    np.testing.assert_allclose(pp.hand_scores(s, c, 0.5), [(0.9 + 0.025) / 1.5, 0.8 / 1.5, 0.5 / 1.5, 0.85 / 1.5])
+    np.testing.assert_allclose(pp.hand_scores(s, c, 0.0), s)               # weight 0: the box score alone
+    # 0.617, 0.533, 0.333, 0.567 at w 0.5: a sure box with unsure joints (an edge-cut hand) stays, a doubtful
+    # box stays only with sure joints.
+    assert pp.verify_hands(s, c, 0.5, 0.5).tolist() == [0, 1, 3]
+    assert pp.verify_hands(s, c, 0.55, 0.5).tolist() == [0, 3]
+    assert pp.verify_hands(s, c, 0.5, 0.5, min_hand_confidence=0.1).tolist() == [1, 3]   # the floor as well
+    assert pp.verify_hands(s, c, 0.0, 0.5).tolist() == [0, 1, 2, 3]
+    assert pp.verify_hands([], [], 0.37, 0.5).tolist() == []
+    with pytest.raises(ValueError, match="one value per hand"):
+        pp.verify_hands(s, c[:2], 0.37, 0.5)
+    with pytest.raises(ValueError, match="confidence_weight"):
+        pp.hand_scores(s, c, -1.0)

@@ -20,7 +20,7 @@ import pytest
 
 from handjoints_trt import HandJointDetector
 from handjoints_trt.triton import FramePipeline, TritonOptions, export_triton
-from handjoints_trt.types import MIN_BOX_SIZE
+from handjoints_trt.types import MIN_BOX_SIZE, DetectorOptions
 from runtime_models import dot_hand_frame, write_dot_models
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,6 +159,32 @@ def test_frame_pipeline_applies_the_confidence_floor_as_detect_does(repo, dot):
     assert len(means) == 3 and len(result["boxes"]) == len(hands) == 2
     np.testing.assert_allclose(result["boxes"], np.array([h.box for h in hands]), atol=1e-4)
     assert len(pipeline(frame, result["boxes"].repeat(2, axis=0))["boxes"]) == 4   # given boxes: never filtered
+
+
+def test_frame_pipeline_applies_the_vote_as_detect_does(repo, dot):
+    """The repository carries the vote's defaults; a hand threshold that drops the least sure hand drops the
+    same one in the pipeline and in detect(); a repository written before the vote keeps the floor alone."""
+    frame, _ = dot_hand_frame((720, 1280), [(100, 100, 150), (600.5, 300.5, 150), (1000, 50.25, 150)])
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    assert float(params["hand_threshold"]) == TritonOptions().hand_threshold == DetectorOptions().hand_threshold
+    assert float(params["confidence_weight"]) == DetectorOptions().confidence_weight
+    models = dict(backend="onnxruntime", localizer_model=dot["localizer"], hand_model=dot["hand"])
+    with HandJointDetector(**models, hand_threshold=0.0) as d:
+        votes = sorted((h.score + 0.5 * h.mean_confidence) / 1.5 for h in d.detect(frame))
+    threshold = votes[0] + 1e-4
+    callables = ort_callables(dot["localizer"], dot["hand"], [])
+    pipeline = FramePipeline.from_parameters({**params, "hand_threshold": str(threshold), "confidence_weight": "0.5"},
+                                             *callables)
+    result = pipeline(frame)
+    with HandJointDetector(**models, hand_threshold=threshold, confidence_weight=0.5) as d:
+        hands = d.detect(frame)
+    assert len(votes) == 3 and len(result["boxes"]) == len(hands) == 2
+    np.testing.assert_allclose(result["boxes"], np.array([h.box for h in hands]), atol=1e-4)
+    old = {k: v for k, v in params.items() if k not in ("hand_threshold", "confidence_weight")}
+    before = FramePipeline.from_parameters(old, *callables)
+    assert (before.hand_threshold, before.confidence_weight) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="hand_threshold"):
+        TritonOptions(hand_threshold=1.5).validate()
 
 
 def test_frame_pipeline_reads_nested_nms(repo, dot):
