@@ -95,7 +95,8 @@ def make_detector(entry: dict, args, max_hands: int):
     return HandJointDetector(backend=entry["backend"], precision=entry["precision"],
                              localizer_model=models["localizer"], hand_model=models["hand"],
                              threads=args.threads, max_hands=max_hands, device="auto",
-                             box_threshold=0.0 if lenient else 0.4, lost_confidence=0.0 if lenient else 0.3)
+                             box_threshold=0.0 if lenient else 0.4, lost_confidence=0.0 if lenient else 0.3,
+                             **({"hand_threshold": 0.0} if lenient else {}))
 
 
 # ------------------------------------------------------------------------------------------- table VI

@@ -5,11 +5,13 @@ default operating point, classified by the first stage of the pipeline that lost
 
 On model_eval.py's frames (composed hagrid_mp val frames at its five frame sizes and seed, and the first
 ``--photos`` val photos run whole), detect() runs once with the stage-I threshold at CANDIDATE_THRESHOLD and
-the stage-II floor off, so every candidate box keeps its stage-I score and its mean joint confidence. A
+stage II's vote off, so every candidate box keeps its stage-I score and its mean joint confidence. A
 labelled hand is then, in this order:
 
-- found: a candidate with IoU >= 0.5 passes both the box threshold and the confidence floor;
-- dropped by the floor: a candidate with IoU >= 0.5 passes the box threshold, none the floor;
+- found: a candidate with IoU >= 0.5 passes the box threshold and stage II's vote (postprocess.verify_hands
+  at the default hand_threshold, confidence_weight and min_hand_confidence);
+- dropped by stage II: a candidate with IoU >= 0.5 passes the box threshold, none the vote (until session 15,
+  "dropped by the floor": the confidence floor alone);
 - score below threshold: a candidate with IoU >= 0.5 exists, all below the box threshold;
 - box misfit: no candidate reaches IoU 0.5, one reaches 0.3 (the hand was seen, its box is off);
 - not proposed: nothing near it.
@@ -34,10 +36,10 @@ from model_eval import FRAME_SIZES, composed_frames, shared_data, val_photos  # 
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import SIZE_EDGES_PX  # noqa: E402
-from handjoints_trt.postprocess import box_iou  # noqa: E402
-from handjoints_trt.types import BOX_THRESHOLD, MIN_HAND_CONFIDENCE  # noqa: E402
+from handjoints_trt.postprocess import box_iou, verify_hands  # noqa: E402
+from handjoints_trt.types import BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_HAND_CONFIDENCE  # noqa: E402
 
-REASONS = ("found", "dropped by the floor", "score below threshold", "box misfit", "not proposed")
+REASONS = ("found", "dropped by stage II", "score below threshold", "box misfit", "not proposed")
 CANDIDATE_THRESHOLD = 0.05     # low enough that a hand's weak candidate is kept; what detect() sees at 0.30
 MISFIT_IOU = 0.3
 # The bins of model_eval's recall-by-size table (evaluation.recall_by_size), so the two reports line up.
@@ -46,7 +48,7 @@ SIZE_BINS = tuple(zip(SIZE_EDGES_PX[:-1], SIZE_EDGES_PX[1:]))
 
 def classify(truth: np.ndarray, boxes: np.ndarray, scores: np.ndarray, confidences: np.ndarray,
              box_threshold: float = BOX_THRESHOLD, floor: float = MIN_HAND_CONFIDENCE,
-             iou_min: float = 0.5) -> str:
+             hand_threshold: float = HAND_THRESHOLD, weight: float = CONFIDENCE_WEIGHT, iou_min: float = 0.5) -> str:
     """The reason (one of REASONS) for one labelled hand ``truth`` (4,) xyxy against candidate ``boxes``
     (N, 4) xyxy frame px with their stage-I ``scores`` (N,) and mean joint ``confidences`` (N,)."""
     if not len(boxes):
@@ -54,10 +56,12 @@ def classify(truth: np.ndarray, boxes: np.ndarray, scores: np.ndarray, confidenc
     iou = box_iou(np.asarray(truth, np.float32)[None], np.asarray(boxes, np.float32))[0]
     near = iou >= iou_min
     passes = near & (scores >= box_threshold)
-    if (passes & (confidences >= floor)).any():
+    confirmed = np.zeros(len(boxes), bool)
+    confirmed[verify_hands(scores, confidences, hand_threshold, weight, floor)] = True
+    if (passes & confirmed).any():
         return "found"
     if passes.any():
-        return "dropped by the floor"
+        return "dropped by stage II"
     if near.any():
         return "score below threshold"
     return "box misfit" if iou.max() >= MISFIT_IOU else "not proposed"
@@ -98,7 +102,8 @@ def tally(detector, samples) -> dict:
 
 def markdown(results: dict, command: str) -> str:
     lines = [f"# Why hands are missed ({date.today().isoformat()})", "", f"Command: `{command}`", "",
-             f"Operating point: box_threshold {BOX_THRESHOLD}, min_hand_confidence {MIN_HAND_CONFIDENCE}", ""]
+             f"Operating point: box_threshold {BOX_THRESHOLD}, hand_threshold {HAND_THRESHOLD}, confidence_weight "
+             f"{CONFIDENCE_WEIGHT}, min_hand_confidence {MIN_HAND_CONFIDENCE}", ""]
     for name, result in results.items():
         total = sum(result["reasons"].values())
         columns = [t for t in TRAIT_ORDER if t in result["traits"]]
@@ -123,7 +128,7 @@ def main(argv=None) -> int:
     records = load_hagrid_mp(shared_data(), split="val")
     results = {}
     with HandJointDetector(backend="onnxruntime", box_threshold=CANDIDATE_THRESHOLD, min_hand_confidence=0.0,
-                           threads=args.threads) as detector:
+                           hand_threshold=0.0, threads=args.threads) as detector:
         composed = (composed_frames(size, records).frame(i) for size in FRAME_SIZES for i in range(args.frames))
         results[f"composed, {args.frames} x {len(FRAME_SIZES)} sizes"] = tally(detector, composed)
         if args.photos:

@@ -192,6 +192,8 @@ def markdown(results: dict) -> str:
     lines = [f"# Model card figures ({results['date']}, {results['machine']})", "",
              f"Command: `{results['command']}`", "",
              f"Operating point: box_threshold {results['operating_point']['box_threshold']:g}, "
+             f"hand_threshold {results['operating_point'].get('hand_threshold', 0):g}, "
+             f"confidence_weight {results['operating_point'].get('confidence_weight', 0):g}, "
              f"min_hand_confidence {results['operating_point']['min_hand_confidence']:g}, "
              f"min_box_size {results['operating_point'].get('min_box_size', 0):g}, "
              f"flip_test {results['operating_point'].get('flip_test', False)}", "",
@@ -252,6 +254,8 @@ def main(argv=None) -> int:
         grid = overlay_grid(detector)
         operating_point = {"box_threshold": detector.options.box_threshold,
                            "min_hand_confidence": detector.options.min_hand_confidence,
+                           "hand_threshold": detector.options.hand_threshold,
+                           "confidence_weight": detector.options.confidence_weight,
                            "min_box_size": detector.options.min_box_size, "flip_test": detector.options.flip_test}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -356,7 +356,8 @@ def main(argv=None) -> int:
         print("[peer_mediapipe] timing ...", file=sys.stderr, flush=True)
         timing = interleaved_time(detectors, next(photo_frames(records, 1)).image, args.runs)
         described = {"handjoints_trt": f"onnxruntime fp32, threads {args.threads}, box_threshold "
-                     f"{ours.options.box_threshold:g}, min_hand_confidence {ours.options.min_hand_confidence:g}, "
+                     f"{ours.options.box_threshold:g}, hand_threshold {ours.options.hand_threshold:g}, confidence_weight "
+                     f"{ours.options.confidence_weight:g}, min_hand_confidence {ours.options.min_hand_confidence:g}, "
                      f"max_hands {ours.options.max_hands}",
                      "MediaPipe": "solutions.hands.Hands(" + ", ".join(f"{k}={v}" for k, v in peer.options.items())
                      + ")"}

@@ -438,14 +438,20 @@ def test_miss_reasons_classify_hand_built_cases():
 
     def reason(boxes, scores, confidences):
         return miss_reasons.classify(truth, np.array(boxes, np.float32).reshape(-1, 4), np.array(scores, np.float32),
-                                     np.array(confidences, np.float32), box_threshold=0.3, floor=0.15)
+                                     np.array(confidences, np.float32), **point)
+
+    point = dict(box_threshold=0.3, floor=0.15, hand_threshold=0.0, weight=0.0)    # the floor alone
 
     assert reason([], [], []) == "not proposed"
     assert reason([far], [0.9], [0.9]) == "not proposed"
     assert reason([shifted], [0.9], [0.9]) == "box misfit"
     assert reason([exact, far], [0.2, 0.9], [0.9, 0.9]) == "score below threshold"
-    assert reason([exact], [0.9], [0.1]) == "dropped by the floor"
+    assert reason([exact], [0.9], [0.1]) == "dropped by stage II"
     assert reason([exact, exact], [0.9, 0.4], [0.1, 0.5]) == "found"
+    point = dict(box_threshold=0.3, floor=0.0, hand_threshold=0.37, weight=0.5)    # the vote (the default)
+    assert reason([exact], [0.9], [0.1]) == "found"                 # (0.9 + 0.05) / 1.5 = 0.63: a sure box stays
+    assert reason([exact], [0.35], [0.3]) == "dropped by stage II"  # (0.35 + 0.15) / 1.5 = 0.33
+    assert reason([exact, exact], [0.35, 0.32], [0.3, 0.9]) == "found"
     traits = miss_reasons.hand_traits(truth, np.array([shifted], np.float32), width=640, height=480)
     assert traits == ["64-128 px", "at the frame edge", "overlaps another hand"]
     assert miss_reasons.hand_traits(np.array([200, 200, 220, 230], np.float32), np.zeros((0, 4)), 640, 480) == ["0-32 px"]
@@ -470,4 +476,4 @@ def test_miss_reasons_runs_on_the_shipped_models(tmp_path, hagrid_dir):
         total = sum(result["reasons"].values())
         sizes = [t for t in result["traits"] if t.endswith("px")]
         assert sum(sum(result["traits"][t].values()) for t in sizes) == total > 0
-    assert "| dropped by the floor |" in (tmp_path / "miss_reasons.md").read_text()
+    assert "| dropped by stage II |" in (tmp_path / "miss_reasons.md").read_text()

@@ -57,7 +57,8 @@ int8_and_fits() {
 
     # 5. Fitted constants (confidence mapping -> handjoints_trt/postprocess.py, operating point -> types.py), figures.
     python benchmarks/fit_confidence.py --limit 600
-    # -> BOX_THRESHOLD, MIN_HAND_CONFIDENCE (types.py); sessions 4-6 fitted on --frames 40 --photos 300
+    # -> BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD (stage II's vote, since session 15; until then
+    #    BOX_THRESHOLD, MIN_HAND_CONFIDENCE) in types.py; sessions 4-6 fitted on --frames 40 --photos 300
     python benchmarks/fit_box_threshold.py --frames 100 --photos 600
     python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 }
@@ -169,3 +170,12 @@ int8_and_fits       # steps 4-5 again for the shipped pair (session 12)
 #   handjoints train hand --model deep5 --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
 #       --checkpoint-every 50 --recipe hand-synthetic-heavy --epochs 8 --init-from $RUNS/hand_deep4/best.pt \
 #       --out $RUNS/hand_msff5 --lr 3e-4
+# 13. (Session 15) the same models, a new operating point: stage II votes with stage I, (box score + 0.5 x mean
+#     joint confidence) / 1.5 >= 0.37, fitted on the fit set and checked on fresh frames (types.py; RESULTS
+#     section 7):
+#   python benchmarks/fit_box_threshold.py --frames 100 --photos 600
+#   python benchmarks/fit_box_threshold.py --frames 150 --photos 2601 --seed-offset 1 --out benchmarks/results/fit_check_seed1/vote
+#   python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+# Trained in session 14, not shipped (checkpoints/hand_real1, best.pt committed): hand_deep4 6 epochs on the base
+# recipe at lr 1e-4 (best epoch 5, training val 0.9695 against 0.9666).
+#   $D --recipe hand-negatives --init-from $RUNS/hand_deep4/best.pt --out $RUNS/hand_real1 --lr 1e-4 --epochs 6
