@@ -89,7 +89,7 @@ class DetectorOptions:
         survives a hand cut by the frame edge (few sure joints) and a doubtful box needs sure joints. Raise
         hand_threshold for fewer false hands, lower it for fewer missed ones; confidence_weight 0 and
         hand_threshold <= box_threshold turn stage II's vote off. The defaults are the fitted operating point
-        (HAND_THRESHOLD, CONFIDENCE_WEIGHT): on 3,501 check frames, F1 0.927 -> 0.937 against the two
+        (HAND_THRESHOLD, CONFIDENCE_WEIGHT): on 3,501 check frames, F1 0.927 -> 0.936 against the two
         stages voting apart (benchmarks/RESULTS.md section 7).
     min_hand_confidence: also drop a proposed hand whose mean joint confidence is below this, 0..1 (0 = off,
         the default: hand_threshold already weighs the joints).
