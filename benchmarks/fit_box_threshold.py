@@ -186,6 +186,17 @@ def fit_sets(detector, records, frames_per_size: int, photos: int, seed: int = F
     return sets
 
 
+def _best_table(title: str, rows: list[dict], keys: tuple[str, ...], names: list[str], top: int = 8) -> list[str]:
+    """Markdown lines: the ``top`` rows by pooled F1, the operating point's ``keys`` first, then per set."""
+    lines = ["", title, "", "| " + " | ".join(k.replace("_", " ") for k in keys) + " | recall | precision | F1 | "
+             + " | ".join(names) + " |", "|---" * (len(keys) + 3 + len(names)) + "|"]
+    for r in sorted(rows, key=lambda r: -r["f1"])[:top]:
+        point = " | ".join(f"{r[k]:.2f}" for k in keys)
+        sets = " | ".join(f"{r['sets'][n]['recall']:.3f} / {r['sets'][n]['precision']:.3f}" for n in names)
+        lines.append(f"| {point} | {r['recall']:.3f} | {r['precision']:.3f} | {r['f1']:.3f} | {sets} |")
+    return lines
+
+
 def report(rows: list[dict], best: dict, vote_rows: list[dict] = ()) -> str:
     alone = [r for r in rows if r["floor"] == 0.0]
     lines = ["Box threshold alone (no confidence floor):", "",
@@ -193,22 +204,11 @@ def report(rows: list[dict], best: dict, vote_rows: list[dict] = ()) -> str:
     lines += [f"| {r['threshold']:.2f} | {r['recall']:.3f} | {r['precision']:.3f} | {r['f1']:.3f} | {r['fp']} | "
               f"{r['fn']} |" for r in alone]
     names = list(best["sets"])
-    lines += ["", "Best pairs (pooled F1; per set recall / precision):", "",
-              "| threshold | floor | recall | precision | F1 | " + " | ".join(names) + " |",
-              "|---|---|---|---|---|" + "---|" * len(names)]
-    for r in sorted(rows, key=lambda r: -r["f1"])[:8]:
-        sets = " | ".join(f"{r['sets'][n]['recall']:.3f} / {r['sets'][n]['precision']:.3f}" for n in names)
-        lines.append(f"| {r['threshold']:.2f} | {r['floor']:.2f} | {r['recall']:.3f} | {r['precision']:.3f} | "
-                     f"{r['f1']:.3f} | {sets} |")
+    lines += _best_table("Best pairs (pooled F1; per set recall / precision):", rows, ("threshold", "floor"), names)
     if vote_rows:
-        lines += ["", "Best votes, (box score + w x mean joint confidence) / (1 + w) >= hand threshold (pooled F1; "
-                  "per set recall / precision):", "",
-                  "| threshold | w | hand threshold | recall | precision | F1 | " + " | ".join(names) + " |",
-                  "|---|---|---|---|---|---|" + "---|" * len(names)]
-        for r in sorted(vote_rows, key=lambda r: -r["f1"])[:8]:
-            sets = " | ".join(f"{r['sets'][n]['recall']:.3f} / {r['sets'][n]['precision']:.3f}" for n in names)
-            lines.append(f"| {r['threshold']:.2f} | {r['weight']:.2f} | {r['hand_threshold']:.2f} | {r['recall']:.3f} "
-                         f"| {r['precision']:.3f} | {r['f1']:.3f} | {sets} |")
+        lines += _best_table("Best votes, (box score + w x mean joint confidence) / (1 + w) >= hand threshold "
+                             "(pooled F1; per set recall / precision):", vote_rows,
+                             ("threshold", "weight", "hand_threshold"), names)
     return "\n".join(lines)
 
 

@@ -331,6 +331,9 @@ def test_vote_sweep_hand_computed():
     assert votes[0.4]["weight"] == 0.5 and votes[0.4]["floor"] == 0.0
     best = fit.best_point(list(votes.values()))
     assert (best["threshold"], best["weight"], best["hand_threshold"]) == (0.3, 0.5, 0.4)
+    text = fit.report(list(floors.values()), fit.best_point(list(floors.values())), list(votes.values()))
+    assert "| 0.30 | 0.50 | 0.40 | 1.000 | 1.000 | 1.000 | 1.000 / 1.000 |" in text      # the best vote first
+    assert "| 0.30 | 0.60 | 0.500 | 1.000 | 0.667 | 0.500 / 1.000 |" in text             # the best pair
 
 
 def test_model_eval_photos_as_frames_on_dot_hands(dot_dataset):
