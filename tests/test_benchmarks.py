@@ -480,3 +480,17 @@ def test_miss_reasons_runs_on_the_shipped_models(tmp_path, hagrid_dir):
         sizes = [t for t in result["traits"] if t.endswith("px")]
         assert sum(sum(result["traits"][t].values()) for t in sizes) == total > 0
     assert "| dropped by stage II |" in (tmp_path / "miss_reasons.md").read_text()
+
+
+def test_committed_fit_matches_the_shipped_operating_point():
+    """benchmarks/results/box_threshold.json is the fit of the shipped pair at the defaults of types.py: a default
+    changed without a refit (or a refit not carried into types.py) fails here."""
+    from handjoints_trt.types import DetectorOptions
+
+    results = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "results" /
+                          "box_threshold.json").read_text())
+    o, default = DetectorOptions(), results["default"]
+    assert (default["threshold"], default["weight"], default["hand_threshold"], default["floor"]) == \
+        (o.box_threshold, o.confidence_weight, o.hand_threshold, o.min_hand_confidence)
+    # The default is within 0.002 F1 of the best vote on the fit set and above the best (threshold, floor) pair.
+    assert results["best"]["f1"] - default["f1"] <= 0.002 and default["f1"] > results["best_pair"]["f1"]
