@@ -135,8 +135,6 @@ class DetectorOptions:
     nms_iou: float = 0.4
     nms_nested: float | None = None
     min_box_size: float = MIN_BOX_SIZE
-    hand_threshold: float = HAND_THRESHOLD
-    confidence_weight: float = CONFIDENCE_WEIGHT
     min_hand_confidence: float = MIN_HAND_CONFIDENCE
     localizer_size: int | tuple[int, int] | None = None
     flip_test: bool = False
@@ -154,6 +152,9 @@ class DetectorOptions:
     smooth_d_cutoff: float = 1.0
     fps: float = 30.0
     extra: dict = field(default_factory=dict)
+    # Added in session 15 after the others, so that options built positionally keep their meaning.
+    hand_threshold: float = HAND_THRESHOLD
+    confidence_weight: float = CONFIDENCE_WEIGHT
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
