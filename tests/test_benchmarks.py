@@ -494,3 +494,37 @@ def test_committed_fit_matches_the_shipped_operating_point():
         (o.box_threshold, o.confidence_weight, o.hand_threshold, o.min_hand_confidence)
     # The default is within 0.002 F1 of the best vote on the fit set and above the best (threshold, floor) pair.
     assert results["best"]["f1"] - default["f1"] <= 0.002 and default["f1"] > results["best_pair"]["f1"]
+
+
+def test_false_boxes_kinds_hand_computed():
+    import false_boxes
+
+    labels = np.array([[20, 20, 60, 60]], np.float32)
+    assert false_boxes.kind_of(np.array([10, 10, 90, 90]), labels, 100, 100) == "misfit"      # IoU 0.25
+    assert false_boxes.kind_of(np.array([0, 80, 12, 95]), labels, 100, 100) == "at the edge"
+    assert false_boxes.kind_of(np.array([70, 70, 85, 85]), labels, 100, 100) == "elsewhere"
+    assert false_boxes.kind_of(np.array([70, 70, 85, 85]), np.zeros((0, 4)), 100, 100) == "elsewhere"
+
+    class H:
+        def __init__(self, box):
+            self.box = box
+
+    hands = [H((20, 20, 60, 60)), H((10, 10, 90, 90)), H((70, 70, 85, 85))]
+    assert [h.box for h in false_boxes.false_hands(hands, labels)] == [(10, 10, 90, 90), (70, 70, 85, 85)]
+    assert len(false_boxes.false_hands(hands, np.zeros((0, 4)))) == 3 and false_boxes.false_hands([], labels) == []
+
+
+def test_false_boxes_runs_on_the_shipped_models(tmp_path, hagrid_dir):
+    """false_boxes.py end to end on real photos: the kinds add up to the false boxes, the picture is written."""
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import false_boxes
+
+    assert false_boxes.main(["--photos", "150", "--threads", "1", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "false_boxes.json").read_text())
+    assert summary["photos"] == 150 and summary["reported"] >= 130
+    assert sum(summary["kinds"].values()) == summary["false"] < summary["reported"]
+    if summary["false"]:
+        assert (tmp_path / "false_boxes_photos.png").is_file()
