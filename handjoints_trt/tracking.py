@@ -6,7 +6,9 @@ by the hand's velocity (constant-velocity prediction of the box centre). Stage I
   - every redetect_interval frames;
   - every new_hand_interval frames while fewer than max_hands are tracked (a new hand may have entered).
 Stage-I boxes are matched to the tracks' *predicted* boxes (greedy on centre distance, in box sides), so
-two hands that cross keep their ids: after the crossing each prediction is nearer its own hand.
+two hands that cross keep their ids: after the crossing each prediction is nearer its own hand. A stage-I box
+that starts a new track must also pass detect()'s vote (postprocess.verify_hands), so a video's first frame
+reports no hand that detect() would not; a tracked hand then lives while its joints stay sure (lost_confidence).
 Optional One-Euro smoothing of the joints per track (Casiez et al. 2012).
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .postprocess import verify_hands
 from .types import Hand
 
 # A detection farther than this from a track's prediction (in the predicted box's mean side) starts a
@@ -218,6 +221,7 @@ class HandTracker:
         self.frame_index = -1
         self._last_detect = -10**9
         self._force_detect = True
+        self._new_ids: set[int] = set()
         self.last_ran_localizer = False
 
     def reset(self) -> None:
@@ -242,6 +246,7 @@ class HandTracker:
         det_boxes, det_scores = self.detector.localize(image)
         room = max(0, self.options.max_hands - len(self.tracks))
         det_ids = self.tracks.associate(det_boxes, max_new=room)
+        self._new_ids = {tid for tid in det_ids if tid is not None and tid not in ids}
         boxes = {tid: box for tid, box in zip(ids, predicted)}   # unseen by stage I: keep the prediction
         scores: dict[int, float | None] = {tid: None for tid in ids}
         for tid, box, score in zip(det_ids, det_boxes, det_scores):
@@ -257,10 +262,14 @@ class HandTracker:
         image = as_bgr_frame(frame)
         self.frame_index += 1
         t = self.frame_index / self.options.fps if timestamp is None else float(timestamp)
+        self._new_ids = set()
         boxes, ids, scores = self._boxes_for_frame(image)
         hands = self.detector.estimate(image, boxes)
         out = []
         for hand, tid, score in zip(hands, ids, scores):
+            if tid in self._new_ids and not self._passes_vote(score, hand):
+                self.tracks.remove(tid)     # not a hand detect() would report: no track, and no forced stage I
+                continue
             if hand.mean_confidence < self.options.lost_confidence:
                 self.tracks.remove(tid)
                 self._force_detect = True   # a lost hand may be elsewhere: stage I on the next frame
@@ -269,6 +278,11 @@ class HandTracker:
             out.append(self._finish(hand, tid, score, t))
         dropped = set(self.tracks.drop_duplicates())
         return [h for h in out if h.track_id not in dropped]
+
+    def _passes_vote(self, score: float, hand: Hand) -> bool:
+        o = self.options
+        return len(verify_hands([score], [hand.mean_confidence], o.hand_threshold, o.confidence_weight,
+                                o.min_hand_confidence)) == 1
 
     def _finish(self, hand: Hand, track_id: int, score: float | None, t: float) -> Hand:
         """The Hand as returned: its id, score, and smoothed joints when smoothing is on."""

@@ -93,8 +93,8 @@ class DetectorOptions:
         stages voting apart (benchmarks/RESULTS.md section 7).
     min_hand_confidence: also drop a proposed hand whose mean joint confidence is below this, 0..1 (0 = off,
         the default: hand_threshold already weighs the joints).
-        None of the three applies to boxes you pass to detect(boxes=...), nor in track() (tracks end below
-        lost_confidence instead).
+        None of the three applies to boxes you pass to detect(boxes=...); in track() the vote decides which
+        stage-I boxes start a track, and a track ends below lost_confidence.
     localizer_size: the localizer input. An int is its long side in pixels: the short side follows the
         frame's aspect ratio, rounded up to a multiple of 32 (1280x720 at 384 -> 384x224). A (width,
         height) pair fixes the input (letterboxed). None = automatic (detector.auto_long_side): the long

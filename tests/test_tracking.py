@@ -1,6 +1,8 @@
 """Tracking: One-Euro filter, predicted-box matching through crossings, the tracker on real ONNX models."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -145,6 +147,27 @@ def test_lost_hand_triggers_stage_one_and_a_new_id(dots):
         assert tracker.update(empty) == [] and tracker.last_ran_localizer
         moved, _ = dot_hand_frame((480, 640), [(350, 200, 150)])
         assert [h.track_id for h in tracker.update(moved)] == [1]
+
+
+def test_a_new_track_needs_the_vote_of_detect(dots):
+    """A stage-I box that detect() would not report (its vote under hand_threshold) starts no track, and the first
+    frame's tracked hands are detect()'s; a track already running is not put to the vote again."""
+    palms = [(100, 100, 150), (600.5, 300.5, 150), (1000, 50.25, 150)]
+    frame, _ = dot_hand_frame((720, 1280), palms)
+    with _detector(dots, hand_threshold=0.0) as plain:
+        votes = sorted((h.score + 0.5 * h.mean_confidence) / 1.5 for h in plain.detect(frame))
+    threshold = (votes[0] + votes[1]) / 2                       # the least sure of the three fails
+    with _detector(dots, hand_threshold=threshold, confidence_weight=0.5, redetect_interval=1000) as detector:
+        expected = sorted(tuple(np.round(h.box, 3)) for h in detector.detect(frame))
+        tracker = HandTracker(detector)
+        first = tracker.update(frame)
+        assert len(expected) == 2 and sorted(tuple(np.round(h.box, 3)) for h in first) == expected
+        assert len(tracker.tracks) == 2 and tracker.last_ran_localizer
+        # Raised past every vote: the running tracks live on (stage II alone follows them) ...
+        detector.options = tracker.options = replace(detector.options, hand_threshold=1.0)
+        assert [h.track_id for h in tracker.update(frame)] == [h.track_id for h in first]
+        # ... and a fresh tracker starts none.
+        assert HandTracker(detector).update(frame) == []
 
 
 def test_periodic_redetection(dots):
