@@ -186,7 +186,9 @@ python benchmarks/fit_box_threshold.py --frames 150 --photos 2601 --seed-offset 
 # (hand_rr05n, best epoch 3: val 0.9695; best.pt committed without optimizer state). On all 2,601 hagrid_mp val /
 # 2,000 synthetic val crops: hand_rr05n 0.9694 / 0.710, interpolated 0.3 of the way to hand_r1s60 0.9687 / 0.721,
 # against the shipped hand_rr05's 0.9680 / 0.718: within the noise, not worth a re-ship alone. Then hand_rr05n 5
-# epochs on synthetic-60 (hand_n_s60, running at the session's end: see its CSVs) for the next soup.
+# epochs on synthetic-60 (hand_n_s60, best epoch 5: val 0.9621; best.pt committed without optimizer state). On
+# 1,000 hagrid_mp / 500 synthetic val crops (hand_rr05 0.9679 / 0.717): hand_n_s60 0.9621 / 0.728, hand_rr05n ->
+# hand_n_s60 at alpha 0.3 0.9690 / 0.717, at 0.5 0.9676 / 0.724: the next soup to measure on the larger sets.
 #   $D --recipe hand-negatives --init-from $RUNS/hand_rr05.pt --out $RUNS/hand_rr05n --lr 1e-4 --epochs 5
 #   handjoints interpolate $RUNS/hand_rr05n/best.pt $RUNS/hand_r1s60/best.pt --alpha 0.3 --out $RUNS/hand_n_s60_a3.pt
 #   $D --recipe hand-synthetic-60 --init-from $RUNS/hand_rr05n/best.pt --out $RUNS/hand_n_s60 --lr 1.5e-4 --epochs 5
