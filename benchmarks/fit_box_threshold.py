@@ -249,7 +249,7 @@ def main(argv=None) -> int:
     default = score_point(sets, **_default_point())
     print(report(rows, best_pair, vote_rows))
     print(f"\nBOX_THRESHOLD = {best['threshold']:g}\nCONFIDENCE_WEIGHT = {best['weight']:g}\nHAND_THRESHOLD = "
-          f"{best['hand_threshold']:g}\nMIN_HAND_CONFIDENCE = 0\n# best pooled F1 {best['f1']:.3f}: recall "
+          f"{best['hand_threshold']:g}\nMIN_HAND_CONFIDENCE = {best['floor']:g}\n# best pooled F1 {best['f1']:.3f}: recall "
           f"{best['recall']:.3f}, precision {best['precision']:.3f} ({args.frames} frames x {len(FIT_SIZES)} sizes + "
           f"{args.photos} photos); best pair (threshold {best_pair['threshold']:g}, floor {best_pair['floor']:g}): F1 "
           f"{best_pair['f1']:.3f}; threshold alone {alone['threshold']:g}: F1 {alone['f1']:.3f}; the defaults now: "

@@ -221,7 +221,6 @@ class HandTracker:
         self.frame_index = -1
         self._last_detect = -10**9
         self._force_detect = True
-        self._new_ids: set[int] = set()
         self.last_ran_localizer = False
 
     def reset(self) -> None:
@@ -246,7 +245,6 @@ class HandTracker:
         det_boxes, det_scores = self.detector.localize(image)
         room = max(0, self.options.max_hands - len(self.tracks))
         det_ids = self.tracks.associate(det_boxes, max_new=room)
-        self._new_ids = {tid for tid in det_ids if tid is not None and tid not in ids}
         boxes = {tid: box for tid, box in zip(ids, predicted)}   # unseen by stage I: keep the prediction
         scores: dict[int, float | None] = {tid: None for tid in ids}
         for tid, box, score in zip(det_ids, det_boxes, det_scores):
@@ -262,12 +260,12 @@ class HandTracker:
         image = as_bgr_frame(frame)
         self.frame_index += 1
         t = self.frame_index / self.options.fps if timestamp is None else float(timestamp)
-        self._new_ids = set()
+        known = {t.track_id for t in self.tracks.tracks}   # an id not among these is a track stage I starts now
         boxes, ids, scores = self._boxes_for_frame(image)
         hands = self.detector.estimate(image, boxes)
         out = []
         for hand, tid, score in zip(hands, ids, scores):
-            if tid in self._new_ids and not self._passes_vote(score, hand):
+            if tid not in known and not self._passes_vote(score, hand):
                 self.tracks.remove(tid)     # not a hand detect() would report: no track, and no forced stage I
                 continue
             if hand.mean_confidence < self.options.lost_confidence:
