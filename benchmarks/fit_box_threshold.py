@@ -2,7 +2,9 @@
 the stage-I score above which a peak is proposed (DetectorOptions.box_threshold), and how stage II confirms a
 proposed hand: by a vote, (box score + w x mean joint confidence) / (1 + w) >= hand_threshold (the default since
 session 15: DetectorOptions.confidence_weight = w, hand_threshold), or, as before, by a floor on the mean joint
-confidence alone (min_hand_confidence; the "pairs" table, kept to compare).
+confidence alone (min_hand_confidence; the "pairs" table, kept to compare); and how far a found hand's box moves
+towards the box of its joints (DetectorOptions.box_refine, ramped over BOX_REFINE_RAMP; session 16), swept at the
+best vote.
 
     python benchmarks/fit_box_threshold.py [--localizer L.onnx --hand H.onnx] [--frames 40 --photos 300]
 
@@ -18,10 +20,12 @@ To check a choice between two models on fresh frames, ``--seed-offset 1`` (2, ..
 fit's, and ``--photos 2601`` takes every labelled val photo (then including model_eval.py's 500):
 ``python benchmarks/fit_box_threshold.py --frames 150 --photos 2601 --seed-offset 1 --out DIR [--localizer L.onnx]``.
 
-Prints the box-threshold-only table (no vote, no floor), the best pairs (threshold, floor), the best votes
-(threshold, w, hand_threshold), the chosen values to put in types.py (BOX_THRESHOLD, CONFIDENCE_WEIGHT,
-HAND_THRESHOLD, MIN_HAND_CONFIDENCE) and writes box_threshold.json + box_threshold.png (precision-recall curves
-per floor and per vote weight, the chosen point marked) into --out.
+The thresholds are swept with the boxes refined as detect() refines them (the default box_refine), the refinement
+then at the best vote. Prints the box-threshold-only table (no vote, no floor), the best pairs (threshold, floor),
+the best votes (threshold, w, hand_threshold), the best refinements (weight, ramp), the chosen values to put in
+types.py (BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_HAND_CONFIDENCE, BOX_REFINE, BOX_REFINE_RAMP) and
+writes box_threshold.json + box_threshold.png (precision-recall curves per floor and per vote weight, the chosen
+point marked) into --out.
 """
 from __future__ import annotations
 
@@ -37,8 +41,8 @@ from model_eval import FRAME_SIZES, VAL_SEED, composed_frames, shared_data  # no
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import detection_pr  # noqa: E402
-from handjoints_trt.postprocess import verify_hands  # noqa: E402
-from handjoints_trt.types import DetectorOptions  # noqa: E402
+from handjoints_trt.postprocess import refine_boxes, verify_hands  # noqa: E402
+from handjoints_trt.types import BOX_REFINE_RAMP, DetectorOptions  # noqa: E402
 
 THRESHOLDS = np.round(np.arange(0.05, 0.81, 0.05), 2)
 FLOORS = np.round(np.arange(0.0, 0.71, 0.05), 2)
@@ -52,20 +56,31 @@ RUNTIME_MAX_HANDS = DetectorOptions().max_hands
 VOTE_THRESHOLDS = (0.30, 0.35)
 VOTE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 HAND_THRESHOLDS = np.round(np.arange(0.30, 0.501, 0.01), 2)
+# The box refinement's grid (postprocess.refine_boxes), swept at the chosen vote: how far a found hand's box moves
+# towards its joints' box, and where on the mean joint confidence the move ramps up (over RAMP_WIDTH).
+REFINE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+RAMP_LOWS = (0.3, 0.4, 0.5, 0.6)
+RAMP_WIDTH = 0.3
 
 
 class Candidates:
     """Every stage-I candidate of a set of frames: per frame boxes (M, 4), stage-I scores (M,) best first,
-    stage-II mean joint confidences (M,), and the ground-truth boxes (G, 4)."""
+    stage-II mean joint confidences (M,), and the ground-truth boxes (G, 4); for replaying the box refinement
+    also the joints (M, 21, 2) frame pixels, their confidences (M, 21) and the frame's (width, height)."""
 
     def __init__(self):
         self.boxes, self.scores, self.confidences, self.gts = [], [], [], []
+        self.keypoints, self.joint_confidences, self.frame_sizes = [], [], []
 
-    def add(self, boxes, scores, confidences, gt) -> None:
+    def add(self, boxes, scores, confidences, gt, keypoints=None, joint_confidences=None, frame_size=None) -> None:
         self.boxes.append(np.asarray(boxes, np.float32).reshape(-1, 4))
         self.scores.append(np.asarray(scores, np.float32).reshape(-1))
         self.confidences.append(np.asarray(confidences, np.float32).reshape(-1))
         self.gts.append(np.asarray(gt, np.float32).reshape(-1, 4))
+        self.keypoints.append(None if keypoints is None else np.asarray(keypoints, np.float32).reshape(-1, 21, 2))
+        self.joint_confidences.append(None if joint_confidences is None
+                                      else np.asarray(joint_confidences, np.float32).reshape(-1, 21))
+        self.frame_sizes.append(frame_size)
 
     def __len__(self) -> int:
         return len(self.gts)
@@ -77,20 +92,29 @@ def collect(detector, samples) -> Candidates:
     for sample in samples:
         boxes, scores = detector.localize(sample.image)
         hands = detector.estimate(sample.image, boxes) if len(boxes) else []
-        found.add(boxes, scores, [h.mean_confidence for h in hands], [h.box for h in sample.hands])
+        found.add(boxes, scores, [h.mean_confidence for h in hands], [h.box for h in sample.hands],
+                  [h.keypoints for h in hands], [h.confidence for h in hands],
+                  (sample.image.shape[1], sample.image.shape[0]))
     return found
 
 
 def operate(c: Candidates, threshold: float, floor: float = 0.0, max_hands: int = RUNTIME_MAX_HANDS,
-            hand_threshold: float = 0.0, weight: float = 0.0):
+            hand_threshold: float = 0.0, weight: float = 0.0, refine: float = 0.0, ramp=BOX_REFINE_RAMP):
     """What detect() reports per frame at an operating point: boxes scoring >= threshold, the max_hands best
     of them, those stage II confirms (postprocess.verify_hands: the vote at hand_threshold with weight, and
-    the floor on the mean joint confidence). Returns (boxes, scores) lists."""
+    the floor on the mean joint confidence), each moved towards its joints' box by ``refine`` over ``ramp``
+    (postprocess.refine_boxes; needs the candidates' joints). Returns (boxes, scores) lists."""
     boxes, scores = [], []
-    for b, s, conf in zip(c.boxes, c.scores, c.confidences):
+    for i, (b, s, conf) in enumerate(zip(c.boxes, c.scores, c.confidences)):
         keep = np.flatnonzero(s >= threshold)[:max_hands]     # scores are best first (decode_boxes)
         keep = keep[verify_hands(s[keep], conf[keep], hand_threshold, weight, floor)]
-        boxes.append(b[keep])
+        kept = b[keep]
+        if refine and len(keep):
+            if c.keypoints[i] is None:
+                raise ValueError("refine > 0 needs candidates collected with their joints (collect())")
+            kept = refine_boxes(kept, c.keypoints[i][keep], c.joint_confidences[i][keep], c.frame_sizes[i],
+                                refine, tuple(ramp))
+        boxes.append(kept)
         scores.append(s[keep])
     return boxes, scores
 
@@ -125,16 +149,32 @@ def score_point(sets: dict[str, Candidates], max_hands: int = RUNTIME_MAX_HANDS,
 
 
 def sweep_joint(sets: dict[str, Candidates], thresholds=THRESHOLDS, floors=FLOORS,
-                max_hands: int = RUNTIME_MAX_HANDS) -> list[dict]:
-    """One row per (threshold, floor), no vote: recall/precision/F1 pooled over all sets, and per set."""
-    return [score_point(sets, max_hands, threshold=float(t), floor=float(f)) for t in thresholds for f in floors]
+                max_hands: int = RUNTIME_MAX_HANDS, refine: float = 0.0) -> list[dict]:
+    """One row per (threshold, floor), no vote: recall/precision/F1 pooled over all sets, and per set (boxes
+    refined by ``refine`` over BOX_REFINE_RAMP)."""
+    return [score_point(sets, max_hands, threshold=float(t), floor=float(f), refine=refine)
+            for t in thresholds for f in floors]
 
 
 def sweep_vote(sets: dict[str, Candidates], thresholds=VOTE_THRESHOLDS, weights=VOTE_WEIGHTS,
-               hand_thresholds=HAND_THRESHOLDS, max_hands: int = RUNTIME_MAX_HANDS) -> list[dict]:
+               hand_thresholds=HAND_THRESHOLDS, max_hands: int = RUNTIME_MAX_HANDS, refine: float = 0.0) -> list[dict]:
     """One row per (threshold, weight, hand_threshold), floor 0: stage II's vote with stage I."""
-    return [score_point(sets, max_hands, threshold=float(t), floor=0.0, weight=float(w), hand_threshold=float(h))
-            for t in thresholds for w in weights for h in hand_thresholds]
+    return [score_point(sets, max_hands, threshold=float(t), floor=0.0, weight=float(w), hand_threshold=float(h),
+                        refine=refine) for t in thresholds for w in weights for h in hand_thresholds]
+
+
+def sweep_refine(sets: dict[str, Candidates], point: dict, weights=REFINE_WEIGHTS, lows=RAMP_LOWS,
+                 width: float = RAMP_WIDTH, max_hands: int = RUNTIME_MAX_HANDS) -> list[dict]:
+    """One row per (refine weight, ramp) at the operating ``point`` (threshold, floor, weight, hand_threshold):
+    how well the reported boxes fit when moved towards the joints' boxes (weight 0 = stage I's boxes)."""
+    base = {k: point[k] for k in ("threshold", "floor", "weight", "hand_threshold")}
+    return [score_point(sets, max_hands, **base, refine=float(r), ramp=(float(lo), round(float(lo) + width, 2)))
+            for r in weights for lo in (lows if r else lows[:1])]
+
+
+def best_refine(rows: list[dict]) -> dict:
+    """Best pooled F1; ties go to the smaller move (stage I's box is the plainer claim), then the higher ramp."""
+    return max(rows, key=lambda r: (round(r["f1"], 6), -r["refine"], r["ramp"][0]))
 
 
 def best_point(rows: list[dict]) -> dict:
@@ -197,7 +237,7 @@ def _best_table(title: str, rows: list[dict], keys: tuple[str, ...], names: list
     return lines
 
 
-def report(rows: list[dict], best: dict, vote_rows: list[dict] = ()) -> str:
+def report(rows: list[dict], best: dict, vote_rows: list[dict] = (), refine_rows: list[dict] = ()) -> str:
     alone = [r for r in rows if r["floor"] == 0.0]
     lines = ["Box threshold alone (no confidence floor):", "",
              "| threshold | recall | precision | F1 | false boxes | missed |", "|---|---|---|---|---|---|"]
@@ -209,6 +249,13 @@ def report(rows: list[dict], best: dict, vote_rows: list[dict] = ()) -> str:
         lines += _best_table("Best votes, (box score + w x mean joint confidence) / (1 + w) >= hand threshold "
                              "(pooled F1; per set recall / precision):", vote_rows,
                              ("threshold", "weight", "hand_threshold"), names)
+    if refine_rows:
+        stage1 = next(r for r in refine_rows if r["refine"] == 0)
+        lines += _best_table("Box refinement at the chosen vote: boxes moved towards the joints' box by refine, "
+                             "ramped over mean joint confidence ramp low .. low + 0.3 (pooled F1):",
+                             [{**r, "ramp_low": r["ramp"][0]} for r in refine_rows], ("refine", "ramp_low"), names)
+        lines += ["", f"Stage I's boxes as found (refine 0): F1 {stage1['f1']:.3f}, recall {stage1['recall']:.3f}, "
+                      f"precision {stage1['precision']:.3f}"]
     return "\n".join(lines)
 
 
@@ -216,7 +263,7 @@ def _default_point() -> dict:
     """DetectorOptions' defaults as operate() keywords."""
     o = DetectorOptions()
     return {"threshold": o.box_threshold, "floor": o.min_hand_confidence, "hand_threshold": o.hand_threshold,
-            "weight": o.confidence_weight}
+            "weight": o.confidence_weight, "refine": o.box_refine, "ramp": BOX_REFINE_RAMP}
 
 
 def main(argv=None) -> int:
@@ -243,13 +290,20 @@ def main(argv=None) -> int:
     with HandJointDetector(backend="onnxruntime", localizer_model=args.localizer, hand_model=args.hand,
                            options=options) as detector:
         sets = fit_sets(detector, records, args.frames, args.photos, FIT_SEED + args.seed_offset)
-    rows, vote_rows = sweep_joint(sets), sweep_vote(sets)
+    # The thresholds are swept with the boxes refined as detect() refines them; then the refinement at the best vote.
+    refine = DetectorOptions().box_refine
+    rows, vote_rows = sweep_joint(sets, refine=refine), sweep_vote(sets, refine=refine)
     best, best_pair = best_point(vote_rows), best_point(rows)
+    refine_rows = sweep_refine(sets, best)
+    best_box = best_refine(refine_rows)
     alone = best_point([r for r in rows if r["floor"] == 0.0])
     default = score_point(sets, **_default_point())
-    print(report(rows, best_pair, vote_rows))
+    print(report(rows, best_pair, vote_rows, refine_rows))
     print(f"\nBOX_THRESHOLD = {best['threshold']:g}\nCONFIDENCE_WEIGHT = {best['weight']:g}\nHAND_THRESHOLD = "
-          f"{best['hand_threshold']:g}\nMIN_HAND_CONFIDENCE = {best['floor']:g}\n# best pooled F1 {best['f1']:.3f}: recall "
+          f"{best['hand_threshold']:g}\nMIN_HAND_CONFIDENCE = {best['floor']:g}\nBOX_REFINE = {best_box['refine']:g}\n"
+          f"BOX_REFINE_RAMP = ({best_box['ramp'][0]:g}, {best_box['ramp'][1]:g})\n"
+          f"# best refinement F1 {best_box['f1']:.3f} (stage I's boxes {refine_rows[0]['f1']:.3f})\n"
+          f"# best pooled F1 {best['f1']:.3f}: recall "
           f"{best['recall']:.3f}, precision {best['precision']:.3f} ({args.frames} frames x {len(FIT_SIZES)} sizes + "
           f"{args.photos} photos); best pair (threshold {best_pair['threshold']:g}, floor {best_pair['floor']:g}): F1 "
           f"{best_pair['f1']:.3f}; threshold alone {alone['threshold']:g}: F1 {alone['f1']:.3f}; the defaults now: "
@@ -257,7 +311,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "box_threshold.json").write_text(json.dumps(
-        {"rows": rows, "vote_rows": vote_rows, "best": best, "best_pair": best_pair, "best_threshold_alone": alone,
+        {"rows": rows, "vote_rows": vote_rows, "refine_rows": refine_rows, "best": best, "best_pair": best_pair,
+         "best_refine": best_box, "best_threshold_alone": alone,
          "default": default, "frames": args.frames, "photos": args.photos, "seed_offset": args.seed_offset,
          "max_hands": RUNTIME_MAX_HANDS, "command": "python " + " ".join(sys.argv)}, indent=1))
     plot(rows, best, out / "box_threshold.png", vote_rows=vote_rows)

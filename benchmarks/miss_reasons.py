@@ -5,8 +5,9 @@ default operating point, classified by the first stage of the pipeline that lost
 
 On model_eval.py's frames (composed hagrid_mp val frames at its five frame sizes and seed, and the first
 ``--photos`` val photos run whole), detect() runs once with the stage-I threshold at CANDIDATE_THRESHOLD and
-stage II's vote off, so every candidate box keeps its stage-I score and its mean joint confidence. A
-labelled hand is then, in this order:
+stage II's vote off, so every candidate box keeps its stage-I score and its mean joint confidence (and its box
+is refined towards its joints' box as at the default, DetectorOptions.box_refine). A labelled hand is then, in
+this order:
 
 - found: a candidate with IoU >= 0.5 passes the box threshold and stage II's vote (postprocess.verify_hands
   at the default hand_threshold, confidence_weight and min_hand_confidence);
@@ -37,7 +38,8 @@ from model_eval import FRAME_SIZES, composed_frames, shared_data, val_photos  # 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import SIZE_EDGES_PX  # noqa: E402
 from handjoints_trt.postprocess import box_iou, verify_hands  # noqa: E402
-from handjoints_trt.types import BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_HAND_CONFIDENCE  # noqa: E402
+from handjoints_trt.types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD,  # noqa: E402
+                                  MIN_HAND_CONFIDENCE)
 
 REASONS = ("found", "dropped by stage II", "score below threshold", "box misfit", "not proposed")
 CANDIDATE_THRESHOLD = 0.05     # low enough that a hand's weak candidate is kept; what detect() sees at 0.30
@@ -103,7 +105,7 @@ def tally(detector, samples) -> dict:
 def markdown(results: dict, command: str) -> str:
     lines = [f"# Why hands are missed ({date.today().isoformat()})", "", f"Command: `{command}`", "",
              f"Operating point: box_threshold {BOX_THRESHOLD}, hand_threshold {HAND_THRESHOLD}, confidence_weight "
-             f"{CONFIDENCE_WEIGHT}, min_hand_confidence {MIN_HAND_CONFIDENCE}", ""]
+             f"{CONFIDENCE_WEIGHT}, min_hand_confidence {MIN_HAND_CONFIDENCE}, box_refine {BOX_REFINE}", ""]
     for name, result in results.items():
         total = sum(result["reasons"].values())
         columns = [t for t in TRAIT_ORDER if t in result["traits"]]

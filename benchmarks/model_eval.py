@@ -196,6 +196,7 @@ def markdown(results: dict) -> str:
              f"confidence_weight {results['operating_point'].get('confidence_weight', 0):g}, "
              f"min_hand_confidence {results['operating_point']['min_hand_confidence']:g}, "
              f"min_box_size {results['operating_point'].get('min_box_size', 0):g}, "
+             f"box_refine {results['operating_point'].get('box_refine', 0):g}, "
              f"flip_test {results['operating_point'].get('flip_test', False)}", "",
              "## Hand network, ground-truth boxes", "",
              format_table({k: v for k, v in results["hand_pck_objects"].items()}), "",
@@ -256,7 +257,8 @@ def main(argv=None) -> int:
                            "min_hand_confidence": detector.options.min_hand_confidence,
                            "hand_threshold": detector.options.hand_threshold,
                            "confidence_weight": detector.options.confidence_weight,
-                           "min_box_size": detector.options.min_box_size, "flip_test": detector.options.flip_test}
+                           "min_box_size": detector.options.min_box_size, "flip_test": detector.options.flip_test,
+                           "box_refine": detector.options.box_refine}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {"date": str(date.today()), "machine": f"{platform.processor() or platform.machine()}, "

@@ -358,7 +358,7 @@ def main(argv=None) -> int:
         described = {"handjoints_trt": f"onnxruntime fp32, threads {args.threads}, box_threshold "
                      f"{ours.options.box_threshold:g}, hand_threshold {ours.options.hand_threshold:g}, confidence_weight "
                      f"{ours.options.confidence_weight:g}, min_hand_confidence {ours.options.min_hand_confidence:g}, "
-                     f"max_hands {ours.options.max_hands}",
+                     f"box_refine {ours.options.box_refine:g}, max_hands {ours.options.max_hands}",
                      "MediaPipe": "solutions.hands.Hands(" + ", ".join(f"{k}={v}" for k, v in peer.options.items())
                      + ")"}
     command = " ".join([sys.executable, "benchmarks/peer_mediapipe.py", *(sys.argv[1:] if argv is None else argv)])

@@ -19,7 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from .types import BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_BOX_SIZE, MIN_HAND_CONFIDENCE
+from .types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_BOX_SIZE,
+                    MIN_HAND_CONFIDENCE)
 
 REPO = Path(__file__).resolve().parents[1]     # the source checkout (calibration/, benchmarks/ live there)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -94,6 +95,9 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE,
                    help=f"also drop a found hand whose mean joint confidence is below this, 0..1 (default "
                         f"{MIN_HAND_CONFIDENCE:g}; 0 = off)")
+    g.add_argument("--box-refine", type=float, default=BOX_REFINE, metavar="FRACTION",
+                   help=f"move a found hand's box this far towards the box of its joints when they are sure, 0..1 "
+                        f"(default {BOX_REFINE:g}; 0 = stage I's box as found)")
     g.add_argument("--nms-nested", type=float, default=None, metavar="FRACTION",
                    help="also drop a box lying more than this fraction inside a better one, e.g. 0.9 "
                         "(default: off, IoU NMS only)")
@@ -134,6 +138,7 @@ def make_detector(args, **options):
                              hand_model=args.hand, threads=args.threads, max_hands=args.max_hands,
                              box_threshold=args.box_threshold, min_hand_confidence=args.min_hand_confidence,
                              hand_threshold=args.hand_threshold, confidence_weight=args.confidence_weight,
+                             box_refine=args.box_refine,
                              localizer_size=getattr(args, "localizer_size", None), engine_cache=args.engine_cache,
                              nms_nested=getattr(args, "nms_nested", None),
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
@@ -655,6 +660,8 @@ def _triton_parser(sub, full: bool) -> None:
     p.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE)
     p.add_argument("--hand-threshold", type=float, default=HAND_THRESHOLD)
     p.add_argument("--confidence-weight", type=float, default=CONFIDENCE_WEIGHT)
+    p.add_argument("--box-refine", type=float, default=BOX_REFINE,
+                   help=f"how far a found hand's box moves towards its joints' box, as detect() (default {BOX_REFINE:g})")
     p.add_argument("--nms-nested", type=float, default=None, metavar="FRACTION",
                    help="the pipeline's nested-box NMS (default: off)")
     p.add_argument("--min-box-size", type=float, default=MIN_BOX_SIZE, metavar="PIXELS",
@@ -671,7 +678,7 @@ def cmd_export_triton(args) -> int:
                             max_hands=args.max_hands, box_threshold=args.box_threshold,
                             min_hand_confidence=args.min_hand_confidence, nms_nested=args.nms_nested,
                             hand_threshold=args.hand_threshold, confidence_weight=args.confidence_weight,
-                            min_box_size=args.min_box_size)
+                            min_box_size=args.min_box_size, box_refine=args.box_refine)
     written = export_triton(args.out, args.localizer, args.hand, options, localizer_plan=args.localizer_plan,
                             hand_plan=args.hand_plan, overwrite=args.force)
     for path in written:

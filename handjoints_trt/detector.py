@@ -20,9 +20,9 @@ import numpy as np
 
 from .backends.base import Backend, load_backend, resolve_kind
 from .models_registry import default_model_path
-from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, verify_hands
+from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, refine_boxes, verify_hands
 from .preprocess import Letterbox, crop_hands, letterbox
-from .types import DetectorOptions, Hand
+from .types import BOX_REFINE_RAMP, DetectorOptions, Hand
 
 LOCALIZER_MULTIPLE = 32          # the localizer reaches stride 32: its input sides are multiples of 32
 LOCALIZER_MIN_SIDE = 128         # the exported localizer's dynamic range is 128..1280 per side
@@ -328,9 +328,19 @@ class HandJointDetector:
             o = self.options
             keep = verify_hands(scores, [h.mean_confidence for h in hands], o.hand_threshold, o.confidence_weight,
                                 o.min_hand_confidence)
-            hands = [hands[i] for i in keep]
+            hands = self.refine(image, [hands[i] for i in keep])
         self.last_timings["total"] = (time.perf_counter() - start) * 1e3
         return hands
+
+    def refine(self, frame: np.ndarray, hands: list[Hand]) -> list[Hand]:
+        """The hands with each box moved towards the box of its joints by options.box_refine, the more the surer
+        the joints (postprocess.refine_boxes); the rest of each Hand unchanged."""
+        if not hands or self.options.box_refine == 0:
+            return list(hands)
+        boxes = refine_boxes(np.array([h.box for h in hands]), np.array([h.keypoints for h in hands]),
+                             np.array([h.confidence for h in hands]), (frame.shape[1], frame.shape[0]),
+                             self.options.box_refine, BOX_REFINE_RAMP)
+        return [replace(h, box=tuple(float(v) for v in b)) for h, b in zip(hands, boxes)]
 
     # -- video
     def track(self, frame: np.ndarray, timestamp: float | None = None) -> list[Hand]:

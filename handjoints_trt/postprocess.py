@@ -283,6 +283,33 @@ def verify_hands(box_scores: np.ndarray, mean_confidences: np.ndarray, hand_thre
     return np.flatnonzero(keep)
 
 
+def refine_boxes(boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, frame_size: tuple[int, int],
+                 weight: float, ramp: tuple[float, float]) -> np.ndarray:
+    """Stage I's boxes moved towards the box of stage II's joints: each box becomes (1 - t) x box + t x the tight
+    box of its 21 joints (clipped to the frame), t = weight x clip((mean joint confidence - lo) / (hi - lo), 0, 1),
+    ramp = (lo, hi). A hand whose joints stage II is sure of gets the joints' box at ``weight``; a doubtful one
+    keeps stage I's box (its joints may sit on a neighbour hand or, cut by the frame edge, short of it).
+    boxes (N, 4) x0, y0, x1, y1 and keypoints (N, 21, 2) frame pixels, confidence (N, 21) 0..1, frame_size
+    (width, height) -> (N, 4) float32. weight 0 returns the boxes unchanged."""
+    b = _as_boxes(boxes, "boxes").astype(np.float64)
+    k = np.asarray(keypoints, np.float64)
+    c = np.asarray(confidence, np.float64)
+    if k.shape != (len(b), 21, 2) or c.shape != (len(b), 21):
+        raise ValueError(f"refine_boxes needs keypoints ({len(b)}, 21, 2) and confidence ({len(b)}, 21) for "
+                         f"{len(b)} boxes, got {k.shape} and {c.shape}")
+    lo, hi = ramp
+    if not 0.0 <= weight <= 1.0 or not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(f"refine_boxes needs weight in 0..1 and ramp (lo, hi) with 0 <= lo < hi <= 1, got "
+                         f"weight {weight!r}, ramp {ramp!r}")
+    if weight == 0 or len(b) == 0:
+        return b.astype(np.float32)
+    width, height = frame_size
+    joints = np.concatenate([k.min(axis=1), k.max(axis=1)], axis=1)
+    joints = np.clip(joints, 0, [width, height, width, height])
+    t = weight * np.clip((c.mean(axis=1) - lo) / (hi - lo), 0.0, 1.0)
+    return ((1 - t[:, None]) * b + t[:, None] * joints).astype(np.float32)
+
+
 # ------------------------------------------------------------------------------------------------ boxes
 def _intersections(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validated a (N, 4), b (M, 4) -> pairwise intersection areas (N, M), areas of a (N,), areas of b (M,)."""

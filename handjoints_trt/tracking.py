@@ -9,7 +9,8 @@ Stage-I boxes are matched to the tracks' *predicted* boxes (greedy on centre dis
 two hands that cross keep their ids: after the crossing each prediction is nearer its own hand. A stage-I box
 that starts a new track must also pass detect()'s vote (postprocess.verify_hands), so a video's first frame
 reports no hand that detect() would not; a tracked hand then lives while its joints stay sure (lost_confidence).
-Optional One-Euro smoothing of the joints per track (Casiez et al. 2012).
+Optional One-Euro smoothing of the joints per track (Casiez et al. 2012). Each returned Hand.box is refined as
+detect()'s (HandJointDetector.refine: moved towards the box of its joints), whether stage I or the track made it.
 """
 from __future__ import annotations
 
@@ -275,7 +276,7 @@ class HandTracker:
             self.tracks.observe(tid, joints_box(hand.keypoints, self.options.track_box_scale))
             out.append(self._finish(hand, tid, score, t))
         dropped = set(self.tracks.drop_duplicates())
-        return [h for h in out if h.track_id not in dropped]
+        return self.detector.refine(image, [h for h in out if h.track_id not in dropped])
 
     def _passes_vote(self, score: float, hand: Hand) -> bool:
         o = self.options

@@ -30,7 +30,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .types import BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_BOX_SIZE, MIN_HAND_CONFIDENCE
+from .types import (BOX_REFINE, BOX_REFINE_RAMP, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_BOX_SIZE,
+                    MIN_HAND_CONFIDENCE)
 
 PLATFORMS = ("onnxruntime_onnx", "tensorrt_plan")
 MODEL_FILE = {"onnxruntime_onnx": "model.onnx", "tensorrt_plan": "model.plan"}
@@ -53,7 +54,8 @@ class TritonOptions:
     prefix_localizer). max_hands / box_threshold / nms_iou / nms_nested / min_box_size: the pipeline's
     stage-I decoding;
     hand_threshold / confidence_weight / min_hand_confidence: which found hands stage II confirms, as detect()
-    (DetectorOptions' defaults, the fitted operating point; postprocess.verify_hands).
+    (DetectorOptions' defaults, the fitted operating point; postprocess.verify_hands); box_refine: how far a found
+    hand's box moves towards its joints' box, as detect() (DetectorOptions.box_refine).
     """
 
     platform: str = "onnxruntime_onnx"
@@ -71,6 +73,7 @@ class TritonOptions:
     min_hand_confidence: float = MIN_HAND_CONFIDENCE
     hand_threshold: float = HAND_THRESHOLD
     confidence_weight: float = CONFIDENCE_WEIGHT
+    box_refine: float = BOX_REFINE
 
     def validate(self) -> "TritonOptions":
         """ValueError naming the bad option and what it accepts."""
@@ -87,7 +90,8 @@ class TritonOptions:
                              f"{list(self.preferred_batch)}; raise --max-batch or lower --preferred-batch")
         if self.queue_delay_us < 0:
             raise ValueError(f"queue_delay_us must be >= 0, got {self.queue_delay_us}")
-        for name in ("box_threshold", "nms_iou", "min_hand_confidence", "hand_threshold", "confidence_weight"):
+        for name in ("box_threshold", "nms_iou", "min_hand_confidence", "hand_threshold", "confidence_weight",
+                     "box_refine"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ValueError(f"{name} must be in 0..1, got {getattr(self, name)}")
         if self.nms_nested is not None and not 0.0 <= float(self.nms_nested) <= 1.0:
@@ -196,7 +200,7 @@ class FramePipeline:
                  box_threshold: float = BOX_THRESHOLD, nms_iou: float = 0.4, max_batch: int = 16,
                  min_hand_confidence: float = 0.0, auto_localizer_size: bool = False,
                  nms_nested: float | None = None, min_box_size: float = 0.0, hand_threshold: float = 0.0,
-                 confidence_weight: float = 0.0):
+                 confidence_weight: float = 0.0, box_refine: float = 0.0):
         self.run_localizer, self.run_hand = run_localizer, run_hand
         self.auto_localizer_size = bool(auto_localizer_size)   # as detect(): detector.auto_long_side
         self.crop_size, self.heatmap_stride, self.box_stride = int(crop_size), float(heatmap_stride), float(box_stride)
@@ -206,6 +210,7 @@ class FramePipeline:
         self.nms_nested = None if nms_nested is None else float(nms_nested)
         self.min_box_size = float(min_box_size)
         self.hand_threshold, self.confidence_weight = float(hand_threshold), float(confidence_weight)
+        self.box_refine = float(box_refine)
 
     @classmethod
     def from_parameters(cls, params: dict[str, str], run_localizer: Callable, run_hand: Callable) -> "FramePipeline":
@@ -218,11 +223,12 @@ class FramePipeline:
                    _optional_float(params.get("nms_nested", "")),                   # before it: IoU NMS only
                    float(params.get("min_box_size", 0.0)),                          # before it: off
                    float(params.get("hand_threshold", 0.0)),                        # before it: the floor alone
-                   float(params.get("confidence_weight", 0.0)))
+                   float(params.get("confidence_weight", 0.0)),
+                   float(params.get("box_refine", 0.0)))                            # before it: stage I's boxes
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> dict[str, np.ndarray]:
         from .detector import as_bgr_frame, as_boxes, auto_long_side, decode_localizer, localizer_input_size
-        from .postprocess import decode_joints, verify_hands
+        from .postprocess import decode_joints, refine_boxes, verify_hands
         from .preprocess import crop_hands, letterbox
 
         frame = as_bgr_frame(image)
@@ -248,6 +254,8 @@ class FramePipeline:
         else:   # as detect(): stage II confirms found hands, never drops given boxes
             keep = verify_hands(scores, confidence.mean(axis=1), self.hand_threshold, self.confidence_weight,
                                 self.min_hand_confidence)
+            boxes = refine_boxes(boxes, keypoints, confidence, (frame.shape[1], frame.shape[0]), self.box_refine,
+                                 BOX_REFINE_RAMP)
         return {"boxes": np.asarray(boxes, np.float32)[keep], "scores": np.asarray(scores, np.float32)[keep],
                 "keypoints": keypoints.astype(np.float32)[keep], "confidence": confidence.astype(np.float32)[keep]}
 
@@ -321,7 +329,8 @@ def _stage_parameters(localizer_meta: dict, hand_inputs, hand_outputs, hand_meta
             "localizer_long_side": max(size), "max_hands": options.max_hands, "box_threshold": options.box_threshold,
             "nms_iou": options.nms_iou, "max_batch": options.max_batch,
             "min_hand_confidence": options.min_hand_confidence, "hand_threshold": options.hand_threshold,
-            "confidence_weight": options.confidence_weight, "auto_localizer_size": "true",
+            "confidence_weight": options.confidence_weight, "box_refine": options.box_refine,
+            "auto_localizer_size": "true",
             "nms_nested": "" if options.nms_nested is None else options.nms_nested,
             "min_box_size": options.min_box_size}
 

@@ -22,6 +22,15 @@ BOX_THRESHOLD = 0.30
 CONFIDENCE_WEIGHT = 0.5
 HAND_THRESHOLD = 0.37
 MIN_HAND_CONFIDENCE = 0.0
+# Hand.box of a hand stage I found: stage I's box moved towards the box of stage II's joints, by BOX_REFINE at
+# most, the more the surer the joints (the move ramps up over mean joint confidences BOX_REFINE_RAMP; below its
+# low end stage I's box stays; postprocess.refine_boxes). Stage I's boxes fit the tight box of MediaPipe's joints
+# on real photos by a mean IoU of 0.77, stage II's joints' box by 0.88, but on composed frames, with synthetic
+# hands and hands partly under another, the joints' box is the worse one where stage II is unsure. Fitted with the
+# operating point (benchmarks/fit_box_threshold.py, session 16): check-set F1 0.936 -> 0.945, all real val
+# photos' recall / precision 0.961 / 0.936 -> 0.976 / 0.951, composed frames unchanged.
+BOX_REFINE = 0.5
+BOX_REFINE_RAMP = (0.6, 0.9)
 # Stage-I boxes whose long side is under this many frame pixels are dropped (benchmarks/box_sizes.py): none of
 # the hands the shipped localizer found on composed frames or real photos was that small, and 17 of its 85 false
 # hands on 600 real val photos were (fingertips and borders taken for tiny hands; RESULTS.md section 7). From
@@ -95,6 +104,12 @@ class DetectorOptions:
         the default: hand_threshold already weighs the joints).
         None of the three applies to boxes you pass to detect(boxes=...); in track() the vote decides which
         stage-I boxes start a track, and a track ends below lost_confidence.
+    box_refine: how far Hand.box of a hand stage I found moves from stage I's box towards the tight box of
+        stage II's joints, 0..1 (0 = stage I's box as found; 1 = the joints' box for hands whose joints are
+        sure). The move scales with the mean joint confidence over BOX_REFINE_RAMP, so a doubtful hand keeps
+        stage I's box (postprocess.refine_boxes). The default BOX_REFINE is fitted with the operating point:
+        on all real val photos recall / precision at IoU 0.5 0.961 / 0.936 -> 0.976 / 0.951 (RESULTS.md
+        section 7). Boxes you pass to detect(boxes=...) come back as given; in track() every Hand.box is refined.
     localizer_size: the localizer input. An int is its long side in pixels: the short side follows the
         frame's aspect ratio, rounded up to a multiple of 32 (1280x720 at 384 -> 384x224). A (width,
         height) pair fixes the input (letterboxed). None = automatic (detector.auto_long_side): the long
@@ -155,6 +170,8 @@ class DetectorOptions:
     # Added in session 15 after the others, so that options built positionally keep their meaning.
     hand_threshold: float = HAND_THRESHOLD
     confidence_weight: float = CONFIDENCE_WEIGHT
+    # Added in session 16.
+    box_refine: float = BOX_REFINE
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -172,7 +189,7 @@ class DetectorOptions:
         _check_int("redetect_interval", self.redetect_interval, 1)
         _check_int("new_hand_interval", self.new_hand_interval, 1)
         for name in ("box_threshold", "nms_iou", "lost_confidence", "min_hand_confidence", "hand_threshold",
-                     "confidence_weight"):
+                     "confidence_weight", "box_refine"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number in 0..1, got {value!r}")

@@ -291,18 +291,26 @@ def test_operating_point_candidates_replay_detect_on_dot_frames(dot_dataset):
     assert len(c) == 4 and sum(len(g) for g in c.gts) == 5
     # The dot localizer's weak side peaks (~0.17) mostly get low joint confidences: the floor drops them.
     with HandJointDetector(**models, box_threshold=0.16, min_hand_confidence=0.2, hand_threshold=0.0,
-                           max_hands=4) as runtime:
+                           max_hands=4, box_refine=0.0) as runtime:
         expected = [np.array([h.box for h in runtime.detect(s.image)]).reshape(-1, 4) for s in samples]
     boxes, _ = fit.operate(c, 0.16, 0.2, max_hands=4)
     assert [len(b) for b in expected] == [1, 1, 2, 2]
     for got, want in zip(boxes, expected):
         np.testing.assert_allclose(got, want, atol=1e-4)
+    # The box refinement (the default weight): the same hands, boxes moved as detect() moves them.
+    with HandJointDetector(**models, box_threshold=0.16, min_hand_confidence=0.2, hand_threshold=0.0,
+                           max_hands=4) as runtime:
+        refined = [np.array([h.box for h in runtime.detect(s.image)]).reshape(-1, 4) for s in samples]
+    boxes, _ = fit.operate(c, 0.16, 0.2, max_hands=4, refine=runtime.options.box_refine)
+    for got, want, stage1 in zip(boxes, refined, expected):
+        np.testing.assert_allclose(got, want, atol=1e-3)
+        assert np.abs(want - stage1).max() > 1.0     # the dot boxes are palm squares: the joints move them
     # The vote (no floor): the same replay at two hand thresholds; the dot hands vote 0.98-0.999, the second
     # threshold drops the least sure of them (0.973 box score, 0.995 joints in frame 3).
     counts = []
     for hand_threshold in (0.5, 0.985):
         with HandJointDetector(**models, box_threshold=0.16, min_hand_confidence=0.0, hand_threshold=hand_threshold,
-                               confidence_weight=0.5, max_hands=4) as runtime:
+                               confidence_weight=0.5, max_hands=4, box_refine=0.0) as runtime:
             expected = [np.array([h.box for h in runtime.detect(s.image)]).reshape(-1, 4) for s in samples]
         boxes, _ = fit.operate(c, 0.16, 0.0, max_hands=4, hand_threshold=hand_threshold, weight=0.5)
         for got, want in zip(boxes, expected):
@@ -340,19 +348,26 @@ def test_model_eval_photos_as_frames_on_dot_hands(dot_dataset):
     """model_eval's real-photo figure, through detect() on the dot frames with the dot models. The dot
     localizer's boxes are palm-sized squares (IoU ~0.5 with the joints' box alone, ~0.25 in the two-hand
     frame, where each is sized by both palms): at IoU 0.3 the single-hand frames are found with their joints,
-    the two-hand frame's hands are not, and the 200 px palm's flat centre map gives a second, duplicate box."""
+    the two-hand frame's hands are not, and the 200 px palm's flat centre map gives a second, duplicate box.
+    With the boxes refined towards the joints' boxes (the default) the two-hand frame's hands are found too."""
     import model_eval
 
     from handjoints_trt import HandJointDetector
     from handjoints_trt.data.loaders import load_paper
 
     records = load_paper(dot_dataset["json"])
-    with HandJointDetector(backend="onnxruntime", localizer_model=dot_dataset["localizer"],
-                           hand_model=dot_dataset["hand"], threads=1) as detector:
+    models = dict(backend="onnxruntime", localizer_model=dot_dataset["localizer"], hand_model=dot_dataset["hand"],
+                  threads=1)
+    with HandJointDetector(**models, box_refine=0.0) as detector:     # stage I's boxes as found
         out = model_eval.photos_as_frames(detector, records, count=10, iou_min=0.3)
     assert (out["photos"], out["hands"]) == (4, 5)
     assert out["recall"] == pytest.approx(3 / 5) and out["precision"] == pytest.approx(3 / 6)
     assert out["pipeline"].pck[1] == pytest.approx(3 / 5, abs=0.02)   # found hands right, missed ones wrong
+    # Boxes refined towards the joints' boxes (the default): the two-hand frame's palm-sized boxes now fit.
+    with HandJointDetector(**models) as detector:
+        out = model_eval.photos_as_frames(detector, records, count=10, iou_min=0.3)
+    print("refined", out["recall"], out["precision"], out["pipeline"].pck[1])
+    assert out["recall"] == pytest.approx(5 / 5) and out["precision"] == pytest.approx(5 / 6)
 
 
 def test_model_eval_overlay_grid_draws_the_detections():
@@ -487,13 +502,19 @@ def test_committed_fit_matches_the_shipped_operating_point():
     changed without a refit (or a refit not carried into types.py) fails here."""
     from handjoints_trt.types import DetectorOptions
 
+    from handjoints_trt.types import BOX_REFINE_RAMP
+
     results = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "results" /
                           "box_threshold.json").read_text())
     o, default = DetectorOptions(), results["default"]
     assert (default["threshold"], default["weight"], default["hand_threshold"], default["floor"]) == \
         (o.box_threshold, o.confidence_weight, o.hand_threshold, o.min_hand_confidence)
-    # The default is within 0.002 F1 of the best vote on the fit set and above the best (threshold, floor) pair.
+    assert (default["refine"], tuple(default["ramp"])) == (o.box_refine, BOX_REFINE_RAMP)
+    # The default is within 0.002 F1 of the best vote on the fit set and above the best (threshold, floor) pair,
+    # and its refined boxes score above stage I's own (refine 0).
     assert results["best"]["f1"] - default["f1"] <= 0.002 and default["f1"] > results["best_pair"]["f1"]
+    stage1 = next(r for r in results["refine_rows"] if r["refine"] == 0)
+    assert default["f1"] > stage1["f1"] and results["best_refine"]["f1"] - default["f1"] <= 0.002
 
 
 def test_false_boxes_kinds_hand_computed():

@@ -111,6 +111,19 @@ def test_detect_vote_flags_reach_the_detector(dot, tmp_path):
     assert len(json.loads((tmp_path / "b" / "hand.json").read_text())["hands"]) == 1
 
 
+def test_detect_box_refine_flag_reaches_the_detector(dot, tmp_path):
+    """--box-refine 0 reports stage I's box; the default moves it towards the joints' box; out of range is
+    refused by name."""
+    boxes = []
+    for weight in ("0", "1"):
+        run("detect", str(dot["image"]), "--out", str(tmp_path / weight), *models(dot), "--box-refine", weight)
+        boxes.append(json.loads((tmp_path / weight / "hand.json").read_text())["hands"][0]["box"])
+    assert np.abs(np.subtract(boxes[0], boxes[1])).max() > 1
+    proc = run("detect", str(dot["image"]), "--out", str(tmp_path / "bad"), *models(dot), "--box-refine", "2",
+               check=False)
+    assert proc.returncode != 0 and "box_refine" in proc.stderr
+
+
 def test_detect_localizer_size_flag_reaches_the_detector(dot, tmp_path):
     """A fixed stage-I input moves the box (another resolution of the same map); a bad one is refused."""
     boxes = []

@@ -234,3 +234,31 @@ def test_hand_scores_and_verify_hands_hand_computed():
         pp.verify_hands(s, c[:2], 0.37, 0.5)
     with pytest.raises(ValueError, match="confidence_weight"):
         pp.hand_scores(s, c, -1.0)
+
+
+def test_refine_boxes_hand_computed():
+    """Each box moves towards its joints' tight box (clipped to the frame) by weight x the ramp of its mean joint
+    confidence: not at all below the ramp, halfway up it by half the weight, fully above it."""
+    boxes = np.array([[0, 0, 100, 100]] * 4, np.float32)
+    joints = np.zeros((4, 21, 2), np.float32)
+    joints[:, :, 0] = np.linspace(20, 60, 21)          # joints' box x 20..60, y 10..50
+    joints[:, :, 1] = np.linspace(10, 50, 21)
+    joints[3, 0] = (-30, 10)                            # a joint left of the frame: the box is clipped at 0
+    conf = np.array([0.5, 0.75, 0.95, 0.95])[:, None].repeat(21, axis=1)
+    out = pp.refine_boxes(boxes, joints, conf, (640, 480), 0.5, (0.6, 0.9))
+    assert out.dtype == np.float32 and out.shape == (4, 4)
+    np.testing.assert_allclose(out[0], [0, 0, 100, 100])                          # under the ramp: stage I's box
+    np.testing.assert_allclose(out[1], 0.75 * boxes[1] + 0.25 * np.array([20, 10, 60, 50]), atol=1e-5)
+    np.testing.assert_allclose(out[2], [10, 5, 80, 75], atol=1e-5)                 # the full weight, 0.5
+    np.testing.assert_allclose(out[3], [0, 5, 80, 75], atol=1e-5)                  # clipped joint box x0 = 0
+    np.testing.assert_allclose(pp.refine_boxes(boxes, joints, conf, (640, 480), 0.0, (0.6, 0.9)), boxes)
+    np.testing.assert_allclose(pp.refine_boxes(boxes, joints, conf, (640, 480), 1.0, (0.6, 0.9))[2],
+                               [20, 10, 60, 50], atol=1e-5)
+    assert pp.refine_boxes(np.zeros((0, 4)), np.zeros((0, 21, 2)), np.zeros((0, 21)), (64, 64), 0.5,
+                           (0.6, 0.9)).shape == (0, 4)
+    with pytest.raises(ValueError, match="keypoints"):
+        pp.refine_boxes(boxes, joints[:2], conf, (640, 480), 0.5, (0.6, 0.9))
+    with pytest.raises(ValueError, match="ramp"):
+        pp.refine_boxes(boxes, joints, conf, (640, 480), 0.5, (0.9, 0.6))
+    with pytest.raises(ValueError, match="weight"):
+        pp.refine_boxes(boxes, joints, conf, (640, 480), 1.5, (0.6, 0.9))

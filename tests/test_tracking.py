@@ -224,3 +224,20 @@ def test_memory_stays_flat_over_2000_frames(dots):
         after = _rss_mb()
     assert len(hands) == 1  # both stages ran on every frame
     assert after - before < 30, f"RSS grew {after - before:.1f} MB over 2000 frames"
+
+
+def test_tracked_boxes_are_refined_as_detect_refines_them(dots):
+    """track() reports each Hand.box moved towards its joints' box (HandJointDetector.refine), on the frame that
+    ran stage I and on tracked frames alike: at box_refine 1 the sure dot joints' tight box; at 0 the box stage
+    II ran on (stage I's palm square, then the enlarged joints' box), far from it."""
+    frame, _ = dot_hand_frame((480, 640), [(200.5, 120.25, 160)])
+    for weight in (0.0, 1.0):
+        with _detector(dots, redetect_interval=100, box_refine=weight) as detector:
+            tracker = HandTracker(detector)
+            for _ in range(3):
+                hand = tracker.update(frame)[0]
+                joints = np.r_[hand.keypoints.min(axis=0), hand.keypoints.max(axis=0)]
+                if weight:
+                    np.testing.assert_allclose(hand.box, joints, atol=1e-3)
+                else:
+                    assert np.abs(np.subtract(hand.box, joints)).max() > 5

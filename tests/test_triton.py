@@ -187,6 +187,29 @@ def test_frame_pipeline_applies_the_vote_as_detect_does(repo, dot):
         TritonOptions(hand_threshold=1.5).validate()
 
 
+def test_frame_pipeline_refines_boxes_as_detect_does(repo, dot):
+    """The repository carries the default box refinement; the pipeline's boxes match detect()'s at the same
+    weight; a repository written before it reports stage I's boxes, as detect() with box_refine 0."""
+    frame, _ = dot_hand_frame((720, 1280), [(100, 100, 150), (600.5, 300.5, 150)])
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    assert float(params["box_refine"]) == TritonOptions().box_refine == DetectorOptions().box_refine > 0
+    models = dict(backend="onnxruntime", localizer_model=dot["localizer"], hand_model=dot["hand"])
+    callables = ort_callables(dot["localizer"], dot["hand"], [])
+    results = {}
+    for weight in (0.0, 0.8):
+        pipeline = FramePipeline.from_parameters({**params, "box_refine": str(weight)}, *callables)
+        with HandJointDetector(**models, box_refine=weight) as d:
+            hands = d.detect(frame)
+        results[weight] = pipeline(frame)["boxes"]
+        assert len(hands) == len(results[weight]) == 2
+        np.testing.assert_allclose(results[weight], np.array([h.box for h in hands]), atol=1e-3)
+    assert np.abs(results[0.8] - results[0.0]).max() > 5
+    old = {k: v for k, v in params.items() if k != "box_refine"}
+    np.testing.assert_allclose(FramePipeline.from_parameters(old, *callables)(frame)["boxes"], results[0.0], atol=1e-4)
+    with pytest.raises(ValueError, match="box_refine"):
+        TritonOptions(box_refine=-0.1).validate()
+
+
 def test_frame_pipeline_reads_nested_nms(repo, dot):
     params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
     callables = ort_callables(dot["localizer"], dot["hand"], [])
