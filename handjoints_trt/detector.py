@@ -334,9 +334,9 @@ class HandJointDetector:
 
     def refine(self, frame: np.ndarray, hands: list[Hand]) -> list[Hand]:
         """The hands with each box moved towards the box of its joints by options.box_refine, the more the surer
-        the joints (postprocess.refine_boxes); the rest of each Hand unchanged."""
-        if not hands or self.options.box_refine == 0:
-            return list(hands)
+        the joints, and clipped to the frame (postprocess.refine_boxes); the rest of each Hand unchanged."""
+        if not hands:
+            return []
         boxes = refine_boxes(np.array([h.box for h in hands]), np.array([h.keypoints for h in hands]),
                              np.array([h.confidence for h in hands]), (frame.shape[1], frame.shape[0]),
                              self.options.box_refine, BOX_REFINE_RAMP)

@@ -290,7 +290,8 @@ def refine_boxes(boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarra
     ramp = (lo, hi). A hand whose joints stage II is sure of gets the joints' box at ``weight``; a doubtful one
     keeps stage I's box (its joints may sit on a neighbour hand or, cut by the frame edge, short of it).
     boxes (N, 4) x0, y0, x1, y1 and keypoints (N, 21, 2) frame pixels, confidence (N, 21) 0..1, frame_size
-    (width, height) -> (N, 4) float32. weight 0 returns the boxes unchanged."""
+    (width, height) -> (N, 4) float32, clipped to the frame (the labels' boxes are: a tracked hand's box, its
+    joints' box enlarged and moved ahead, can reach past the frame edge). weight 0: the boxes, clipped."""
     b = _as_boxes(boxes, "boxes").astype(np.float64)
     k = np.asarray(keypoints, np.float64)
     c = np.asarray(confidence, np.float64)
@@ -301,13 +302,13 @@ def refine_boxes(boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarra
     if not 0.0 <= weight <= 1.0 or not 0.0 <= lo < hi <= 1.0:
         raise ValueError(f"refine_boxes needs weight in 0..1 and ramp (lo, hi) with 0 <= lo < hi <= 1, got "
                          f"weight {weight!r}, ramp {ramp!r}")
-    if weight == 0 or len(b) == 0:
-        return b.astype(np.float32)
     width, height = frame_size
-    joints = np.concatenate([k.min(axis=1), k.max(axis=1)], axis=1)
-    joints = np.clip(joints, 0, [width, height, width, height])
+    inside = [width, height, width, height]
+    if weight == 0 or len(b) == 0:
+        return np.clip(b, 0, inside).astype(np.float32)
+    joints = np.clip(np.concatenate([k.min(axis=1), k.max(axis=1)], axis=1), 0, inside)
     t = weight * np.clip((c.mean(axis=1) - lo) / (hi - lo), 0.0, 1.0)
-    return ((1 - t[:, None]) * b + t[:, None] * joints).astype(np.float32)
+    return np.clip((1 - t[:, None]) * b + t[:, None] * joints, 0, inside).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------------ boxes

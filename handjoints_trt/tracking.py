@@ -8,7 +8,12 @@ by the hand's velocity (constant-velocity prediction of the box centre). Stage I
 Stage-I boxes are matched to the tracks' *predicted* boxes (greedy on centre distance, in box sides), so
 two hands that cross keep their ids: after the crossing each prediction is nearer its own hand. A stage-I box
 that starts a new track must also pass detect()'s vote (postprocess.verify_hands), so a video's first frame
-reports no hand that detect() would not; a tracked hand then lives while its joints stay sure (lost_confidence).
+reports no hand that detect() would not. On every frame where stage I runs and scores a tracked hand, the same
+vote decides whether it lives (so track() with redetect_interval=1 reports what detect() reports, with ids); a
+hand the vote keeps while its joints are under lost_confidence (a hand cut by the frame edge, say) gets stage I
+again on the next frame. On the other frames stage II alone follows a hand while its joints stay sure
+(lost_confidence). A lost track is remembered LOST_TRACK_MEMORY frames: stage I finding a hand near its last box
+gives it its id back.
 Optional One-Euro smoothing of the joints per track (Casiez et al. 2012). Each returned Hand.box is refined as
 detect()'s (HandJointDetector.refine: moved towards the box of its joints), whether stage I or the track made it.
 """
@@ -29,6 +34,9 @@ MAX_MATCH_DISTANCE = 1.0
 VELOCITY_GAIN = 0.6
 # Two tracks whose boxes overlap more than this follow the same hand: the younger one is dropped.
 DUPLICATE_IOU = 0.8
+# A lost track is remembered this many frames: a stage-I box near its last box takes its id back instead of a
+# new one, so a hand that stage I or stage II loses for a moment keeps its id (benchmarks/track_eval.py).
+LOST_TRACK_MEMORY = 30
 
 
 class OneEuroFilter:
@@ -152,9 +160,10 @@ class Track:
 class TrackSet:
     """The tracks of one video and their ids; no detector needed (testable with given boxes)."""
 
-    def __init__(self, max_distance: float = MAX_MATCH_DISTANCE):
-        self.max_distance = max_distance
+    def __init__(self, max_distance: float = MAX_MATCH_DISTANCE, memory: int = LOST_TRACK_MEMORY):
+        self.max_distance, self.memory = max_distance, int(memory)
         self.tracks: list[Track] = []
+        self.lost: list[tuple[Track, int]] = []     # (track, frames since it was lost), newest last
         self._next_id = 0
 
     def __len__(self) -> int:
@@ -176,11 +185,30 @@ class TrackSet:
         for t, d in match_boxes(self.predicted_boxes(), boxes, self.max_distance):
             ids[d] = self.tracks[t].track_id
         budget = len(boxes) if max_new is None else max_new
+        rest = [d for d in range(len(boxes)) if ids[d] is None]
+        lost_ids = [t.track_id for t, _ in self.lost]
+        lost_boxes = np.array([t.box for t, _ in self.lost]).reshape(-1, 4)
+        for t, d in match_boxes(lost_boxes, boxes[rest], self.max_distance):
+            if budget > 0:
+                ids[rest[d]] = self.revive(lost_ids[t], boxes[rest[d]])
+                budget -= 1
         for d in range(len(boxes)):
             if ids[d] is None and budget > 0:
                 ids[d] = self.add(boxes[d])
                 budget -= 1
         return ids
+
+    def revive(self, track_id: int, box: np.ndarray) -> int:
+        """A remembered lost track back among the live ones, at ``box`` (its velocity re-learnt from there)."""
+        track = next(t for t, _ in self.lost if t.track_id == track_id)
+        self.lost = [(t, age) for t, age in self.lost if t.track_id != track_id]
+        track.box, track.velocity, track.hits = np.asarray(box, np.float64).copy(), np.zeros(2), 0
+        self.tracks.append(track)
+        return track_id
+
+    def tick(self) -> None:
+        """One frame later: lost tracks age; those older than ``memory`` frames are forgotten."""
+        self.lost = [(t, age + 1) for t, age in self.lost if age + 1 <= self.memory]
 
     def add(self, box: np.ndarray) -> int:
         track = Track(self._next_id, np.asarray(box, np.float64).copy())
@@ -191,7 +219,10 @@ class TrackSet:
     def observe(self, track_id: int, box: np.ndarray) -> None:
         self.get(track_id).observe(np.asarray(box, np.float64))
 
-    def remove(self, track_id: int) -> None:
+    def remove(self, track_id: int, remember: bool = False) -> None:
+        """Stop following a track; ``remember`` keeps it ``memory`` frames for associate() to revive."""
+        if remember:
+            self.lost += [(t, 0) for t in self.tracks if t.track_id == track_id]
         self.tracks = [t for t in self.tracks if t.track_id != track_id]
 
     def drop_duplicates(self, iou: float = DUPLICATE_IOU) -> list[int]:
@@ -261,18 +292,25 @@ class HandTracker:
         image = as_bgr_frame(frame)
         self.frame_index += 1
         t = self.frame_index / self.options.fps if timestamp is None else float(timestamp)
+        self.tracks.tick()
         known = {t.track_id for t in self.tracks.tracks}   # an id not among these is a track stage I starts now
         boxes, ids, scores = self._boxes_for_frame(image)
         hands = self.detector.estimate(image, boxes)
         out = []
         for hand, tid, score in zip(hands, ids, scores):
-            if tid not in known and not self._passes_vote(score, hand):
-                self.tracks.remove(tid)     # not a hand detect() would report: no track, and no forced stage I
+            # Where stage I ran and scored the hand, it is reported exactly when detect() would report it (the
+            # vote); a track stage I started now and the vote refuses was never reported, so is not remembered.
+            if score is not None and not self._passes_vote(score, hand):
+                self.tracks.remove(tid, remember=tid in known)
                 continue
-            if hand.mean_confidence < self.options.lost_confidence:
-                self.tracks.remove(tid)
+            if score is None and hand.mean_confidence < self.options.lost_confidence:
+                self.tracks.remove(tid, remember=True)
                 self._force_detect = True   # a lost hand may be elsewhere: stage I on the next frame
                 continue
+            if score is not None and hand.mean_confidence < self.options.lost_confidence:
+                # Kept by stage I's score alone (joints too unsure for stage II to follow it): stage I again next
+                # frame, as detect() would.
+                self._force_detect = True
             self.tracks.observe(tid, joints_box(hand.keypoints, self.options.track_box_scale))
             out.append(self._finish(hand, tid, score, t))
         dropped = set(self.tracks.drop_duplicates())

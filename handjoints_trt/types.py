@@ -27,8 +27,8 @@ MIN_HAND_CONFIDENCE = 0.0
 # low end stage I's box stays; postprocess.refine_boxes). Stage I's boxes fit the tight box of MediaPipe's joints
 # on real photos by a mean IoU of 0.77, stage II's joints' box by 0.88, but on composed frames, with synthetic
 # hands and hands partly under another, the joints' box is the worse one where stage II is unsure. Fitted with the
-# operating point (benchmarks/fit_box_threshold.py, session 16): check-set F1 0.936 -> 0.945, all real val
-# photos' recall / precision 0.961 / 0.936 -> 0.976 / 0.951, composed frames unchanged.
+# operating point (benchmarks/fit_box_threshold.py, session 16): check-set F1 0.936 -> 0.946, all real val
+# photos' recall / precision 0.961 / 0.936 -> 0.978 / 0.953, composed frames unchanged.
 BOX_REFINE = 0.5
 BOX_REFINE_RAMP = (0.6, 0.9)
 # Stage-I boxes whose long side is under this many frame pixels are dropped (benchmarks/box_sizes.py): none of
@@ -103,12 +103,13 @@ class DetectorOptions:
     min_hand_confidence: also drop a proposed hand whose mean joint confidence is below this, 0..1 (0 = off,
         the default: hand_threshold already weighs the joints).
         None of the three applies to boxes you pass to detect(boxes=...); in track() the vote decides which
-        stage-I boxes start a track, and a track ends below lost_confidence.
+        stage-I boxes start a track and, on frames stage I runs, which tracks go on; in between a track ends
+        below lost_confidence.
     box_refine: how far Hand.box of a hand stage I found moves from stage I's box towards the tight box of
         stage II's joints, 0..1 (0 = stage I's box as found; 1 = the joints' box for hands whose joints are
         sure). The move scales with the mean joint confidence over BOX_REFINE_RAMP, so a doubtful hand keeps
         stage I's box (postprocess.refine_boxes). The default BOX_REFINE is fitted with the operating point:
-        on all real val photos recall / precision at IoU 0.5 0.961 / 0.936 -> 0.976 / 0.951 (RESULTS.md
+        on all real val photos recall / precision at IoU 0.5 0.961 / 0.936 -> 0.978 / 0.953 (RESULTS.md
         section 7). Boxes you pass to detect(boxes=...) come back as given; in track() every Hand.box is refined.
     localizer_size: the localizer input. An int is its long side in pixels: the short side follows the
         frame's aspect ratio, rounded up to a multiple of 32 (1280x720 at 384 -> 384x224). A (width,
@@ -133,7 +134,8 @@ class DetectorOptions:
     redetect_interval: run stage I at least every this many frames (1 = every frame).
     new_hand_interval: while fewer than max_hands are tracked, run stage I every this many frames (a new
         hand may have entered).
-    lost_confidence: a track whose mean joint confidence falls below this is lost (stage I runs next frame).
+    lost_confidence: on a frame stage I did not run on, a track whose mean joint confidence falls below this is
+        lost (stage I runs next frame); where stage I ran and scored it, detect()'s vote decides instead.
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).
     smoothing: One-Euro smoothing of the tracked joints; smooth_min_cutoff (Hz), smooth_beta,

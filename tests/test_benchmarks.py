@@ -549,3 +549,68 @@ def test_false_boxes_runs_on_the_shipped_models(tmp_path, hagrid_dir):
     assert sum(summary["kinds"].values()) == summary["false"] < summary["reported"]
     if summary["false"]:
         assert (tmp_path / "false_boxes_photos.png").is_file()
+
+
+# ------------------------------------------------------------------------------------------ track_eval.py
+def test_track_eval_pan_and_view_labels_hand_computed():
+    """The pan goes corner to opposite corner and back in whole pixels; a hand's view label is its canvas box
+    moved and clipped, with the joints inside the view; a hand with under MIN_JOINTS joints in view is ignored."""
+    import track_eval
+
+    from handjoints_trt.data.sample import HandLabel
+
+    offsets = track_eval.pan_offsets((960, 720), (640, 480), 6, np.random.default_rng(0))
+    assert offsets.shape == (6, 2) and offsets.dtype.kind == "i"
+    assert set(map(tuple, offsets[[0, -1]])) <= {(0, 0), (320, 0), (0, 240), (320, 240)}
+    assert np.abs(offsets[3] - (np.array([320, 240]) - offsets[0])).max() == 0          # the far corner at the turn
+    kp = np.stack([np.linspace(600, 700, 21), np.linspace(100, 140, 21)], axis=1).astype(np.float32)
+    inside = HandLabel(kp, np.ones(21, bool))                        # box x 600..700, y 100..140
+    labels = track_eval.view_labels([inside], np.array([100.0, 50.0], np.float32), (640, 480))
+    np.testing.assert_allclose(labels.boxes, [[500, 50, 600, 90]])
+    assert labels.visible.sum() == 21 and labels.ids.tolist() == [0] and len(labels.ignored) == 0
+    # joints every 5 px from x 610: 610..635 (6 of 21) inside a 640-wide view -> required, box clipped at 640
+    ys = np.full(21, 100.0)
+    ys[0] = 140.0                                                     # in view: y 100..140
+    six = HandLabel(np.stack([np.linspace(610, 710, 21), ys], axis=1), np.ones(21, bool))
+    cut = track_eval.view_labels([six], np.zeros(2, np.float32), (640, 480))
+    assert cut.visible.sum() == 6 and cut.boxes[0].tolist() == [610, 100, 640, 140]
+    five = HandLabel(six.keypoints + [5, 0], np.ones(21, bool))        # 615..635: 5 inside -> ignored
+    barely = track_eval.view_labels([five], np.zeros(2, np.float32), (640, 480))
+    assert len(barely.boxes) == 0 and barely.ignored.tolist() == [[615, 100, 640, 140]]
+
+
+def test_track_eval_matching_ignores_boxes_on_barely_visible_hands():
+    import track_eval
+
+    labels = track_eval.ViewLabels(np.array([[0, 0, 10, 10], [50, 50, 60, 60]], np.float32), np.zeros((2, 21, 2)),
+                                   np.ones((2, 21), bool), np.array([0, 1]),
+                                   np.array([[100, 100, 110, 110]], np.float32))
+    boxes = np.array([[0, 0, 10, 11], [100, 100, 110, 112], [200, 200, 210, 210], [1, 0, 11, 10]], np.float32)
+    matched, false = track_eval.match_view(boxes, np.array([0.9, 0.8, 0.7, 0.6]), labels)
+    # the best box takes hand 0; the box on the ignored hand is no false hand; the far box is; the duplicate of
+    # hand 0 is one too; hand 1 is missed
+    assert matched.tolist() == [0, -1] and false == 2
+    assert track_eval.parse_settings("lost_confidence=0.2, new_hand_interval=2") == {
+        "lost_confidence": 0.2, "new_hand_interval": 2}
+    assert track_eval.parse_settings("") == {}
+    with pytest.raises(ValueError, match="DetectorOptions field"):
+        track_eval.parse_settings("lost=0.2")
+
+
+def test_track_eval_runs_and_track_with_stage_one_every_frame_matches_detect(tmp_path, hagrid_dir):
+    """track_eval.py end to end on the shipped models: with stage I on every frame track() reports what detect()
+    reports (the same vote decides), give or take a hand the tracker's crops place differently."""
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import track_eval
+
+    assert track_eval.main(["--sequences", "2", "--frames", "12", "--threads", "1", "--track", "",
+                            "redetect_interval=1", "--out", str(tmp_path)]) == 0
+    modes = json.loads((tmp_path / "track_eval.json").read_text())["modes"]
+    detect, every = modes["detect"], modes["track redetect_interval=1"]
+    assert detect["tp"] + detect["fn"] == every["tp"] + every["fn"] > 0
+    assert every["stage1_frames"] == every["frames"] == 24 and modes["track (defaults)"]["stage1_frames"] < 24
+    assert abs(detect["tp"] - every["tp"]) <= 2, (detect, every)
+    assert (tmp_path / "track_eval.png").stat().st_size > 0 and "| detect |" in (tmp_path / "track_eval.md").read_text()

@@ -256,6 +256,11 @@ def test_refine_boxes_hand_computed():
                                [20, 10, 60, 50], atol=1e-5)
     assert pp.refine_boxes(np.zeros((0, 4)), np.zeros((0, 21, 2)), np.zeros((0, 21)), (64, 64), 0.5,
                            (0.6, 0.9)).shape == (0, 4)
+    # A box reaching past the frame (a tracked hand's enlarged, moved-ahead joints' box) comes back clipped.
+    wide = np.array([[-10, -5, 700, 500]], np.float32)
+    for weight in (0.0, 0.5):
+        np.testing.assert_allclose(pp.refine_boxes(wide, joints[:1], conf[:1], (640, 480), weight, (0.6, 0.9)),
+                                   [[0, 0, 640, 480]])
     with pytest.raises(ValueError, match="keypoints"):
         pp.refine_boxes(boxes, joints[:2], conf, (640, 480), 0.5, (0.6, 0.9))
     with pytest.raises(ValueError, match="ramp"):

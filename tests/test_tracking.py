@@ -151,7 +151,8 @@ def test_lost_hand_triggers_stage_one_and_a_new_id(dots):
 
 def test_a_new_track_needs_the_vote_of_detect(dots):
     """A stage-I box that detect() would not report (its vote under hand_threshold) starts no track, and the first
-    frame's tracked hands are detect()'s; a track already running is not put to the vote again."""
+    frame's tracked hands are detect()'s; a running track is put to the vote again only on frames where stage I
+    runs and scores it (on the others stage II alone follows it, by lost_confidence)."""
     palms = [(100, 100, 150), (600.5, 300.5, 150), (1000, 50.25, 150)]
     frame, _ = dot_hand_frame((720, 1280), palms)
     with _detector(dots, hand_threshold=0.0) as plain:
@@ -166,8 +167,51 @@ def test_a_new_track_needs_the_vote_of_detect(dots):
         # Raised past every vote: the running tracks live on (stage II alone follows them) ...
         detector.options = tracker.options = replace(detector.options, hand_threshold=1.0)
         assert [h.track_id for h in tracker.update(frame)] == [h.track_id for h in first]
+        # ... until stage I runs again (fewer than max_hands tracked: every new_hand_interval frames) and the vote,
+        # as in detect(), drops them.
+        ran = []
+        for _ in range(detector.options.new_hand_interval):
+            ran.append((len(tracker.update(frame)), tracker.last_ran_localizer))
+        assert ran[-1] == (0, True) and all(n == 2 for n, r in ran if not r), ran
         # ... and a fresh tracker starts none.
         assert HandTracker(detector).update(frame) == []
+
+
+def test_on_stage_one_frames_the_vote_keeps_a_hand_lost_confidence_would_drop(dots):
+    """Where stage I ran and scored a tracked hand, it lives or dies by detect()'s vote: with lost_confidence above
+    every dot hand's joint confidence the hand is kept on every frame, as detect() reports it, because a hand kept
+    by stage I's score alone (joints under lost_confidence) gets stage I again on the next frame instead of
+    stage II alone, which would lose it. At an ordinary lost_confidence stage II follows it alone."""
+    frame, _ = dot_hand_frame((480, 640), [(200.5, 120.25, 160)])
+    with _detector(dots, redetect_interval=100, max_hands=1, lost_confidence=1.0) as strict:
+        tracker = HandTracker(strict)
+        runs = [(len(tracker.update(frame)), tracker.last_ran_localizer) for _ in range(4)]
+        assert len(strict.detect(frame)) == 1
+    assert runs == [(1, True)] * 4
+    with _detector(dots, redetect_interval=100, max_hands=1) as usual:
+        tracker = HandTracker(usual)
+        runs = [(len(tracker.update(frame)), tracker.last_ran_localizer) for _ in range(4)]
+    assert runs == [(1, True)] + [(1, False)] * 3
+
+
+def test_a_lost_track_takes_its_id_back_within_the_memory():
+    """A track lost (remembered) and found again near its last box by stage I keeps its id; one forgotten after
+    LOST_TRACK_MEMORY frames, or found far away, gets a new id; a never-reported track is not remembered."""
+    tracks = TrackSet(memory=3)
+    first = tracks.associate(np.array([[0, 0, 40, 40], [200, 0, 240, 40]]))
+    assert first == [0, 1]
+    tracks.remove(0, remember=True)
+    tracks.remove(1)                                                 # not remembered
+    tracks.tick()
+    assert tracks.associate(np.array([[5, 3, 45, 43], [202, 0, 242, 40]])) == [0, 2]   # 0 revived, 1 gone
+    assert [t.track_id for t in tracks.tracks] == [0, 2] and tracks.lost == []
+    tracks.remove(0, remember=True)
+    for _ in range(4):                                               # older than the memory: forgotten
+        tracks.tick()
+    assert tracks.lost == [] and tracks.associate(np.array([[5, 3, 45, 43]])) == [3]
+    tracks.remove(3, remember=True)
+    assert tracks.associate(np.array([[300, 300, 340, 340]])) == [4]   # far from the lost box: a new id
+    assert [t.track_id for t, _ in tracks.lost] == [3]
 
 
 def test_periodic_redetection(dots):

@@ -1,0 +1,263 @@
+"""track() against detect() on labelled video: camera pans across composed multi-hand val frames.
+
+    python benchmarks/track_eval.py [--sequences 20 --frames 60 --track "" lost_confidence=0.2 new_hand_interval=2]
+
+No labelled video exists here, so each sequence is made from one composed hagrid_mp val frame (model_eval.py's
+composition, another seed) drawn at ``--scale`` times the view size: a ``--view`` window pans across it and back
+(``--frames`` frames, a straight line between two random corners of the canvas and back, up to ~11 px per
+frame at the defaults), so hands leave the view, come back and sit cut by its edge, with exact labels. The hands
+do not move against each other: this measures what the camera's motion does to track(), not hand motion.
+
+A hand counts in a frame when at least MIN_JOINTS of its labelled joints are inside the view (compose.py's rule);
+its box is its joints' box clipped to the view. A hand with fewer joints in view is neither required nor a
+false hand when reported. Per mode (detect() on every frame; track() with each ``--track`` set of DetectorOptions
+tracking settings, "" = the defaults):
+recall and precision at IoU 0.5 pooled over all frames, pipeline PCK@0.2 (a missed hand counts as all joints
+missed), the frames stage I ran on, identity switches (a labelled hand matched to a track id other than the one
+it had when last matched) and the median time per frame. Writes track_eval.json, track_eval.md and
+track_eval.png (recall per frame index, averaged over the sequences) into --out.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_eval import VAL_SEED, composed_frames, shared_data  # noqa: E402
+
+from handjoints_trt import HandJointDetector  # noqa: E402
+from handjoints_trt.evaluation import PCKAccumulator  # noqa: E402
+from handjoints_trt.postprocess import box_iou  # noqa: E402
+
+TRACK_SEED = VAL_SEED + 31     # not model_eval's nor fit_box_threshold's frames
+MIN_JOINTS = 6                 # compose.ComposeConfig.min_visible_joints: fewer and the hand is not required
+IGNORE_IOU = 0.3               # a reported box this close to a not-required hand is not a false hand
+
+
+@dataclass
+class ViewLabels:
+    """The labels of one view: required hands' boxes (G, 4), keypoints (G, 21, 2), visible (G, 21) and ids (G,)
+    (their index in the canvas), and the boxes (I, 4) of hands too little in view to be required."""
+
+    boxes: np.ndarray
+    keypoints: np.ndarray
+    visible: np.ndarray
+    ids: np.ndarray
+    ignored: np.ndarray
+
+
+def pan_offsets(canvas: tuple[int, int], view: tuple[int, int], frames: int, rng: np.random.Generator) -> np.ndarray:
+    """(frames, 2) integer top-left corners of the view: from one random corner of the canvas's free range to the
+    opposite one over the first half of the frames, and back."""
+    free = np.array([canvas[0] - view[0], canvas[1] - view[1]], np.float64)
+    start = free * rng.integers(0, 2, size=2)
+    end = free - start
+    half = max(frames // 2, 1)
+    t = np.concatenate([np.linspace(0, 1, half, endpoint=False), np.linspace(1, 0, frames - half)])
+    return np.rint(start + t[:, None] * (end - start)).astype(int)
+
+
+def view_labels(hands, offset: np.ndarray, view: tuple[int, int]) -> ViewLabels:
+    """The canvas's hands as seen through the view at ``offset`` (x, y)."""
+    width, height = view
+    boxes, keypoints, visible, ids, ignored = [], [], [], [], []
+    for index, hand in enumerate(hands):
+        kp = hand.keypoints - offset
+        inside = hand.visible & (kp[:, 0] >= 0) & (kp[:, 0] < width) & (kp[:, 1] >= 0) & (kp[:, 1] < height)
+        box = np.clip(hand.box - np.tile(offset, 2), 0, [width, height, width, height])
+        if np.count_nonzero(inside) >= MIN_JOINTS:
+            boxes.append(box), keypoints.append(kp), visible.append(inside), ids.append(index)
+        elif inside.any() and box[2] > box[0] and box[3] > box[1]:
+            ignored.append(box)
+    return ViewLabels(np.array(boxes, np.float32).reshape(-1, 4), np.array(keypoints, np.float32).reshape(-1, 21, 2),
+                      np.array(visible, bool).reshape(-1, 21), np.array(ids, int),
+                      np.array(ignored, np.float32).reshape(-1, 4))
+
+
+def match_view(pred_boxes: np.ndarray, pred_scores: np.ndarray, labels: ViewLabels, iou_min: float = 0.5):
+    """Greedy matching, best score first: each reported box takes the unmatched required hand it overlaps most at
+    IoU >= iou_min. Returns (matched: (G,) index of the box matched to each required hand or -1, false boxes:
+    the count of unmatched boxes not near an ignored hand)."""
+    matched = np.full(len(labels.boxes), -1)
+    false = 0
+    iou = box_iou(pred_boxes, labels.boxes) if len(pred_boxes) and len(labels.boxes) else \
+        np.zeros((len(pred_boxes), len(labels.boxes)))
+    near_ignored = (box_iou(pred_boxes, labels.ignored).max(axis=1) >= IGNORE_IOU) \
+        if len(pred_boxes) and len(labels.ignored) else np.zeros(len(pred_boxes), bool)
+    for p in np.argsort(-np.asarray(pred_scores, np.float64), kind="stable"):
+        free = np.flatnonzero(matched < 0)
+        best = free[np.argmax(iou[p, free])] if len(free) else -1
+        if best >= 0 and iou[p, best] >= iou_min:
+            matched[best] = p
+        elif not near_ignored[p]:
+            false += 1
+    return matched, false
+
+
+class ModeScore:
+    """Running figures of one mode over all sequences."""
+
+    def __init__(self, frames: int):
+        self.tp = self.fp = self.fn = self.switches = self.stage1 = self.frames = 0
+        self.pck = PCKAccumulator()
+        self.ms: list[float] = []
+        self.found_by_index = np.zeros(frames)
+        self.hands_by_index = np.zeros(frames)
+
+    def add(self, index: int, hands, labels: ViewLabels, ms: float, ran_stage1: bool, last_ids: dict) -> None:
+        boxes = np.array([h.box for h in hands], np.float32).reshape(-1, 4)
+        matched, false = match_view(boxes, np.array([h.score for h in hands]), labels)
+        self.tp += int((matched >= 0).sum())
+        self.fn += int((matched < 0).sum())
+        self.fp += false
+        self.frames += 1
+        self.stage1 += int(ran_stage1)
+        self.ms.append(ms)
+        self.found_by_index[index] += (matched >= 0).sum()
+        self.hands_by_index[index] += len(matched)
+        for g, p in enumerate(matched):
+            pred = hands[p].keypoints if p >= 0 else np.full((21, 2), np.nan, np.float32)
+            self.pck.add(pred[None], labels.keypoints[g][None], labels.visible[g][None])
+            if p >= 0 and hands[p].track_id >= 0:
+                hand_id = int(labels.ids[g])
+                if hand_id in last_ids and last_ids[hand_id] != hands[p].track_id:
+                    self.switches += 1
+                last_ids[hand_id] = hands[p].track_id
+
+    def result(self) -> dict:
+        recall = self.tp / max(self.tp + self.fn, 1)
+        precision = self.tp / max(self.tp + self.fp, 1)
+        pck = self.pck.result()
+        return {"recall": recall, "precision": precision,
+                "f1": 2 * recall * precision / (recall + precision) if recall + precision else 0.0,
+                "tp": self.tp, "fp": self.fp, "fn": self.fn, "pck@0.2": float(pck.pck[1]),
+                "stage1_frames": self.stage1, "frames": self.frames, "id_switches": self.switches,
+                "median_ms": float(np.median(self.ms)) if self.ms else float("nan"),
+                "recall_by_index": (self.found_by_index / np.maximum(self.hands_by_index, 1)).tolist()}
+
+
+def run_sequence(detector, frames: list[np.ndarray], labels: list[ViewLabels], mode: str, score: ModeScore) -> None:
+    """One sequence through detect() (mode 'detect') or a fresh tracker (any other mode)."""
+    detector.reset_tracking()
+    last_ids: dict[int, int] = {}
+    for index, (frame, label) in enumerate(zip(frames, labels)):
+        start = time.perf_counter()
+        hands = detector.detect(frame) if mode == "detect" else detector.track(frame)
+        ms = (time.perf_counter() - start) * 1e3
+        ran = True if mode == "detect" else detector._tracker.last_ran_localizer
+        score.add(index, hands, label, ms, ran, last_ids)
+
+
+def sequences(records, count: int, frames: int, view: tuple[int, int], scale: float, seed: int = TRACK_SEED):
+    """Yield (frames, labels) per sequence: pans across composed canvases with at least one hand."""
+    canvas = (int(round(view[0] * scale)), int(round(view[1] * scale)))
+    source = composed_frames(canvas, records, seed=seed)
+    rng = np.random.default_rng(seed)
+    index = 0
+    while count:
+        sample = source.frame(index)
+        index += 1
+        if not sample.hands:
+            continue
+        offsets = pan_offsets(canvas, view, frames, rng)
+        yield ([np.ascontiguousarray(sample.image[y:y + view[1], x:x + view[0]]) for x, y in offsets],
+               [view_labels(sample.hands, np.array([x, y], np.float32), view) for x, y in offsets])
+        count -= 1
+
+
+def parse_settings(spec: str) -> dict:
+    """"lost_confidence=0.2,new_hand_interval=2" -> {'lost_confidence': 0.2, 'new_hand_interval': 2}."""
+    from handjoints_trt.types import DetectorOptions
+
+    out, defaults = {}, DetectorOptions()
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        key, _, value = item.partition("=")
+        if not hasattr(defaults, key) or not value:
+            raise ValueError(f"--track {spec!r}: {item!r} is not KEY=VALUE with KEY a DetectorOptions field")
+        out[key] = type(getattr(defaults, key))(value)
+    return out
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# track() vs detect() on camera pans ({results['date']})", "", f"Command: `{results['command']}`", "",
+             f"{results['sequences']} sequences of {results['frames']} frames, view {results['view']}, canvas "
+             f"{results['scale']}x; {results['hands']} labelled hand-frames.", "",
+             "| mode | recall | precision | F1 | pipeline PCK@0.2 | stage I frames | id switches | median ms |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in results["modes"].items():
+        lines.append(f"| {name} | {r['recall']:.3f} | {r['precision']:.3f} | {r['f1']:.3f} | {r['pck@0.2']:.3f} | "
+                     f"{r['stage1_frames']}/{r['frames']} | {r['id_switches']} | {r['median_ms']:.1f} |")
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for name, r in results["modes"].items():
+        ax.plot(r["recall_by_index"], label=f"{name} (recall {r['recall']:.3f})")
+    ax.set(xlabel="frame index (the pan turns back at the middle)", ylabel="recall (IoU 0.5)",
+           title="Hands found per frame of a camera pan, averaged over the sequences", ylim=(0.5, 1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sequences", type=int, default=20)
+    parser.add_argument("--frames", type=int, default=60, help="frames per sequence (there and back)")
+    parser.add_argument("--view", default="640x480", help="the camera's frame, WIDTHxHEIGHT")
+    parser.add_argument("--scale", type=float, default=1.5, help="canvas size / view size (> 1)")
+    parser.add_argument("--track", nargs="+", default=[""], metavar="KEY=VALUE[,KEY=VALUE]",
+                        help='track() settings to compare, each a comma-separated list of DetectorOptions tracking '
+                             'fields ("" = the defaults), e.g. lost_confidence=0.2,new_hand_interval=2')
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = parser.parse_args(argv)
+    view = tuple(int(v) for v in args.view.lower().split("x"))
+    if len(view) != 2 or args.scale <= 1:
+        parser.error("--view must be WIDTHxHEIGHT and --scale > 1")
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(shared_data(), split="val")
+    settings = {"detect": None, **{f"track {spec}".strip() if spec else "track (defaults)": parse_settings(spec)
+                                   for spec in args.track}}
+    scores = {m: ModeScore(args.frames) for m in settings}
+    hands = 0
+    with HandJointDetector(backend="onnxruntime", threads=args.threads) as detector:
+        defaults = replace(detector.options)
+        for n, (frames, labels) in enumerate(sequences(records, args.sequences, args.frames, view, args.scale)):
+            hands += sum(len(lb.boxes) for lb in labels)
+            for mode, overrides in settings.items():
+                # A fresh tracker per sequence reads the detector's options; each mode starts from the defaults.
+                detector.options = replace(defaults, **(overrides or {})).validate()
+                run_sequence(detector, frames, labels, mode, scores[mode])
+            print(f"[track_eval] sequence {n + 1}/{args.sequences}", file=sys.stderr, flush=True)
+    command = " ".join(["python benchmarks/track_eval.py", *(argv if argv is not None else sys.argv[1:])])
+    results = {"date": str(date.today()), "command": command, "sequences": args.sequences, "frames": args.frames,
+               "view": args.view, "scale": args.scale, "hands": hands,
+               "modes": {m: s.result() for m, s in scores.items()}}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "track_eval.json").write_text(json.dumps(results, indent=1))
+    text = markdown(results)
+    (args.out / "track_eval.md").write_text(text + "\n")
+    plot(results, args.out / "track_eval.png")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
