@@ -1,12 +1,17 @@
 """track() against detect() on labelled video: camera pans across composed multi-hand val frames.
 
     python benchmarks/track_eval.py [--sequences 20 --frames 60 --track "" lost_confidence=0.2 new_hand_interval=2]
+    python benchmarks/track_eval.py --motion hands ...     # a static camera, moving hands (the webcam case)
 
 No labelled video exists here, so each sequence is made from one composed hagrid_mp val frame (model_eval.py's
 composition, another seed) drawn at ``--scale`` times the view size: a ``--view`` window pans across it and back
 (``--frames`` frames, a straight line between two random corners of the canvas and back, up to ~11 px per
 frame at the defaults), so hands leave the view, come back and sit cut by its edge, with exact labels. The hands
 do not move against each other: this measures what the camera's motion does to track(), not hand motion.
+
+With ``--motion hands`` the camera is still and the hands move instead: 1-3 val hands cut out (compose.py's soft
+masks) over a generated background, each drifting 0-4 px per frame, swinging to and fro (10-60 px, periods of
+12-40 frames) and turning (+-20 deg), so they change direction, cross, leave and re-enter the view.
 
 A hand counts in a frame when at least MIN_JOINTS of its labelled joints are inside the view (compose.py's rule);
 its box is its joints' box clipped to the view. A hand with fewer joints in view is neither required nor a
@@ -15,12 +20,14 @@ tracking settings, "" = the defaults):
 recall and precision at IoU 0.5 pooled over all frames, pipeline PCK@0.2 (a missed hand counts as all joints
 missed), the frames stage I ran on, identity switches (a labelled hand matched to a track id other than the one
 it had when last matched) and the median time per frame. Writes track_eval.json, track_eval.md and
-track_eval.png (recall per frame index, averaged over the sequences) into --out.
+track_eval.png (recall per frame index, averaged over the sequences; track_eval_hands.* with --motion hands) into
+--out.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -185,10 +192,68 @@ def parse_settings(spec: str) -> dict:
     return out
 
 
+def _moving_paste(rng: np.random.Generator, record, view: tuple[int, int], frames: int):
+    """One source hand cut out, and its (2, 3) patch -> frame affine on every frame: a straight drift (0-4 px per
+    frame) plus a to-and-fro swing (amplitude 10-60 px, period 12-40 frames) and a turning wrist (+-20 deg)."""
+    from handjoints_trt.data.compose import cutout
+
+    sample = record.load()
+    hand = max(sample.hands, key=lambda h: int(h.visible.sum()))
+    patch, alpha, keypoints = cutout(sample.image, hand, rng)
+    labelled = hand.visible
+    lo, hi = keypoints[labelled].min(axis=0), keypoints[labelled].max(axis=0)
+    size = float(np.exp(rng.uniform(np.log(32), np.log(0.5 * min(view)))))
+    scale = size / max(float((hi - lo).max()), 1.0)
+    start = rng.uniform([0.1 * view[0], 0.1 * view[1]], [0.9 * view[0], 0.9 * view[1]])
+    drift = rng.uniform(0, 4) * np.array([np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)])
+    swing = rng.uniform(10, 60) * np.array([np.cos(b := rng.uniform(0, 2 * np.pi)), np.sin(b)])
+    period, phase, turn = rng.uniform(12, 40), rng.uniform(0, 2 * np.pi), rng.uniform(-20, 20)
+    affines = []
+    for t in range(frames):
+        angle = np.deg2rad(turn * np.sin(2 * np.pi * t / period + phase))
+        rot = scale * np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+        centre = start + drift * t + swing * np.sin(2 * np.pi * t / period + phase)
+        affines.append(np.concatenate([rot, (centre - rot @ ((lo + hi) / 2))[:, None]], axis=1))
+    return patch, alpha, keypoints, labelled, affines
+
+
+def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int], seed: int = TRACK_SEED + 1):
+    """Yield (frames, labels) per sequence: 1-3 real val hands cut out and moving over a fixed background (a static
+    camera: hands drift, swing to and fro, turn, leave and re-enter the view)."""
+    from handjoints_trt.data.compose import _blend, _covered, _local_background, _Pasted, _warp_roi
+    from handjoints_trt.data.sample import HandLabel, keypoint_box
+
+    rng = np.random.default_rng(seed)
+    sources = [r for r in records if any(int(h.visible.sum()) == 21 for h in r.hands)]
+    for _ in range(count):
+        background = _local_background(rng, view[0], view[1], None)
+        pastes = [_moving_paste(rng, sources[int(rng.integers(len(sources)))], view, frames)
+                  for _ in range(int(rng.integers(1, 4)))]
+        images, labels = [], []
+        for t in range(frames):
+            image, placed = background.copy(), []
+            for patch, alpha, keypoints, labelled, affines in pastes:
+                mapped = np.asarray(keypoints @ affines[t][:, :2].T + affines[t][:, 2], np.float32)
+                warped = _warp_roi(patch, alpha, affines[t], view)
+                if warped is not None:
+                    roi, colour, soft = warped
+                    for p in placed:                          # a later hand hides the joints it covers
+                        p.visible &= ~_covered(p, roi, soft)
+                    _blend(image, roi, colour, soft)
+                box = np.clip(keypoint_box(mapped, labelled), 0, [view[0], view[1]] * 2).astype(np.float32)
+                placed.append(_Pasted(mapped, labelled.copy(), labelled.copy(), box, None))
+            hands = [HandLabel(p.keypoints, p.visible, p.box) for p in placed]
+            images.append(image)
+            labels.append(view_labels(hands, np.zeros(2, np.float32), view))
+        yield images, labels
+
+
 def markdown(results: dict) -> str:
-    lines = [f"# track() vs detect() on camera pans ({results['date']})", "", f"Command: `{results['command']}`", "",
-             f"{results['sequences']} sequences of {results['frames']} frames, view {results['view']}, canvas "
-             f"{results['scale']}x; {results['hands']} labelled hand-frames.", "",
+    motion = "camera pans" if results.get("motion", "pan") == "pan" else "moving hands"
+    lines = [f"# track() vs detect() on {motion} ({results['date']})", "", f"Command: `{results['command']}`", "",
+             f"{results['sequences']} sequences of {results['frames']} frames, view {results['view']}, "
+             + (f"canvas {results['scale']}x (a camera pan)" if results.get("motion", "pan") == "pan"
+                else "static camera, moving hands") + f"; {results['hands']} labelled hand-frames.", "",
              "| mode | recall | precision | F1 | pipeline PCK@0.2 | stage I frames | id switches | median ms |",
              "|---|---|---|---|---|---|---|---|"]
     for name, r in results["modes"].items():
@@ -206,8 +271,10 @@ def plot(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for name, r in results["modes"].items():
         ax.plot(r["recall_by_index"], label=f"{name} (recall {r['recall']:.3f})")
-    ax.set(xlabel="frame index (the pan turns back at the middle)", ylabel="recall (IoU 0.5)",
-           title="Hands found per frame of a camera pan, averaged over the sequences", ylim=(0.5, 1.0))
+    pan = results.get("motion", "pan") == "pan"
+    ax.set(xlabel="frame index" + (" (the pan turns back at the middle)" if pan else ""), ylabel="recall (IoU 0.5)",
+           title="Hands found per frame of " + ("a camera pan" if pan else "moving hands, static camera")
+           + "\n(averaged over the sequences)", ylim=(0.5, 1.0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -220,7 +287,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sequences", type=int, default=20)
     parser.add_argument("--frames", type=int, default=60, help="frames per sequence (there and back)")
     parser.add_argument("--view", default="640x480", help="the camera's frame, WIDTHxHEIGHT")
-    parser.add_argument("--scale", type=float, default=1.5, help="canvas size / view size (> 1)")
+    parser.add_argument("--scale", type=float, default=1.5, help="canvas size / view size (> 1; --motion pan)")
+    parser.add_argument("--motion", choices=("pan", "hands"), default="pan",
+                        help="pan: the camera pans across a composed frame; hands: a static camera, hands moving")
     parser.add_argument("--track", nargs="+", default=[""], metavar="KEY=VALUE[,KEY=VALUE]",
                         help='track() settings to compare, each a comma-separated list of DetectorOptions tracking '
                              'fields ("" = the defaults), e.g. lost_confidence=0.2,new_hand_interval=2')
@@ -239,22 +308,25 @@ def main(argv=None) -> int:
     hands = 0
     with HandJointDetector(backend="onnxruntime", threads=args.threads) as detector:
         defaults = replace(detector.options)
-        for n, (frames, labels) in enumerate(sequences(records, args.sequences, args.frames, view, args.scale)):
+        source = sequences(records, args.sequences, args.frames, view, args.scale) if args.motion == "pan" else \
+            moving_hand_sequences(records, args.sequences, args.frames, view)
+        for n, (frames, labels) in enumerate(source):
             hands += sum(len(lb.boxes) for lb in labels)
             for mode, overrides in settings.items():
                 # A fresh tracker per sequence reads the detector's options; each mode starts from the defaults.
                 detector.options = replace(defaults, **(overrides or {})).validate()
                 run_sequence(detector, frames, labels, mode, scores[mode])
             print(f"[track_eval] sequence {n + 1}/{args.sequences}", file=sys.stderr, flush=True)
-    command = " ".join(["python benchmarks/track_eval.py", *(argv if argv is not None else sys.argv[1:])])
+    command = "python benchmarks/track_eval.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     results = {"date": str(date.today()), "command": command, "sequences": args.sequences, "frames": args.frames,
-               "view": args.view, "scale": args.scale, "hands": hands,
+               "view": args.view, "scale": args.scale, "motion": args.motion, "hands": hands,
                "modes": {m: s.result() for m, s in scores.items()}}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "track_eval.json").write_text(json.dumps(results, indent=1))
+    stem = "track_eval" if args.motion == "pan" else "track_eval_hands"
+    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=1))
     text = markdown(results)
-    (args.out / "track_eval.md").write_text(text + "\n")
-    plot(results, args.out / "track_eval.png")
+    (args.out / f"{stem}.md").write_text(text + "\n")
+    plot(results, args.out / f"{stem}.png")
     print(text)
     return 0
 

@@ -614,3 +614,40 @@ def test_track_eval_runs_and_track_with_stage_one_every_frame_matches_detect(tmp
     assert every["stage1_frames"] == every["frames"] == 24 and modes["track (defaults)"]["stage1_frames"] < 24
     assert abs(detect["tp"] - every["tp"]) <= 2, (detect, every)
     assert (tmp_path / "track_eval.png").stat().st_size > 0 and "| detect |" in (tmp_path / "track_eval.md").read_text()
+
+
+def test_track_eval_moving_hands_are_labelled_where_they_are_drawn(hagrid_dir):
+    """The static-camera sequences: deterministic for their seed; every required hand's box lies in the frame and
+    holds its joints in view, and the hands move between frames."""
+    import track_eval
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(hagrid_dir, split="val")[:200]
+    (frames, labels), = list(track_eval.moving_hand_sequences(records, 1, 12, (320, 240), seed=5))
+    (again, _), = list(track_eval.moving_hand_sequences(records, 1, 12, (320, 240), seed=5))
+    assert len(frames) == len(labels) == 12 and all(np.array_equal(a, b) for a, b in zip(frames, again))
+    required = [(t, g) for t, lb in enumerate(labels) for g in range(len(lb.boxes))]
+    assert required, "no hand in view in 12 frames"
+    for t, g in required:
+        lb = labels[t]
+        box, kp = lb.boxes[g], lb.keypoints[g][lb.visible[g]]
+        assert (box >= 0).all() and box[2] <= 320 and box[3] <= 240 and lb.visible[g].sum() >= 6
+        assert (kp >= box[:2] - 1e-3).all() and (kp <= box[2:] + 1e-3).all()
+    centres = [labels[t].boxes[0][:2] for t in range(12) if len(labels[t].boxes)]
+    assert np.abs(np.diff(centres, axis=0)).sum() > 1.0      # the hands move
+
+
+def test_track_eval_runs_on_moving_hands(tmp_path, hagrid_dir):
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import track_eval
+
+    assert track_eval.main(["--motion", "hands", "--sequences", "2", "--frames", "8", "--threads", "1",
+                            "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "track_eval_hands.json").read_text())
+    assert results["motion"] == "hands" and set(results["modes"]) == {"detect", "track (defaults)"}
+    assert results["modes"]["detect"]["tp"] + results["modes"]["detect"]["fn"] == results["hands"] > 0
+    assert "static camera, moving hands" in (tmp_path / "track_eval_hands.md").read_text()
