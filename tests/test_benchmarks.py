@@ -552,6 +552,15 @@ def test_false_boxes_runs_on_the_shipped_models(tmp_path, hagrid_dir):
 
 
 # ------------------------------------------------------------------------------------------ track_eval.py
+@pytest.fixture
+def shipped_fp32():
+    """Skip unless the trained FP32 models are shipped in the package."""
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+
+
 def test_track_eval_pan_and_view_labels_hand_computed():
     """The pan goes corner to opposite corner and back in whole pixels; a hand's view label is its canvas box
     moved and clipped, with the joints inside the view; a hand with under MIN_JOINTS joints in view is ignored."""
@@ -597,13 +606,9 @@ def test_track_eval_matching_ignores_boxes_on_barely_visible_hands():
         track_eval.parse_settings("lost=0.2")
 
 
-def test_track_eval_runs_and_track_with_stage_one_every_frame_matches_detect(tmp_path, hagrid_dir):
+def test_track_eval_runs_and_track_with_stage_one_every_frame_matches_detect(tmp_path, hagrid_dir, shipped_fp32):
     """track_eval.py end to end on the shipped models: with stage I on every frame track() reports what detect()
     reports (the same vote decides), give or take a hand the tracker's crops place differently."""
-    from handjoints_trt.models_registry import shipped_models_present
-
-    if not shipped_models_present("fp32"):
-        pytest.skip("the trained models are not shipped yet")
     import track_eval
 
     assert track_eval.main(["--sequences", "2", "--frames", "12", "--threads", "1", "--track", "",
@@ -638,11 +643,7 @@ def test_track_eval_moving_hands_are_labelled_where_they_are_drawn(hagrid_dir):
     assert np.abs(np.diff(centres, axis=0)).sum() > 1.0      # the hands move
 
 
-def test_track_eval_runs_on_moving_hands(tmp_path, hagrid_dir):
-    from handjoints_trt.models_registry import shipped_models_present
-
-    if not shipped_models_present("fp32"):
-        pytest.skip("the trained models are not shipped yet")
+def test_track_eval_runs_on_moving_hands(tmp_path, hagrid_dir, shipped_fp32):
     import track_eval
 
     assert track_eval.main(["--motion", "hands", "--sequences", "2", "--frames", "8", "--threads", "1",
