@@ -116,7 +116,8 @@ class DetectorOptions:
         height) pair fixes the input (letterboxed). None = automatic (detector.auto_long_side): the long
         side stored in the model (384) for frames up to 640 px, 640 for larger ones (720x576 -> 640x512,
         1280x720 -> 640x384), so that small hands in HD frames stay big enough for stage I to find. 512 at
-        640x480 finds more small hands too, for ~1.8x stage I time (benchmarks/RESULTS.md, section 8).
+        640x480 finds more hands (composed val frames: recall 0.848 -> 0.892 at the same precision) for ~1.7x the
+        stage-I time, 1.3x the whole frame's (benchmarks/RESULTS.md, section 8).
     flip_test: stage II also runs on each crop mirrored left-right and averages the two heatmaps (the
         mirror's mirrored back; a joint keeps its name in a mirror): PCK@0.2 +0.5 points on real photos and
         +1.6 on synthetic hands, for twice the stage-II work: 640x480 with one hand 1.24-1.34x the time,
