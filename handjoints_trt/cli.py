@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from .types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_BOX_SIZE,
-                    MIN_HAND_CONFIDENCE)
+                    MIN_HAND_CONFIDENCE, DetectorOptions)
 
 REPO = Path(__file__).resolve().parents[1]     # the source checkout (calibration/, benchmarks/ live there)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -331,6 +331,12 @@ def _video_parser(sub, full: bool) -> None:
     p.add_argument("--codec", default="MJPG", help="FourCC of the annotated video (MJPG -> .avi, mp4v -> .mp4)")
     p.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0 = all)")
     p.add_argument("--smoothing", action="store_true", help="One-Euro smoothing of the tracked joints")
+    p.add_argument("--redetect-interval", type=int, default=DetectorOptions.redetect_interval, metavar="N",
+                   help=f"run stage I at least every N frames (default {DetectorOptions.redetect_interval}; 1 = every "
+                        f"frame: detect()'s hands with stable ids, benchmarks/track_eval.py)")
+    p.add_argument("--new-hand-interval", type=int, default=DetectorOptions.new_hand_interval, metavar="N",
+                   help=f"while fewer than --max-hands are tracked, look for new hands every N frames (default "
+                        f"{DetectorOptions.new_hand_interval})")
     p.add_argument("--quiet", action="store_true", help="no progress")
     add_runtime_options(p)
 
@@ -373,7 +379,8 @@ def cmd_video(args) -> int:
     total = min(count, args.max_frames) if args.max_frames and count else (args.max_frames or count or None)
     writer, index = None, 0
     try:
-        with make_detector(args, smoothing=args.smoothing, fps=fps) as detector, \
+        with make_detector(args, smoothing=args.smoothing, fps=fps, redetect_interval=args.redetect_interval,
+                           new_hand_interval=args.new_hand_interval) as detector, \
                 open(joints_path, "w") as joints, Progress(total, args.video.name, not args.quiet) as progress:
             if args.format == "csv":
                 joints.write(CSV_HEADER + "\n")
@@ -661,7 +668,8 @@ def _triton_parser(sub, full: bool) -> None:
     p.add_argument("--hand-threshold", type=float, default=HAND_THRESHOLD)
     p.add_argument("--confidence-weight", type=float, default=CONFIDENCE_WEIGHT)
     p.add_argument("--box-refine", type=float, default=BOX_REFINE,
-                   help=f"how far a found hand's box moves towards its joints' box, as detect() (default {BOX_REFINE:g})")
+                   help=f"how far a found hand's box moves towards its joints' box, as detect() "
+                        f"(default {BOX_REFINE:g})")
     p.add_argument("--nms-nested", type=float, default=None, metavar="FRACTION",
                    help="the pipeline's nested-box NMS (default: off)")
     p.add_argument("--min-box-size", type=float, default=MIN_BOX_SIZE, metavar="PIXELS",

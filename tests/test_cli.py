@@ -207,6 +207,22 @@ def test_video_csv_one_row_per_joint(dot, tmp_path):
     assert not (tmp_path / "clip.annotated.avi").exists()
 
 
+def test_video_redetect_interval_reaches_the_tracker(dot, tmp_path):
+    """--redetect-interval 1 runs stage I on every frame, so every hand's score is stage I's box score; by default
+    stage I runs on frame 0 and the tracked frames after it report the mean joint confidence. 0 is refused."""
+    scores = {}
+    for interval in ("1", "30"):
+        run("video", str(dot["video"]), "--out", str(tmp_path / interval), "--no-video", "--max-frames", "3",
+            "--quiet", "--redetect-interval", interval, *models(dot))
+        lines = [json.loads(line) for line in (tmp_path / interval / "clip.jsonl").read_text().splitlines()]
+        scores[interval] = [r["hands"][0]["score"] for r in lines]
+    assert scores["1"][0] == scores["30"][0]                       # frame 0: stage I in both
+    assert scores["1"][1] != scores["30"][1] and scores["1"][2] != scores["30"][2]
+    proc = run("video", str(dot["video"]), "--out", str(tmp_path), "--redetect-interval", "0", *models(dot),
+               check=False)
+    assert proc.returncode != 0 and "redetect_interval" in proc.stderr
+
+
 def test_video_errors(dot, tmp_path):
     bad = tmp_path / "bad.avi"
     bad.write_bytes(b"not a video")
