@@ -41,10 +41,11 @@ from model_eval import VAL_SEED, composed_frames, shared_data  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import PCKAccumulator  # noqa: E402
+from handjoints_trt.data.compose import ComposeConfig, _inside  # noqa: E402
 from handjoints_trt.postprocess import box_iou  # noqa: E402
 
 TRACK_SEED = VAL_SEED + 31     # not model_eval's nor fit_box_threshold's frames
-MIN_JOINTS = 6                 # compose.ComposeConfig.min_visible_joints: fewer and the hand is not required
+MIN_JOINTS = ComposeConfig().min_visible_joints    # compose.py's rule: fewer and the hand is not required
 IGNORE_IOU = 0.3               # a reported box this close to a not-required hand is not a false hand
 
 
@@ -77,7 +78,7 @@ def view_labels(hands, offset: np.ndarray, view: tuple[int, int]) -> ViewLabels:
     boxes, keypoints, visible, ids, ignored = [], [], [], [], []
     for index, hand in enumerate(hands):
         kp = hand.keypoints - offset
-        inside = hand.visible & (kp[:, 0] >= 0) & (kp[:, 0] < width) & (kp[:, 1] >= 0) & (kp[:, 1] < height)
+        inside = hand.visible & _inside(kp, view)
         box = np.clip(hand.box - np.tile(offset, 2), 0, [width, height, width, height])
         if np.count_nonzero(inside) >= MIN_JOINTS:
             boxes.append(box), keypoints.append(kp), visible.append(inside), ids.append(index)
@@ -221,6 +222,7 @@ def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int
     """Yield (frames, labels) per sequence: 1-3 real val hands cut out and moving over a fixed background (a static
     camera: hands drift, swing to and fro, turn, leave and re-enter the view)."""
     from handjoints_trt.data.compose import _blend, _covered, _local_background, _Pasted, _warp_roi
+    from handjoints_trt.preprocess import apply_affine
     from handjoints_trt.data.sample import HandLabel, keypoint_box
 
     rng = np.random.default_rng(seed)
@@ -233,7 +235,7 @@ def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int
         for t in range(frames):
             image, placed = background.copy(), []
             for patch, alpha, keypoints, labelled, affines in pastes:
-                mapped = np.asarray(keypoints @ affines[t][:, :2].T + affines[t][:, 2], np.float32)
+                mapped = apply_affine(affines[t], keypoints)
                 warped = _warp_roi(patch, alpha, affines[t], view)
                 if warped is not None:
                     roi, colour, soft = warped
