@@ -109,9 +109,9 @@ def operate(c: Candidates, threshold: float, floor: float = 0.0, max_hands: int 
         keep = np.flatnonzero(s >= threshold)[:max_hands]     # scores are best first (decode_boxes)
         keep = keep[verify_hands(s[keep], conf[keep], hand_threshold, weight, floor)]
         kept = b[keep]
-        if refine and len(keep):
-            if c.keypoints[i] is None:
-                raise ValueError("refine > 0 needs candidates collected with their joints (collect())")
+        if refine and c.keypoints[i] is None:
+            raise ValueError("refine > 0 needs candidates collected with their joints (collect())")
+        if c.keypoints[i] is not None:   # as detect(): refined, or at refine 0 only clipped to the frame
             kept = refine_boxes(kept, c.keypoints[i][keep], c.joint_confidences[i][keep], c.frame_sizes[i],
                                 refine, tuple(ramp))
         boxes.append(kept)

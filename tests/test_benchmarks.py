@@ -266,6 +266,26 @@ def test_operating_point_replays_detect_threshold_max_hands_and_floor():
     assert (best["threshold"], best["floor"]) == (0.15, 0.4)
 
 
+def test_operating_point_replay_clips_and_refines_boxes_as_detect():
+    """With the candidates' joints, the replay passes every kept box through postprocess.refine_boxes as detect()
+    does: at refine 0 a stage-I box reaching past the frame comes back clipped, at refine 1 sure joints give their
+    own box; without joints only refine 0 can be replayed."""
+    import fit_box_threshold as fit
+
+    joints = np.stack([np.linspace(10, 50, 21), np.linspace(20, 60, 21)], axis=1)
+    c = fit.Candidates()
+    c.add([[-20, -10, 70, 80]], [0.9], [0.95], [[10, 20, 50, 60]], joints[None], np.full((1, 21), 0.95), (64, 64))
+    boxes, _ = fit.operate(c, threshold=0.3)
+    np.testing.assert_allclose(boxes[0], [[0, 0, 64, 64]])
+    boxes, _ = fit.operate(c, threshold=0.3, refine=1.0)
+    np.testing.assert_allclose(boxes[0], [[10, 20, 50, 60]], atol=1e-4)
+    bare = fit.Candidates()
+    bare.add([[-20, -10, 70, 80]], [0.9], [0.95], [[10, 20, 50, 60]])
+    np.testing.assert_allclose(fit.operate(bare, threshold=0.3)[0][0], [[-20, -10, 70, 80]])
+    with pytest.raises(ValueError, match="joints"):
+        fit.operate(bare, threshold=0.3, refine=0.5)
+
+
 def test_fit_check_refuses_model_evals_frames(capsys):
     """--seed-offset composes fresh frames to check a choice on; the offset that lands on model_eval's seed would
     fit and report on the same frames, so it is refused before any data is read."""
