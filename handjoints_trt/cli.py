@@ -193,8 +193,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--out", required=True, help="run folder: checkpoints (last.pt, best.pt), steps.csv, epochs.csv")
     p.add_argument("--model", default="lite", help="preset name (lite, paper) or a JSON file of the model config")
     p.add_argument("--recipe", default=None,
-                   help="data recipe: a name (hand, localizer, hand-synthetic, localizer-synthetic) or a JSON file; "
-                        "default: the stage's shipped recipe")
+                   help="data recipe: a name (training/recipes.py: hand, hand-negatives, hand-camera, localizer, "
+                        "localizer-overlap, localizer-camera, hand-synthetic, ...) or a JSON file; default: the "
+                        "stage's shipped recipe")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--epoch-size", type=int, default=20000, help="training items per epoch")
     p.add_argument("--val-size", type=int, default=1000)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from handjoints_trt.data.augment import (AugmentConfig, affine_matrix, augment, blur, color_jitter, cutout,
-                                         jpeg, noise, photometric, random_affine, transform_sample)
+                                         jpeg, low_light, noise, overexpose, photometric, random_affine,
+                                         transform_sample)
 from handjoints_trt.data.sample import HandLabel, Sample
 
 W, H = 96, 80  # not square: catches swapped width and height
@@ -100,7 +101,7 @@ def real_image() -> np.ndarray:
     return cv2.resize(base, (128, 128), interpolation=cv2.INTER_CUBIC)
 
 
-OPS = [color_jitter, blur, noise, jpeg, cutout]
+OPS = [color_jitter, blur, noise, jpeg, cutout, overexpose, low_light]
 
 
 @pytest.mark.parametrize("op", OPS, ids=[op.__name__ for op in OPS])
@@ -141,3 +142,56 @@ def test_seeded_rng_repeats_and_other_seeds_differ():
 def test_bad_image_is_refused():
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
         photometric(np.zeros((8, 8), np.float32), np.random.default_rng(0))
+
+
+def test_overexpose_is_the_gain_clipped_at_255():
+    image = real_image()
+    out = overexpose(image, np.random.default_rng(0), gain=(2.0, 2.0))
+    np.testing.assert_array_equal(out, np.clip(image.astype(np.float32) * 2, 0, 255).astype(np.uint8))
+
+
+def test_low_light_quantises_in_the_dark_and_amplifies_its_noise():
+    """Without shot and read noise, the dark frame is the light x gain rounded to 8 bits and amplified back, so
+    a smooth ramp comes out in steps of 1 / gain; with them, a flat grey's noise has the shot-noise variance
+    value / (gain x photons per level) (Poisson), amplified by the gain back."""
+    ramp = np.repeat(np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 4, axis=0), 3, axis=2)
+    clean = low_light(ramp, np.random.default_rng(0), gain=(0.1, 0.1), photons_per_level=(1e6, 1e6), read_noise=0)
+    expected = np.clip(np.round(ramp.astype(np.float64) * 0.1) / 0.1, 0, 255).astype(np.uint8)
+    clear = np.abs((ramp * 0.1) % 1 - 0.5) > 0.05        # away from a rounding boundary (x5 grey levels)
+    assert np.abs(clean.astype(int) - expected)[clear].max() <= 1
+    assert len(np.unique(clean)) == len(np.unique(expected)) <= 27
+    grey = np.full((200, 200, 3), 100, np.uint8)
+    noisy = low_light(grey, np.random.default_rng(1), gain=(0.25, 0.25), photons_per_level=(4.0, 4.0),
+                      read_noise=1e-9).astype(np.float64)
+    assert abs(noisy.mean() - 100) < 1.0
+    assert abs(noisy.var() / (100 / (0.25 * 4.0)) - 1) < 0.1     # 100 grey levels: variance 100, std 10
+
+
+def test_camera_light_ops_leave_the_random_stream_alone_when_off():
+    """Recipes written before the camera-light ops must draw the same random numbers: with p_exposure and
+    p_low_light 0 photometric() gives exactly what the op sequence without them gives."""
+    image = real_image()
+    cfg = AugmentConfig(p_color=1, p_blur=1, p_noise=1, p_jpeg=1, p_cutout=1)
+    rng = np.random.default_rng(9)
+    manual = image
+    if rng.random() < 1:
+        manual = color_jitter(manual, rng, cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue_deg)
+    if rng.random() < 1:
+        manual = blur(manual, rng, cfg.blur_sigma, cfg.motion_length)
+    if rng.random() < 1:
+        manual = cutout(manual, rng, cfg.cutout_count, cfg.cutout_size)
+    if rng.random() < 1:
+        manual = noise(manual, rng, cfg.noise_sigma)
+    if rng.random() < 1:
+        manual = jpeg(manual, rng, cfg.jpeg_quality)
+    assert np.array_equal(photometric(image, np.random.default_rng(9), cfg), manual)
+    on = AugmentConfig(p_color=0, p_blur=0, p_noise=0, p_jpeg=0, p_cutout=0, p_exposure=1, exposure_gain=(3, 3))
+    np.testing.assert_array_equal(photometric(image, np.random.default_rng(9), on),
+                                  np.clip(image.astype(np.float32) * 3, 0, 255).astype(np.uint8))
+
+
+def test_augment_config_refuses_bad_probabilities_and_ranges():
+    with pytest.raises(ValueError, match="p_low_light"):
+        AugmentConfig(p_low_light=1.5)
+    with pytest.raises(ValueError, match="exposure_gain"):
+        AugmentConfig(exposure_gain=(2.0, 1.0))

@@ -672,3 +672,70 @@ def test_track_eval_runs_on_moving_hands(tmp_path, hagrid_dir, shipped_fp32):
     assert results["motion"] == "hands" and set(results["modes"]) == {"detect", "track (defaults)"}
     assert results["modes"]["detect"]["tp"] + results["modes"]["detect"]["fn"] == results["hands"] > 0
     assert "static camera, moving hands" in (tmp_path / "track_eval_hands.md").read_text()
+
+
+def test_robustness_corruptions_hand_computed():
+    """Each camera corruption does what its setting says: blurs keep a flat image flat and spread a dot over
+    their kernel, over-exposure is the gain clipped, low resolution keeps a flat image, the dark frame keeps the
+    mean of a mid grey (noise added), JPEG at quality 6 loses detail; deterministic for a seed."""
+    import robustness
+
+    rng = np.random.default_rng
+    flat = np.full((48, 64, 3), 120, np.uint8)
+    for kind in ("motion", "defocus", "lowres"):
+        for severity in robustness.SEVERITIES:
+            np.testing.assert_array_equal(robustness.corrupt(flat, kind, severity, rng(0)), flat)
+    dot = np.zeros((61, 61, 3), np.uint8)
+    dot[30, 30] = 255
+    moved = robustness.corrupt(dot, "motion", 1, rng(0))[..., 0].astype(float)
+    ys, xs = np.nonzero(moved)
+    reach = np.hypot(ys - 30, xs - 30).max()                  # a line of MOTION_PX through the dot's place
+    assert (robustness.MOTION_PX[0] - 1) / 2 - 1 <= reach <= (robustness.MOTION_PX[0] - 1) / 2 + 1.5
+    assert abs(moved.sum() - 255) < 8
+    lens = robustness.corrupt(dot, "defocus", 2, rng(0))[..., 0]
+    radius = robustness.DEFOCUS_PX[1]
+    ys, xs = np.nonzero(lens)
+    assert np.hypot(ys - 30, xs - 30).max() <= radius + 1 and (lens > 0).sum() >= np.pi * (radius - 1) ** 2
+    image = rng(3).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(robustness.corrupt(image, "overexposed", 2, rng(0)),
+                                  np.clip(image * robustness.OVEREXPOSED_GAIN[1], 0, 255).astype(np.uint8))
+    np.testing.assert_array_equal(robustness.corrupt(image, "clean", 0, rng(0)), image)
+    grey = np.full((100, 100, 3), 128, np.uint8)
+    dark = robustness.corrupt(grey, "dark", 3, rng(1)).astype(float)
+    assert abs(dark.mean() - 128) < 3 and dark.std() > 10
+    noisy = robustness.corrupt(grey, "noise", 2, rng(1)).astype(float)
+    assert abs(noisy.std() - robustness.NOISE_SIGMA[1]) < 1.5
+    smooth = np.repeat(np.repeat(np.linspace(0, 255, 64)[None, :, None], 64, 0), 3, 2).astype(np.uint8)
+    smooth[::8] = 0                                                      # fine stripes: detail JPEG loses
+    assert np.abs(robustness.corrupt(smooth, "jpeg", 3, rng(0)).astype(int) - smooth).mean() > 3
+    np.testing.assert_array_equal(robustness.corrupt(image, "dark", 2, rng(5)), robustness.corrupt(image, "dark", 2, rng(5)))
+    with pytest.raises(ValueError, match="unknown corruption"):
+        robustness.corrupt(image, "fog", 1, rng(0))
+    with pytest.raises(ValueError, match="severity"):
+        robustness.corrupt(image, "noise", 4, rng(0))
+    assert robustness.cases(["clean", "jpeg"]) == [("clean", 0), ("jpeg", 1), ("jpeg", 2), ("jpeg", 3)]
+
+
+def test_robustness_runs_on_the_shipped_models(tmp_path, hagrid_dir, shipped_fp32):
+    """robustness.py end to end: its clean row is detect_and_score on the same frames, every corrupted row is
+    scored on as many hands, and the files it promises are written."""
+    import robustness
+    from model_eval import detect_and_score
+    from peer_mediapipe import photo_frames
+
+    from handjoints_trt import HandJointDetector
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    assert robustness.main(["--photos", "6", "--corruptions", "noise", "dark", "--threads", "1",
+                            "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "robustness.json").read_text())
+    rows = {(r["corruption"], r["severity"]): r for r in results["rows"]}
+    assert set(rows) == {("clean", 0), *((k, s) for k in ("noise", "dark") for s in (1, 2, 3))}
+    assert all(r["hands"] == results["hands"] == 6 for r in rows.values())
+    frames = list(photo_frames(load_hagrid_mp(hagrid_dir, split="val"), 6, upscale=2.0))
+    with HandJointDetector(threads=1) as detector:
+        direct = detect_and_score(detector, frames)
+    assert rows[("clean", 0)]["recall"] == direct["recall"]
+    assert "| dark | 3 | gain 0.12 |" in (tmp_path / "robustness.md").read_text()
+    for name in ("robustness.png", "robustness_examples.png"):
+        assert cv2.imread(str(tmp_path / name)) is not None

@@ -161,3 +161,28 @@ def test_negative_crops_train_empty_maps_and_leave_the_error_weights_alone(tmp_p
     metrics = run(tiny_config(tmp_path / "neg", recipe=recipe, epoch_size=32))
     assert np.isfinite(metrics["val_pck@0.2"])
     assert RECIPES["hand-negatives"]["train"][-1]["kind"] == "negatives"
+
+
+def test_a_recipe_augment_object_reaches_the_training_crops():
+    """A recipe's "augment" object overrides AugmentConfig fields for its training items (the "*-camera"
+    recipes' over-exposure, dark scenes and noise); validation items stay unaugmented; unknown fields are refused."""
+    from handjoints_trt.data.augment import AugmentConfig
+    from handjoints_trt.training.loop import augment_config, build_datasets, build_model
+    from handjoints_trt.training.recipes import CAMERA_AUGMENT, resolve
+
+    assert augment_config(SYNTHETIC) == AugmentConfig()
+    assert augment_config(RECIPES["hand-camera"]).p_low_light == CAMERA_AUGMENT["p_low_light"] > 0
+    assert RECIPES["localizer-camera"]["augment"] == CAMERA_AUGMENT
+    with pytest.raises(ValueError, match="unknown fields \\['p_glare'\\]"):
+        augment_config({**SYNTHETIC, "augment": {"p_glare": 0.5}})
+    assert resolve({**SYNTHETIC, "augment": {"p_exposure": 1.0}})["augment"] == {"p_exposure": 1.0}
+    # Everything photometric off, then the same items with a 3x over-exposure on every crop.
+    off = {"p_color": 0, "p_blur": 0, "p_noise": 0, "p_jpeg": 0, "p_cutout": 0}
+    plain_cfg = tiny_config(Path("unused"), recipe={**SYNTHETIC, "augment": off})
+    bright_cfg = tiny_config(Path("unused"), recipe={**SYNTHETIC, "augment": {**off, "p_exposure": 1.0,
+                                                                            "exposure_gain": [3.0, 3.0]}})
+    _, model_cfg = build_model(plain_cfg)
+    (plain, plain_val), (bright, bright_val) = build_datasets(plain_cfg, model_cfg), build_datasets(bright_cfg, model_cfg)
+    a, b = plain[3]["image"], bright[3]["image"]
+    assert b.mean() > a.mean() + 0.2                      # the same crop, three times the light
+    np.testing.assert_array_equal(plain_val[0]["image"], bright_val[0]["image"])

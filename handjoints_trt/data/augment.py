@@ -54,6 +54,25 @@ class AugmentConfig:
     p_cutout: float = 0.2
     cutout_count: int = 2         # 1..cutout_count rectangles
     cutout_size: tuple[float, float] = (0.1, 0.35)  # side as a fraction of the image's shorter side
+    # Camera light (off by default, so recipes written before them draw the same random numbers): a hand
+    # against a bright window, and a dark room amplified back by the camera's auto-gain (the recipes
+    # "*-camera" turn them on; benchmarks/robustness.py measures what they buy).
+    p_exposure: float = 0.0
+    exposure_gain: tuple[float, float] = (1.2, 2.8)    # log-uniform light gain, clipped at 255
+    p_low_light: float = 0.0
+    low_light_gain: tuple[float, float] = (0.08, 0.5)  # log-uniform fraction of the light the sensor gets
+    photons_per_level: tuple[float, float] = (2.0, 8.0)  # sensor: photo-electrons per grey level (shot noise)
+    read_noise: float = 3.0       # grey levels of read noise up to this, before the gain back up
+
+    def __post_init__(self) -> None:
+        for name in ("p_affine", "p_flip", "p_color", "p_blur", "p_noise", "p_jpeg", "p_cutout", "p_exposure",
+                     "p_low_light"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"AugmentConfig.{name} is a probability in [0, 1], got {getattr(self, name)!r}")
+        for name in ("exposure_gain", "low_light_gain", "photons_per_level"):
+            lo, hi = getattr(self, name)
+            if not 0 < lo <= hi:
+                raise ValueError(f"AugmentConfig.{name} must be a range 0 < low <= high, got {(lo, hi)!r}")
 
 
 # ------------------------------------------------------------------------------------------ geometry
@@ -166,6 +185,30 @@ def noise(image: np.ndarray, rng: np.random.Generator, sigma: float = 8.0) -> np
     return np.clip(n, 0, 255, out=n).astype(np.uint8)
 
 
+def overexpose(image: np.ndarray, rng: np.random.Generator, gain: tuple[float, float] = (1.2, 2.8)) -> np.ndarray:
+    """Too much light: every pixel times a gain log-uniform in ``gain``, clipped at 255 (bright skin goes
+    white, as in front of a window or in sunlight)."""
+    g = float(np.exp(rng.uniform(np.log(gain[0]), np.log(gain[1]))))
+    out = image.astype(np.float32)
+    out *= g
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+
+def low_light(image: np.ndarray, rng: np.random.Generator, gain: tuple[float, float] = (0.08, 0.5),
+              photons_per_level: tuple[float, float] = (2.0, 8.0), read_noise: float = 3.0) -> np.ndarray:
+    """A dark scene as a camera records it: the sensor gets a fraction (log-uniform in ``gain``) of the light,
+    with photon shot noise (Poisson, ``photons_per_level`` electrons per grey level) and read noise (sigma up
+    to ``read_noise`` grey levels), is quantised to 8 bits, and the camera's auto-gain amplifies it back, noise,
+    quantisation steps and all."""
+    g = float(np.exp(rng.uniform(np.log(gain[0]), np.log(gain[1]))))
+    k = float(rng.uniform(*photons_per_level))
+    signal = image.astype(np.float32) * (g * k)
+    dark = rng.poisson(signal).astype(np.float32) / k
+    dark += rng.normal(0.0, rng.uniform(0.0, read_noise), image.shape).astype(np.float32)
+    dark = np.clip(np.round(dark), 0, 255)
+    return np.clip(dark / g, 0, 255).astype(np.uint8)
+
+
 def jpeg(image: np.ndarray, rng: np.random.Generator, quality: tuple[int, int] = (30, 90)) -> np.ndarray:
     """JPEG compression artefacts: encode and decode at a quality uniform in ``quality``."""
     q = int(rng.integers(quality[0], quality[1] + 1))
@@ -198,10 +241,15 @@ def photometric(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig 
     _check_image(image)
     if rng.random() < cfg.p_color:
         image = color_jitter(image, rng, cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue_deg)
+    # The camera-light ops draw from rng only when on: recipes without them repeat their old random stream.
+    if cfg.p_exposure > 0 and rng.random() < cfg.p_exposure:
+        image = overexpose(image, rng, cfg.exposure_gain)
     if rng.random() < cfg.p_blur:
         image = blur(image, rng, cfg.blur_sigma, cfg.motion_length)
     if rng.random() < cfg.p_cutout:
         image = cutout(image, rng, cfg.cutout_count, cfg.cutout_size)
+    if cfg.p_low_light > 0 and rng.random() < cfg.p_low_light:   # the sensor: after the scene and the optics
+        image = low_light(image, rng, cfg.low_light_gain, cfg.photons_per_level, cfg.read_noise)
     if rng.random() < cfg.p_noise:
         image = noise(image, rng, cfg.noise_sigma)
     if rng.random() < cfg.p_jpeg:  # last: compression happens after capture noise

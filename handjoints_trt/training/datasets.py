@@ -1,7 +1,8 @@
 """Training and validation sets of both stages, built from a *data recipe* (stored in every checkpoint).
 
-A recipe is JSON: a list of sources, each {"kind": <loader format | "synthetic" | "composed">, "weight": float,
-...kind options}. Every item is drawn from a seeded generator keyed by (seed, epoch, index), so a run is
+A recipe is JSON: {"train": [sources], "val": [sources]}, each source {"kind": <loader format | "synthetic" |
+"composed">, "weight": float, ...kind options}, and optionally "augment": {AugmentConfig field: value} to
+change the training items' photometric augmentation (training.loop.augment_config). Every item is drawn from a seeded generator keyed by (seed, epoch, index), so a run is
 deterministic whatever the number of workers or processes. Images pass through preprocess (the one
 preprocessing path the runtime uses) and nothing else.
 """

@@ -119,7 +119,7 @@ def build_datasets(cfg: TrainConfig, model_cfg):
     from ..data.augment import AugmentConfig, photometric
     from . import datasets as D
 
-    aug_cfg = AugmentConfig()
+    aug_cfg = augment_config(cfg.recipe)
 
     def photo(image, rng):
         return photometric(image, rng, aug_cfg)
@@ -151,6 +151,21 @@ def build_datasets(cfg: TrainConfig, model_cfg):
     else:
         val = D.LocalizerFrames(val_frames, size, LOCALIZER_STRIDE, cfg.val_size, cfg.seed, False)
     return train, val
+
+
+def augment_config(recipe: dict):
+    """The photometric augmentation of a recipe: AugmentConfig's defaults, with the recipe's optional
+    "augment" object overriding fields by name (e.g. {"p_low_light": 0.15}); ValueError naming an unknown field."""
+    from dataclasses import fields
+
+    from ..data.augment import AugmentConfig
+
+    overrides = dict(recipe.get("augment", {}))
+    known = {f.name for f in fields(AugmentConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"recipe 'augment' has unknown fields {unknown}; AugmentConfig has {sorted(known)}")
+    return AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
 
 
 def build_frames(specs: list[dict], seed: int):

@@ -43,6 +43,9 @@ def _localizer(composed: dict) -> dict:
     }
 
 
+# Photometric overrides of the "*-camera" recipes (AugmentConfig fields): each camera effect on ~1 item in 6.
+CAMERA_AUGMENT = {"p_exposure": 0.15, "p_low_light": 0.15, "p_noise": 0.25, "noise_sigma": 24.0}
+
 RECIPES: dict[str, dict] = {
     # Stage II: real photos (MediaPipe pseudo-labels) plus exact synthetic labels.
     "hand": {
@@ -83,6 +86,11 @@ RECIPES: dict[str, dict] = {
         "train": [{"kind": "synthetic", "seed": 1, "weight": 1.0}],
         "val": [{"kind": "synthetic", "seed": 999, "length": 500}],
     },
+    # Camera light (session 17): the shipped recipes with over-exposure, dark scenes amplified back and
+    # stronger sensor noise in the photometric augmentation, for fine-tunes of the shipped networks towards
+    # frames from real cameras (benchmarks/robustness.py: noise, low light and over-exposure cost the most).
+    "hand-camera": {**_hand_with_negatives(0.675, 0.225, synthetic_seed=7), "augment": dict(CAMERA_AUGMENT)},
+    "localizer-camera": {**_localizer({"p_photo": 0.25, "max_iou": 0.5}), "augment": dict(CAMERA_AUGMENT)},
     "localizer-synthetic": {
         "train": [{"kind": "synthetic"}],
         "val": [{"kind": "synthetic"}],
@@ -102,7 +110,7 @@ def resolve(recipe: dict, shared: Path | None = None) -> dict:
     """Fill `{shared}` in every root; raise FileNotFoundError naming a missing data set and the fix."""
     shared = shared or shared_root()
     out = copy.deepcopy(recipe)
-    for split in out.values():
+    for split in (out.get("train", []), out.get("val", [])):   # "augment" holds options, not sources
         for spec in split:
             if "root" in spec:
                 spec["root"] = spec["root"].replace("{shared}", str(shared))
