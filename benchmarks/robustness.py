@@ -200,20 +200,27 @@ def chart(results: dict) -> np.ndarray:
     return image
 
 
-def examples(detector, frame: Sample, kinds, seed: int = 0, tile: tuple[int, int] = (240, 180)) -> np.ndarray:
+def examples(detector, frame: Sample, kinds, seed: int = 0, tile: int = 220) -> np.ndarray:
     """One frame at every corruption and severity (rows: corruptions; columns: severities), drawn with what
-    ``detector`` finds on it."""
+    ``detector`` finds on it, each cut to a square around the labelled hand (twice its box) so the joints show."""
     from handjoints_trt.draw import draw_hands
 
+    x0, y0, x1, y1 = frame.hands[0].box
+    half = max(x1 - x0, y1 - y0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    h, w = frame.image.shape[:2]
+    left, top = int(np.clip(cx - half, 0, w - 1)), int(np.clip(cy - half, 0, h - 1))
+    right, bottom = int(np.clip(cx + half, left + 1, w)), int(np.clip(cy + half, top + 1, h))
     rows = []
     for kind in kinds:
         cells = []
         for severity in ((0,) if kind == "clean" else SEVERITIES):
             image = next(corrupted_frames([frame], kind, severity, seed)).image
-            drawn = draw_hands(image, detector.detect(image))
-            cell = cv2.resize(drawn, tile, interpolation=cv2.INTER_AREA)
-            cv2.putText(cell, f"{kind} {setting(kind, severity)}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                        (255, 255, 255), 1, cv2.LINE_AA)
+            drawn = draw_hands(image, detector.detect(image))[top:bottom, left:right]
+            cell = cv2.resize(drawn, (tile, tile), interpolation=cv2.INTER_AREA)
+            label = f"{kind} {setting(kind, severity)}"
+            for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):   # outlined: readable on white
+                cv2.putText(cell, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
             cells.append(cell)
         cells += [np.zeros_like(cells[0])] * (len(SEVERITIES) - len(cells))
         rows.append(np.hstack(cells))
