@@ -116,7 +116,7 @@ def build_model(cfg: TrainConfig):
 
 
 def build_datasets(cfg: TrainConfig, model_cfg):
-    from ..data.augment import AugmentConfig, photometric
+    from ..data.augment import photometric
     from . import datasets as D
 
     aug_cfg = augment_config(cfg.recipe)
