@@ -49,7 +49,8 @@ int8_and_fits() {
     python calibration/make_calibration_set.py --model "$WEIGHTS/localizer.onnx" --count 128 \
         --out "$RUNS/localizer.manifest.json"
     python calibration/calibrate.py --model "$WEIGHTS/hand.onnx" --manifest "$RUNS/hand.manifest.json" \
-        --out "$WEIGHTS/hand.int8.onnx" --val 800 --search --on-fail raise || echo "hand INT8 refused by the gate"
+        --out "$WEIGHTS/hand.int8.onnx" --val 800 --search --on-fail raise --report benchmarks/results/hand_int8_gate.json \
+        --search-report benchmarks/results/hand_int8_search.json || echo "hand INT8 refused by the gate"
     python calibration/calibrate.py --model "$WEIGHTS/localizer.onnx" --manifest "$RUNS/localizer.manifest.json" \
         --out "$WEIGHTS/localizer.int8.onnx" --val 200 --search --search-size 100 --on-fail raise \
         --report benchmarks/results/localizer_int8_gate.json --search-report benchmarks/results/localizer_int8_search.json \
