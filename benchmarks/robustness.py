@@ -260,6 +260,14 @@ def main(argv=None) -> int:
     from handjoints_trt.data.loaders import load_hagrid_mp
     from peer_mediapipe import photo_frames
 
+    hands_module = None
+    if args.peer:   # before any work: a missing MediaPipe ends the run with the fix, not after the photos load
+        from peer_mediapipe import MediaPipeMissing, import_hands_module
+        try:
+            hands_module = import_hands_module()
+        except MediaPipeMissing as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     data = Path(args.data) if args.data else shared_data()
     if not (data / "annotations.json").is_file():
         print(f"error: {data} holds no hagrid_mp annotations.json (the shared data lives beside the repo; "
@@ -271,13 +279,9 @@ def main(argv=None) -> int:
         ours = stack.enter_context(HandJointDetector(
             localizer_model=args.localizer_model, hand_model=args.hand_model, threads=args.threads))
         detectors = {"handjoints_trt": ours}
-        if args.peer:
-            from peer_mediapipe import MediaPipeHands, MediaPipeMissing, import_hands_module
-            try:
-                detectors["MediaPipe"] = stack.enter_context(MediaPipeHands(import_hands_module()))
-            except MediaPipeMissing as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
+        if hands_module is not None:
+            from peer_mediapipe import MediaPipeHands
+            detectors["MediaPipe"] = stack.enter_context(MediaPipeHands(hands_module))
         rows = run(detectors, frames, kinds, args.seed)
         picture = examples(ours, frames[0], kinds, args.seed)
     machine = _common.machine_info()

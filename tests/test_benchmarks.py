@@ -739,3 +739,12 @@ def test_robustness_runs_on_the_shipped_models(tmp_path, hagrid_dir, shipped_fp3
     assert "| dark | 3 | gain 0.12 |" in (tmp_path / "robustness.md").read_text()
     for name in ("robustness.png", "robustness_examples.png"):
         assert cv2.imread(str(tmp_path / name)) is not None
+
+
+def test_robustness_peer_without_mediapipe_exits_2_with_the_fix(monkeypatch, tmp_path, capsys):
+    import robustness
+
+    monkeypatch.setitem(sys.modules, "mediapipe", None)                    # import mediapipe -> ImportError
+    assert robustness.main(["--peer", "--photos", "1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install mediapipe==0.10.14" in err and "Traceback" not in err and list(tmp_path.iterdir()) == []
