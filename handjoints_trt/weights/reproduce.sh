@@ -213,3 +213,5 @@ python benchmarks/robustness.py --photos 200     # with --peer in a Python that 
 # Tried in session 17, not shipped: the localizer soup fine-tuned again on the camera recipe (photos' recall
 # 0.980 -> 0.960 on 600 val photos, noise sigma 35 0.51 -> 0.66; checkpoint deleted):
 #   $RS --recipe localizer-camera --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_cam03f --lr 5e-5 --epochs 3
+# and a milder camera recipe from loc_ov4 (its soup with loc_ov4 at 0.5: no better than loc_cam03; CSVs only):
+#   $RS --recipe localizer-camera-mild --init-from $RUNS/loc_ov4/best.pt --out $RUNS/loc_camm --lr 1e-4 --epochs 5
