@@ -325,20 +325,36 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def hands_module_or_none():
+    """import_hands_module(), or None with the install commands on stderr (the scripts then exit with status 2)."""
     try:
-        hands_module = import_hands_module()
+        return import_hands_module()
     except MediaPipeMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def hagrid_folder(given: str | None) -> Path | None:
+    """The hagrid_mp folder (``given``, else ../shared/data/hagrid_mp); None, with the fix on stderr, when it holds
+    no annotations.json."""
+    data = Path(given) if given else shared_data()
+    if not (data / "annotations.json").is_file():
+        print(f"error: {data} holds no hagrid_mp annotations.json (the shared data lives beside the repo; "
+              "--data names another folder)", file=sys.stderr)
+        return None
+    return data
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    hands_module = hands_module_or_none()
+    if hands_module is None:
         return 2
     from handjoints_trt import HandJointDetector
     from handjoints_trt.data.loaders import load_hagrid_mp
 
-    data = Path(args.data) if args.data else shared_data()
-    if not (data / "annotations.json").is_file():
-        print(f"error: {data} holds no hagrid_mp annotations.json (the shared data lives beside the repo; "
-              "--data names another folder)", file=sys.stderr)
+    data = hagrid_folder(args.data)
+    if data is None:
         return 2
     records = load_hagrid_mp(data, split="val")
     machine = _common.machine_info()

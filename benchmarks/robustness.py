@@ -42,7 +42,7 @@ if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
 import _common  # noqa: E402
-from model_eval import detect_and_score, shared_data  # noqa: E402
+from model_eval import detect_and_score  # noqa: E402
 
 from handjoints_trt.data.sample import Sample  # noqa: E402
 
@@ -258,20 +258,16 @@ def main(argv=None) -> int:
 
     from handjoints_trt import HandJointDetector
     from handjoints_trt.data.loaders import load_hagrid_mp
-    from peer_mediapipe import photo_frames
+    from peer_mediapipe import hagrid_folder, photo_frames
 
     hands_module = None
     if args.peer:   # before any work: a missing MediaPipe ends the run with the fix, not after the photos load
-        from peer_mediapipe import MediaPipeMissing, import_hands_module
-        try:
-            hands_module = import_hands_module()
-        except MediaPipeMissing as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        from peer_mediapipe import hands_module_or_none
+        hands_module = hands_module_or_none()
+        if hands_module is None:
             return 2
-    data = Path(args.data) if args.data else shared_data()
-    if not (data / "annotations.json").is_file():
-        print(f"error: {data} holds no hagrid_mp annotations.json (the shared data lives beside the repo; "
-              "--data names another folder)", file=sys.stderr)
+    data = hagrid_folder(args.data)
+    if data is None:
         return 2
     kinds = list(dict.fromkeys(["clean", *args.corruptions]))
     frames = list(photo_frames(load_hagrid_mp(data, split="val"), args.photos, upscale=args.upscale))
