@@ -75,6 +75,11 @@ class AugmentConfig:
                 raise ValueError(f"AugmentConfig.{name} must be a range 0 < low <= high, got {(lo, hi)!r}")
 
 
+def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    """One value log-uniform in [low, high] (a zoom or a light gain: as likely halved as doubled)."""
+    return float(np.exp(rng.uniform(np.log(bounds[0]), np.log(bounds[1]))))
+
+
 # ------------------------------------------------------------------------------------------ geometry
 
 def affine_matrix(size: tuple[int, int], rotation_deg: float = 0.0, scale: float = 1.0,
@@ -130,7 +135,7 @@ def random_affine(sample: Sample, rng: np.random.Generator, rotation_deg: float 
     out = size or (w, h)
     flip = bool(rng.random() < p_flip)
     angle = float(rng.uniform(-rotation_deg, rotation_deg))
-    scale = float(np.exp(rng.uniform(np.log(scale_range[0]), np.log(scale_range[1]))))
+    scale = _log_uniform(rng, scale_range)
     shift = rng.uniform(-translate, translate, 2) * np.array(out, float)
     m = affine_matrix((w, h), angle, scale, (float(shift[0]), float(shift[1])), flip)
     # Moving the centre of the input onto the centre of a differently sized output.
@@ -188,7 +193,7 @@ def noise(image: np.ndarray, rng: np.random.Generator, sigma: float = 8.0) -> np
 def overexpose(image: np.ndarray, rng: np.random.Generator, gain: tuple[float, float] = (1.2, 2.8)) -> np.ndarray:
     """Too much light: every pixel times a gain log-uniform in ``gain``, clipped at 255 (bright skin goes
     white, as in front of a window or in sunlight)."""
-    g = float(np.exp(rng.uniform(np.log(gain[0]), np.log(gain[1]))))
+    g = _log_uniform(rng, gain)
     out = image.astype(np.float32)
     out *= g
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
@@ -200,7 +205,7 @@ def low_light(image: np.ndarray, rng: np.random.Generator, gain: tuple[float, fl
     with photon shot noise (Poisson, ``photons_per_level`` electrons per grey level) and read noise (sigma up
     to ``read_noise`` grey levels), is quantised to 8 bits, and the camera's auto-gain amplifies it back, noise,
     quantisation steps and all."""
-    g = float(np.exp(rng.uniform(np.log(gain[0]), np.log(gain[1]))))
+    g = _log_uniform(rng, gain)
     k = float(rng.uniform(*photons_per_level))
     signal = image.astype(np.float32) * (g * k)
     dark = rng.poisson(signal).astype(np.float32) / k
