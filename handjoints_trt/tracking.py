@@ -298,19 +298,19 @@ class HandTracker:
         hands = self.detector.estimate(image, boxes)
         out = []
         for hand, tid, score in zip(hands, ids, scores):
-            # Where stage I ran and scored the hand, it is reported exactly when detect() would report it (the
-            # vote); a track stage I started now and the vote refuses was never reported, so is not remembered.
-            if score is not None and not self._passes_vote(score, hand):
-                self.tracks.remove(tid, remember=tid in known)
-                continue
-            if score is None and hand.mean_confidence < self.options.lost_confidence:
+            unsure = hand.mean_confidence < self.options.lost_confidence
+            if score is None and unsure:
                 self.tracks.remove(tid, remember=True)
                 self._force_detect = True   # a lost hand may be elsewhere: stage I on the next frame
                 continue
-            if score is not None and hand.mean_confidence < self.options.lost_confidence:
-                # Kept by stage I's score alone (joints too unsure for stage II to follow it): stage I again next
-                # frame, as detect() would.
-                self._force_detect = True
+            if score is not None:
+                # Where stage I ran and scored the hand, it is reported exactly when detect() would report it (the
+                # vote); a track stage I started now and the vote refuses was never reported, so is not remembered.
+                if not self._passes_vote(score, hand):
+                    self.tracks.remove(tid, remember=tid in known)
+                    continue
+                # Kept with joints too unsure for stage II to follow it alone: stage I again next frame.
+                self._force_detect |= unsure
             self.tracks.observe(tid, joints_box(hand.keypoints, self.options.track_box_scale))
             out.append(self._finish(hand, tid, score, t))
         dropped = set(self.tracks.drop_duplicates())
