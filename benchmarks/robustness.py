@@ -46,6 +46,8 @@ from model_eval import detect_and_score  # noqa: E402
 
 from handjoints_trt.data.sample import Sample  # noqa: E402
 
+# The corruptions are written here, not taken from data/augment.py's training ops (overexpose, low_light, noise,
+# blur): fixed settings per severity, and a measurement that does not move when the training augmentation does.
 SEVERITIES = (1, 2, 3)
 MOTION_PX = (7, 13, 21)
 DEFOCUS_PX = (2, 4, 6)
