@@ -3,7 +3,7 @@ inference commands never import torch.
 
     handjoints detect hand.jpg --out out/             # annotated PNG + joints JSON per image
     handjoints video clip.mp4 --out out/              # annotated video + per-frame joints (JSON lines / CSV)
-    handjoints train | export | calibrate | build | eval | bench | export-triton   (see `handjoints CMD --help`)
+    handjoints train | train-handedness | export | calibrate | build | eval | bench | export-triton   (see `handjoints CMD --help`)
 
 JSON schema of one hand (detect, video, the examples), written by :func:`hand_record`::
 
@@ -241,6 +241,46 @@ def cmd_train(args) -> int:
         trainer.fit()
     finally:
         trainer.close()
+    return 0
+
+
+def _handedness_parser(sub, full: bool) -> None:
+    p = _subparser(sub, "train-handedness", "train the handedness head of a trained hand network",
+                   "Give a trained hand network a handedness output (P(right hand) per crop): a small head on its\n"
+                   "last MSFF's features and heatmaps, trained on the checkpoint's own data recipe with the network\n"
+                   "frozen, so its heatmaps stay exactly as they were (training/handedness.py). Writes OUT/best.pt\n"
+                   "(the whole network: `handjoints export` it), OUT/last.pt (resumes) and OUT/epochs.csv with\n"
+                   "the accuracy on hagrid_mp val (vs MediaPipe's label) and on synthetic val (exact labels).",
+                   "  handjoints train-handedness checkpoints/hand_cam_ns60.pt --out checkpoints/hand_hd "
+                   "--epochs 6 --threads 1\n"
+                   "  handjoints export checkpoints/hand_hd/best.pt --out hand.onnx")
+    if not full:
+        return
+    p.add_argument("checkpoint", type=Path, help="a trained hand checkpoint (best.pt or an averaged one)")
+    p.add_argument("--out", type=Path, required=True, help="run folder: best.pt, last.pt, epochs.csv")
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--epoch-size", type=int, default=8000, help="training crops per epoch")
+    p.add_argument("--val-size", type=int, default=1000, help="hagrid_mp val crops scored per epoch")
+    p.add_argument("--synthetic-val", type=int, default=1000, help="synthetic val crops scored per epoch")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--workers", type=int, default=1, help="data-loader worker processes")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-every", type=int, default=50, help="steps between last.pt checkpoints")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cmd_handedness(args) -> int:
+    from .training.handedness import HandednessConfig, train_handedness
+
+    if not args.checkpoint.is_file():
+        raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist (train writes OUT/best.pt)")
+    train_handedness(HandednessConfig(
+        init_from=str(args.checkpoint), out_dir=str(args.out), epochs=args.epochs, epoch_size=args.epoch_size,
+        val_size=args.val_size, synthetic_val=args.synthetic_val, batch_size=args.batch_size, lr=args.lr,
+        num_workers=args.workers, threads=args.threads, seed=args.seed, checkpoint_every=args.checkpoint_every,
+        progress=not args.quiet))
     return 0
 
 
@@ -702,6 +742,7 @@ COMMANDS = {
     "detect": (_detect_parser, cmd_detect),
     "video": (_video_parser, cmd_video),
     "train": (None, cmd_train),
+    "train-handedness": (_handedness_parser, cmd_handedness),
     "export": (_export_parser, cmd_export),
     "interpolate": (_interpolate_parser, cmd_interpolate),
     "calibration-set": (_calibset_parser, cmd_script),

@@ -219,7 +219,10 @@ class HandJointDetector:
         hand, loc = self.hand_backend, self.localizer_backend
         _expect(hand, "hand_model", hand_path, "crops", ("heatmaps",))
         _expect(loc, "localizer_model", localizer_path, "frame", ("centers", "sizes", "offsets"))
-        crop_spec, heat_spec = hand.inputs[0], hand.outputs[0]
+        crop_spec = hand.inputs[0]
+        heat_spec = next(s for s in hand.outputs if s.name == "heatmaps")
+        # The optional second output, P(right hand) (B, 1): models trained with the handedness head have it.
+        self.has_handedness = any(s.name == "handedness" for s in hand.outputs)
         self.crop_size = crop_spec.shape[2] if crop_spec.shape[2] > 0 else int(hand.metadata["input_size"])
         heat_side = heat_spec.shape[2] if heat_spec.shape[2] > 0 else \
             self.crop_size // int(hand.metadata.get("stride", 4))
@@ -271,19 +274,31 @@ class HandJointDetector:
 
     def detect_crops(self, crops: np.ndarray) -> np.ndarray:
         """Stage II inference: crops (B, 3, S, S) float32 (preprocess.crop_hands) -> heatmaps (B, 21, h, w)
-        float32, in chunks of max_batch when set; with options.flip_test, the mean of the crops' maps and
-        their mirror images' maps mirrored back."""
-        self._live()
-        if self.options.flip_test:   # the mirrored crops ride in the same batch; their maps are mirrored back
-            both = self._infer_crops(np.concatenate([crops, crops[..., ::-1]]))
-            return (both[:len(crops)] + both[len(crops):, :, :, ::-1]) / np.float32(2)
-        return self._infer_crops(crops)
+        float32 (hand_stage gives the handedness too)."""
+        return self.hand_stage(crops)[0]
 
-    def _infer_crops(self, crops: np.ndarray) -> np.ndarray:
+    def hand_stage(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Stage II inference: crops (B, 3, S, S) float32 (preprocess.crop_hands) -> (heatmaps (B, 21, h, w)
+        float32, P(right hand) (B,) float32 as the crops show it, or None when the model has no handedness
+        output), in chunks of max_batch when set; with options.flip_test, the mean of the crops' and their
+        mirror images' outputs, the mirror's maps mirrored back and its handedness swapped."""
+        self._live()
+        if not self.options.flip_test:
+            return self._infer_crops(crops)
+        # the mirrored crops ride in the same batch
+        heatmaps, right = self._infer_crops(np.concatenate([crops, crops[..., ::-1]]))
+        n = len(crops)
+        heatmaps = (heatmaps[:n] + heatmaps[n:, :, :, ::-1]) / np.float32(2)
+        return heatmaps, None if right is None else (right[:n] + (1 - right[n:])) / np.float32(2)
+
+    def _infer_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         step = self.max_batch or len(crops)
-        parts = [self.hand_backend.infer({"crops": np.ascontiguousarray(crops[i:i + step])})["heatmaps"]
+        parts = [self.hand_backend.infer({"crops": np.ascontiguousarray(crops[i:i + step])})
                  for i in range(0, len(crops), step)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        heatmaps = np.concatenate([p["heatmaps"] for p in parts]) if len(parts) > 1 else parts[0]["heatmaps"]
+        if not self.has_handedness:
+            return heatmaps, None
+        return heatmaps, np.concatenate([p["handedness"].reshape(-1) for p in parts])
 
     def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None) -> list[Hand]:
         """Stage II for given boxes: one Hand per box, in the boxes' order. score = scores[i] when given,
@@ -297,12 +312,15 @@ class HandJointDetector:
         t0 = time.perf_counter()
         crops, affines = crop_hands(image, b, self.crop_size)
         t1 = time.perf_counter()
-        heatmaps = self.detect_crops(crops)
+        heatmaps, right = self.hand_stage(crops)
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
+        if right is not None and self.options.mirrored:   # a mirror image shows the other hand
+            right = 1 - right
         hands = [Hand(tuple(float(v) for v in b[i]),
                       float(scores[i]) if scores is not None else float(confidence[i].mean()),
-                      keypoints[i], confidence[i]) for i in range(len(b))]
+                      keypoints[i], confidence[i], -1,
+                      *Hand.handedness_of(None if right is None else right[i])) for i in range(len(b))]
         t3 = time.perf_counter()
         timings.update(crop=(t1 - t0) * 1e3, hands=(t2 - t1) * 1e3, decode=(t3 - t2) * 1e3)
         self.last_timings.update(timings)

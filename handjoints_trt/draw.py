@@ -33,7 +33,8 @@ def _draw_box(image: np.ndarray, hand: Hand, width: int, draw_confidence: bool) 
     x0, y0, x1, y1 = (int(round(v)) for v in hand.box)
     cv2.rectangle(image, (x0, y0), (x1, y1), BOX_COLOR_BGR, width, cv2.LINE_AA)
     if draw_confidence:
-        label = f"{hand.score:.2f}" + (f" #{hand.track_id}" if hand.track_id >= 0 else "")
+        label = f"{hand.score:.2f}" + (f" #{hand.track_id}" if hand.track_id >= 0 else "") \
+            + (f" {hand.handedness[0].upper()}" if hand.handedness else "")   # L / R
         font_scale = 0.5 * max(width, 1)
         cv2.putText(image, label, (x0, max(y0 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX, font_scale, BOX_COLOR_BGR,
                     max(1, width // 2), cv2.LINE_AA)

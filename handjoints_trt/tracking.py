@@ -14,7 +14,8 @@ hand the vote keeps while its joints are under lost_confidence (a hand cut by th
 again on the next frame. On the other frames stage II alone follows a hand while its joints stay sure
 (lost_confidence). A lost track is remembered LOST_TRACK_MEMORY frames: stage I finding a hand near its last box
 gives it its id back.
-Optional One-Euro smoothing of the joints per track (Casiez et al. 2012). Each returned Hand.box is refined as
+Each track's handedness is a running mean of the hand network's P(right hand) (HANDEDNESS_GAIN per frame), so one
+doubtful frame (an edge-on hand) does not flip it. Optional One-Euro smoothing of the joints per track (Casiez et al. 2012). Each returned Hand.box is refined as
 detect()'s (HandJointDetector.refine: moved towards the box of its joints), whether stage I or the track made it.
 """
 from __future__ import annotations
@@ -37,6 +38,9 @@ DUPLICATE_IOU = 0.8
 # A lost track is remembered this many frames: a stage-I box near its last box takes its id back instead of a
 # new one, so a hand that stage I or stage II loses for a moment keeps its id (benchmarks/track_eval.py).
 LOST_TRACK_MEMORY = 30
+# Weight of the newest frame in a track's running P(right hand): about the last ten frames count, so a single
+# edge-on frame cannot flip a hand while a track that jumped to another hand recovers within a second.
+HANDEDNESS_GAIN = 0.1
 
 
 class OneEuroFilter:
@@ -132,13 +136,20 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 # ------------------------------------------------------------------------------------------ tracks
 @dataclass
 class Track:
-    """One followed hand: its id, last box (frame px), centre velocity (px/frame) and joint filter."""
+    """One followed hand: its id, last box (frame px), centre velocity (px/frame), joint filter and running
+    P(right hand) (None until a frame gave one)."""
 
     track_id: int
     box: np.ndarray
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
     hits: int = 0
     smoother: OneEuroFilter | None = None
+    right: float | None = None
+
+    def observe_handedness(self, right: float) -> float:
+        """Fold one frame's P(right hand) into the track's running value; returns the new value."""
+        self.right = right if self.right is None else self.right + HANDEDNESS_GAIN * (right - self.right)
+        return self.right
 
     def predicted_box(self) -> np.ndarray:
         """The box one frame ahead under constant velocity."""
@@ -322,13 +333,18 @@ class HandTracker:
                                 o.min_hand_confidence)) == 1
 
     def _finish(self, hand: Hand, track_id: int, score: float | None, t: float) -> Hand:
-        """The Hand as returned: its id, score, and smoothed joints when smoothing is on."""
+        """The Hand as returned: its id, score, the track's handedness, and smoothed joints when smoothing is on."""
         keypoints = hand.keypoints
+        track = self.tracks.get(track_id)
+        handedness = {}
+        if hand.handedness is not None:
+            right = hand.handedness_score if hand.handedness == "right" else 1.0 - hand.handedness_score
+            label, probability = Hand.handedness_of(track.observe_handedness(right))
+            handedness = {"handedness": label, "handedness_score": probability}
         if self.options.smoothing:
-            track = self.tracks.get(track_id)
             if track.smoother is None:
                 o = self.options
                 track.smoother = OneEuroFilter(o.smooth_min_cutoff, o.smooth_beta, o.smooth_d_cutoff)
             keypoints = track.smoother(keypoints, t).astype(np.float32)
         return replace(hand, keypoints=keypoints, track_id=track_id,
-                       score=hand.mean_confidence if score is None else score)
+                       score=hand.mean_confidence if score is None else score, **handedness)

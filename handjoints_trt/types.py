@@ -49,6 +49,10 @@ class Hand:
     keypoints: (21, 2) float32, frame pixels, canonical joint order (skeleton.HandJoint).
     confidence: (21,) float32 0..1, per joint, from the heatmap spread (METHOD.md eq. 12).
     track_id: int, stable across frames in tracking mode; -1 for single images.
+    handedness: 'left' or 'right', the person's hand as a camera sees it (set DetectorOptions.mirrored for
+        mirror-image frames such as a selfie preview); None when the hand model has no handedness output.
+        In tracking mode, the track's running verdict (tracking.py), steadier than one frame's.
+    handedness_score: float 0.5..1, the probability of that label (0.0 when handedness is None).
     """
 
     box: tuple[float, float, float, float]
@@ -56,6 +60,16 @@ class Hand:
     keypoints: np.ndarray
     confidence: np.ndarray
     track_id: int = -1
+    handedness: str | None = None
+    handedness_score: float = 0.0
+
+    @classmethod
+    def handedness_of(cls, right_probability: float | None) -> tuple[str | None, float]:
+        """(label, its probability) from P(right hand); (None, 0.0) when unknown."""
+        if right_probability is None:
+            return None, 0.0
+        p = float(right_probability)
+        return ("right", p) if p >= 0.5 else ("left", 1.0 - p)
 
     @property
     def mean_confidence(self) -> float:
@@ -70,6 +84,8 @@ class Hand:
             "keypoints": np.asarray(self.keypoints, float).round(2).tolist(),
             "confidence": np.asarray(self.confidence, float).round(4).tolist(),
             "track_id": int(self.track_id),
+            "handedness": self.handedness,
+            "handedness_score": round(float(self.handedness_score), 4),
         }
 
 
@@ -124,6 +140,8 @@ class DetectorOptions:
         +1.6 on synthetic hands, for twice the stage-II work: 640x480 with one hand 1.24-1.34x the time,
         four hands 1.27-1.40x (benchmarks/flip_test.py, RESULTS.md section 7). Off by default: on a slow day of this
         shared machine one hand would pass the 15 ms budget.
+    mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
+        Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
     engine_cache: folder for TensorRT engines; None = ~/.cache/handjoints_trt/engines.
     max_batch: most hand crops per stage-II call (larger sets run in chunks); 0 = the backend's limit.
@@ -176,6 +194,8 @@ class DetectorOptions:
     confidence_weight: float = CONFIDENCE_WEIGHT
     # Added in session 16.
     box_refine: float = BOX_REFINE
+    # Added in session 18.
+    mirrored: bool = False
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -205,8 +225,9 @@ class DetectorOptions:
                 or not self.min_box_size >= 0:
             raise ValueError(f"min_box_size must be a number of frame pixels >= 0 (0 = off), got "
                              f"{self.min_box_size!r}")
-        if not isinstance(self.flip_test, bool):
-            raise ValueError(f"flip_test must be True or False, got {self.flip_test!r}")
+        for name in ("flip_test", "mirrored"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.smooth_beta, (int, float)) or self.smooth_beta < 0:
             raise ValueError(f"smooth_beta must be a number >= 0, got {self.smooth_beta!r}")
         if self.nms_nested is not None and (not isinstance(self.nms_nested, (int, float))

@@ -83,7 +83,10 @@ def _specs(kind: str, config: dict) -> tuple[tuple[TensorSpec, ...], tuple[Tenso
     if kind == "hand":
         s, k = config["crop_size"], config.get("num_joints", 21)
         h = s // config["stride"]
-        return (TensorSpec("crops", (-1, 3, s, s)),), (TensorSpec("heatmaps", (-1, k, h, h)),)
+        outputs = (TensorSpec("heatmaps", (-1, k, h, h)),)
+        if config.get("handedness_head"):   # the ONNX export's optional second output
+            outputs += (TensorSpec("handedness", (-1, 1)),)
+        return (TensorSpec("crops", (-1, 3, s, s)),), outputs
     return (TensorSpec("frame", (1, 3, -1, -1)),), tuple(
         TensorSpec(name, (1, c, -1, -1)) for name, c in (("centers", 1), ("sizes", 2), ("offsets", 2)))
 
@@ -132,6 +135,9 @@ class TorchBackend(BackendBase):
         torch = self._torch
         x = torch.from_numpy(feeds[self.inputs[0].name]).to(self._device)
         with torch.no_grad():
+            if self.kind == "hand" and len(self.outputs) == 2:
+                heatmaps, right = self._model.forward_with_handedness(x)
+                return {"heatmaps": heatmaps.float().cpu().numpy(), "handedness": right.float().cpu().numpy()}
             out = self._model(x)
         if self.kind == "hand":
             return {"heatmaps": out.float().cpu().numpy()}

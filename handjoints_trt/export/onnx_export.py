@@ -3,6 +3,7 @@ check against PyTorch that fails loudly past a tolerance.
 
 Tensor names (the runtime's contract):
   hand stage:  crops (B, 3, S, S) float32  ->  heatmaps (B, 21, S/stride, S/stride) float32   (B dynamic)
+               [+ handedness (B, 1) float32, P(right hand), when the network has the head: config.handedness_head]
   localizer:   frame (1, 3, H, W) float32  ->  centers (1, 1, H/4, W/4), sizes (1, 2, ...), offsets (1, 2, ...)
                (H, W dynamic multiples of 32; the runtime letterboxes every frame to a size of that form)
 Known traps on torch 2.13: the default (dynamo) exporter needs onnxscript and must trace the hand stage with a
@@ -23,6 +24,7 @@ from ..skeleton import HandJoint
 
 OPSET = 18
 HAND_INPUT, HAND_OUTPUT = "crops", "heatmaps"
+HANDEDNESS_OUTPUT = "handedness"   # optional second hand output: (B, 1) P(right hand)
 LOCALIZER_INPUT, LOCALIZER_OUTPUTS = "frame", ("centers", "sizes", "offsets")
 META_PREFIX = "handjoints."
 
@@ -54,7 +56,7 @@ def model_metadata(kind: str, model_config: dict, recipe_hash: str = "", extra: 
     }
     if kind == "hand":
         meta.update(input_size=str(model_config["crop_size"]), stride=str(model_config["stride"]),
-                    input=HAND_INPUT, outputs=HAND_OUTPUT)
+                    input=HAND_INPUT, outputs=",".join(hand_output_names(model_config)))
     else:
         w, h = model_config["input_size"]
         meta.update(input_size=f"{w}x{h}", stride="4", input=LOCALIZER_INPUT, outputs=",".join(LOCALIZER_OUTPUTS))
@@ -68,6 +70,29 @@ def read_metadata(path: str | Path) -> dict:
 
     model = onnx.load(str(path), load_external_data=False)
     return {p.key[len(META_PREFIX):]: p.value for p in model.metadata_props if p.key.startswith(META_PREFIX)}
+
+
+def hand_output_names(model_config: dict) -> tuple[str, ...]:
+    """The hand model's outputs: heatmaps, and handedness when the network has that head."""
+    return (HAND_OUTPUT, HANDEDNESS_OUTPUT) if model_config.get("handedness_head") else (HAND_OUTPUT,)
+
+
+def _wrap_hand(model):
+    """A network with the handedness head exports both outputs; one without it, the heatmaps alone."""
+    import torch
+
+    if getattr(model, "handedness", None) is None:
+        return model
+
+    class HandExport(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner.forward_with_handedness(x)
+
+    return HandExport(model).eval()
 
 
 def _wrap_localizer(model):
@@ -126,7 +151,7 @@ def export_hand(model, model_config: dict, out: str | Path, recipe_hash: str = "
     s = model_config["crop_size"]
     example = torch.rand(2, 3, s, s) - 0.5  # batch >= 2, or dynamo fixes the axis
     batch = torch.export.Dim("hands", min=1, max=256)
-    return _export(model, example, out, HAND_INPUT, (HAND_OUTPUT,), {"x": {0: batch}},
+    return _export(_wrap_hand(model), example, out, HAND_INPUT, hand_output_names(model_config), {"x": {0: batch}},
                    model_metadata("hand", model_config, recipe_hash), check, tolerance, simplify, "hand")
 
 

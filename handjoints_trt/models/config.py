@@ -61,6 +61,9 @@ class HandNetConfig:
     aomr_learnable: a learnable scale per bone, initialised from L (else L is a fixed buffer).
     attention_reduction: channel reduction r of the attention bottleneck (6c -> 6c/r -> 6c).
     num_joints: K, heatmaps per hand (21).
+    handedness_head: [ours, not in the paper] a small head on the last MSFF's features and heatmaps giving
+        P(right hand) per crop (hand_net.HandednessHead; ~2 % of the crop's FLOPs), trained on the frozen
+        network (training/handedness.py). Off by default: the paper's network has no such output.
     """
 
     crop_size: int = 256
@@ -77,6 +80,7 @@ class HandNetConfig:
     aomr_learnable: bool = False
     attention_reduction: int = 16
     num_joints: int = 21
+    handedness_head: bool = False
 
     @property
     def heatmap_size(self) -> int:
@@ -114,7 +118,7 @@ class HandNetConfig:
         _check_int_range("num_msff", self.num_msff, 1)
         _check_int_range("attention_reduction", self.attention_reduction, 1)
         _check_int_range("num_joints", self.num_joints, 1)
-        for name in ("use_sshfr", "use_tp", "use_at", "use_aomr", "aomr_learnable"):
+        for name in ("use_sshfr", "use_tp", "use_at", "use_aomr", "aomr_learnable", "handedness_head"):
             _check_bool(name, getattr(self, name))
         if self.use_aomr and self.num_joints != 21:
             raise ValueError(f"use_aomr needs num_joints=21 (the hand skeleton's graph), got {self.num_joints}; "

@@ -184,15 +184,23 @@ class MSFF(nn.Module):
         quarter = F.interpolate(quarter, scale_factor=4.0, mode="bilinear", align_corners=False)
         return torch.cat([full, half, quarter], dim=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, C_in, h, w) -> heatmaps (B, K, h, w)."""
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C_in, h, w) -> the fused features the head reads, after TP and attention: (B, fusion_channels, h, w)."""
         fused = self.fuse(x)
         if self.tp is not None:
             fused = self.tp(fused)
         if self.attention is not None:
             fused = self.attention(fused)
+        return fused
+
+    def predict(self, fused: torch.Tensor) -> torch.Tensor:
+        """Fused features (B, fusion_channels, h, w) -> heatmaps (B, K, h, w)."""
         heatmaps = self.head(fused)
         return self.aomr(heatmaps) if self.aomr is not None else heatmaps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C_in, h, w) -> heatmaps (B, K, h, w)."""
+        return self.predict(self.features(x))
 
 
 class Handoff(nn.Module):
@@ -210,11 +218,45 @@ class Handoff(nn.Module):
         return self.features_conv(shallow) + self.heatmaps_conv(heatmaps)
 
 
+class HandednessHead(nn.Module):
+    """[ours] P(right hand) of each crop, from the last MSFF's fused features and its heatmaps.
+
+    Handedness is the joints' 2-D chirality (is the thumb left or right of the index-to-little line) combined with
+    which side of the hand faces the camera (palm or back: nails, knuckles, creases), so the head reads both:
+    the features at every joint (a 1x1 conv to `channels`, pooled under each joint's softmax-sharpened heatmap:
+    what the skin looks like at the knuckles and tips) and the joints' soft-argmax positions in [-1, 1]; an MLP
+    mixes them. fused (B, F, h, w), heatmaps (B, K, h, w) -> (B, 1) probability, float32.
+    """
+
+    def __init__(self, fusion_channels: int, num_joints: int, channels: int = 32, hidden: int = 64,
+                 sharpness: float = 10.0, context: int = 0):
+        super().__init__()
+        layers = [ConvBNReLU(fusion_channels, channels, 1)] + [ConvBNReLU(channels, channels, 3) for _ in range(context)]
+        self.reduce = nn.Sequential(*layers) if context else layers[0]
+        self.sharpness = sharpness
+        self.mlp = nn.Sequential(nn.Linear(num_joints * (channels + 2), hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(hidden, 1))
+
+    def forward(self, fused: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+        h, w = heatmaps.shape[2:]
+        # softmax over each joint's map: where the joint is (a peak of ~1 x sharpness dominates the background)
+        weights = torch.softmax(heatmaps.flatten(2) * self.sharpness, dim=2)            # (B, K, h*w)
+        features = self.reduce(fused).flatten(2).transpose(1, 2)                        # (B, h*w, C)
+        at_joints = torch.matmul(weights, features)                                     # (B, K, C)
+        ys = torch.linspace(-1.0, 1.0, h, device=heatmaps.device, dtype=heatmaps.dtype)
+        xs = torch.linspace(-1.0, 1.0, w, device=heatmaps.device, dtype=heatmaps.dtype)
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(h * w, 2)  # (h*w, 2) x, y
+        positions = torch.matmul(weights, grid)                                         # (B, K, 2)
+        logits = self.mlp(torch.cat([at_joints, positions], dim=2).flatten(1))
+        return torch.sigmoid(logits)
+
+
 class HandNet(nn.Module):
     """SSHFR (or the minimal stem) + N cascaded MSFF modules.
 
     forward(x (B, 3, S, S) float, BGR x/255 - 0.5) -> (B, K, S/stride, S/stride), the last MSFF's heatmaps.
     forward(x, return_all=True) -> list of the N MSFFs' heatmaps.
+    forward_with_handedness(x) -> (heatmaps, P(right hand) (B, 1)) when config.handedness_head.
     handoff_weights: fn(stage_index, heatmaps) -> (B, K) or None; the heatmaps of MSFF_i (0-based
         stage_index i < N-1) handed on to MSFF_{i+1} are multiplied per joint by those weights (eq. 8).
         The returned heatmaps are never weighted.
@@ -229,6 +271,8 @@ class HandNet(nn.Module):
         self.msff = nn.ModuleList(MSFF(features, config) for _ in range(config.num_msff))
         # CPM-style hand-off: MSFF_{i+1} sees concat(SH, heatmaps_i) reduced back to the SH channel count.
         self.handoff = nn.ModuleList(Handoff(features, config.num_joints) for _ in range(config.num_msff - 1))
+        self.handedness = HandednessHead(config.fusion_channels, config.num_joints) \
+            if config.handedness_head else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """SH: (B, 3, S, S) -> (B, feature_channels, S/stride, S/stride)."""
@@ -236,16 +280,30 @@ class HandNet(nn.Module):
 
     def forward(self, x: torch.Tensor, return_all: bool = False,
                 handoff_weights: Optional[HandoffWeights] = None):
+        all_heatmaps, _ = self._cascade(x, handoff_weights)
+        return all_heatmaps if return_all else all_heatmaps[-1]
+
+    def forward_with_handedness(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, 3, S, S) -> (the last MSFF's heatmaps (B, K, h, w), P(right hand) (B, 1))."""
+        if self.handedness is None:
+            raise ValueError("this HandNet has no handedness head (config.handedness_head is False); train one "
+                             "with `handjoints train-handedness`")
+        all_heatmaps, fused = self._cascade(x, None)
+        return all_heatmaps[-1], self.handedness(fused, all_heatmaps[-1])
+
+    def _cascade(self, x: torch.Tensor, handoff_weights: Optional[HandoffWeights]):
+        """(every MSFF's heatmaps, the last MSFF's fused features)."""
         shallow = self.features(x)
         stage_input = shallow
         all_heatmaps = []
         for index, module in enumerate(self.msff):
-            heatmaps = module(stage_input)
+            fused = module.features(stage_input)
+            heatmaps = module.predict(fused)
             all_heatmaps.append(heatmaps)
             if index + 1 < len(self.msff):
                 handed = self._weighted(index, heatmaps, handoff_weights)
                 stage_input = self.handoff[index](shallow, handed)
-        return all_heatmaps if return_all else all_heatmaps[-1]
+        return all_heatmaps, fused
 
     @staticmethod
     def _weighted(index: int, heatmaps: torch.Tensor, handoff_weights: Optional[HandoffWeights]) -> torch.Tensor:

@@ -29,7 +29,8 @@ def recipe_hash(recipe: object) -> str:
 
 # --------------------------------------------------------------------------------------------- hand sources
 class RecordHands:
-    """Hands of labelled images on disk: item i -> (image, [(points (21,2), trainable (21,))])."""
+    """Hands of labelled images on disk: item i -> (image, [(points (21,2), trainable (21,), handedness)]),
+    handedness 'left' / 'right' / None (unknown) as the loader gives it."""
 
     def __init__(self, records: Sequence) -> None:
         self.records = [r for r in records if r.hands]
@@ -41,7 +42,7 @@ class RecordHands:
 
     def item(self, index: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
         sample = self.records[index].load()
-        return sample.image, [(h.keypoints, h.visible) for h in sample.hands]
+        return sample.image, [(h.keypoints, h.visible, h.handedness) for h in sample.hands]
 
 
 class SyntheticCrops:
@@ -63,7 +64,7 @@ class SyntheticCrops:
         h, w = sample.image.shape[:2]
         pts = points[0]
         inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
-        return sample.image, [(pts, inside)]
+        return sample.image, [(pts, inside, sample.hands[0].handedness)]
 
 
 class NegativeCrops:
@@ -126,7 +127,9 @@ class HandCrops:
     """The stage-II dataset: item -> dict of float32 arrays
     image (3, S, S) model input; heatmaps (K, S/stride, S/stride); keypoints (K, 2) heatmap coords;
     trainable (K,) 0/1 (the maps that carry loss); negative () 1 for a hand-free crop (NegativeCrops: all
-    maps trained towards 0, no joint positions: the error weighting of eqs. 8 and 10 skips it)."""
+    maps trained towards 0, no joint positions: the error weighting of eqs. 8 and 10 skips it);
+    handedness () 1 a right hand, 0 a left hand, -1 unknown or no hand (as seen in the crop: a mirrored crop
+    swaps it)."""
 
     def __init__(self, sources: Sequence[tuple[object, float]], crop_size: int, stride: int, sigma: float,
                  length: int, seed: int = 0, augment: bool = True, jitter: CropJitter | None = None,
@@ -158,17 +161,19 @@ class HandCrops:
         source = self.sources[rng.choice(len(self.sources), p=self.weights)]
         return source, source.item(int(rng.integers(len(source))))
 
-    def _affine(self, box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _affine(self, box: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+        """(crop matrix, whether it mirrors the hand)."""
         if not self.augment:
-            return preprocess.crop_affine(box, self.crop_size)
+            return preprocess.crop_affine(box, self.crop_size), False
         j = self.jitter
         scale = preprocess.CROP_SCALE * float(np.exp(rng.uniform(*np.log(j.scale))))
         angle = rng.uniform(-180, 180) if rng.random() < j.p_any_rotation else rng.normal(0, j.rotation / 2)
         shift = tuple(rng.uniform(-j.shift, j.shift, 2))
         m = preprocess.crop_affine(box, self.crop_size, scale, float(angle), shift)
-        if rng.random() < j.p_flip:  # mirror the crop: x -> S - x (joint order stays, handedness flips)
+        flip = rng.random() < j.p_flip
+        if flip:  # mirror the crop: x -> S - x (joint order stays, handedness flips)
             m = np.array([[-1, 0, self.crop_size], [0, 1, 0]], np.float64) @ np.vstack([m, [0, 0, 1]])
-        return m
+        return m, bool(flip)
 
     def _warp(self, image: np.ndarray, m: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         size = (self.crop_size, self.crop_size)
@@ -183,9 +188,10 @@ class HandCrops:
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
         source, (image, hands) = self._pick(index, rng)
-        points, trainable = hands[int(rng.integers(len(hands)))] if self.augment else hands[0]
+        hand = hands[int(rng.integers(len(hands)))] if self.augment else hands[0]
+        points, trainable = hand[0], hand[1]
         box = preprocess_box(points, trainable)
-        m = self._affine(box, rng)
+        m, flipped = self._affine(box, rng)
         crop = self._warp(image, m, rng)
         if self.augment and self.photometric is not None:
             crop = self.photometric(crop, rng)
@@ -195,7 +201,8 @@ class HandCrops:
                     "heatmaps": np.zeros((NUM_JOINTS, n, n), np.float32),
                     "keypoints": np.zeros((NUM_JOINTS, 2), np.float32),
                     "trainable": np.ones(NUM_JOINTS, np.float32),
-                    "negative": np.float32(1.0)}
+                    "negative": np.float32(1.0),
+                    "handedness": np.float32(-1.0)}
         crop_pts = preprocess.apply_affine(m, points)
         inside = (crop_pts >= 0).all(1) & (crop_pts < self.crop_size).all(1)
         ok = np.asarray(trainable, bool) & inside
@@ -206,7 +213,15 @@ class HandCrops:
             "keypoints": hm_pts.astype(np.float32),
             "trainable": ok.astype(np.float32),
             "negative": np.float32(0.0),
+            "handedness": handedness_target(hand[2] if len(hand) > 2 else None, flipped),
         }
+
+
+def handedness_target(handedness: str | None, flipped: bool) -> np.float32:
+    """1 a right hand, 0 a left hand, -1 unknown, as the crop shows it (a mirrored crop shows the other hand)."""
+    if handedness not in ("left", "right"):
+        return np.float32(-1.0)
+    return np.float32((handedness == "right") != flipped)
 
 
 def preprocess_box(points: np.ndarray, trainable: np.ndarray) -> np.ndarray:

@@ -1,0 +1,235 @@
+"""[ours] Train the handedness head of a trained hand network, the network itself frozen.
+
+The joint heatmaps (and every figure measured on them) stay exactly those of the checkpoint: only
+HandNet.handedness learns, on the crops of the checkpoint's own data recipe (hagrid_mp: MediaPipe's label
+swapped to the person's hand, see data/loaders/hagrid.py; synthetic: exact), mirrored crops with the label
+swapped. The frozen network runs in eval mode (its BatchNorm statistics do not move).
+
+Validation each epoch: accuracy on the recipe's val crops (hagrid_mp val: agreement with MediaPipe) and on
+synthetic val crops (exact labels, data.synthetic seed SYNTHETIC_VAL_SEED, model_eval's synthetic val seed). Checkpoints
+(OUT/last.pt every `checkpoint_every` steps and each epoch, OUT/best.pt by the mean of the two accuracies) are
+written atomically, hold the whole network (model_config.handedness_head = True) and export with
+`handjoints export` like any hand checkpoint; a run resumes from OUT/last.pt.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from .. import __version__
+from .datasets import HandCrops, SyntheticCrops, recipe_hash
+from .loop import TrainConfig, build_datasets, load_checkpoint, save_checkpoint
+
+SYNTHETIC_VAL_SEED = 20261125   # benchmarks/model_eval.VAL_SEED: the synthetic val seed (training uses others)
+
+
+@dataclass
+class HandednessConfig:
+    """One head-training run. init_from: a hand checkpoint (best.pt, or an averaged one). epoch_size /
+    val_size / synthetic_val: crops per epoch / hagrid val crops / synthetic val crops. lr: AdamW peak,
+    cosine to 0 over the run."""
+
+    init_from: str
+    out_dir: str
+    epochs: int = 4
+    epoch_size: int = 8000
+    val_size: int = 1000
+    synthetic_val: int = 500
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    num_workers: int = 1
+    threads: int = 0
+    seed: int = 0
+    checkpoint_every: int = 50
+    progress: bool = True
+    recipe: dict | None = None   # the data recipe; None = the checkpoint's own
+
+
+def head_model(checkpoint: dict):
+    """The checkpoint's hand network with a handedness head (new, or the checkpoint's own), everything but
+    the head frozen."""
+    from ..models import build_hand_net
+    from ..models.config import hand_config
+
+    if checkpoint.get("stage") != "hand":
+        raise ValueError(f"a handedness head goes on a hand network; this checkpoint is a "
+                         f"{checkpoint.get('stage')!r} one")
+    config = replace(hand_config(checkpoint["model_config"]), handedness_head=True)
+    model = build_hand_net(config)
+    missing, unexpected = model.load_state_dict(checkpoint["model"], strict=False)
+    if unexpected or any(not key.startswith("handedness.") for key in missing):
+        raise ValueError(f"the checkpoint's weights do not fit its hand network: missing {missing[:4]}, "
+                         f"unexpected {unexpected[:4]}")
+    for name, param in model.named_parameters():
+        param.requires_grad = name.startswith("handedness.")
+    return model, config
+
+
+class _FrozenMode:
+    """Backbone in eval mode (fixed BatchNorm statistics), the head in train mode."""
+
+    @staticmethod
+    def set(model, training: bool) -> None:
+        model.eval()
+        model.handedness.train(training)
+
+
+@torch.no_grad()
+def handedness_accuracy(model, loader) -> tuple[float, int]:
+    """(share of labelled crops whose P(right) falls on the right side of 0.5, number of labelled crops)."""
+    _FrozenMode.set(model, False)
+    right = total = 0
+    for batch in loader:
+        _, prob = model.forward_with_handedness(batch["image"])
+        label = batch["handedness"]
+        known = label >= 0
+        right += int(((prob[:, 0] > 0.5).float() == label)[known].sum())
+        total += int(known.sum())
+    return (right / total if total else math.nan), total
+
+
+def _loss(model, batch) -> torch.Tensor | None:
+    label = batch["handedness"]
+    known = label >= 0
+    if not bool(known.any()):
+        return None
+    with torch.no_grad():   # the frozen network: heatmaps and fused features only
+        heatmaps, fused = model._cascade(batch["image"], None)
+    prob = model.handedness(fused, heatmaps[-1])[:, 0].clamp(1e-6, 1 - 1e-6)
+    return torch.nn.functional.binary_cross_entropy(prob[known], label[known])
+
+
+class HandednessTrainer:
+    """Train the head; resumes from OUT/last.pt."""
+
+    def __init__(self, cfg: HandednessConfig) -> None:
+        self.cfg, self.out = cfg, Path(cfg.out_dir)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        source = load_checkpoint(cfg.init_from)
+        self.source = source
+        self.model, self.model_cfg = head_model(source)
+        recipe = cfg.recipe or source["recipe"]
+        train_cfg = TrainConfig(stage="hand", out_dir=cfg.out_dir, model=self.model_cfg.to_dict(), recipe=recipe,
+                                epoch_size=cfg.epoch_size, val_size=cfg.val_size, seed=cfg.seed)
+        self.train_set, self.val_set = build_datasets(train_cfg, self.model_cfg)
+        c = self.model_cfg
+        self.synthetic_val = HandCrops([(SyntheticCrops(SYNTHETIC_VAL_SEED, c.crop_size), 1.0)], c.crop_size,
+                                       c.stride, 1.5, cfg.synthetic_val, augment=False)
+        self.optimizer = torch.optim.AdamW(self.model.handedness.parameters(), lr=cfg.lr,
+                                           weight_decay=cfg.weight_decay)
+        self.steps_per_epoch = max(1, cfg.epoch_size // cfg.batch_size)
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        self.step, self.epoch, self.best = 0, 0, -math.inf
+        self._resume()
+
+    def _resume(self) -> None:
+        last = self.out / "last.pt"
+        if not last.is_file():
+            return
+        state = load_checkpoint(last)
+        if state["model_config"] != self.model_cfg.to_dict() or state.get("head_source") != self.cfg.init_from:
+            raise ValueError(f"{last} belongs to another run (other network or --init-from); use a new --out folder")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.epoch, self.best = state["step"], state["epoch"], state["best"]
+        print(f"resumed from {last}: epoch {self.epoch}, step {self.step}, best {self.best:.4f}", flush=True)
+
+    def state(self, with_optimizer: bool = True) -> dict:
+        s = self.source
+        state = {"model": self.model.state_dict(), "step": self.step, "epoch": self.epoch, "best": self.best,
+                 "stage": "hand", "model_config": self.model_cfg.to_dict(), "train_config": s.get("train_config"),
+                 "head_config": asdict(self.cfg), "head_source": self.cfg.init_from, "recipe": s["recipe"],
+                 "recipe_hash": recipe_hash(s["recipe"]), "version": __version__,
+                 "recipe_history": s.get("recipe_history", [])}
+        if with_optimizer:
+            state["optimizer"] = self.optimizer.state_dict()
+        return state
+
+    def _lr(self) -> float:
+        return self.cfg.lr * 0.5 * (1 + math.cos(math.pi * min(self.step / max(self.total_steps, 1), 1.0)))
+
+    def _loader(self, dataset) -> DataLoader:
+        workers = self.cfg.num_workers
+        return DataLoader(dataset, batch_size=self.cfg.batch_size, shuffle=False, num_workers=workers,
+                          persistent_workers=False, prefetch_factor=4 if workers else None)
+
+    def validate(self) -> dict:
+        hagrid, n_hagrid = handedness_accuracy(self.model, self._loader(self.val_set))
+        synthetic, n_synthetic = handedness_accuracy(self.model, self._loader(self.synthetic_val))
+        return {"val_accuracy": hagrid, "val_crops": n_hagrid, "synthetic_accuracy": synthetic,
+                "synthetic_crops": n_synthetic}
+
+    def fit(self) -> dict:
+        from tqdm import tqdm
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        metrics: dict = {}
+        while self.epoch < self.cfg.epochs:
+            self.train_set.set_epoch(self.epoch)
+            done_in_epoch = self.step - self.epoch * self.steps_per_epoch
+            # items are drawn per (seed, epoch, index): resuming skips the batches already seen
+            indices = range(done_in_epoch * self.cfg.batch_size, self.steps_per_epoch * self.cfg.batch_size)
+            subset = torch.utils.data.Subset(self.train_set, list(indices))
+            bar = tqdm(total=self.steps_per_epoch, initial=done_in_epoch, disable=not self.cfg.progress,
+                       desc=f"handedness epoch {self.epoch + 1}/{self.cfg.epochs}", dynamic_ncols=True)
+            t0, running = time.time(), None
+            _FrozenMode.set(self.model, True)
+            for batch in self._loader(subset):
+                loss = self._train_step(batch)
+                if loss is not None:
+                    running = loss if running is None else 0.98 * running + 0.02 * loss
+                    bar.set_postfix(loss=f"{running:.4f}")
+                bar.update(1)
+                if self.step % self.cfg.checkpoint_every == 0:
+                    save_checkpoint(self.out / "last.pt", self.state())
+            bar.close()
+            self.epoch += 1
+            metrics = self._end_epoch(time.time() - t0, running)
+        return metrics
+
+    def _train_step(self, batch) -> float | None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._lr()
+        loss = _loss(self.model, batch)
+        self.step += 1
+        if loss is None:
+            return None
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def _end_epoch(self, seconds: float, loss: float | None) -> dict:
+        metrics = self.validate()
+        score = float(np.nanmean([metrics["val_accuracy"], metrics["synthetic_accuracy"]]))
+        print(f"epoch {self.epoch}: hagrid_mp val {metrics['val_accuracy']:.4f} ({metrics['val_crops']} crops), "
+              f"synthetic val {metrics['synthetic_accuracy']:.4f} ({metrics['synthetic_crops']})", flush=True)
+        if score > self.best:
+            self.best = score
+            save_checkpoint(self.out / "best.pt", self.state(with_optimizer=False))
+        save_checkpoint(self.out / "last.pt", self.state())
+        row = {"epoch": self.epoch, "step": self.step, "seconds": round(seconds, 1),
+               "train_loss": None if loss is None else round(loss, 5), **metrics}
+        path = self.out / "epochs.csv"
+        new = not path.is_file()
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        return metrics
+
+
+def train_handedness(cfg: HandednessConfig) -> dict:
+    """Run (or resume) a head training; returns the last validation metrics."""
+    return HandednessTrainer(cfg).fit()

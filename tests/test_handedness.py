@@ -1,0 +1,265 @@
+"""Handedness: the head on the hand network, its training, its ONNX output and what the runtime makes of it."""
+import csv
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from handjoints_trt import HandJointDetector  # noqa: E402
+from handjoints_trt.models import build_hand_net  # noqa: E402
+from handjoints_trt.models.config import HandNetConfig, hand_config  # noqa: E402
+from handjoints_trt.preprocess import crop_hands  # noqa: E402
+from handjoints_trt.tracking import HANDEDNESS_GAIN, Track  # noqa: E402
+from handjoints_trt.training import datasets as D  # noqa: E402
+from handjoints_trt.training.handedness import HandednessConfig, HandednessTrainer, _FrozenMode, head_model  # noqa: E402
+from handjoints_trt.training.loop import TrainConfig, Trainer, load_checkpoint  # noqa: E402
+from handjoints_trt.training.recipes import RECIPES  # noqa: E402
+from handjoints_trt.types import Hand  # noqa: E402
+
+from conftest import REPO  # noqa: E402
+from runtime_models import export_lite_models  # noqa: E402
+
+TINY_HAND = {"crop_size": 64, "stride": 4, "sshfr_channels": [16, 16, 16, 32, 32, 32, 32, 32, 32, 32],
+             "c": 16, "p": 1, "q": 1, "num_msff": 2, "attention_reduction": 4}
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """A tiny hand network trained 20 steps on synthetic crops (trainer format, no head): enough for its
+    features to tell crops apart in eval mode (after 2 steps they are nearly constant)."""
+    out = tmp_path_factory.mktemp("tiny_hand")
+    trainer = Trainer(TrainConfig(stage="hand", out_dir=str(out), model=TINY_HAND, recipe=RECIPES["hand-synthetic"],
+                                  epochs=1, epoch_size=320, val_size=16, batch_size=16, num_workers=0, threads=2,
+                                  progress=False, sigma=1.0))
+    trainer.fit()
+    trainer.close()
+    return out / "last.pt"
+
+
+@pytest.fixture(scope="module")
+def head_models(tmp_path_factory, tiny_checkpoint):
+    """The untrained lite hand network with a (random, seeded) handedness head, as hand.pt + hand.onnx, and a
+    localizer."""
+    from handjoints_trt.export.onnx_export import export_checkpoint
+
+    folder = tmp_path_factory.mktemp("head_models")
+    lite = export_lite_models(tmp_path_factory.getbasetemp() / "lite_models")
+    torch.manual_seed(3)   # the untrained lite network of the other runtime tests, and a seeded head on it
+    model, config = head_model(load_checkpoint(lite["hand_pt"]))
+    pt, onnx_path = folder / "hand.pt", folder / "hand.onnx"
+    torch.save({"model": model.state_dict(), "model_config": config.to_dict(), "stage": "hand"}, pt)
+    export_checkpoint(pt, onnx_path)
+    return {"hand": onnx_path, "hand_pt": pt, "localizer": lite["localizer"], "plain_hand": lite["hand"]}
+
+
+def _frame_and_boxes():
+    rng = np.random.default_rng(7)
+    frame = cv2_blur(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
+    return frame, np.array([[20, 30, 120, 150], [150, 60, 300, 220]], np.float32)
+
+
+def cv2_blur(image):
+    import cv2
+
+    return cv2.GaussianBlur(image, (0, 0), 3)
+
+
+# ------------------------------------------------------------------------------------------------ the model
+def test_the_head_leaves_the_heatmaps_exactly_and_gives_probabilities():
+    torch.manual_seed(0)
+    model = build_hand_net(HandNetConfig.from_dict({**TINY_HAND, "handedness_head": True})).eval()
+    x = torch.rand(3, 3, 64, 64) - 0.5
+    with torch.no_grad():
+        heatmaps, right = model.forward_with_handedness(x)
+        assert torch.equal(heatmaps, model(x))
+    assert right.shape == (3, 1) and bool(((right > 0) & (right < 1)).all())
+    plain = build_hand_net(HandNetConfig.from_dict(TINY_HAND))
+    with pytest.raises(ValueError, match="no handedness head.*train-handedness"):
+        plain.forward_with_handedness(x)
+
+
+def test_configs_without_the_field_load_as_before_and_the_field_is_checked():
+    assert HandNetConfig.from_dict(TINY_HAND).handedness_head is False   # checkpoints written before the head
+    with pytest.raises(ValueError, match="handedness_head must be a bool"):
+        HandNetConfig.from_dict({**TINY_HAND, "handedness_head": 1})
+
+
+# --------------------------------------------------------------------------------------------- training data
+def test_training_crops_carry_the_handedness_a_mirror_swaps():
+    source = D.SyntheticCrops(seed=4, crop_size=64)
+    truth = [source.item(i)[1][0][2] for i in range(40)]
+    assert set(truth) == {"left", "right"}
+
+    def labels(p_flip):
+        crops = D.HandCrops([(source, 1.0)], 64, 4, 1.0, 12, seed=1, jitter=D.CropJitter(p_flip=p_flip))
+        return [float(crops[i]["handedness"]) for i in range(12)]
+
+    plain, mirrored = labels(0.0), labels(1.0)   # same seed: the same hands, crops mirrored or not
+    assert set(plain) == {0.0, 1.0} and mirrored == [1.0 - v for v in plain]
+    val = D.HandCrops([(source, 1.0)], 64, 4, 1.0, 12, augment=False)
+    assert [float(val[i]["handedness"]) for i in range(12)] == [float(t == "right") for t in truth[:12]]
+    negatives = D.HandCrops([(D.NegativeCrops(seed=0), 1.0)], 64, 4, 1.0, 4, seed=0)
+    assert all(float(negatives[i]["handedness"]) == -1.0 for i in range(4))   # no hand: no label
+    assert D.handedness_target(None, True) == -1.0
+
+
+def test_hagrid_crops_carry_the_person_hand(hagrid_dir):
+    records = D.hand_source({"kind": "hagrid_mp", "root": str(hagrid_dir), "split": "val"}, 64)
+    crops = D.HandCrops([(records, 1.0)], 64, 4, 1.0, 20, augment=False)
+    for i in range(20):
+        raw = records.records[i].meta["mediapipe_handedness"]   # MediaPipe assumes a mirrored (selfie) image
+        assert float(crops[i]["handedness"]) == float(raw == "Left")
+
+
+# ------------------------------------------------------------------------------------------------- training
+def test_head_training_moves_only_the_head_resumes_and_exports(tmp_path, tiny_checkpoint):
+    from handjoints_trt.export.onnx_export import export_checkpoint, read_metadata
+
+    cfg = HandednessConfig(init_from=str(tiny_checkpoint), out_dir=str(tmp_path / "head"), epochs=1, epoch_size=32,
+                           val_size=16, synthetic_val=16, batch_size=16, num_workers=0, threads=2,
+                           checkpoint_every=1, progress=False)
+    HandednessTrainer(cfg).fit()
+    source, trained = load_checkpoint(tiny_checkpoint)["model"], load_checkpoint(tmp_path / "head" / "last.pt")
+    assert trained["model_config"]["handedness_head"] is True and trained["step"] == 2
+    head_keys = [k for k in trained["model"] if k.startswith("handedness.")]
+    assert head_keys and set(trained["model"]) - set(head_keys) == set(source)
+    for key, value in source.items():   # the frozen network, BatchNorm statistics included, is bit for bit the same
+        assert torch.equal(trained["model"][key], value), key
+    rows = list(csv.DictReader((tmp_path / "head" / "epochs.csv").open()))
+    assert len(rows) == 1 and 0 <= float(rows[0]["synthetic_accuracy"]) <= 1 and int(rows[0]["synthetic_crops"]) == 16
+    # a second epoch resumes at step 2
+    more = HandednessTrainer(replace(cfg, epochs=2))
+    assert more.step == 2
+    more.fit()
+    assert load_checkpoint(tmp_path / "head" / "last.pt")["step"] == 4
+    with pytest.raises(ValueError, match="another run"):
+        HandednessTrainer(replace(cfg, init_from=str(tmp_path / "head" / "best.pt")))
+    # the checkpoint exports with both outputs; ONNX Runtime agrees with PyTorch (export's parity check)
+    export_checkpoint(tmp_path / "head" / "best.pt", tmp_path / "hand.onnx")
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(tmp_path / "hand.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["heatmaps", "handedness"]
+    assert read_metadata(tmp_path / "hand.onnx")["outputs"] == "heatmaps,handedness"
+
+
+def test_the_head_learns_on_the_shipped_networks_frozen_features():
+    """The head fits 32 synthetic crops from the frozen features of the committed hand checkpoint, and only the
+    head's parameters get gradients (the network's features are computed once: they cannot change)."""
+    model, config = head_model(load_checkpoint(REPO / "checkpoints" / "hand_cam_ns60.pt"))
+    crops = D.HandCrops([(D.SyntheticCrops(seed=8, crop_size=config.crop_size), 1.0)], config.crop_size,
+                        config.stride, 1.5, 32, augment=False)
+    images = torch.from_numpy(np.stack([crops[i]["image"] for i in range(32)]))
+    labels = torch.from_numpy(np.stack([crops[i]["handedness"] for i in range(32)]))
+    model.eval()
+    with torch.no_grad():
+        heatmaps, fused = model._cascade(images, None)
+    torch.manual_seed(0)
+    _FrozenMode.set(model, True)   # as the trainer runs it: the network in eval mode, the head in train mode
+    optimizer = torch.optim.Adam(model.handedness.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(150):
+        optimizer.zero_grad()
+        right = model.handedness(fused, heatmaps[-1])[:, 0]
+        loss = torch.nn.functional.binary_cross_entropy(right, labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    _FrozenMode.set(model, False)
+    with torch.no_grad():
+        right = model.handedness(fused, heatmaps[-1])[:, 0]
+    assert losses[-1] < 0.25 * losses[0], (losses[0], losses[-1])
+    assert np.array_equal((right > 0.5).numpy(), labels.numpy() == 1)
+    assert all(p.grad is None for n, p in model.named_parameters() if not n.startswith("handedness."))
+
+
+
+# -------------------------------------------------------------------------------------------------- runtime
+def _model_probabilities(path, frame, boxes, mirror=False):
+    import onnxruntime as ort
+
+    crops, _ = crop_hands(frame, boxes, 128)
+    if mirror:
+        crops = crops[..., ::-1].copy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(["handedness"], {"crops": crops})[0][:, 0]
+
+
+def test_detect_reports_the_models_handedness(head_models):
+    frame, boxes = _frame_and_boxes()
+    right = _model_probabilities(head_models["hand"], frame, boxes)
+    with HandJointDetector(backend="onnxruntime", localizer_model=head_models["localizer"],
+                           hand_model=head_models["hand"]) as detector:
+        hands = detector.detect(frame, boxes)
+    for hand, p in zip(hands, right):
+        assert hand.handedness == ("right" if p >= 0.5 else "left")
+        assert hand.handedness_score == pytest.approx(max(p, 1 - p), abs=1e-6)
+        assert hand.to_dict()["handedness"] == hand.handedness
+    with HandJointDetector(backend="onnxruntime", localizer_model=head_models["localizer"],
+                           hand_model=head_models["hand"], mirrored=True) as detector:
+        swapped = detector.detect(frame, boxes)
+    assert [h.handedness for h in swapped] == [{"left": "right", "right": "left"}[h.handedness] for h in hands]
+    assert [h.handedness_score for h in swapped] == pytest.approx([h.handedness_score for h in hands], abs=1e-6)
+
+
+def test_flip_test_averages_the_mirror_with_its_handedness_swapped(head_models):
+    frame, boxes = _frame_and_boxes()
+    plain = _model_probabilities(head_models["hand"], frame, boxes)
+    mirror = _model_probabilities(head_models["hand"], frame, boxes, mirror=True)
+    expected = (plain + 1 - mirror) / 2
+    with HandJointDetector(backend="onnxruntime", localizer_model=head_models["localizer"],
+                           hand_model=head_models["hand"], flip_test=True) as detector:
+        hands = detector.detect(frame, boxes)
+    got = [h.handedness_score if h.handedness == "right" else 1 - h.handedness_score for h in hands]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_torch_backend_gives_the_same_handedness(head_models):
+    frame, boxes = _frame_and_boxes()
+    results = {}
+    for backend in ("onnxruntime", "torch"):
+        with HandJointDetector(backend=backend, localizer_model=head_models["localizer"],
+                               hand_model=head_models["hand"], threads=2) as detector:
+            results[backend] = detector.detect(frame, boxes)
+    for a, b in zip(results["onnxruntime"], results["torch"]):
+        assert a.handedness == b.handedness and a.handedness_score == pytest.approx(b.handedness_score, abs=1e-4)
+
+
+def test_a_model_without_the_head_reports_no_handedness(head_models):
+    frame, boxes = _frame_and_boxes()
+    with HandJointDetector(backend="onnxruntime", localizer_model=head_models["localizer"],
+                           hand_model=head_models["plain_hand"]) as detector:
+        hands = detector.detect(frame, boxes)
+    assert hands and all(h.handedness is None and h.handedness_score == 0.0 for h in hands)
+    assert hands[0].to_dict()["handedness"] is None
+
+
+def test_hand_handedness_of():
+    assert Hand.handedness_of(0.8) == ("right", pytest.approx(0.8))
+    assert Hand.handedness_of(0.3) == ("left", pytest.approx(0.7))
+    assert Hand.handedness_of(None) == (None, 0.0)
+
+
+def test_a_track_keeps_a_running_handedness():
+    track = Track(1, np.zeros(4))
+    assert track.observe_handedness(0.9) == pytest.approx(0.9)
+    assert track.observe_handedness(0.1) == pytest.approx(0.9 + HANDEDNESS_GAIN * (0.1 - 0.9))
+    for _ in range(3):   # a few doubtful frames do not flip a sure hand
+        value = track.observe_handedness(0.2)
+    assert value > 0.5
+
+
+def test_tracked_hands_carry_the_tracks_handedness(head_models):
+    frame, boxes = _frame_and_boxes()
+    with HandJointDetector(backend="onnxruntime", localizer_model=head_models["localizer"],
+                           hand_model=head_models["hand"], box_threshold=0.0, hand_threshold=0.0,
+                           confidence_weight=0.0, lost_confidence=0.0) as detector:
+        tracked = [detector.track(frame) for _ in range(3)]
+        tracker = detector._tracker
+        assert tracked[-1] and all(h.handedness in ("left", "right") for h in tracked[-1])
+        for hand in tracked[-1]:
+            running = tracker.tracks.get(hand.track_id).right
+            assert (hand.handedness, hand.handedness_score) == (Hand.handedness_of(running)[0],
+                                                                pytest.approx(Hand.handedness_of(running)[1]))
