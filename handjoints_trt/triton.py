@@ -40,7 +40,8 @@ ORT_TO_TRITON = {"tensor(float)": "TYPE_FP32", "tensor(float16)": "TYPE_FP16", "
                  "tensor(int32)": "TYPE_INT32", "tensor(uint8)": "TYPE_UINT8", "tensor(bool)": "TYPE_BOOL"}
 PIPELINE_INPUTS = (("image", "TYPE_UINT8", (-1, -1, 3), False), ("boxes", "TYPE_FP32", (-1, 4), True))
 PIPELINE_OUTPUTS = (("boxes", "TYPE_FP32", (-1, 4)), ("scores", "TYPE_FP32", (-1,)),
-                    ("keypoints", "TYPE_FP32", (-1, 21, 2)), ("confidence", "TYPE_FP32", (-1, 21)))
+                    ("keypoints", "TYPE_FP32", (-1, 21, 2)), ("confidence", "TYPE_FP32", (-1, 21)),
+                    ("handedness", "TYPE_FP32", (-1,)))
 
 
 @dataclass
@@ -191,8 +192,10 @@ class FramePipeline:
     """Frame -> hands with two inference callables, the SDK's preprocessing and decoding.
 
     run_localizer(frame (1, 3, H, W) float32) -> {'centers', 'sizes', 'offsets'};
-    run_hand(crops (B, 3, S, S) float32) -> heatmaps (B, 21, h, w), called with B <= max_batch.
-    Returns {'boxes' (N, 4), 'scores' (N,), 'keypoints' (N, 21, 2), 'confidence' (N, 21)} float32.
+    run_hand(crops (B, 3, S, S) float32) -> heatmaps (B, 21, h, w), or {'heatmaps', 'handedness' (B, 1)} for a hand
+    model with the handedness output; called with B <= max_batch.
+    Returns {'boxes' (N, 4), 'scores' (N,), 'keypoints' (N, 21, 2), 'confidence' (N, 21), 'handedness' (N,)}
+    float32; handedness is P(right hand) as the frame shows it (NaN when the hand model has no such output).
     """
 
     def __init__(self, run_localizer: Callable, run_hand: Callable, crop_size: int, heatmap_stride: float,
@@ -244,9 +247,11 @@ class FramePipeline:
         n = len(boxes)
         if n == 0:
             return {"boxes": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32),
-                    "keypoints": np.zeros((0, 21, 2), np.float32), "confidence": np.zeros((0, 21), np.float32)}
+                    "keypoints": np.zeros((0, 21, 2), np.float32), "confidence": np.zeros((0, 21), np.float32),
+                    "handedness": np.zeros(0, np.float32)}
         crops, affines = crop_hands(frame, boxes, self.crop_size)
-        heatmaps = np.concatenate([self.run_hand(crops[i:i + self.max_batch]) for i in range(0, n, self.max_batch)])
+        heatmaps, right = self._hand_outputs([self.run_hand(crops[i:i + self.max_batch])
+                                              for i in range(0, n, self.max_batch)], n)
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         keep = np.arange(n)
         if scores is None:
@@ -257,7 +262,18 @@ class FramePipeline:
             boxes = refine_boxes(boxes, keypoints, confidence, (frame.shape[1], frame.shape[0]), self.box_refine,
                                  BOX_REFINE_RAMP)
         return {"boxes": np.asarray(boxes, np.float32)[keep], "scores": np.asarray(scores, np.float32)[keep],
-                "keypoints": keypoints.astype(np.float32)[keep], "confidence": confidence.astype(np.float32)[keep]}
+                "keypoints": keypoints.astype(np.float32)[keep], "confidence": confidence.astype(np.float32)[keep],
+                "handedness": right[keep]}
+
+    @staticmethod
+    def _hand_outputs(parts: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(heatmaps, P(right hand) (n,) float32, NaN when the model gives none) from run_hand's chunks."""
+        if not isinstance(parts[0], dict):
+            return np.concatenate(parts), np.full(n, np.nan, np.float32)
+        heatmaps = np.concatenate([p["heatmaps"] for p in parts])
+        if "handedness" not in parts[0]:
+            return heatmaps, np.full(n, np.nan, np.float32)
+        return heatmaps, np.concatenate([np.asarray(p["handedness"], np.float32).reshape(-1) for p in parts])
 
 
 # ----------------------------------------------------------------------------------------------- model.py
@@ -267,7 +283,8 @@ Letterbox, crops and decoding come from handjoints_trt (install it in the server
 docs/triton.md); the two networks run as the models {localizer!r} and {hand!r} through BLS, so the crops
 of concurrent requests are batched by the hand model's dynamic batcher.
 Inputs: image (H, W, 3) uint8 BGR; boxes (N, 4) float32, optional (given: stage I is skipped).
-Outputs: boxes (N, 4), scores (N,), keypoints (N, 21, 2) frame pixels, confidence (N, 21).
+Outputs: boxes (N, 4), scores (N,), keypoints (N, 21, 2) frame pixels, confidence (N, 21), handedness (N,)
+P(right hand) as the frame shows it (NaN when the hand model has no handedness output).
 """
 import json
 
@@ -276,7 +293,7 @@ import triton_python_backend_utils as pb_utils
 from handjoints_trt.triton import FramePipeline
 
 LOCALIZER, HAND = {localizer!r}, {hand!r}
-OUTPUTS = ("boxes", "scores", "keypoints", "confidence")
+OUTPUTS = ("boxes", "scores", "keypoints", "confidence", "handedness")
 
 
 def _infer(model, name, array, outputs):
@@ -293,10 +310,12 @@ class TritonPythonModel:
     def initialize(self, args):
         config = json.loads(args["model_config"])
         params = {{k: v["string_value"] for k, v in config.get("parameters", {{}}).items()}}
+        # the hand model's outputs: heatmaps, and handedness when the model has it (repositories before it: not)
+        hand_outputs = ("heatmaps", "handedness") if params.get("handedness") == "true" else ("heatmaps",)
         self.pipeline = FramePipeline.from_parameters(
             params,
             lambda frame: _infer(LOCALIZER, "frame", frame, ("centers", "sizes", "offsets")),
-            lambda crops: _infer(HAND, "crops", crops, ("heatmaps",))["heatmaps"])
+            lambda crops: _infer(HAND, "crops", crops, hand_outputs))
 
     def execute(self, requests):
         responses = []
@@ -332,7 +351,8 @@ def _stage_parameters(localizer_meta: dict, hand_inputs, hand_outputs, hand_meta
             "confidence_weight": options.confidence_weight, "box_refine": options.box_refine,
             "auto_localizer_size": "true",
             "nms_nested": "" if options.nms_nested is None else options.nms_nested,
-            "min_box_size": options.min_box_size}
+            "min_box_size": options.min_box_size,
+            "handedness": "true" if any(t.name == "handedness" for t in hand_outputs) else "false"}
 
 
 def _check_stage(path: Path, inputs, outputs, input_name: str, output_names: Sequence[str], flag: str) -> None:

@@ -263,3 +263,46 @@ def test_tracked_hands_carry_the_tracks_handedness(head_models):
             running = tracker.tracks.get(hand.track_id).right
             assert (hand.handedness, hand.handedness_score) == (Hand.handedness_of(running)[0],
                                                                 pytest.approx(Hand.handedness_of(running)[1]))
+
+
+def test_the_triton_pipeline_serves_the_handedness(head_models, tmp_path, monkeypatch):
+    """export-triton with a hand model that has the head: the pipeline's config declares the output, and model.py
+    (run through BLS against test_triton's stand-in for Triton's Python-backend module) returns the model's
+    P(right hand) for given boxes; a hand model without the head gives NaN."""
+    import importlib.util
+    import json
+    import sys
+    import types
+
+    import onnxruntime as ort
+
+    from handjoints_trt.triton import export_triton
+    from test_triton import fake_pb_utils, parse_config
+
+    frame, boxes = _frame_and_boxes()
+    expected = _model_probabilities(head_models["hand"], frame, boxes)
+    for hand, has_head in ((head_models["hand"], True), (head_models["plain_hand"], False)):
+        repo = tmp_path / f"repo_{has_head}"
+        export_triton(repo, head_models["localizer"], hand)
+        cfg = parse_config(repo / "handjoints" / "config.pbtxt")
+        assert cfg["parameters"]["handedness"] == ("true" if has_head else "false")
+        assert {"name": "handedness", "data_type": "TYPE_FP32", "dims": [-1], "optional": False} in cfg["output"]
+        sessions = {name: ort.InferenceSession(str(repo / name / "1" / "model.onnx"),
+                                               providers=["CPUExecutionProvider"])
+                    for name in ("handjoints_localizer", "handjoints_hand")}
+        pb = fake_pb_utils(sessions)
+        monkeypatch.setitem(sys.modules, "triton_python_backend_utils", pb)
+        spec = importlib.util.spec_from_file_location(f"pipeline_{has_head}", repo / "handjoints" / "1" / "model.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        model = module.TritonPythonModel()
+        model.initialize({"model_config": json.dumps(
+            {"parameters": {k: {"string_value": v} for k, v in cfg["parameters"].items()}})})
+        request = types.SimpleNamespace(inputs=[pb.Tensor("image", frame), pb.Tensor("boxes", boxes)])
+        response = model.execute([request])[0]
+        assert not response.has_error()
+        right = {t.name: t.array for t in response.output_tensors}["handedness"]
+        if has_head:
+            np.testing.assert_allclose(right, expected, atol=1e-6)
+        else:
+            assert right.shape == (2,) and np.isnan(right).all()

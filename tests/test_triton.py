@@ -103,7 +103,7 @@ def test_pipeline_config_and_model_py(repo):
     assert (cfg["backend"], cfg["max_batch_size"]) == ("python", 0)
     assert [(t["name"], t["data_type"], t["optional"]) for t in cfg["input"]] == [
         ("image", "TYPE_UINT8", False), ("boxes", "TYPE_FP32", True)]
-    assert [t["name"] for t in cfg["output"]] == ["boxes", "scores", "keypoints", "confidence"]
+    assert [t["name"] for t in cfg["output"]] == ["boxes", "scores", "keypoints", "confidence", "handedness"]
     assert cfg["instances"] == [("3", "KIND_CPU")]
     assert cfg["parameters"]["crop_size"] == "128" and float(cfg["parameters"]["heatmap_stride"]) == 4.0
     assert cfg["parameters"]["max_batch"] == "8"
