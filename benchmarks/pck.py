@@ -109,18 +109,18 @@ def _slug(text: str) -> str:
 def capture_heatmaps(detector):
     """Collect the stage-II heatmaps of the detector's own calls (for the spread), without changing them."""
     captured: list[np.ndarray] = []
-    original = detector.detect_crops
+    original = detector.hand_stage
 
     def recording(crops):
-        heatmaps = original(crops)
+        heatmaps, right = original(crops)
         captured.append(heatmaps)
-        return heatmaps
+        return heatmaps, right
 
-    detector.detect_crops = recording       # an instance attribute shadows the method for this detector only
+    detector.hand_stage = recording       # an instance attribute shadows the method for this detector only
     try:
         yield captured
     finally:
-        del detector.detect_crops
+        del detector.hand_stage
 
 
 def estimate_gt(detector, image, boxes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

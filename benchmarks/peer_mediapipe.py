@@ -112,15 +112,23 @@ def landmark_box(keypoints: np.ndarray, width: int, height: int) -> tuple[float,
     return tuple(float(v) for v in box)
 
 
+# MediaPipe names the hand as if the image were mirrored (a selfie preview); our Hand.handedness is the person's
+# hand in the image as given, so its label is swapped (the same rule as data/loaders/hagrid.py).
+MEDIAPIPE_TO_PERSON = {"Left": "right", "Right": "left"}
+
+
 def hands_from_result(result, width: int, height: int) -> list[Hand]:
     """Hand objects of one Hands.process() result (``multi_hand_landmarks`` and ``multi_handedness``,
-    parallel lists, or None when nothing was found) on a (height, width) frame."""
+    parallel lists, or None when nothing was found) on a (height, width) frame. handedness: MediaPipe's label
+    swapped to the person's hand (MEDIAPIPE_TO_PERSON), handedness_score its probability."""
     found = []
     for landmarks, handedness in zip(result.multi_hand_landmarks or [], result.multi_handedness or []):
         keypoints = landmarks_to_pixels(landmarks, width, height)
-        score = float(handedness.classification[0].score)
+        best = handedness.classification[0]
+        score = float(best.score)
         found.append(Hand(landmark_box(keypoints, width, height), score, keypoints,
-                          np.full(len(keypoints), score, np.float32)))
+                          np.full(len(keypoints), score, np.float32), -1,
+                          MEDIAPIPE_TO_PERSON.get(getattr(best, "label", None)), score))
     return found
 
 

@@ -252,13 +252,17 @@ def _handedness_parser(sub, full: bool) -> None:
                    "(the whole network: `handjoints export` it), OUT/last.pt (resumes) and OUT/epochs.csv with\n"
                    "the accuracy on hagrid_mp val (vs MediaPipe's label) and on synthetic val (exact labels).",
                    "  handjoints train-handedness checkpoints/hand_cam_ns60.pt --out checkpoints/hand_hd "
-                   "--epochs 6 --threads 1\n"
+                   "--threads 1\n"
                    "  handjoints export checkpoints/hand_hd/best.pt --out hand.onnx")
     if not full:
         return
     p.add_argument("checkpoint", type=Path, help="a trained hand checkpoint (best.pt or an averaged one)")
     p.add_argument("--out", type=Path, required=True, help="run folder: best.pt, last.pt, epochs.csv")
-    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--recipe", default="hand-real",
+                   help="data recipe: a name (training/recipes.py) or a JSON file; default hand-real (hagrid_mp "
+                        "photos only: the synthetic renderer draws palm and back alike, so its labels cannot be "
+                        "learnt from the image)")
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--epoch-size", type=int, default=8000, help="training crops per epoch")
     p.add_argument("--val-size", type=int, default=1000, help="hagrid_mp val crops scored per epoch")
     p.add_argument("--synthetic-val", type=int, default=1000, help="synthetic val crops scored per epoch")
@@ -273,11 +277,13 @@ def _handedness_parser(sub, full: bool) -> None:
 
 def cmd_handedness(args) -> int:
     from .training.handedness import HandednessConfig, train_handedness
+    from .training.recipes import get_recipe, resolve
 
     if not args.checkpoint.is_file():
         raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist (train writes OUT/best.pt)")
+    recipe = resolve(_load_json_or_name(args.recipe)) if Path(args.recipe).is_file() else get_recipe(args.recipe)
     train_handedness(HandednessConfig(
-        init_from=str(args.checkpoint), out_dir=str(args.out), epochs=args.epochs, epoch_size=args.epoch_size,
+        init_from=str(args.checkpoint), out_dir=str(args.out), recipe=recipe, epochs=args.epochs, epoch_size=args.epoch_size,
         val_size=args.val_size, synthetic_val=args.synthetic_val, batch_size=args.batch_size, lr=args.lr,
         num_workers=args.workers, threads=args.threads, seed=args.seed, checkpoint_every=args.checkpoint_every,
         progress=not args.quiet))

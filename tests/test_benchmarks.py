@@ -201,7 +201,7 @@ def test_capture_heatmaps_leaves_estimate_unchanged(dot_dataset):
                            hand_model=dot_dataset["hand"], threads=1) as detector:
         plain = detector.estimate(frame, box)[0]
         keypoints, confidence, spread = pck_script.estimate_gt(detector, frame, box)
-        assert "detect_crops" not in vars(detector)        # the recording wrapper is removed again
+        assert "hand_stage" not in vars(detector)          # the recording wrapper is removed again
     np.testing.assert_array_equal(keypoints[0], plain.keypoints)
     np.testing.assert_array_equal(confidence[0], plain.confidence)
     assert np.all(np.isfinite(spread)) and np.all(spread > 0)

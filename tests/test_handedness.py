@@ -155,7 +155,7 @@ def test_the_head_learns_on_the_shipped_networks_frozen_features():
     labels = torch.from_numpy(np.stack([crops[i]["handedness"] for i in range(32)]))
     model.eval()
     with torch.no_grad():
-        heatmaps, fused = model._cascade(images, None)
+        heatmaps, fused = model._cascade(images, None, last_features=True)
     torch.manual_seed(0)
     _FrozenMode.set(model, True)   # as the trainer runs it: the network in eval mode, the head in train mode
     optimizer = torch.optim.Adam(model.handedness.parameters(), lr=3e-3)

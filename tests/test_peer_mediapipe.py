@@ -23,14 +23,15 @@ from model_eval import detect_and_score  # noqa: E402
 from handjoints_trt.data.sample import HandLabel, Sample  # noqa: E402
 
 
-def fake_result(hands_xy: list[np.ndarray], scores: list[float]):
-    """A Hands.process() result: per hand (21, 2) normalised x, y and a handedness score."""
+def fake_result(hands_xy: list[np.ndarray], scores: list[float], labels: list[str] | None = None):
+    """A Hands.process() result: per hand (21, 2) normalised x, y, a handedness score and label (default Left)."""
     if not hands_xy:
         return SimpleNamespace(multi_hand_landmarks=None, multi_handedness=None)
     landmarks = [SimpleNamespace(landmark=[SimpleNamespace(x=float(x), y=float(y), z=0.0) for x, y in xy])
                  for xy in hands_xy]
-    handedness = [SimpleNamespace(classification=[SimpleNamespace(index=0, score=s, label="Left")])
-                  for s in scores]
+    labels = labels or ["Left"] * len(scores)
+    handedness = [SimpleNamespace(classification=[SimpleNamespace(index=0, score=s, label=label)])
+                  for s, label in zip(scores, labels)]
     return SimpleNamespace(multi_hand_landmarks=landmarks, multi_handedness=handedness)
 
 
@@ -89,6 +90,13 @@ def test_hands_from_result_empty_and_several():
     hands = pm.hands_from_result(fake_result([line_hand(0.1, 0.1, 0.005), line_hand(0.5, 0.5, 0.01)],
                                              [0.7, 0.95]), 320, 240)
     assert [round(h.score, 2) for h in hands] == [0.7, 0.95]
+    assert [h.handedness for h in hands] == ["right", "right"]   # MediaPipe's "Left" is the person's right hand
+
+
+def test_hands_from_result_swaps_mediapipes_mirror_convention():
+    hands = pm.hands_from_result(fake_result([line_hand(0.1, 0.1, 0.005), line_hand(0.5, 0.5, 0.01)],
+                                             [0.7, 0.95], ["Left", "Right"]), 320, 240)
+    assert [(h.handedness, round(h.handedness_score, 2)) for h in hands] == [("right", 0.7), ("left", 0.95)]
     np.testing.assert_allclose(hands[1].box, [160, 120, 160 + 0.2 * 320, 120 + 0.1 * 240], atol=1e-3)
 
 

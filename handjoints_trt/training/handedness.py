@@ -1,13 +1,15 @@
 """[ours] Train the handedness head of a trained hand network, the network itself frozen.
 
 The joint heatmaps (and every figure measured on them) stay exactly those of the checkpoint: only
-HandNet.handedness learns, on the crops of the checkpoint's own data recipe (hagrid_mp: MediaPipe's label
-swapped to the person's hand, see data/loaders/hagrid.py; synthetic: exact), mirrored crops with the label
-swapped. The frozen network runs in eval mode (its BatchNorm statistics do not move).
+HandNet.handedness learns, on the crops of a data recipe (HandednessConfig.recipe, else the checkpoint's own;
+the CLI's default is hand-real, hagrid_mp photos only: MediaPipe's label swapped to the person's hand, see
+data/loaders/hagrid.py), mirrored crops with the label swapped. Synthetic crops have exact labels, but the
+renderer draws palm and back alike, so a crop does not show which hand it is: training on them only adds noise.
+The frozen network runs in eval mode (its BatchNorm statistics do not move).
 
 Validation each epoch: accuracy on the recipe's val crops (hagrid_mp val: agreement with MediaPipe) and on
 synthetic val crops (exact labels, data.synthetic seed SYNTHETIC_VAL_SEED, model_eval's synthetic val seed). Checkpoints
-(OUT/last.pt every `checkpoint_every` steps and each epoch, OUT/best.pt by the mean of the two accuracies) are
+(OUT/last.pt every `checkpoint_every` steps and each epoch, OUT/best.pt by the recipe's val accuracy) are
 written atomically, hold the whole network (model_config.handedness_head = True) and export with
 `handjoints export` like any hand checkpoint; a run resumes from OUT/last.pt.
 """
@@ -38,7 +40,7 @@ class HandednessConfig:
 
     init_from: str
     out_dir: str
-    epochs: int = 4
+    epochs: int = 8
     epoch_size: int = 8000
     val_size: int = 1000
     synthetic_val: int = 500
@@ -102,7 +104,7 @@ def _loss(model, batch) -> torch.Tensor | None:
     if not bool(known.any()):
         return None
     with torch.no_grad():   # the frozen network: heatmaps and fused features only
-        heatmaps, fused = model._cascade(batch["image"], None)
+        heatmaps, fused = model._cascade(batch["image"], None, last_features=True)
     prob = model.handedness(fused, heatmaps[-1])[:, 0].clamp(1e-6, 1 - 1e-6)
     return torch.nn.functional.binary_cross_entropy(prob[known], label[known])
 
@@ -211,7 +213,8 @@ class HandednessTrainer:
 
     def _end_epoch(self, seconds: float, loss: float | None) -> dict:
         metrics = self.validate()
-        score = float(np.nanmean([metrics["val_accuracy"], metrics["synthetic_accuracy"]]))
+        # the recipe's val set picks the best epoch (synthetic crops do not show which hand they are: reported only)
+        score = metrics["val_accuracy"] if not math.isnan(metrics["val_accuracy"]) else metrics["synthetic_accuracy"]
         print(f"epoch {self.epoch}: hagrid_mp val {metrics['val_accuracy']:.4f} ({metrics['val_crops']} crops), "
               f"synthetic val {metrics['synthetic_accuracy']:.4f} ({metrics['synthetic_crops']})", flush=True)
         if score > self.best:
