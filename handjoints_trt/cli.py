@@ -7,8 +7,11 @@ inference commands never import torch.
 
 JSON schema of one hand (detect, video, the examples), written by :func:`hand_record`::
 
-    {"box": [x0, y0, x1, y1], "score": 0.93, "track_id": -1,
+    {"box": [x0, y0, x1, y1], "score": 0.93, "track_id": -1, "handedness": "right", "handedness_score": 0.97,
      "joints": [{"name": "wrist", "x": 312.4, "y": 401.0, "confidence": 0.88}, ... 21 entries, HandJoint order]}
+
+handedness is "left" / "right" (the person's hand; --mirrored for selfie-mirrored frames) or null when the hand
+model has no handedness output; handedness_score is the probability of that label.
 
 Coordinates are frame pixels, continuous ((0, 0) = top-left corner of the top-left pixel).
 """
@@ -25,7 +28,7 @@ from .types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD
 REPO = Path(__file__).resolve().parents[1]     # the source checkout (calibration/, benchmarks/ live there)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 SCHEMA = "handjoints-joints-v1"
-CSV_HEADER = "frame,time,track_id,hand_score,joint,x,y,confidence"
+CSV_HEADER = "frame,time,track_id,hand_score,joint,x,y,confidence,handedness"
 
 
 # --------------------------------------------------------------------------------------- output schema
@@ -42,7 +45,8 @@ def hand_record(hand) -> dict:
     joints = [{"name": n, "x": round(float(x), 2), "y": round(float(y), 2), "confidence": round(float(c), 4)}
               for n, (x, y), c in zip(names, hand.keypoints, hand.confidence)]
     return {"box": [round(float(v), 2) for v in hand.box], "score": round(float(hand.score), 4),
-            "track_id": int(hand.track_id), "joints": joints}
+            "track_id": int(hand.track_id), "handedness": hand.handedness,
+            "handedness_score": round(float(hand.handedness_score), 4), "joints": joints}
 
 
 def image_record(path, frame, hands, backend: str = "") -> dict:
@@ -52,9 +56,9 @@ def image_record(path, frame, hands, backend: str = "") -> dict:
 
 
 def csv_rows(frame_index: int, timestamp: float, hands) -> list[str]:
-    """CSV lines (CSV_HEADER) of one video frame: one row per joint of each hand."""
+    """CSV lines (CSV_HEADER) of one video frame: one row per joint of each hand (handedness empty when unknown)."""
     names = joint_names()
-    return [f"{frame_index},{timestamp:.4f},{h.track_id},{h.score:.4f},{n},{x:.2f},{y:.2f},{c:.4f}"
+    return [f"{frame_index},{timestamp:.4f},{h.track_id},{h.score:.4f},{n},{x:.2f},{y:.2f},{c:.4f},{h.handedness or ''}"
             for h in hands for n, (x, y), c in zip(names, h.keypoints, h.confidence)]
 
 
@@ -107,6 +111,8 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--flip-test", action="store_true",
                    help="stage II also runs on each crop mirrored and averages the two (more accurate joints "
                         "for twice the stage-II time)")
+    g.add_argument("--mirrored", action="store_true",
+                   help="the frames are mirror images (a selfie preview): report the person's hand as handedness")
     g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
                    help="stage I input: a long side (e.g. 512) or WIDTHxHEIGHT, multiples of 32 (default: "
                         "automatic, 384 for frames up to 640 px, 640 above)")
@@ -142,7 +148,8 @@ def make_detector(args, **options):
                              localizer_size=getattr(args, "localizer_size", None), engine_cache=args.engine_cache,
                              nms_nested=getattr(args, "nms_nested", None),
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
-                             flip_test=getattr(args, "flip_test", False), **options)
+                             flip_test=getattr(args, "flip_test", False), mirrored=getattr(args, "mirrored", False),
+                             **options)
 
 
 class Progress:

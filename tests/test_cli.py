@@ -56,7 +56,8 @@ def models(m: dict) -> list[str]:
 
 def check_hand(hand: dict) -> None:
     """The documented schema of one hand."""
-    assert set(hand) == {"box", "score", "track_id", "joints"}
+    assert set(hand) == {"box", "score", "track_id", "handedness", "handedness_score", "joints"}
+    assert hand["handedness"] in ("left", "right", None)
     assert len(hand["box"]) == 4 and 0.0 <= hand["score"] <= 1.0
     assert [j["name"] for j in hand["joints"]] == NAMES
     for j in hand["joints"]:
@@ -202,7 +203,7 @@ def test_video_csv_one_row_per_joint(dot, tmp_path):
     run("video", str(dot["video"]), "--out", str(tmp_path), "--format", "csv", "--no-video", "--max-frames", "4",
         "--quiet", *models(dot))
     rows = (tmp_path / "clip.csv").read_text().splitlines()
-    assert rows[0] == "frame,time,track_id,hand_score,joint,x,y,confidence"
+    assert rows[0] == "frame,time,track_id,hand_score,joint,x,y,confidence,handedness"
     assert len(rows) == 1 + 4 * 21 and rows[1].split(",")[4] == "wrist"
     assert not (tmp_path / "clip.annotated.avi").exists()
 

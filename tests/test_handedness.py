@@ -306,3 +306,22 @@ def test_the_triton_pipeline_serves_the_handedness(head_models, tmp_path, monkey
             np.testing.assert_allclose(right, expected, atol=1e-6)
         else:
             assert right.shape == (2,) and np.isnan(right).all()
+
+
+def test_cli_detect_writes_the_handedness_and_mirrored_swaps_it(head_models, tmp_path):
+    import json
+
+    import cv2
+
+    from handjoints_trt.cli import main
+
+    frame, boxes = _frame_and_boxes()
+    cv2.imwrite(str(tmp_path / "frame.png"), frame)
+    expected = "right" if _model_probabilities(head_models["hand"], frame, boxes[:1])[0] >= 0.5 else "left"
+    found = {}
+    for name, flags in (("plain", []), ("mirrored", ["--mirrored"])):
+        assert main(["detect", str(tmp_path / "frame.png"), "--out", str(tmp_path / name), "--no-image",
+                     "--box", "20,30,120,150", "--localizer", str(head_models["localizer"]),
+                     "--hand", str(head_models["hand"]), "--backend", "onnxruntime", *flags]) == 0
+        found[name] = json.loads((tmp_path / name / "frame.json").read_text())["hands"][0]["handedness"]
+    assert found == {"plain": expected, "mirrored": {"left": "right", "right": "left"}[expected]}
