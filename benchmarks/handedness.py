@@ -14,7 +14,8 @@ Sets (val data only; nothing written but the result files):
     shows only in how the fingers bend: read these figures as that, not as real-photo accuracy.
 --peer runs MediaPipe Hands (its label swapped likewise) on (b) and (c) beside ours: on (b) its agreement is
 with its own labels made on other renderings of the same photos, so only its mirror consistency says much there.
-Writes handedness.json, handedness.md and handedness.png (agreement against coverage) to --out.
+Writes handedness.json, handedness.md, handedness.png (agreement against coverage) and handedness_examples.png
+(val photos with what the hand network says) to --out.
 """
 from __future__ import annotations
 
@@ -139,6 +140,31 @@ def plot(results: dict, path: Path) -> Path:
     return path
 
 
+def example_grid(detector, records, count: int = 12, tile: int = 220, columns: int = 6) -> np.ndarray:
+    """Val photos (every 97th: many people and gestures) with what stage II says on the labelled box: the joints,
+    and "R 0.97 (label R)" under each, green when it agrees with the label, red when not."""
+    import cv2
+
+    from handjoints_trt.draw import draw_hands
+    from handjoints_trt.preprocess import letterbox_image
+
+    tiles = []
+    for record in records[::97][:count]:
+        sample = record.load()
+        label = sample.hands[0]
+        hand = detector.estimate(sample.image, label.box[None])[0]
+        drawn = letterbox_image(draw_hands(sample.image, [hand], draw_boxes=False), (tile, tile))[0]
+        agree = hand.handedness == label.handedness
+        text = f"{hand.handedness[0].upper()} {hand.handedness_score:.2f} (label {label.handedness[0].upper()})"
+        cv2.rectangle(drawn, (0, tile - 22), (tile, tile), (0, 0, 0), -1)
+        cv2.putText(drawn, text, (4, tile - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (80, 220, 80) if agree else (60, 60, 240), 1, cv2.LINE_AA)
+        tiles.append(drawn)
+    while len(tiles) % columns:
+        tiles.append(np.zeros_like(tiles[0]))
+    return np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+
+
 def markdown(results: dict) -> str:
     lines = [f"# Handedness ({results['date']})", "", f"`{results['command']}`", "",
              _common.machine_markdown(results["machine"]), "",
@@ -199,6 +225,7 @@ def main(argv=None) -> int:
             return 2
         print(f"[handedness] (a) {len(records)} crops ...", file=sys.stderr, flush=True)
         crops, gestures = crops_set(ours, records)
+        examples = example_grid(ours, records)
         results["sets"]["(a) val crops, labelled boxes"] = {"handjoints_trt": crops}
         for name, make in sets.items():
             print(f"[handedness] {name} ...", file=sys.stderr, flush=True)
@@ -220,6 +247,9 @@ def main(argv=None) -> int:
     text = markdown(results)
     _common.write_text(out / "handedness.md", text)
     plot(results, out / "handedness.png")
+    import cv2
+
+    cv2.imwrite(str(out / "handedness_examples.png"), examples)
     print(text)
     return 0
 
