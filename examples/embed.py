@@ -28,7 +28,8 @@ if not capture.isOpened():
 for index, (ok, frame) in enumerate(iter(capture.read, (False, None))):            # 3. BGR uint8 frames
     for hand in detector.track(frame):                                              # 4. stable track_id
         x, y = hand.keypoints[HandJoint.INDEX_TIP]                                  # 5. what you steer with
-        print(f"frame {index} hand {hand.track_id}: index tip ({x:.1f}, {y:.1f}) "
+        side = f" {hand.handedness}" if hand.handedness else ""                        # left / right
+        print(f"frame {index} hand {hand.track_id}{side}: index tip ({x:.1f}, {y:.1f}) "
               f"confidence {hand.confidence[HandJoint.INDEX_TIP]:.2f}")
     if args.max_frames and index + 1 >= args.max_frames:
         break

@@ -15,7 +15,7 @@ import numpy as np
 JOINT_NAMES = ("wrist", "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip", "index_mcp", "index_pip", "index_dip",
                "index_tip", "middle_mcp", "middle_pip", "middle_dip", "middle_tip", "ring_mcp", "ring_pip",
                "ring_dip", "ring_tip", "little_mcp", "little_pip", "little_dip", "little_tip")
-OUTPUTS = ("boxes", "scores", "keypoints", "confidence")
+OUTPUTS = ("boxes", "scores", "keypoints", "confidence", "handedness")
 
 
 def make_request(httpclient, frame: np.ndarray, boxes=None):
@@ -67,9 +67,11 @@ def main() -> None:
 def report(index: int, future) -> None:
     result = future.get_result()
     keypoints, confidence = result.as_numpy("keypoints"), result.as_numpy("confidence")
-    for hand, (points, conf) in enumerate(zip(keypoints, confidence)):
+    right = result.as_numpy("handedness")   # P(right hand); NaN when the hand model has no handedness head
+    for hand, (points, conf, p) in enumerate(zip(keypoints, confidence, right)):
         x, y = points[JOINT_NAMES.index("index_tip")]
-        print(f"frame {index} hand {hand}: index tip ({x:.1f}, {y:.1f}), mean confidence {conf.mean():.2f}")
+        side = "" if p != p else (" right" if p >= 0.5 else " left")
+        print(f"frame {index} hand {hand}{side}: index tip ({x:.1f}, {y:.1f}), mean confidence {conf.mean():.2f}")
     if len(keypoints) == 0:
         print(f"frame {index}: no hands", file=sys.stderr)
 
