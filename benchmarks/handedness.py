@@ -20,7 +20,6 @@ Writes handedness.json, handedness.md, handedness.png (agreement against coverag
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -29,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
-from model_eval import VAL_SEED, shared_data  # noqa: E402
+from model_eval import shared_data  # noqa: E402
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 MIRROR = {"left": "right", "right": "left"}
@@ -123,7 +122,8 @@ def plot(results: dict, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for name, by_detector in results["sets"].items():
         for detector, result in by_detector.items():
-            points = [(s["coverage"], s["agreement"]) for s in result.get("selective", []) if s["agreement"] is not None]
+            points = [(s["coverage"], s["agreement"]) for s in result.get("selective", [])
+                      if s["agreement"] is not None]
             if points:
                 style = "-o" if detector == "handjoints_trt" else "--s"
                 ax.plot(*zip(*points), style, label=f"{detector}: {name}", markersize=4)

@@ -3,7 +3,8 @@ inference commands never import torch.
 
     handjoints detect hand.jpg --out out/             # annotated PNG + joints JSON per image
     handjoints video clip.mp4 --out out/              # annotated video + per-frame joints (JSON lines / CSV)
-    handjoints train | train-handedness | export | calibrate | build | eval | bench | export-triton   (see `handjoints CMD --help`)
+    handjoints train | train-handedness | export | calibrate | build | eval | bench | export-triton
+                                                      (see `handjoints CMD --help`)
 
 JSON schema of one hand (detect, video, the examples), written by :func:`hand_record`::
 
@@ -290,7 +291,8 @@ def cmd_handedness(args) -> int:
         raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist (train writes OUT/best.pt)")
     recipe = resolve(_load_json_or_name(args.recipe)) if Path(args.recipe).is_file() else get_recipe(args.recipe)
     train_handedness(HandednessConfig(
-        init_from=str(args.checkpoint), out_dir=str(args.out), recipe=recipe, epochs=args.epochs, epoch_size=args.epoch_size,
+        init_from=str(args.checkpoint), out_dir=str(args.out), recipe=recipe, epochs=args.epochs,
+        epoch_size=args.epoch_size,
         val_size=args.val_size, synthetic_val=args.synthetic_val, batch_size=args.batch_size, lr=args.lr,
         num_workers=args.workers, threads=args.threads, seed=args.seed, checkpoint_every=args.checkpoint_every,
         progress=not args.quiet))

@@ -15,7 +15,8 @@ again on the next frame. On the other frames stage II alone follows a hand while
 (lost_confidence). A lost track is remembered LOST_TRACK_MEMORY frames: stage I finding a hand near its last box
 gives it its id back.
 Each track's handedness is a running mean of the hand network's P(right hand) (HANDEDNESS_GAIN per frame), so one
-doubtful frame (an edge-on hand) does not flip it. Optional One-Euro smoothing of the joints per track (Casiez et al. 2012). Each returned Hand.box is refined as
+doubtful frame (an edge-on hand) does not flip it. Optional One-Euro smoothing of the joints per track (Casiez et
+al. 2012). Each returned Hand.box is refined as
 detect()'s (HandJointDetector.refine: moved towards the box of its joints), whether stage I or the track made it.
 """
 from __future__ import annotations

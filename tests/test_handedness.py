@@ -9,11 +9,12 @@ torch = pytest.importorskip("torch")
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.models import build_hand_net  # noqa: E402
-from handjoints_trt.models.config import HandNetConfig, hand_config  # noqa: E402
+from handjoints_trt.models.config import HandNetConfig  # noqa: E402
 from handjoints_trt.preprocess import crop_hands  # noqa: E402
 from handjoints_trt.tracking import HANDEDNESS_GAIN, Track  # noqa: E402
 from handjoints_trt.training import datasets as D  # noqa: E402
-from handjoints_trt.training.handedness import HandednessConfig, HandednessTrainer, _FrozenMode, head_model  # noqa: E402
+from handjoints_trt.training.handedness import (HandednessConfig, HandednessTrainer, _FrozenMode,  # noqa: E402
+                                                head_model)
 from handjoints_trt.training.loop import TrainConfig, Trainer, load_checkpoint  # noqa: E402
 from handjoints_trt.training.recipes import RECIPES  # noqa: E402
 from handjoints_trt.types import Hand  # noqa: E402

@@ -185,7 +185,8 @@ class MSFF(nn.Module):
         return torch.cat([full, half, quarter], dim=1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, C_in, h, w) -> the fused features the head reads, after TP and attention: (B, fusion_channels, h, w)."""
+        """x (B, C_in, h, w) -> the fused features the head reads, after TP and attention:
+        (B, fusion_channels, h, w)."""
         fused = self.fuse(x)
         if self.tp is not None:
             fused = self.tp(fused)
@@ -234,7 +235,8 @@ class HandednessHead(nn.Module):
     def __init__(self, fusion_channels: int, num_joints: int, channels: int = 48, hidden: int = 64,
                  sharpness: float = 10.0, context: int = 1):
         super().__init__()
-        layers = [ConvBNReLU(fusion_channels, channels, 1)] + [ConvBNReLU(channels, channels, 3) for _ in range(context)]
+        layers = [ConvBNReLU(fusion_channels, channels, 1)]
+        layers += [ConvBNReLU(channels, channels, 3) for _ in range(context)]
         self.reduce = nn.Sequential(*layers) if context else layers[0]
         self.sharpness = sharpness
         self.mlp = nn.Sequential(nn.Linear(num_joints * (channels + 2), hidden), nn.ReLU(inplace=True),
