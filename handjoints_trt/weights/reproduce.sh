@@ -215,3 +215,16 @@ python benchmarks/robustness.py --photos 200     # with --peer in a Python that 
 #   $RS --recipe localizer-camera --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_cam03f --lr 5e-5 --epochs 3
 # and a milder camera recipe from loc_ov4 (its soup with loc_ov4 at 0.5: no better than loc_cam03; CSVs only):
 #   $RS --recipe localizer-camera-mild --init-from $RUNS/loc_ov4/best.pt --out $RUNS/loc_camm --lr 1e-4 --epochs 5
+# 15. (Session 18) left or right hand: a handedness head on the shipped hand network, the network frozen (its
+#     heatmaps bit-identical), trained 8 epochs of 8,000 hagrid_mp train crops (recipe hand-real; MediaPipe's label
+#     swapped to the person's hand), best epoch 8: 0.967 on 1,000 val crops; all 2,601 val photos 0.969
+#     (benchmarks/handedness.py, RESULTS section 13). best.pt committed (no optimizer state). Then INT8 again.
+handjoints train-handedness $RUNS/hand_cam_ns60.pt --out $RUNS/hand_hd --threads 1
+handjoints export $RUNS/hand_hd/best.pt --out "$WEIGHTS/hand.onnx"
+python calibration/calibrate.py --model "$WEIGHTS/hand.onnx" --manifest $RUNS/hand.manifest.json \
+    --out "$WEIGHTS/hand.int8.onnx" --val 800 --search --on-fail raise \
+    --report benchmarks/results/hand_int8_gate.json --search-report benchmarks/results/hand_int8_search.json
+python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300   # --peer with MediaPipe 0.10.14
+# Tried in session 18, not shipped: 30 % synthetic crops in the head's recipe (CSV and recipe in
+# checkpoints/hand_hd_mix: 0.880 on hagrid_mp val after two epochs against 0.939, synthetic still at chance):
+#   handjoints train-handedness $RUNS/hand_cam_ns60.pt --out $RUNS/hand_hd_mix --recipe $RUNS/hand_hd_mix/recipe.json
