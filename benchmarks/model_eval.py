@@ -80,10 +80,11 @@ def detect_and_score(detector, samples, iou_min: float = 0.5) -> dict:
     """Run detect() on each sample: stage-I recall/precision/AP at IoU ``iou_min`` against the samples' hand
     boxes, and the whole pipeline's PCK (a ground-truth hand that no detection matches counts as all missed).
     Returns {'recall', 'precision', 'ap', 'hands', 'images', 'pipeline': PCKResult, 'by_size': recall per
-    hand size (evaluation.recall_by_size rows)}."""
+    hand size (evaluation.recall_by_size rows), 'handedness': share of the matched hands with a labelled and a
+    predicted handedness whose two agree (None when there are none), 'handedness_hands': how many}."""
     from handjoints_trt.postprocess import box_iou
 
-    preds, scores, gts, acc = [], [], [], PCKAccumulator()
+    preds, scores, gts, acc, agree = [], [], [], PCKAccumulator(), []
     for sample in samples:
         hands = detector.detect(sample.image)
         boxes = np.array([h.box for h in hands], np.float32).reshape(-1, 4)
@@ -94,12 +95,16 @@ def detect_and_score(detector, samples, iou_min: float = 0.5) -> dict:
         iou = box_iou(gt, boxes) if len(gt) and len(boxes) else np.zeros((len(gt), len(boxes)))
         for g, label in enumerate(sample.hands):
             best = int(iou[g].argmax()) if iou.shape[1] else -1
-            pred = hands[best].keypoints if best >= 0 and iou[g, best] >= iou_min else np.full((21, 2), np.nan)
+            found = best >= 0 and iou[g, best] >= iou_min
+            pred = hands[best].keypoints if found else np.full((21, 2), np.nan)
             acc.add(pred[None], label.keypoints[None], label.visible[None])
+            if found and label.handedness and getattr(hands[best], "handedness", None):
+                agree.append(hands[best].handedness == label.handedness)
     pr = detection_pr(preds, scores, gts, iou=iou_min)
     return {"recall": pr["recall"], "precision": pr["precision"], "ap": pr.get("ap"),
             "hands": int(sum(len(g) for g in gts)), "images": len(gts), "pipeline": acc.result(),
-            "by_size": recall_by_size(preds, scores, gts, iou=iou_min)}
+            "by_size": recall_by_size(preds, scores, gts, iou=iou_min),
+            "handedness": float(np.mean(agree)) if agree else None, "handedness_hands": len(agree)}
 
 
 def pooled_by_size(scored: dict) -> list[dict]:

@@ -139,25 +139,28 @@ def run(detectors: dict, frames: list[Sample], kinds, seed: int = 0) -> list[dic
             rows.append({"detector": label, "corruption": kind, "severity": severity, "hands": r["hands"],
                          "recall": r["recall"], "precision": r["precision"],
                          "pck@0.2": float(r["pipeline"].pck[list(r["pipeline"].thresholds).index(0.2)]),
-                         "auc": float(r["pipeline"].auc)})
+                         "auc": float(r["pipeline"].auc), "handedness": r["handedness"]})
     return rows
 
 
 def markdown(results: dict) -> str:
     rows = results["rows"]
     detectors = list(dict.fromkeys(r["detector"] for r in rows))
-    header = ["corruption", "severity", "setting"] + [f"{d}: recall / precision / PCK@0.2" for d in detectors]
+    header = ["corruption", "severity", "setting"] + [f"{d}: recall / precision / PCK@0.2 / L-R agreement"
+                                                      for d in detectors]
     table = []
     for kind, severity in cases(results["corruptions"]):
         cells = []
         for d in detectors:
             r = next(x for x in rows if x["detector"] == d and x["corruption"] == kind and x["severity"] == severity)
-            cells.append(f"{r['recall']:.3f} / {r['precision']:.3f} / {r['pck@0.2']:.3f}")
+            hand = "-" if r.get("handedness") is None else f"{r['handedness']:.3f}"
+            cells.append(f"{r['recall']:.3f} / {r['precision']:.3f} / {r['pck@0.2']:.3f} / {hand}")
         table.append([kind, severity or "-", setting(kind, severity)] + cells)
     return (f"# Robustness to camera corruptions ({results['date']}, {results['machine']})\n\n"
             f"Command: `{results['command']}`\n\n{results['frames']} frames (hagrid_mp val photos x"
             f"{results['upscale']:g} in 640x480, {results['hands']} hands); labels are MediaPipe's on the clean "
-            "photos.\n\n" + _common.markdown_table(header, table) + "\n")
+            "photos (L-R agreement: of the found hands, the share whose handedness matches MediaPipe's on the clean "
+            "photo, swapped to the person's hand).\n\n" + _common.markdown_table(header, table) + "\n")
 
 
 def setting(kind: str, severity: int) -> str:

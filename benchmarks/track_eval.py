@@ -52,13 +52,15 @@ IGNORE_IOU = 0.3               # a reported box this close to a not-required han
 @dataclass
 class ViewLabels:
     """The labels of one view: required hands' boxes (G, 4), keypoints (G, 21, 2), visible (G, 21) and ids (G,)
-    (their index in the canvas), and the boxes (I, 4) of hands too little in view to be required."""
+    (their index in the canvas), and the boxes (I, 4) of hands too little in view to be required; handedness (G,)
+    'left' / 'right' / None per required hand."""
 
     boxes: np.ndarray
     keypoints: np.ndarray
     visible: np.ndarray
     ids: np.ndarray
     ignored: np.ndarray
+    handedness: tuple = ()
 
 
 def pan_offsets(canvas: tuple[int, int], view: tuple[int, int], frames: int, rng: np.random.Generator) -> np.ndarray:
@@ -75,18 +77,19 @@ def pan_offsets(canvas: tuple[int, int], view: tuple[int, int], frames: int, rng
 def view_labels(hands, offset: np.ndarray, view: tuple[int, int]) -> ViewLabels:
     """The canvas's hands as seen through the view at ``offset`` (x, y)."""
     width, height = view
-    boxes, keypoints, visible, ids, ignored = [], [], [], [], []
+    boxes, keypoints, visible, ids, ignored, handedness = [], [], [], [], [], []
     for index, hand in enumerate(hands):
         kp = hand.keypoints - offset
         inside = hand.visible & _inside(kp, view)
         box = np.clip(hand.box - np.tile(offset, 2), 0, [width, height, width, height])
         if np.count_nonzero(inside) >= MIN_JOINTS:
             boxes.append(box), keypoints.append(kp), visible.append(inside), ids.append(index)
+            handedness.append(hand.handedness)
         elif inside.any() and box[2] > box[0] and box[3] > box[1]:
             ignored.append(box)
     return ViewLabels(np.array(boxes, np.float32).reshape(-1, 4), np.array(keypoints, np.float32).reshape(-1, 21, 2),
                       np.array(visible, bool).reshape(-1, 21), np.array(ids, int),
-                      np.array(ignored, np.float32).reshape(-1, 4))
+                      np.array(ignored, np.float32).reshape(-1, 4), tuple(handedness))
 
 
 def match_view(pred_boxes: np.ndarray, pred_scores: np.ndarray, labels: ViewLabels, iou_min: float = 0.5):
@@ -114,6 +117,9 @@ class ModeScore:
 
     def __init__(self, frames: int):
         self.tp = self.fp = self.fn = self.switches = self.stage1 = self.frames = 0
+        # handedness: agreement of found hands with their label; flips = a labelled hand named otherwise than on
+        # the last frame it was found (a track's running value should flip less than detect()'s per-frame one)
+        self.hand_agree = self.hand_named = self.hand_flips = 0
         self.pck = PCKAccumulator()
         self.ms: list[float] = []
         self.found_by_index = np.zeros(frames)
@@ -133,11 +139,24 @@ class ModeScore:
         for g, p in enumerate(matched):
             pred = hands[p].keypoints if p >= 0 else np.full((21, 2), np.nan, np.float32)
             self.pck.add(pred[None], labels.keypoints[g][None], labels.visible[g][None])
+            self._handedness(hands[p] if p >= 0 else None, labels, g, last_ids)
             if p >= 0 and hands[p].track_id >= 0:
                 hand_id = int(labels.ids[g])
                 if hand_id in last_ids and last_ids[hand_id] != hands[p].track_id:
                     self.switches += 1
                 last_ids[hand_id] = hands[p].track_id
+
+    def _handedness(self, hand, labels: ViewLabels, g: int, last_ids: dict) -> None:
+        named = getattr(hand, "handedness", None)
+        if named is None:
+            return
+        label = labels.handedness[g] if g < len(labels.handedness) else None
+        if label is not None:
+            self.hand_named += 1
+            self.hand_agree += named == label
+        key = ("handedness", int(labels.ids[g]))
+        self.hand_flips += key in last_ids and last_ids[key] != named
+        last_ids[key] = named
 
     def result(self) -> dict:
         recall = self.tp / max(self.tp + self.fn, 1)
@@ -147,6 +166,8 @@ class ModeScore:
                 "f1": 2 * recall * precision / (recall + precision) if recall + precision else 0.0,
                 "tp": self.tp, "fp": self.fp, "fn": self.fn, "pck@0.2": float(pck.pck[1]),
                 "stage1_frames": self.stage1, "frames": self.frames, "id_switches": self.switches,
+                "handedness_agreement": self.hand_agree / self.hand_named if self.hand_named else None,
+                "handedness_flips": self.hand_flips,
                 "median_ms": float(np.median(self.ms)) if self.ms else float("nan"),
                 "recall_by_index": (self.found_by_index / np.maximum(self.hands_by_index, 1)).tolist()}
 
@@ -256,11 +277,18 @@ def markdown(results: dict) -> str:
              f"{results['sequences']} sequences of {results['frames']} frames, view {results['view']}, "
              + (f"canvas {results['scale']}x (a camera pan)" if results.get("motion", "pan") == "pan"
                 else "static camera, moving hands") + f"; {results['hands']} labelled hand-frames.", "",
-             "| mode | recall | precision | F1 | pipeline PCK@0.2 | stage I frames | id switches | median ms |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| mode | recall | precision | F1 | pipeline PCK@0.2 | stage I frames | id switches | L-R agreement "
+             "| L-R flips | median ms |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["modes"].items():
+        agree = r.get("handedness_agreement")
         lines.append(f"| {name} | {r['recall']:.3f} | {r['precision']:.3f} | {r['f1']:.3f} | {r['pck@0.2']:.3f} | "
-                     f"{r['stage1_frames']}/{r['frames']} | {r['id_switches']} | {r['median_ms']:.1f} |")
+                     f"{r['stage1_frames']}/{r['frames']} | {r['id_switches']} | "
+                     f"{'-' if agree is None else f'{agree:.3f}'} | {r.get('handedness_flips', '-')} | "
+                     f"{r['median_ms']:.1f} |")
+    lines += ["", "L-R agreement: found hands whose handedness matches the label (real hands: MediaPipe's, swapped to "
+              "the person's hand; generated hands: exact, where the hand network is at chance); L-R flips: a "
+              "labelled hand named otherwise than on the last frame it was found."]
     return "\n".join(lines)
 
 

@@ -608,6 +608,27 @@ def test_track_eval_pan_and_view_labels_hand_computed():
     assert len(barely.boxes) == 0 and barely.ignored.tolist() == [[615, 100, 640, 140]]
 
 
+def test_track_eval_scores_handedness_agreement_and_flips():
+    """Three frames of one labelled right hand, named right, left, left: agreement 1/3, one flip; the label's
+    handedness reaches the view labels."""
+    import track_eval
+
+    from handjoints_trt.data.sample import HandLabel
+    from handjoints_trt.types import Hand
+
+    kp = np.stack([np.linspace(0, 10, 21), np.linspace(0, 10, 21)], axis=1).astype(np.float32)
+    labels = track_eval.view_labels([HandLabel(kp, np.ones(21, bool), None, "right")], np.zeros(2, np.float32),
+                                    (640, 480))
+    assert labels.handedness == ("right",)
+    score, last_ids = track_eval.ModeScore(3), {}
+    for index, named in enumerate(["right", "left", "left"]):
+        hand = Hand((0.0, 0.0, 10.0, 10.0), 0.9, kp, np.ones(21, np.float32), 0, named, 0.8)
+        score.add(index, [hand], labels, 1.0, True, last_ids)
+    result = score.result()
+    assert result["handedness_agreement"] == pytest.approx(1 / 3) and result["handedness_flips"] == 1
+    assert result["id_switches"] == 0
+
+
 def test_track_eval_matching_ignores_boxes_on_barely_visible_hands():
     import track_eval
 
@@ -736,6 +757,8 @@ def test_robustness_runs_on_the_shipped_models(tmp_path, hagrid_dir, shipped_fp3
     with HandJointDetector(threads=1) as detector:
         direct = detect_and_score(detector, frames)
     assert rows[("clean", 0)]["recall"] == direct["recall"]
+    # the shipped hand model names hands: the clean row's L-R agreement is detect_and_score's, counted on found hands
+    assert direct["handedness_hands"] > 0 and rows[("clean", 0)]["handedness"] == direct["handedness"]
     assert "| dark | 3 | gain 0.12 |" in (tmp_path / "robustness.md").read_text()
     for name in ("robustness.png", "robustness_examples.png"):
         assert cv2.imread(str(tmp_path / name)) is not None

@@ -351,3 +351,21 @@ def test_the_shipped_hand_model_names_real_hands(hagrid_dir, precision):
             consistent += mirror.handedness != hand.handedness
     # a head that guessed would score ~0.5 on both; one that ignored the image's side, 0 mirror consistency
     assert agree / len(records) >= 0.93 and consistent / len(records) >= 0.92, (agree, consistent)
+
+
+def test_the_fp16_graph_keeps_the_handedness(tmp_path):
+    """TensorRT 11 takes precision from the graph: the shipped hand model converted to FP16 (export/fp16.py, float32
+    I/O) gives the same handedness within 0.01 on synthetic crops (ONNX Runtime runs the FP16 graph on the CPU)."""
+    import onnxruntime as ort
+
+    from handjoints_trt.export.fp16 import convert_file_fp16
+    from handjoints_trt.models_registry import default_model_path
+
+    fp32 = default_model_path("hand", "fp32")
+    fp16 = convert_file_fp16(fp32, tmp_path / "hand.fp16.onnx")
+    crops = D.HandCrops([(D.SyntheticCrops(seed=3, crop_size=128), 1.0)], 128, 4, 1.5, 16, augment=False)
+    x = np.stack([crops[i]["image"] for i in range(16)])
+    runs = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(["handedness"], {"crops": x})[0]
+            for p in (fp32, fp16)]
+    assert runs[1].dtype == np.float32 and runs[1].shape == (16, 1)
+    np.testing.assert_allclose(runs[1], runs[0], atol=0.01)

@@ -123,6 +123,22 @@ def test_scoring_of_a_perfect_fake_mediapipe():
     assert scored["recall"] == 1.0 and scored["hands"] == 1 and scored["images"] == 2
     assert scored["precision"] == 0.5                                      # one box on the empty frame
     assert scored["pipeline"].pck[1] == pytest.approx(1.0)
+    assert scored["handedness"] is None and scored["handedness_hands"] == 0   # the label has no handedness
+
+
+def test_scoring_counts_handedness_agreement_on_found_hands():
+    """MediaPipe's "Left" is the person's right hand: it agrees with a right-hand label, not with a left one, and
+    a hand nobody found is not counted."""
+    kp = (line_hand(0.3, 0.3, 0.01) * [640, 480]).astype(np.float32)
+    far = (line_hand(0.05, 0.05, 0.002) * [640, 480]).astype(np.float32)
+    frame = np.zeros((480, 640, 3), np.uint8)
+    samples = [Sample(frame, [HandLabel(kp, np.ones(21, bool), None, "right")]),
+               Sample(frame, [HandLabel(kp, np.ones(21, bool), None, "left")]),
+               Sample(frame, [HandLabel(far, np.ones(21, bool), None, "left")])]
+    module = FakeHandsModule(lambda rgb: fake_result([kp / [640, 480]], [0.99], ["Left"]))
+    with pm.MediaPipeHands(module) as adapter:
+        scored = detect_and_score(adapter, samples)
+    assert scored["handedness_hands"] == 2 and scored["handedness"] == pytest.approx(0.5)
 
 
 # ------------------------------------------------------------------------------------------------ frames
