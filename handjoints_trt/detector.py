@@ -174,6 +174,8 @@ class HandJointDetector:
     max_hands=2, ...). Models: options.localizer_model / hand_model, else the shipped ones
     (models_registry). Use as a context manager or call close().
     After each call, ``last_timings`` holds the time per stage in ms: localizer, crop, hands, decode, total.
+    ``has_handedness`` says whether the hand model names each hand left or right (Hand.handedness; the shipped
+    one does, a model without the handedness head gives None).
     """
 
     def __init__(self, options: DetectorOptions | None = None, **overrides):
