@@ -241,7 +241,7 @@ def main(argv=None) -> int:
                    ("localizer", "hand")}, gestures=gestures,
                    labels_note="hagrid_mp labels are MediaPipe Hands 0.10.21's handedness (swapped to the person's "
                    "hand): agreement with MediaPipe, not accuracy. Synthetic labels are exact, but the renderer "
-                   "draws palm and back alike.")
+                   "draws palm and back in one flat skin colour: only the pose tells which side faces the camera.")
     out = Path(args.out)
     _common.write_json(out / "handedness.json", results)
     text = markdown(results)

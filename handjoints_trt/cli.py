@@ -255,8 +255,8 @@ def cmd_train(args) -> int:
 def _handedness_parser(sub, full: bool) -> None:
     p = _subparser(sub, "train-handedness", "train the handedness head of a trained hand network",
                    "Give a trained hand network a handedness output (P(right hand) per crop): a small head on its\n"
-                   "last MSFF's features and heatmaps, trained on the checkpoint's own data recipe with the network\n"
-                   "frozen, so its heatmaps stay exactly as they were (training/handedness.py). Writes OUT/best.pt\n"
+                   "last MSFF's features and heatmaps, trained on real photos (--recipe) with the network frozen,\n"
+                   "so its heatmaps stay exactly as they were (training/handedness.py). Writes OUT/best.pt\n"
                    "(the whole network: `handjoints export` it), OUT/last.pt (resumes) and OUT/epochs.csv with\n"
                    "the accuracy on hagrid_mp val (vs MediaPipe's label) and on synthetic val (exact labels).",
                    "  handjoints train-handedness checkpoints/hand_cam_ns60.pt --out checkpoints/hand_hd "
@@ -268,8 +268,8 @@ def _handedness_parser(sub, full: bool) -> None:
     p.add_argument("--out", type=Path, required=True, help="run folder: best.pt, last.pt, epochs.csv")
     p.add_argument("--recipe", default="hand-real",
                    help="data recipe: a name (training/recipes.py) or a JSON file; default hand-real (hagrid_mp "
-                        "photos only: the synthetic renderer draws palm and back alike, so its labels cannot be "
-                        "learnt from the image)")
+                        "photos only: with synthetic crops mixed in, agreement on real photos fell and the synthetic "
+                        "labels were not learnt; the model card)")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--epoch-size", type=int, default=8000, help="training crops per epoch")
     p.add_argument("--val-size", type=int, default=1000, help="hagrid_mp val crops scored per epoch")

@@ -4,7 +4,8 @@ The joint heatmaps (and every figure measured on them) stay exactly those of the
 HandNet.handedness learns, on the crops of a data recipe (HandednessConfig.recipe, else the checkpoint's own;
 the CLI's default is hand-real, hagrid_mp photos only: MediaPipe's label swapped to the person's hand, see
 data/loaders/hagrid.py), mirrored crops with the label swapped. Synthetic crops have exact labels, but the
-renderer draws palm and back alike, so a crop does not show which hand it is: training on them only adds noise.
+renderer draws palm and back in one flat skin colour, and with them mixed in (model card, session 18) agreement on
+real photos fell while the synthetic labels were not learnt.
 The frozen network runs in eval mode (its BatchNorm statistics do not move).
 
 Validation each epoch: accuracy on the recipe's val crops (hagrid_mp val: agreement with MediaPipe) and on
