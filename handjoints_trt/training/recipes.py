@@ -94,6 +94,12 @@ RECIPES: dict[str, dict] = {
     "hand-camera": {**_hand_with_negatives(0.675, 0.225, synthetic_seed=7), "augment": dict(CAMERA_AUGMENT)},
     "localizer-camera": {**_localizer({"p_photo": 0.25, "max_iou": 0.5}), "augment": dict(CAMERA_AUGMENT)},
     "localizer-camera-mild": {**_localizer({"p_photo": 0.25, "max_iou": 0.5}), "augment": dict(CAMERA_AUGMENT_MILD)},
+    # hand-real with the camera-light augmentation: for the handedness head (session 18), which learns on photos only.
+    "hand-real-camera": {
+        "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
+        "val": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"}],
+        "augment": dict(CAMERA_AUGMENT),
+    },
     "localizer-synthetic": {
         "train": [{"kind": "synthetic"}],
         "val": [{"kind": "synthetic"}],
