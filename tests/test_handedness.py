@@ -40,7 +40,7 @@ def tiny_checkpoint(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def head_models(tmp_path_factory, tiny_checkpoint):
+def head_models(tmp_path_factory):
     """The untrained lite hand network with a (random, seeded) handedness head, as hand.pt + hand.onnx, and a
     localizer."""
     from handjoints_trt.export.onnx_export import export_checkpoint
