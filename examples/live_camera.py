@@ -6,6 +6,11 @@ without GUI support, e.g. opencv-python-headless).
     python examples/live_camera.py                                  # camera 0, window; q or Esc quits
     python examples/live_camera.py --video clip.mp4 --out live.avi  # no camera here: a file stands in
     python examples/live_camera.py --no-window --out live.avi --max-frames 300
+    python examples/live_camera.py --mirror                         # selfie view: the frame shown as in a mirror
+
+Each hand is drawn with its score, track id and L / R. With --mirror the frames are flipped before detection (so
+the drawing matches the mirror view) and the detector is told (DetectorOptions.mirrored), so L / R stays the
+person's own hand.
 """
 import argparse
 import os
@@ -51,6 +56,8 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="write the annotated frames to this video (MJPG .avi)")
     p.add_argument("--no-window", action="store_true", help="never open a window")
     p.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0 = until the end)")
+    p.add_argument("--mirror", action="store_true", help="show the frames as a mirror (selfie view); L / R stays "
+                   "the person's hand")
     p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch")
     p.add_argument("--precision", default="fp32", help="fp32, fp16 (TensorRT) or int8")
     p.add_argument("--localizer", type=Path, help="stage I ONNX (default: shipped)")
@@ -62,11 +69,13 @@ def main() -> None:
     out = args.out or (None if window else Path("live_camera.avi"))   # headless: keep the frames somewhere
     writer, fps, count, last = None, 0.0, 0, time.perf_counter()
     with HandJointDetector(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
-                           hand_model=args.hand) as detector:
+                           hand_model=args.hand, mirrored=args.mirror) as detector:
         while not args.max_frames or count < args.max_frames:
             ok, frame = capture.read()
             if not ok:
                 break
+            if args.mirror:
+                frame = cv2.flip(frame, 1)
             hands = detector.track(frame)
             now = time.perf_counter()
             fps = 0.9 * fps + 0.1 / max(now - last, 1e-6) if count else 1.0 / max(now - last, 1e-6)

@@ -95,6 +95,20 @@ def test_live_camera_falls_back_to_video_headless(dot, tmp_path):
     assert frame_count(tmp_path / "live.avi") == 8
 
 
+def test_live_camera_mirror_shows_the_selfie_view(dot, tmp_path):
+    """--mirror flips the frames before detection: the dot hand's palm (x 60..220 of 480) is drawn at x 260..420."""
+    import cv2
+    from runtime_models import PALM_BGR
+
+    example("live_camera.py", "--camera", "99", "--video", str(dot["video"]), "--out", str(tmp_path / "m.avi"),
+            "--mirror", "--max-frames", "1", *dot["args"])
+    ok, image = cv2.VideoCapture(str(tmp_path / "m.avi")).read()
+    assert ok and image.shape[:2] == (360, 480)
+    palm = (np.abs(image.astype(int) - PALM_BGR) < 40).all(axis=2)
+    xs = np.nonzero(palm)[1]
+    assert len(xs) > 1000 and 250 < xs.mean() < 430, (len(xs), xs.mean())
+
+
 def test_live_camera_without_camera_or_video_says_what_to_do(dot):
     proc = example("live_camera.py", "--camera", "99", *dot["args"], check=False)
     assert proc.returncode != 0 and "--video" in proc.stderr
