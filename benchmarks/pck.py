@@ -11,7 +11,9 @@ Ground-truth boxes (default): each labelled hand is cropped from its ground-trut
 detector.estimate(frame, boxes), the runtime's own stage-II path (crop, batched hand network, decode).
 --pipeline also runs the whole detector (detector.detect): predicted hands are matched to the ground truth
 by box IoU (greedy, best first, >= --match-iou), an unmatched ground-truth hand counts all its joints as
-missed, and the localizer's recall / precision / AP are reported.
+missed, and the localizer's recall / precision / AP are reported. When the hand model names hands
+(Hand.handedness) and the data set labels them (RHD, InterHand2.6M, FreiHAND-style right hands, hagrid_mp,
+synthetic), the agreement on GT boxes (and on matched pipeline hands) gets its own section.
 
 Ablations (Fig. 7: no SSHFR / no TP / no AT / no loss-wise / no AOMR; Fig. 8: N = 1..5 MSFFs) are NOT
 trained here (far too long for a CPU): train each variant with its config switch, then pass the results as
@@ -123,23 +125,27 @@ def capture_heatmaps(detector):
         del detector.hand_stage
 
 
-def estimate_gt(detector, image, boxes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stage II on the ground-truth boxes through detector.estimate: keypoints (N, 21, 2), confidence (N, 21)
-    and spread (N, 21) heatmap cells. Degenerate boxes (no visible joint) get NaN."""
+def estimate_gt(detector, image, boxes) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Stage II on the ground-truth boxes through detector.estimate: keypoints (N, 21, 2), confidence (N, 21),
+    spread (N, 21) heatmap cells and handedness (N,) 'left' / 'right' / None. Degenerate boxes (no visible joint)
+    get NaN and None."""
     from handjoints_trt.postprocess import decode_heatmaps, heatmap_spread
 
     n = len(boxes)
     keypoints, confidence, spread = np.full((n, 21, 2), np.nan), np.zeros((n, 21)), np.full((n, 21), np.nan)
+    names: list = [None] * n
     ok = np.nonzero((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]))[0]
     if len(ok) == 0:
-        return keypoints, confidence, spread
+        return keypoints, confidence, spread, names
     with capture_heatmaps(detector) as captured:
         hands = detector.estimate(image, boxes[ok])
     heatmaps = np.concatenate(captured)
     spread[ok] = heatmap_spread(heatmaps, decode_heatmaps(heatmaps)[0])
     keypoints[ok] = np.stack([h.keypoints for h in hands])
     confidence[ok] = np.stack([h.confidence for h in hands])
-    return keypoints, confidence, spread
+    for i, hand in zip(ok, hands):
+        names[i] = hand.handedness
+    return keypoints, confidence, spread, names
 
 
 def match_hands(pred_boxes: np.ndarray, gt_boxes: np.ndarray, min_iou: float) -> list[int | None]:
@@ -171,11 +177,16 @@ class ModelEval:
         self.pipe_acc = PCKAccumulator() if pipeline else None
         self.spread, self.confidence, self.hit = [], [], []
         self.det = ([], [], [])      # predicted boxes, scores, gt boxes per image
+        # handedness against the labels' own (human labels for RHD, InterHand2.6M, ...): [agreeing, named] hands
+        self.handedness = {"gt_boxes": [0, 0], "pipeline": [0, 0]}
 
-    def add(self, image, gt, visible, boxes, match_iou: float) -> None:
+    def add(self, image, gt, visible, boxes, match_iou: float, handedness=None) -> None:
+        """handedness: the GT hands' labels ('left' / 'right' / None), when the data set has them."""
         from handjoints_trt.evaluation import hand_size
 
-        keypoints, confidence, spread = estimate_gt(self.detector, image, boxes)
+        labels = list(handedness) if handedness is not None else [None] * len(gt)
+        keypoints, confidence, spread, names = estimate_gt(self.detector, image, boxes)
+        self._count_handedness("gt_boxes", names, labels)
         self.gt_acc.add(keypoints, gt, visible)
         phi = hand_size(gt, visible)
         scored = visible & (phi > 0)[:, None]
@@ -184,15 +195,24 @@ class ModelEval:
         self.confidence.append(confidence[scored])
         self.hit.append(np.nan_to_num(err[scored], nan=np.inf) <= HIT_SIGMA)
         if self.pipeline:
-            self._add_pipeline(image, gt, visible, boxes, match_iou)
+            self._add_pipeline(image, gt, visible, boxes, match_iou, labels)
 
-    def _add_pipeline(self, image, gt, visible, boxes, match_iou: float) -> None:
+    def _count_handedness(self, where: str, names: list, labels: list) -> None:
+        for name, label in zip(names, labels):
+            if name is not None and label is not None:
+                self.handedness[where][0] += name == label
+                self.handedness[where][1] += 1
+
+    def _add_pipeline(self, image, gt, visible, boxes, match_iou: float, labels: list) -> None:
         hands = self.detector.detect(image)
         pred_boxes = np.array([h.box for h in hands], np.float64).reshape(-1, 4)
         pred = np.full(gt.shape, np.nan)
+        names: list = [None] * len(gt)
         for g, p in enumerate(match_hands(pred_boxes, boxes, match_iou)):
             if p is not None:
                 pred[g] = hands[p].keypoints
+                names[g] = hands[p].handedness
+        self._count_handedness("pipeline", names, labels)
         self.pipe_acc.add(pred, gt, visible)
         self.det[0].append(pred_boxes)
         self.det[1].append(np.array([h.score for h in hands], np.float64))
@@ -205,6 +225,10 @@ class ModelEval:
         if self.pipeline:
             out["pipeline"] = self.pipe_acc.result()
             out["detection"] = detection_pr(*self.det, iou=match_iou)
+        named = {k: {"agreement": agree / count, "hands": count} for k, (agree, count) in self.handedness.items()
+                 if count}
+        if named:   # the model names hands and the data set labels them
+            out["handedness"] = named
         return out
 
     def joints(self) -> dict:
@@ -328,7 +352,7 @@ def main(argv=None) -> dict:
                 continue
             images, hands = images + 1, hands + len(gt)
             for ev in evals.values():
-                ev.add(sample.image, gt, visible, boxes, args.match_iou)
+                ev.add(sample.image, gt, visible, boxes, args.match_iou, [h.handedness for h in sample.hands])
             if images % 100 == 0:
                 print(f"  {images} images, {hands} hands", flush=True)
     finally:
@@ -389,6 +413,11 @@ def report_markdown(report: dict, table: str, title: str) -> str:
             ["model", "recall", "precision", "AP", "TP", "FP", "FN"],
             [[n, f"{d['recall']:.3f}", f"{d['precision']:.3f}", f"{d['ap']:.3f}", d["tp"], d["fp"], d["fn"]]
              for n, d in det.items()]))
+    hand = {n: r["handedness"] for n, r in report["results"].items() if "handedness" in r}
+    if hand:
+        parts.append("\n## Left or right hand (Hand.handedness against the labels' own)\n\n" + C.markdown_table(
+            ["model", "where", "hands", "agreement"],
+            [[n, where, v["hands"], f"{v['agreement']:.3f}"] for n, h in hand.items() for where, v in h.items()]))
     for name, bins in report["fig9"].items():
         parts.append(f"\n## Spread vs detection rate at PCK@{HIT_SIGMA:g}: {name} (pck_spread.png)\n\n")
         parts.append(C.markdown_table(["spread bin (cells)", "joints", "rate"],

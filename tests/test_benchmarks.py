@@ -139,6 +139,10 @@ def test_pck_synthetic_writes_table_and_plots(tmp_path, untrained_cache):
     assert "| ours |" in table
     report = json.loads((tmp_path / "pck.json").read_text())
     assert report["images"] == 3 and report["results"]["ours"]["gt_boxes"]["count"] > 0
+    if report["settings"]["models_source"] == "shipped":   # the shipped hand model names hands; synthetic labels
+        named = report["results"]["ours"]["handedness"]["gt_boxes"]             # are exact
+        assert named["hands"] == report["hands"] > 0 and 0 <= named["agreement"] <= 1
+        assert "## Left or right hand" in table
     _png_ok(tmp_path / "pck_curves.png")
     _png_ok(tmp_path / "pck_spread.png")
 
@@ -200,8 +204,9 @@ def test_capture_heatmaps_leaves_estimate_unchanged(dot_dataset):
     with HandJointDetector(backend="onnxruntime", localizer_model=dot_dataset["localizer"],
                            hand_model=dot_dataset["hand"], threads=1) as detector:
         plain = detector.estimate(frame, box)[0]
-        keypoints, confidence, spread = pck_script.estimate_gt(detector, frame, box)
+        keypoints, confidence, spread, names = pck_script.estimate_gt(detector, frame, box)
         assert "hand_stage" not in vars(detector)          # the recording wrapper is removed again
+    assert names == [None]                                 # the dot hand model has no handedness head
     np.testing.assert_array_equal(keypoints[0], plain.keypoints)
     np.testing.assert_array_equal(confidence[0], plain.confidence)
     assert np.all(np.isfinite(spread)) and np.all(spread > 0)
@@ -579,6 +584,18 @@ def shipped_fp32():
 
     if not shipped_models_present("fp32"):
         pytest.skip("the trained models are not shipped yet")
+
+
+def test_pck_scores_handedness_against_human_labels(tmp_path, fixtures_dir, shipped_fp32):
+    """pck.py on the InterHand2.6M fixture (human handedness labels: 3 left, 3 right hands): every labelled hand on
+    its GT box is named and scored (6 of them; 4 agree with the shipped models, a sample too small to read as
+    accuracy), and the report has the section."""
+    report = pck_script.main(["--format", "interhand2.6m", "--root",
+                              str(fixtures_dir / "interhand2.6m" / "test_interhand2.6m_data.json"),
+                              "--threads", "1", "--out", str(tmp_path)])
+    named = report["results"]["ours"]["handedness"]["gt_boxes"]
+    assert report["hands"] == named["hands"] == 6 and 0 <= named["agreement"] <= 1
+    assert "## Left or right hand" in (tmp_path / "pck.md").read_text()
 
 
 def test_track_eval_pan_and_view_labels_hand_computed():
