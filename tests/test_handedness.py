@@ -13,8 +13,8 @@ from handjoints_trt.models.config import HandNetConfig  # noqa: E402
 from handjoints_trt.preprocess import crop_hands  # noqa: E402
 from handjoints_trt.tracking import HANDEDNESS_GAIN, Track  # noqa: E402
 from handjoints_trt.training import datasets as D  # noqa: E402
-from handjoints_trt.training.handedness import (HandednessConfig, HandednessTrainer, _FrozenMode,  # noqa: E402
-                                                head_model)
+from handjoints_trt.training.handedness import (HandednessConfig, HandednessTrainer, head_model,  # noqa: E402
+                                                set_frozen_mode)
 from handjoints_trt.training.loop import TrainConfig, Trainer, load_checkpoint  # noqa: E402
 from handjoints_trt.training.recipes import RECIPES  # noqa: E402
 from handjoints_trt.types import Hand  # noqa: E402
@@ -158,7 +158,7 @@ def test_the_head_learns_on_the_shipped_networks_frozen_features():
     with torch.no_grad():
         heatmaps, fused = model._cascade(images, None, last_features=True)
     torch.manual_seed(0)
-    _FrozenMode.set(model, True)   # as the trainer runs it: the network in eval mode, the head in train mode
+    set_frozen_mode(model, True)   # as the trainer runs it: the network in eval mode, the head in train mode
     optimizer = torch.optim.Adam(model.handedness.parameters(), lr=3e-3)
     losses = []
     for _ in range(150):
@@ -168,7 +168,7 @@ def test_the_head_learns_on_the_shipped_networks_frozen_features():
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
-    _FrozenMode.set(model, False)
+    set_frozen_mode(model, False)
     with torch.no_grad():
         right = model.handedness(fused, heatmaps[-1])[:, 0]
     assert losses[-1] < 0.25 * losses[0], (losses[0], losses[-1])

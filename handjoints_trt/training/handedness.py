@@ -75,19 +75,16 @@ def head_model(checkpoint: dict):
     return model, config
 
 
-class _FrozenMode:
-    """Backbone in eval mode (fixed BatchNorm statistics), the head in train mode."""
-
-    @staticmethod
-    def set(model, training: bool) -> None:
-        model.eval()
-        model.handedness.train(training)
+def set_frozen_mode(model, head_training: bool) -> None:
+    """The network in eval mode (fixed BatchNorm statistics), the head in train mode when head_training."""
+    model.eval()
+    model.handedness.train(head_training)
 
 
 @torch.no_grad()
 def handedness_accuracy(model, loader) -> tuple[float, int]:
     """(share of labelled crops whose P(right) falls on the right side of 0.5, number of labelled crops)."""
-    _FrozenMode.set(model, False)
+    set_frozen_mode(model, False)
     right = total = 0
     for batch in loader:
         _, prob = model.forward_with_handedness(batch["image"])
@@ -139,7 +136,8 @@ class HandednessTrainer:
         if not last.is_file():
             return
         state = load_checkpoint(last)
-        if state["model_config"] != self.model_cfg.to_dict() or state.get("head_source") != self.cfg.init_from:
+        same_source = Path(str(state.get("head_source", ""))).resolve() == Path(self.cfg.init_from).resolve()
+        if state["model_config"] != self.model_cfg.to_dict() or not same_source:
             raise ValueError(f"{last} belongs to another run (other network or --init-from); use a new --out folder")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -185,7 +183,7 @@ class HandednessTrainer:
             bar = tqdm(total=self.steps_per_epoch, initial=done_in_epoch, disable=not self.cfg.progress,
                        desc=f"handedness epoch {self.epoch + 1}/{self.cfg.epochs}", dynamic_ncols=True)
             t0, running = time.time(), None
-            _FrozenMode.set(self.model, True)
+            set_frozen_mode(self.model, True)
             for batch in self._loader(subset):
                 loss = self._train_step(batch)
                 if loss is not None:
