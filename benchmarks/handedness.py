@@ -41,11 +41,6 @@ def mirrored(image: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(image[:, ::-1]), np.array([w - x1, y0, w - x0, y1], np.float32)
 
 
-def right_probability(hand) -> float:
-    """P(right hand) of a Hand with a handedness (score is the probability of its own label)."""
-    return hand.handedness_score if hand.handedness == "right" else 1.0 - hand.handedness_score
-
-
 def summary(rows: list[dict]) -> dict:
     """rows: {'label', 'predicted', 'score', ['mirror']} -> agreement, mirror consistency, selective agreement."""
     labelled = [r for r in rows if r["label"] in MIRROR and r["predicted"] in MIRROR]

@@ -338,9 +338,8 @@ class HandTracker:
         keypoints = hand.keypoints
         track = self.tracks.get(track_id)
         handedness = {}
-        if hand.handedness is not None:
-            right = hand.handedness_score if hand.handedness == "right" else 1.0 - hand.handedness_score
-            label, probability = Hand.handedness_of(track.observe_handedness(right))
+        if hand.right_probability is not None:
+            label, probability = Hand.handedness_of(track.observe_handedness(hand.right_probability))
             handedness = {"handedness": label, "handedness_score": probability}
         if self.options.smoothing:
             if track.smoother is None:

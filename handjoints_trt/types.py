@@ -72,6 +72,13 @@ class Hand:
         return ("right", p) if p >= 0.5 else ("left", 1.0 - p)
 
     @property
+    def right_probability(self) -> float | None:
+        """P(right hand), 0..1 (the inverse of handedness_of); None when handedness is unknown."""
+        if self.handedness is None:
+            return None
+        return self.handedness_score if self.handedness == "right" else 1.0 - self.handedness_score
+
+    @property
     def mean_confidence(self) -> float:
         """Mean of the 21 joint confidences, 0..1."""
         return float(np.mean(self.confidence)) if np.size(self.confidence) else 0.0

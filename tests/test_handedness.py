@@ -241,6 +241,9 @@ def test_hand_handedness_of():
     assert Hand.handedness_of(0.8) == ("right", pytest.approx(0.8))
     assert Hand.handedness_of(0.3) == ("left", pytest.approx(0.7))
     assert Hand.handedness_of(None) == (None, 0.0)
+    hand = Hand((0.0, 0.0, 1.0, 1.0), 1.0, np.zeros((21, 2)), np.ones(21), -1, *Hand.handedness_of(0.3))
+    assert hand.right_probability == pytest.approx(0.3)
+    assert Hand((0.0, 0.0, 1.0, 1.0), 1.0, np.zeros((21, 2)), np.ones(21)).right_probability is None
 
 
 def test_a_track_keeps_a_running_handedness():

@@ -16,7 +16,6 @@ written atomically, hold the whole network (model_config.handedness_head = True)
 """
 from __future__ import annotations
 
-import csv
 import math
 import time
 from dataclasses import asdict, dataclass, replace
@@ -27,7 +26,7 @@ from torch.utils.data import DataLoader
 
 from .. import __version__
 from .datasets import HandCrops, SyntheticCrops, recipe_hash
-from .loop import TrainConfig, build_datasets, load_checkpoint, save_checkpoint
+from .loop import TrainConfig, append_csv_row, build_datasets, load_checkpoint, save_checkpoint
 
 SYNTHETIC_VAL_SEED = 20261125   # benchmarks/model_eval.VAL_SEED: the synthetic val seed (training uses others)
 
@@ -219,15 +218,8 @@ class HandednessTrainer:
             self.best = score
             save_checkpoint(self.out / "best.pt", self.state(with_optimizer=False))
         save_checkpoint(self.out / "last.pt", self.state())
-        row = {"epoch": self.epoch, "step": self.step, "seconds": round(seconds, 1),
-               "train_loss": None if loss is None else round(loss, 5), **metrics}
-        path = self.out / "epochs.csv"
-        new = not path.is_file()
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        append_csv_row(self.out / "epochs.csv", {"epoch": self.epoch, "step": self.step, "seconds": round(seconds, 1),
+                                                 "train_loss": None if loss is None else round(loss, 5), **metrics})
         return metrics
 
 

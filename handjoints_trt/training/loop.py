@@ -71,6 +71,16 @@ def save_checkpoint(path: Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
+def append_csv_row(path: Path, row: dict) -> None:
+    """Append ``row`` to the CSV file at ``path``, writing the header first when the file is new."""
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row), extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
 def load_checkpoint(path: str | Path) -> dict:
     """Read a checkpoint written by this trainer; raises a clear error for anything else."""
     path = Path(path)
@@ -370,13 +380,7 @@ class Trainer:
         """Append a row to out_dir/<name>.csv (readable without any service) and to TensorBoard if present."""
         if self.rank != 0:
             return
-        path = self.out / f"{name}.csv"
-        new = not path.exists()
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row), extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        append_csv_row(self.out / f"{name}.csv", row)
         if self.tensorboard is not None:
             for k, v in row.items():
                 if isinstance(v, (int, float)) and k not in ("time", "step"):
