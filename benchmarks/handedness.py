@@ -91,17 +91,17 @@ def matched(hands, box, iou_min: float = 0.5):
     return hands[best] if iou[best] >= iou_min else None
 
 
-def frames_set(detector, samples, with_mirror: bool = True) -> dict:
+def frames_set(detector, samples) -> dict:
     """Sets (b) and (c): detect() on each frame (and its mirror image); every labelled hand found is a row."""
     rows = []
     for sample in samples:
         hands = detector.detect(sample.image)
-        flipped = detector.detect(np.ascontiguousarray(sample.image[:, ::-1])) if with_mirror else []
+        flipped = detector.detect(np.ascontiguousarray(sample.image[:, ::-1]))
         for label in sample.hands:
             hand = matched(hands, label.box)
             if hand is None or hand.handedness is None:
                 continue
-            mirror = matched(flipped, mirrored(sample.image, label.box)[1]) if with_mirror else None
+            mirror = matched(flipped, mirrored(sample.image, label.box)[1])
             rows.append({"label": label.handedness, "predicted": hand.handedness, "score": hand.handedness_score,
                          "mirror": None if mirror is None else mirror.handedness})
     return summary(rows)

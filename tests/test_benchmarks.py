@@ -788,3 +788,45 @@ def test_robustness_peer_without_mediapipe_exits_2_with_the_fix(monkeypatch, tmp
     assert robustness.main(["--peer", "--photos", "1", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "pip install mediapipe==0.10.14" in err and "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------ handedness.py
+def test_handedness_benchmark_runs_on_the_shipped_models(tmp_path, hagrid_dir, shipped_fp32):
+    """handedness.py end to end: set (a)'s agreement and mirror consistency equal a direct count through
+    detector.estimate on the same photos; every file it promises is written."""
+    import handedness
+
+    from handjoints_trt import HandJointDetector
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    assert handedness.main(["--photos", "20", "--frames", "2", "--synthetic", "2", "--threads", "1",
+                            "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "handedness.json").read_text())
+    crops = results["sets"]["(a) val crops, labelled boxes"]["handjoints_trt"]
+    records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:20]
+    agree = consistent = 0
+    with HandJointDetector(threads=1) as detector:
+        for record in records:
+            sample = record.load()
+            label = sample.hands[0]
+            hand = detector.estimate(sample.image, label.box[None])[0]
+            w = sample.image.shape[1]
+            box = np.array([[w - label.box[2], label.box[1], w - label.box[0], label.box[3]]])
+            mirror = detector.estimate(np.ascontiguousarray(sample.image[:, ::-1]), box)[0]
+            agree += hand.handedness == label.handedness
+            consistent += mirror.handedness != hand.handedness
+    assert crops["scored"] == 20 and crops["agreement"] == pytest.approx(agree / 20)
+    assert crops["mirror_consistency"] == pytest.approx(consistent / 20)
+    assert [s["threshold"] for s in crops["selective"]][:2] == [0.5, 0.6] and crops["selective"][0]["coverage"] == 1
+    assert "| (a) val crops, labelled boxes | handjoints_trt | 20 |" in (tmp_path / "handedness.md").read_text()
+    for name in ("handedness.png", "handedness_examples.png"):
+        assert cv2.imread(str(tmp_path / name)) is not None
+
+
+def test_handedness_benchmark_peer_without_mediapipe_exits_2_with_the_fix(monkeypatch, tmp_path, capsys):
+    import handedness
+
+    monkeypatch.setitem(sys.modules, "mediapipe", None)                    # import mediapipe -> ImportError
+    assert handedness.main(["--peer", "--photos", "1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install mediapipe==0.10.14" in err and "Traceback" not in err and list(tmp_path.iterdir()) == []
