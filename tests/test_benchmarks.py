@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from runtime_models import dot_hand_frame, write_dot_models
+from runtime_models import dot_hand_frame, handedness_counts, write_dot_models
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
@@ -804,17 +804,8 @@ def test_handedness_benchmark_runs_on_the_shipped_models(tmp_path, hagrid_dir, s
     results = json.loads((tmp_path / "handedness.json").read_text())
     crops = results["sets"]["(a) val crops, labelled boxes"]["handjoints_trt"]
     records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:20]
-    agree = consistent = 0
     with HandJointDetector(threads=1) as detector:
-        for record in records:
-            sample = record.load()
-            label = sample.hands[0]
-            hand = detector.estimate(sample.image, label.box[None])[0]
-            w = sample.image.shape[1]
-            box = np.array([[w - label.box[2], label.box[1], w - label.box[0], label.box[3]]])
-            mirror = detector.estimate(np.ascontiguousarray(sample.image[:, ::-1]), box)[0]
-            agree += hand.handedness == label.handedness
-            consistent += mirror.handedness != hand.handedness
+        agree, consistent = handedness_counts(detector, records)
     assert crops["scored"] == 20 and crops["agreement"] == pytest.approx(agree / 20)
     assert crops["mirror_consistency"] == pytest.approx(consistent / 20)
     assert [s["threshold"] for s in crops["selective"]][:2] == [0.5, 0.6] and crops["selective"][0]["coverage"] == 1

@@ -20,7 +20,7 @@ from handjoints_trt.training.recipes import RECIPES  # noqa: E402
 from handjoints_trt.types import Hand  # noqa: E402
 
 from conftest import REPO  # noqa: E402
-from runtime_models import export_lite_models  # noqa: E402
+from runtime_models import export_lite_models, handedness_counts  # noqa: E402
 
 TINY_HAND = {"crop_size": 64, "stride": 4, "sshfr_channels": [16, 16, 16, 32, 32, 32, 32, 32, 32, 32],
              "c": 16, "p": 1, "q": 1, "num_msff": 2, "attention_reduction": 4}
@@ -340,18 +340,9 @@ def test_the_shipped_hand_model_names_real_hands(hagrid_dir, precision):
     from handjoints_trt.data.loaders import load_hagrid_mp
 
     records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:300]
-    agree = consistent = 0
     with HandJointDetector(backend="onnxruntime", precision=precision) as detector:
         assert detector.has_handedness
-        for record in records:
-            sample = record.load()
-            label = sample.hands[0]
-            hand = detector.estimate(sample.image, label.box[None])[0]
-            w = sample.image.shape[1]
-            mirror_box = np.array([[w - label.box[2], label.box[1], w - label.box[0], label.box[3]]])
-            mirror = detector.estimate(np.ascontiguousarray(sample.image[:, ::-1]), mirror_box)[0]
-            agree += hand.handedness == label.handedness
-            consistent += mirror.handedness != hand.handedness
+        agree, consistent = handedness_counts(detector, records)
     # a head that guessed would score ~0.5 on both; one that ignored the image's side, 0 mirror consistency
     assert agree / len(records) >= 0.93 and consistent / len(records) >= 0.92, (agree, consistent)
 
