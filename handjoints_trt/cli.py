@@ -220,6 +220,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--runtime-scale", action="store_true",
                    help="localizer: train on 384x384 windows of frames at the scale detect() gives stage I "
                         "(HD frames at long side 640) instead of whole frames letterboxed to 384")
+    p.add_argument("--ema-decay", type=float, default=0.0,
+                   help="keep an exponential moving average of the weights (e.g. 0.998: about the last 500 steps), "
+                        "validated beside the raw weights and written as best.pt's weights; 0 = off")
     p.add_argument("--no-loss-wise", action="store_true", help="ablation: supervise only the last MSFF")
     p.add_argument("--no-error-weighting", action="store_true", help="ablation: hand heatmaps on unweighted")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
@@ -243,7 +246,7 @@ def cmd_train(args) -> int:
         lr=args.lr, num_workers=args.workers, threads=args.threads, seed=args.seed, max_steps=args.max_steps,
         checkpoint_every=args.checkpoint_every, loss_wise=not args.no_loss_wise,
         error_weighting=not args.no_error_weighting, amp=not args.no_amp, progress=not args.quiet,
-        init_from=str(args.init_from or ""), runtime_scale=args.runtime_scale)
+        init_from=str(args.init_from or ""), runtime_scale=args.runtime_scale, ema_decay=args.ema_decay)
     trainer = Trainer(cfg)
     try:
         trainer.fit()

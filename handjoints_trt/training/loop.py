@@ -19,6 +19,7 @@ from .. import __version__
 from ..fileio import atomic_path
 from . import losses
 from .datasets import recipe_hash
+from .ema import WeightAverage
 
 LOCALIZER_STRIDE = 4  # the localizer's outputs are at 1/4 of its input (models/localizer.py)
 
@@ -33,7 +34,10 @@ class TrainConfig:
     holds last.pt): the same model config is loaded as is, a narrower localizer is widened to this run's and a hand network
     with fewer MSFF modules deepened (models/widen.py), so a bigger model starts where a trained one stands.
     runtime_scale: localizer only: train on input-sized windows of frames scaled as detect() scales them
-    (datasets.runtime_scale_window) rather than on whole frames letterboxed to the input."""
+    (datasets.runtime_scale_window) rather than on whole frames letterboxed to the input.
+    ema_decay: 0 = off; else the run also keeps an exponential moving average of its weights (training/ema.py,
+    horizon about 1 / (1 - ema_decay) steps), validates it beside the raw weights (epochs.csv: val_* for the
+    average, raw_val_* for the raw weights), selects best.pt on it and writes it as best.pt's weights."""
 
     stage: str
     out_dir: str
@@ -58,6 +62,7 @@ class TrainConfig:
     progress: bool = True
     init_from: str = ""
     runtime_scale: bool = False  # localizer: train on windows of frames at the runtime's scale (datasets.py)
+    ema_decay: float = 0.0       # 0 = no weight average; e.g. 0.998 averages about the last 500 steps
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -208,6 +213,7 @@ def validate_hand(model, loader, device) -> dict:
     from ..evaluation import PCKAccumulator
     from ..postprocess import decode_heatmaps
 
+    was_training = model.training
     model.eval()
     acc = PCKAccumulator()
     for batch in loader:
@@ -218,7 +224,7 @@ def validate_hand(model, loader, device) -> dict:
             located &= batch["negative"].numpy()[:, None] == 0
         acc.add(coords, batch["keypoints"].numpy(), located)
     result = acc.result()
-    model.train()
+    model.train(was_training)
     return {"val_pck@0.2": float(result.pck[1]), "val_auc": float(result.auc), "val_epe_cells": float(result.epe)}
 
 
@@ -227,6 +233,7 @@ def validate_localizer(model, loader, device, stride: int) -> dict:
     from ..evaluation import detection_pr
     from ..postprocess import decode_boxes
 
+    was_training = model.training
     model.eval()
     preds, scores, gts = [], [], []
     for batch in loader:
@@ -240,7 +247,7 @@ def validate_localizer(model, loader, device, stride: int) -> dict:
             scores.append(sc)
             gts.append(gt[gt[:, 0] >= 0])
     pr = detection_pr(preds, scores, gts, iou=0.5)
-    model.train()
+    model.train(was_training)
     return {"val_recall": float(pr["recall"]), "val_precision": float(pr["precision"])}
 
 
@@ -276,7 +283,8 @@ class Trainer:
         self.recipe_history = [{"step": 0, "recipe_hash": recipe_hash(cfg.recipe), "recipe": cfg.recipe}]
         if cfg.init_from and not (self.out / "last.pt").is_file():
             self._init_weights(Path(cfg.init_from))
-        self._resume()
+        ema_state = self._resume()
+        self.ema = self._weight_average(ema_state)
 
     # -- state
     def state(self) -> dict:
@@ -285,13 +293,25 @@ class Trainer:
             "scaler": self.scaler.state_dict(), "step": self.step, "epoch": self.epoch, "best": self.best,
             "stage": self.cfg.stage, "model_config": self.model_cfg.to_dict(), "train_config": self.cfg.to_dict(),
             "recipe": self.cfg.recipe, "recipe_hash": recipe_hash(self.cfg.recipe), "version": __version__,
-            "recipe_history": self.recipe_history,
+            "recipe_history": self.recipe_history, "ema": self.ema.state_dict() if self.ema else None,
         }
 
-    def _resume(self) -> None:
+    def _weight_average(self, saved: dict | None) -> WeightAverage | None:
+        """The run's weight average (TrainConfig.ema_decay), carried on from last.pt when it holds one."""
+        if not self.cfg.ema_decay:
+            return None
+        ema = WeightAverage(self.model, self.cfg.ema_decay)
+        if saved is not None:
+            ema.load_state_dict(saved)
+        elif self.step and self.rank == 0:
+            print(f"weight average starts at step {self.step} from the resumed weights", flush=True)
+        return ema
+
+    def _resume(self) -> dict | None:
+        """Load out_dir/last.pt when it exists; returns its weight average's state (None without one)."""
         last = self.out / "last.pt"
         if not last.is_file():
-            return
+            return None
         state = load_checkpoint(last)
         if state["stage"] != self.cfg.stage or state["model_config"] != self.model_cfg.to_dict():
             raise ValueError(f"{last} was trained with another stage or model config; use a new --out folder")
@@ -306,6 +326,7 @@ class Trainer:
                                         "recipe": self.cfg.recipe})
         if self.rank == 0:
             print(f"resumed from {last}: epoch {self.epoch}, step {self.step}, best {self.best:.4f}")
+        return state.get("ema")
 
     def _init_weights(self, path: Path) -> None:
         """Start from another run's weights (TrainConfig.init_from); optimizer and schedule start afresh."""
@@ -335,6 +356,15 @@ class Trainer:
     def _checkpoint(self, name: str = "last.pt") -> None:
         if self.rank == 0:
             save_checkpoint(self.out / name, self.state())
+
+    def _checkpoint_best(self) -> None:
+        """best.pt holds the weights that were validated: the average when the run keeps one."""
+        if self.rank != 0:
+            return
+        state = self.state()
+        if self.ema is not None:
+            state.update(model=self.ema.module.state_dict(), weights="ema")  # the raw ones: last.pt
+        save_checkpoint(self.out / "best.pt", state)
 
     # -- schedule
     def _lr(self) -> float:
@@ -369,12 +399,20 @@ class Trainer:
                           persistent_workers=False, pin_memory=self.device.type == "cuda")
 
     def validate(self) -> dict:
+        """Validation metrics (val_*) of the weights best.pt would hold; with a weight average, those of the
+        average, and the raw weights' as raw_val_*."""
         if self.val_set is None or len(self.val_set) == 0:
             return {}
+        if self.ema is None:
+            return self._validate(self.model)
+        raw = {f"raw_{k}": v for k, v in self._validate(self.model).items()}
+        return {**self._validate(self.ema.module), **raw}
+
+    def _validate(self, model) -> dict:
         loader = self._loader(self.val_set, shuffle=False)
         if self.cfg.stage == "hand":
-            return validate_hand(self.model, loader, self.device)
-        return validate_localizer(self.model, loader, self.device, LOCALIZER_STRIDE)
+            return validate_hand(model, loader, self.device)
+        return validate_localizer(model, loader, self.device, LOCALIZER_STRIDE)
 
     def _log(self, name: str, row: dict) -> None:
         """Append a row to out_dir/<name>.csv (readable without any service) and to TensorBoard if present."""
@@ -428,6 +466,8 @@ class Trainer:
                 self.scaler.scale(loss).backward()
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
+                if self.ema is not None:
+                    self.ema.update(self.model)
                 self.step += 1
                 value = float(loss.detach())
                 running = value if running is None else 0.95 * running + 0.05 * value
@@ -448,7 +488,7 @@ class Trainer:
                 self._log("epochs", {"time": round(time.time(), 1), **metrics})
                 if metrics.get(key, -math.inf) > self.best:
                     self.best = metrics[key]
-                    self._checkpoint("best.pt")
+                    self._checkpoint_best()
             self._checkpoint()
         return metrics
 

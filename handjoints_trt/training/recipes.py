@@ -94,6 +94,11 @@ RECIPES: dict[str, dict] = {
     "hand-camera": {**_hand_with_negatives(0.675, 0.225, synthetic_seed=7), "augment": dict(CAMERA_AUGMENT)},
     "localizer-camera": {**_localizer({"p_photo": 0.25, "max_iou": 0.5}), "augment": dict(CAMERA_AUGMENT)},
     "localizer-camera-mild": {**_localizer({"p_photo": 0.25, "max_iou": 0.5}), "augment": dict(CAMERA_AUGMENT_MILD)},
+    # hand-synthetic-heavy's mix (synthetic 0.4, photos 0.5, from a fresh synthetic seed) with the camera light
+    # (session 19): one fine-tune towards both the synthetic set and real cameras, where the shipped network is a
+    # soup of two runs, one for each.
+    "hand-camera-synthetic-heavy": {**_hand_with_negatives(0.5, 0.4, synthetic_seed=9),
+                                    "augment": dict(CAMERA_AUGMENT)},
     # hand-real with the camera-light augmentation: for the handedness head (session 18), which learns on photos only.
     "hand-real-camera": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
