@@ -275,6 +275,12 @@ def serial(scored: dict) -> dict:
             for name, per in scored.items()}
 
 
+def handedness_cell(scored: dict) -> str:
+    """'0.969 (300)': detect_and_score's left / right agreement and how many hands it compared; '-' for none."""
+    share = scored.get("handedness")
+    return "-" if share is None else f"{share:.3f} ({scored['handedness_hands']})"
+
+
 def markdown(results: dict, scored: dict) -> str:
     """The report: caveats, set-by-set table, timing."""
     t = results["timing"]
@@ -297,14 +303,19 @@ def markdown(results: dict, scored: dict) -> str:
              "Detectors: " + "; ".join(f"**{k}** {v}" for k, v in results["detectors"].items()), "",
              "Scoring (the same for both, model_eval.detect_and_score): stage-I recall / precision at IoU 0.5 "
              "(evaluation.detection_pr; MediaPipe's box is its 21 landmarks' tight box, as the labels' boxes "
-             "are made), whole-pipeline PCK@0.2 (a missed hand counts as all joints missed).", "",
-             "| set | frames | hands | detector | recall | precision | AP | pipeline PCK@0.2 | EPE px |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "are made), whole-pipeline PCK@0.1 and @0.2 (a missed hand counts as all joints missed), EPE of "
+             "the found hands' joints, and L-R: the share of found hands whose left / right agrees with the "
+             "label's (MediaPipe's, swapped to the person's hand; synthetic: exact), with how many were "
+             "compared.", "",
+             "| set | frames | hands | detector | recall | precision | AP | pipeline PCK@0.1 | PCK@0.2 | EPE px | "
+             "L-R (hands) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, per in scored.items():
         for label, r in per.items():
             p = r["pipeline"]
             lines.append(f"| {name} | {r['images']} | {r['hands']} | {label} | {r['recall']:.3f} | "
-                         f"{r['precision']:.3f} | {r['ap']:.3f} | {p.pck[1]:.3f} | {p.epe:.1f} |")
+                         f"{r['precision']:.3f} | {r['ap']:.3f} | {p.pck[0]:.3f} | {p.pck[1]:.3f} | {p.epe:.1f} | "
+                         f"{handedness_cell(r)} |")
     lines += ["", f"## Time per 640x480 frame, one real hand (set (a) frame 0), {t[names[0]]['n']} alternating "
               "runs each", "", "| detector | median ms | p95 ms | hands found |", "|---|---|---|---|"]
     for label in names:

@@ -141,6 +141,31 @@ def test_scoring_counts_handedness_agreement_on_found_hands():
     assert scored["handedness_hands"] == 2 and scored["handedness"] == pytest.approx(0.5)
 
 
+def test_report_rows_carry_pck_at_0_1_and_left_right_agreement():
+    """The report's table: PCK@0.1 and @0.2 of the pipeline, and the L-R cell from detect_and_score's counts
+    ('-' where no hand carried both a label and a prediction)."""
+    kp = (line_hand(0.3, 0.3, 0.01) * [640, 480]).astype(np.float32)
+    frame = np.zeros((480, 640, 3), np.uint8)
+    samples = [Sample(frame, [HandLabel(kp, np.ones(21, bool), None, "right")]),
+               Sample(frame, [HandLabel(kp + [16.0, 0.0], np.ones(21, bool), None, "left")])]   # 1/8 of its size off
+    module = FakeHandsModule(lambda rgb: fake_result([kp / [640, 480]], [0.99], ["Left"]))
+    with pm.MediaPipeHands(module) as adapter:
+        agreeing = detect_and_score(adapter, samples)
+        unlabelled = detect_and_score(adapter, [Sample(frame, [HandLabel(kp, np.ones(21, bool))])])
+    machine = {"date": "2026-12-05T06:00:00+00:00", "commit": "abc", "cpu": "test", "cores": 2,
+               "load_avg_1_5_15": [0, 0, 0], "gpus": [], "python": "3", "libraries": {}}
+    results = {"date": "2026-12-05", "command": "test", "niceness": 0, "pinned_cpu": None, "machine": machine,
+               "versions": {}, "detectors": {"MediaPipe": "fake"}, "timing": {
+                   "MediaPipe": {"median": 1.0, "p95": 1.0, "n": 1, "hands_found": 1},
+                   "ratio_of": "x", "ratio": 1.0}}
+    text = pm.markdown(results, {"(a)": {"MediaPipe": agreeing}, "(c)": {"MediaPipe": unlabelled}})
+    rows = [line for line in text.splitlines() if line.startswith("| (")]
+    a, c = (row.split(" | ") for row in rows)
+    pck = agreeing["pipeline"].pck
+    assert a[7:9] == ["0.500", "1.000"] and a[7:9] == [f"{pck[0]:.3f}", f"{pck[1]:.3f}"]
+    assert a[-1] == "0.500 (2) |" and c[-1] == "- |"
+
+
 # ------------------------------------------------------------------------------------------------ frames
 def test_paste_centred_moves_labels_with_the_photo():
     rng = np.random.default_rng(0)
