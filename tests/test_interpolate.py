@@ -55,6 +55,26 @@ def test_interpolate_refuses_different_networks_and_bad_alpha(tmp_path):
     assert not (tmp_path / "out.pt").exists()
 
 
+def test_a_checkpoint_older_than_a_config_field_interpolates_with_a_newer_one(tmp_path):
+    """Session 18 added handedness_head (default off) to the hand config: a checkpoint written before it (no such
+    key) holds the same network as one written after with the field off, and soups with it. The fine-tune's
+    weight average (best.pt of a run with --ema-decay) is not carried into the soup."""
+    old = small_checkpoint(tmp_path / "old.pt", 1)
+    old["model_config"].pop("handedness_head")
+    save_checkpoint(tmp_path / "old.pt", old)
+    new = small_checkpoint(tmp_path / "new.pt", 2)
+    new.update(ema={"weights": new["model"], "updates": 5, "decay": 0.99}, weights="ema")
+    save_checkpoint(tmp_path / "new.pt", new)
+    soup = interpolate_checkpoints(tmp_path / "old.pt", tmp_path / "new.pt", 0.5, tmp_path / "soup.pt")
+    assert "ema" not in soup and "weights" not in soup
+    key = next(k for k, v in new["model"].items() if v.is_floating_point())
+    torch.testing.assert_close(soup["model"][key], 0.5 * (old["model"][key] + new["model"][key]))
+    with_head = small_checkpoint(tmp_path / "head.pt", 3, handedness_head=True)
+    assert with_head["model_config"]["handedness_head"] is True
+    with pytest.raises(ValueError, match="differ in model_config"):
+        interpolate_checkpoints(tmp_path / "old.pt", tmp_path / "head.pt", 0.5, tmp_path / "out.pt")
+
+
 def test_cli_interpolate_then_export_runs_in_onnxruntime(tmp_path, capsys):
     small_checkpoint(tmp_path / "base.pt", 1)
     small_checkpoint(tmp_path / "tuned.pt", 2)

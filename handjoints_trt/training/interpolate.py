@@ -35,17 +35,30 @@ def interpolate_states(base: dict[str, torch.Tensor], tuned: dict[str, torch.Ten
     return out
 
 
+def _full_config(state: dict) -> dict:
+    """The checkpoint's model config with every field, so that a checkpoint written before a field existed
+    (e.g. session 18's handedness_head, default off) compares equal to a newer one of the same network."""
+    from ..models import hand_config, localizer_config
+
+    config = state.get("model_config")
+    if state.get("stage") == "hand":
+        return hand_config(config).to_dict()
+    return localizer_config(config).to_dict() if state.get("stage") == "localizer" else config
+
+
 def interpolate_checkpoints(base_path: str | Path, tuned_path: str | Path, alpha: float,
                             out_path: str | Path) -> dict:
     """Write a checkpoint whose weights interpolate two trainer checkpoints of one network (see
     interpolate_states); everything else (config, recipe, step) is the fine-tune's, with an 'interpolated'
     record of the sources. Returns the written checkpoint."""
     base, tuned = load_checkpoint(base_path), load_checkpoint(tuned_path)
-    for key in ("stage", "model_config"):
-        if base.get(key) != tuned.get(key):
-            raise ValueError(f"{base_path} and {tuned_path} differ in {key} ({base.get(key)!r} vs "
-                             f"{tuned.get(key)!r}); only checkpoints of one network can be interpolated")
-    state = {k: v for k, v in tuned.items() if k not in ("optimizer", "scheduler", "scaler")}
+    for key, a, b in (("stage", base.get("stage"), tuned.get("stage")),
+                      ("model_config", _full_config(base), _full_config(tuned))):
+        if a != b:
+            raise ValueError(f"{base_path} and {tuned_path} differ in {key} ({a!r} vs {b!r}); only checkpoints "
+                             "of one network can be interpolated")
+    # The fine-tune's weight average (TrainConfig.ema_decay) is not the soup's: leave it out.
+    state = {k: v for k, v in tuned.items() if k not in ("optimizer", "scheduler", "scaler", "ema", "weights")}
     state["model"] = interpolate_states(base["model"], tuned["model"], float(alpha))
     state["interpolated"] = {"base": str(base_path), "base_step": base.get("step"), "tuned": str(tuned_path),
                              "tuned_step": tuned.get("step"), "alpha": float(alpha)}
