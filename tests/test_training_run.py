@@ -186,3 +186,29 @@ def test_a_recipe_augment_object_reaches_the_training_crops():
     a, b = plain[3]["image"], bright[3]["image"]
     assert b.mean() > a.mean() + 0.2                      # the same crop, three times the light
     np.testing.assert_array_equal(plain_val[0]["image"], bright_val[0]["image"])
+
+
+def test_a_recipe_jitter_object_reaches_the_training_crops():
+    """A recipe's "jitter" object overrides CropJitter fields for its training crops (hand-real-rotated: half the
+    crops at any angle, for the handedness head); no object keeps the defaults; unknown fields are refused."""
+    from handjoints_trt.training.datasets import CropJitter
+    from handjoints_trt.training.loop import build_datasets, build_model, jitter_config
+
+    assert jitter_config(SYNTHETIC) == CropJitter()
+    assert jitter_config(RECIPES["hand-real-rotated"]).p_any_rotation == 0.5 > CropJitter().p_any_rotation
+    with pytest.raises(ValueError, match="unknown fields \\['spin'\\]"):
+        jitter_config({**SYNTHETIC, "jitter": {"spin": 1}})
+    still = {"scale": [1.0, 1.0], "shift": 0.0, "rotation": 0.0, "p_flip": 0.0}
+    upright_cfg = tiny_config(Path("unused"), recipe={**SYNTHETIC, "jitter": {**still, "p_any_rotation": 0.0}})
+    turned_cfg = tiny_config(Path("unused"), recipe={**SYNTHETIC, "jitter": {**still, "p_any_rotation": 1.0}})
+    _, model_cfg = build_model(upright_cfg)
+    (upright, _), (turned, _) = build_datasets(upright_cfg, model_cfg), build_datasets(turned_cfg, model_cfg)
+    assert upright.jitter.scale == (1.0, 1.0) and turned.jitter.p_any_rotation == 1.0
+
+    def wrist_to_middle(item):   # direction of the hand in the crop, degrees
+        v = item["keypoints"][9] - item["keypoints"][0]
+        return np.degrees(np.arctan2(v[1], v[0]))
+
+    turns = [abs((wrist_to_middle(turned[i]) - wrist_to_middle(upright[i]) + 180) % 360 - 180) for i in range(8)]
+    assert np.median(turns) > 20        # the same hands, turned by a random angle each
+    np.testing.assert_allclose(upright[3]["keypoints"], build_datasets(upright_cfg, model_cfg)[0][3]["keypoints"])

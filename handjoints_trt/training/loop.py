@@ -146,7 +146,7 @@ def build_datasets(cfg: TrainConfig, model_cfg):
 
         common = dict(crop_size=model_cfg.crop_size, stride=model_cfg.stride, sigma=cfg.sigma)
         train = D.HandCrops(sources(recipe["train"]), length=cfg.epoch_size, seed=cfg.seed, augment=True,
-                            photometric=photo, **common)
+                            photometric=photo, jitter=jitter_config(recipe), **common)
         val_sources = [(D.hand_source(s, model_cfg.crop_size), 1.0) for s in recipe.get("val", [])]
         val_len = min(cfg.val_size, sum(len(s) for s, _ in val_sources)) if val_sources else 0
         val = D.HandCrops(val_sources, length=val_len, seed=cfg.seed, augment=False, **common) \
@@ -171,16 +171,29 @@ def build_datasets(cfg: TrainConfig, model_cfg):
 def augment_config(recipe: dict):
     """The photometric augmentation of a recipe: AugmentConfig's defaults, with the recipe's optional
     "augment" object overriding fields by name (e.g. {"p_low_light": 0.15}); ValueError naming an unknown field."""
-    from dataclasses import fields
-
     from ..data.augment import AugmentConfig
 
-    overrides = dict(recipe.get("augment", {}))
-    known = {f.name for f in fields(AugmentConfig)}
+    return _overridden(AugmentConfig, recipe, "augment")
+
+
+def jitter_config(recipe: dict):
+    """How a recipe's training crops stray from their boxes (stage II): CropJitter's defaults, with the recipe's
+    optional "jitter" object overriding fields by name (e.g. {"p_any_rotation": 0.5}); ValueError naming an
+    unknown field."""
+    from .datasets import CropJitter
+
+    return _overridden(CropJitter, recipe, "jitter")
+
+
+def _overridden(config_class, recipe: dict, key: str):
+    from dataclasses import fields
+
+    overrides = dict(recipe.get(key, {}))
+    known = {f.name for f in fields(config_class)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ValueError(f"recipe 'augment' has unknown fields {unknown}; AugmentConfig has {sorted(known)}")
-    return AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
+        raise ValueError(f"recipe '{key}' has unknown fields {unknown}; {config_class.__name__} has {sorted(known)}")
+    return config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
 
 
 def build_frames(specs: list[dict], seed: int):

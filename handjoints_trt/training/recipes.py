@@ -99,6 +99,14 @@ RECIPES: dict[str, dict] = {
     # soup of two runs, one for each.
     "hand-camera-synthetic-heavy": {**_hand_with_negatives(0.5, 0.4, synthetic_seed=9),
                                     "augment": dict(CAMERA_AUGMENT)},
+    # hand-real with half the crops at any angle (CropJitter.p_any_rotation 0.2 -> 0.5; session 19): for the
+    # handedness head, which named hands pointing down or sideways worse than upright ones (the photos are
+    # mostly upright gestures; chirality does not change with rotation, so the label stays).
+    "hand-real-rotated": {
+        "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
+        "val": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"}],
+        "jitter": {"p_any_rotation": 0.5},
+    },
     # hand-real with the camera-light augmentation: for the handedness head (session 18), which learns on photos only.
     "hand-real-camera": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
