@@ -7,6 +7,9 @@ Sets (val data only; nothing written but the result files):
     The labels are MediaPipe's handedness, swapped to the person's hand (data/loaders/hagrid.py): agreement with
     MediaPipe, not accuracy. Mirror consistency needs no label: the photo mirrored left-right must give the
     other hand. Per gesture, and selective agreement (hands under a handedness_score threshold left unnamed).
+    Turned: each photo also turned by exactly 90, 180 and 270 degrees (cv2.rotate, no resampling), the box with it:
+    a turn does not change which hand it is, so the label stands (hands pointing sideways or down, as a robot's or
+    a ceiling camera sees them; the photos are mostly upright gestures).
 (b) frames: the first M of those photos enlarged 2x in 640x480 frames (peer_mediapipe's set (a2)) through detect():
     agreement on the labelled hands found (IoU >= 0.5), and mirror consistency of the whole pipeline.
 (c) synthetic: SyntheticHands(VAL_SEED) 640x480 frames through detect(), exact labels. The renderer draws the palm
@@ -32,6 +35,7 @@ from model_eval import shared_data  # noqa: E402
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 MIRROR = {"left": "right", "right": "left"}
+TURNS = (90, 180, 270)   # degrees clockwise
 
 
 def mirrored(image: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +43,22 @@ def mirrored(image: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
     w = image.shape[1]
     x0, y0, x1, y1 = box
     return np.ascontiguousarray(image[:, ::-1]), np.array([w - x1, y0, w - x0, y1], np.float32)
+
+
+def turned(image: np.ndarray, box, degrees: int) -> tuple[np.ndarray, np.ndarray]:
+    """The image turned clockwise by 90, 180 or 270 degrees (exact) and the (4,) box moved with it (continuous
+    coordinates: a 90-degree turn of a W x H image sends (x, y) to (H - y, x))."""
+    import cv2
+
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = box
+    if degrees == 90:
+        return cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), np.array([h - y1, x0, h - y0, x1], np.float32)
+    if degrees == 180:
+        return cv2.rotate(image, cv2.ROTATE_180), np.array([w - x1, h - y1, w - x0, h - y0], np.float32)
+    if degrees == 270:
+        return cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE), np.array([y0, w - x1, y1, w - x0], np.float32)
+    raise ValueError(f"degrees must be 90, 180 or 270, got {degrees!r}")
 
 
 def summary(rows: list[dict]) -> dict:
@@ -62,8 +82,9 @@ def _mean(values) -> float | None:
 
 
 def crops_set(detector, records) -> tuple[dict, dict]:
-    """Set (a): stage II on the labelled boxes of each photo and of its mirror image. (summary, per gesture)."""
-    rows, by_gesture = [], defaultdict(list)
+    """Set (a): stage II on the labelled boxes of each photo, of its mirror image and of the photo turned by
+    TURNS. (summary with 'turned': {degrees: agreement}, per gesture)."""
+    rows, by_gesture, by_turn = [], defaultdict(list), defaultdict(list)
     for record in records:
         sample = record.load()
         label = sample.hands[0]
@@ -74,10 +95,15 @@ def crops_set(detector, records) -> tuple[dict, dict]:
                "mirror": mirror.handedness}
         rows.append(row)
         by_gesture[record.meta.get("gesture", "?")].append(row)
+        for degrees in TURNS if label.handedness in MIRROR else ():
+            image, box = turned(sample.image, label.box, degrees)
+            by_turn[degrees].append(detector.estimate(image, box[None])[0].handedness == label.handedness)
     gestures = {g: {"hands": len(r), "agreement": _mean(x["predicted"] == x["label"] for x in r),
                     "mirror_consistency": _mean(x["mirror"] == MIRROR.get(x["predicted"]) for x in r)}
                 for g, r in sorted(by_gesture.items())}
-    return summary(rows), gestures
+    result = summary(rows)
+    result["turned"] = {str(d): _mean(by_turn[d]) for d in TURNS}
+    return result, gestures
 
 
 def matched(hands, box, iou_min: float = 0.5):
@@ -171,6 +197,12 @@ def markdown(results: dict) -> str:
             lines.append(f"| {name} | {detector} | {r['scored']} | {_fmt(r['agreement'])} | "
                          f"{_fmt(r.get('mirror_consistency'))} | "
                          + (f"{_fmt(high['agreement'])} ({_fmt(high['coverage'])}) |" if high else "- |"))
+    crops = results["sets"]["(a) val crops, labelled boxes"]["handjoints_trt"]
+    if "turned" in crops:
+        lines += ["", "Set (a) turned (the photo and its box turned clockwise by exactly 90, 180, 270 degrees; the label "
+                  "stands), ours:", "", "| turn | 0 | 90 | 180 | 270 |", "|---|---|---|---|---|",
+                  f"| agreement | {_fmt(crops['agreement'])} | "
+                  + " | ".join(_fmt(crops["turned"][str(d)]) for d in TURNS) + " |"]
     lines += ["", "Per gesture, set (a), ours:", "", "| gesture | crops | agreement | mirror consistency |",
               "|---|---|---|---|"]
     for gesture, g in results["gestures"].items():

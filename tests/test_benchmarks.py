@@ -812,6 +812,34 @@ def test_handedness_benchmark_runs_on_the_shipped_models(tmp_path, hagrid_dir, s
     assert "| (a) val crops, labelled boxes | handjoints_trt | 20 |" in (tmp_path / "handedness.md").read_text()
     for name in ("handedness.png", "handedness_examples.png"):
         assert cv2.imread(str(tmp_path / name)) is not None
+    with HandJointDetector(threads=1) as detector:     # the turned photos: a direct count again
+        for degrees in handedness.TURNS:
+            agree = 0
+            for record in records:
+                sample = record.load()
+                image, box = handedness.turned(sample.image, sample.hands[0].box, degrees)
+                agree += detector.estimate(image, box[None])[0].handedness == sample.hands[0].handedness
+            assert crops["turned"][str(degrees)] == pytest.approx(agree / 20), degrees
+    assert "| turn | 0 | 90 | 180 | 270 |" in (tmp_path / "handedness.md").read_text()
+
+
+def test_turned_moves_the_box_with_the_pixels():
+    """handedness.turned: the box turned with the image frames the same pixels, turned (exact 90-degree turns)."""
+    import handedness
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (30, 50, 3), np.uint8)
+    box = np.array([7, 4, 19, 25], np.float32)
+    x0, y0, x1, y1 = box.astype(int)
+    inside = image[y0:y1, x0:x1]
+    codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    for degrees, code in codes.items():
+        out, moved = handedness.turned(image, box, degrees)
+        a0, b0, a1, b1 = moved.astype(int)
+        assert out.shape[:2] == ((50, 30) if degrees != 180 else (30, 50))
+        np.testing.assert_array_equal(out[b0:b1, a0:a1], cv2.rotate(inside, code))
+    with pytest.raises(ValueError, match="90, 180 or 270"):
+        handedness.turned(image, box, 45)
 
 
 def test_handedness_benchmark_peer_without_mediapipe_exits_2_with_the_fix(monkeypatch, tmp_path, capsys):
