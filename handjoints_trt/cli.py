@@ -278,6 +278,9 @@ def _handedness_parser(sub, full: bool) -> None:
     p.add_argument("--val-size", type=int, default=1000, help="hagrid_mp val crops scored per epoch")
     p.add_argument("--synthetic-val", type=int, default=1000, help="synthetic val crops scored per epoch")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--upright", action="store_true",
+                   help="the new head also reads the joints' layout turned upright (wrist to middle knuckle "
+                        "pointing up): for hands held at any angle, with --recipe hand-real-rotated")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--workers", type=int, default=1, help="data-loader worker processes")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
@@ -298,7 +301,7 @@ def cmd_handedness(args) -> int:
         epoch_size=args.epoch_size,
         val_size=args.val_size, synthetic_val=args.synthetic_val, batch_size=args.batch_size, lr=args.lr,
         num_workers=args.workers, threads=args.threads, seed=args.seed, checkpoint_every=args.checkpoint_every,
-        progress=not args.quiet))
+        progress=not args.quiet, upright=args.upright))
     return 0
 
 

@@ -146,6 +146,56 @@ def test_head_training_moves_only_the_head_resumes_and_exports(tmp_path, tiny_ch
     assert read_metadata(tmp_path / "hand.onnx")["outputs"] == "heatmaps,handedness"
 
 
+def test_the_upright_layout_forgets_the_angle_and_keeps_the_chirality():
+    """upright_layout: the same hand turned by any angle, moved and scaled reads the same; its mirror image
+    reads mirrored (x negated): what tells a left hand from a right one is kept."""
+    from handjoints_trt.models.hand_net import upright_layout
+
+    torch.manual_seed(0)
+    hand = torch.rand(4, 21, 2) * 2 - 1
+    base = upright_layout(hand)
+    np.testing.assert_allclose(base[:, 9].numpy(), np.tile([0.0, -1.0], (4, 1)), atol=1e-3)
+    for degrees in (37.0, 90.0, 180.0, 251.0):
+        a = np.radians(degrees)
+        turn = torch.tensor([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], dtype=torch.float32)
+        moved = (hand @ turn.T) * 0.6 + torch.tensor([0.2, -0.1])
+        np.testing.assert_allclose(upright_layout(moved).numpy(), base.numpy(), atol=5e-3)
+    mirror = hand * torch.tensor([-1.0, 1.0])
+    np.testing.assert_allclose(upright_layout(mirror).numpy(), (base * torch.tensor([-1.0, 1.0])).numpy(), atol=1e-5)
+
+
+def test_an_upright_head_trains_exports_and_older_configs_stay_without_it(tmp_path, tiny_checkpoint):
+    """`train-handedness --upright`: the new head reads 4 numbers per joint (the positions and the upright
+    layout), trains on the frozen network, exports with ONNX Runtime = PyTorch (export's parity check), and
+    gives another P(right hand) than it would without the upright layout; configs without the field load
+    with it off."""
+    from handjoints_trt.export.onnx_export import export_checkpoint
+
+    assert HandNetConfig.from_dict({**TINY_HAND, "handedness_head": True}).handedness_upright is False
+    cfg = HandednessConfig(init_from=str(tiny_checkpoint), out_dir=str(tmp_path / "head"), epochs=1, epoch_size=32,
+                           val_size=16, synthetic_val=16, batch_size=16, num_workers=0, threads=2,
+                           checkpoint_every=1, progress=False, upright=True)
+    HandednessTrainer(cfg).fit()
+    trained = load_checkpoint(tmp_path / "head" / "best.pt")
+    assert trained["model_config"]["handedness_upright"] is True
+    assert trained["model"]["handedness.mlp.0.weight"].shape[1] == 21 * (48 + 4)
+    export_checkpoint(tmp_path / "head" / "best.pt", tmp_path / "hand.onnx")
+    model = build_hand_net(HandNetConfig.from_dict(trained["model_config"])).eval()
+    model.load_state_dict(trained["model"])
+    crops = torch.rand(3, 3, 64, 64) - 0.5
+    with torch.no_grad():
+        _, right = model.forward_with_handedness(crops)
+        weight = model.handedness.mlp[0].weight.view(-1, 21, 48 + 4)
+        weight[:, :, 50:] = 0                       # the upright layout's two columns per joint, unread
+        _, without = model.forward_with_handedness(crops)
+    assert np.abs(without.numpy() - right.numpy()).max() > 1e-4
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(tmp_path / "hand.onnx"), providers=["CPUExecutionProvider"])
+    onnx_right = session.run(["handedness"], {"crops": crops.numpy()})[0]
+    np.testing.assert_allclose(onnx_right, right.numpy(), atol=1e-5)
+
+
 def test_the_head_learns_on_the_shipped_networks_frozen_features():
     """The head fits 32 synthetic crops from the frozen features of the committed hand checkpoint, and only the
     head's parameters get gradients (the network's features are computed once: they cannot change)."""

@@ -64,6 +64,9 @@ class HandNetConfig:
     handedness_head: [ours, not in the paper] a small head on the last MSFF's features and heatmaps giving
         P(right hand) per crop (hand_net.HandednessHead; ~2 % of the crop's FLOPs), trained on the frozen
         network (training/handedness.py). Off by default: the paper's network has no such output.
+    handedness_upright: [ours] the head also reads the joints' positions turned upright (wrist to middle knuckle
+        pointing up, scaled by that length), so that a turned hand's layout reads as an upright one's (session
+        19: the first head named hands turned 90 / 180 degrees far worse than upright ones). Off for older heads.
     """
 
     crop_size: int = 256
@@ -81,6 +84,7 @@ class HandNetConfig:
     attention_reduction: int = 16
     num_joints: int = 21
     handedness_head: bool = False
+    handedness_upright: bool = False
 
     @property
     def heatmap_size(self) -> int:
@@ -118,7 +122,8 @@ class HandNetConfig:
         _check_int_range("num_msff", self.num_msff, 1)
         _check_int_range("attention_reduction", self.attention_reduction, 1)
         _check_int_range("num_joints", self.num_joints, 1)
-        for name in ("use_sshfr", "use_tp", "use_at", "use_aomr", "aomr_learnable", "handedness_head"):
+        for name in ("use_sshfr", "use_tp", "use_at", "use_aomr", "aomr_learnable", "handedness_head",
+                     "handedness_upright"):
             _check_bool(name, getattr(self, name))
         if self.use_aomr and self.num_joints != 21:
             raise ValueError(f"use_aomr needs num_joints=21 (the hand skeleton's graph), got {self.num_joints}; "

@@ -219,6 +219,19 @@ class Handoff(nn.Module):
         return self.features_conv(shallow) + self.heatmaps_conv(heatmaps)
 
 
+def upright_layout(positions: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """(B, K, 2) joint positions (x, y; y down) -> the same layout turned and scaled so that the wrist (joint 0)
+    is at the origin and the middle finger's knuckle (joint 9) at (0, -1). A turn, not a reflection: a hand's
+    chirality (which side its thumb is on) is kept, while the angle it is held at is removed."""
+    p = positions - positions[:, :1]
+    v = p[:, 9:10]                                                                    # (B, 1, 2)
+    length = torch.sqrt((v * v).sum(dim=2, keepdim=True) + eps * eps)
+    ux, uy = (v / length).unbind(dim=2)                                               # (B, 1) each
+    x, y = p.unbind(dim=2)                                                            # (B, K) each
+    # the rotation taking u to (0, -1): [[-uy, ux], [-ux, -uy]] (determinant 1)
+    return torch.stack([-uy * x + ux * y, -ux * x - uy * y], dim=2) / length
+
+
 class HandednessHead(nn.Module):
     """[ours] P(right hand) of each crop, from the last MSFF's fused features and its heatmaps.
 
@@ -233,13 +246,15 @@ class HandednessHead(nn.Module):
     """
 
     def __init__(self, fusion_channels: int, num_joints: int, channels: int = 48, hidden: int = 64,
-                 sharpness: float = 10.0, context: int = 1):
+                 sharpness: float = 10.0, context: int = 1, upright: bool = False):
         super().__init__()
+        self.upright = upright
+        position_features = 4 if upright else 2
         layers = [ConvBNReLU(fusion_channels, channels, 1)]
         layers += [ConvBNReLU(channels, channels, 3) for _ in range(context)]
         self.reduce = nn.Sequential(*layers) if context else layers[0]
         self.sharpness = sharpness
-        self.mlp = nn.Sequential(nn.Linear(num_joints * (channels + 2), hidden), nn.ReLU(inplace=True),
+        self.mlp = nn.Sequential(nn.Linear(num_joints * (channels + position_features), hidden), nn.ReLU(inplace=True),
                                  nn.Linear(hidden, 1))
 
     def forward(self, fused: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
@@ -252,6 +267,8 @@ class HandednessHead(nn.Module):
         xs = torch.linspace(-1.0, 1.0, w, device=heatmaps.device, dtype=heatmaps.dtype)
         grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(h * w, 2)  # (h*w, 2) x, y
         positions = torch.matmul(weights, grid)                                         # (B, K, 2)
+        if self.upright:
+            positions = torch.cat([positions, upright_layout(positions)], dim=2)          # (B, K, 4)
         logits = self.mlp(torch.cat([at_joints, positions], dim=2).flatten(1))
         return torch.sigmoid(logits)
 
@@ -276,8 +293,8 @@ class HandNet(nn.Module):
         self.msff = nn.ModuleList(MSFF(features, config) for _ in range(config.num_msff))
         # CPM-style hand-off: MSFF_{i+1} sees concat(SH, heatmaps_i) reduced back to the SH channel count.
         self.handoff = nn.ModuleList(Handoff(features, config.num_joints) for _ in range(config.num_msff - 1))
-        self.handedness = HandednessHead(config.fusion_channels, config.num_joints) \
-            if config.handedness_head else None
+        self.handedness = HandednessHead(config.fusion_channels, config.num_joints,
+                                         upright=config.handedness_upright) if config.handedness_head else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """SH: (B, 3, S, S) -> (B, feature_channels, S/stride, S/stride)."""

@@ -52,18 +52,21 @@ class HandednessConfig:
     checkpoint_every: int = 50
     progress: bool = True
     recipe: dict | None = None   # the data recipe; None = the checkpoint's own
+    upright: bool = False        # a new head also reads the joints' layout turned upright (HandNetConfig)
 
 
-def head_model(checkpoint: dict):
-    """The checkpoint's hand network with a handedness head (new, or the checkpoint's own), everything but
-    the head frozen."""
+def head_model(checkpoint: dict, upright: bool = False):
+    """The checkpoint's hand network with a handedness head (new, reading the upright layout too when
+    ``upright``; or the checkpoint's own), everything but the head frozen."""
     from ..models import build_hand_net
     from ..models.config import hand_config
 
     if checkpoint.get("stage") != "hand":
         raise ValueError(f"a handedness head goes on a hand network; this checkpoint is a "
                          f"{checkpoint.get('stage')!r} one")
-    config = replace(hand_config(checkpoint["model_config"]), handedness_head=True)
+    config = hand_config(checkpoint["model_config"])
+    if not config.handedness_head:
+        config = replace(config, handedness_head=True, handedness_upright=upright)
     model = build_hand_net(config)
     missing, unexpected = model.load_state_dict(checkpoint["model"], strict=False)
     if unexpected or any(not key.startswith("handedness.") for key in missing):
@@ -115,7 +118,7 @@ class HandednessTrainer:
         torch.manual_seed(cfg.seed)
         source = load_checkpoint(cfg.init_from)
         self.source = source
-        self.model, self.model_cfg = head_model(source)
+        self.model, self.model_cfg = head_model(source, cfg.upright)
         recipe = cfg.recipe or source["recipe"]
         train_cfg = TrainConfig(stage="hand", out_dir=cfg.out_dir, model=self.model_cfg.to_dict(), recipe=recipe,
                                 epoch_size=cfg.epoch_size, val_size=cfg.val_size, seed=cfg.seed)
