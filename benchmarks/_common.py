@@ -162,19 +162,23 @@ def export_untrained_lite(folder: Path | None = None) -> dict[str, Path]:
 
 def resolve_models(precision: str = "fp32", allow_untrained: bool = False, localizer: str | None = None,
                    hand: str | None = None) -> dict:
-    """The two model files to benchmark: given paths, else the shipped ones, else (with allow_untrained)
-    untrained exported lite models. Returns {'localizer', 'hand', 'untrained': bool, 'source': str}.
+    """The two model files to benchmark: each given path, the shipped file for the other (one given model, e.g. a
+    candidate hand network beside the shipped localizer), else (with allow_untrained) untrained exported lite
+    models. Returns {'localizer', 'hand', 'untrained': bool, 'source': str}.
     Raises ModelsMissing (a SystemExit with the fix) when nothing usable is there."""
     from handjoints_trt.models_registry import WEIGHTS_DIR, model_filename, shipped_models_present
 
     if localizer and hand:
         return {"localizer": Path(localizer), "hand": Path(hand), "untrained": False, "source": "given"}
+    given = {k: Path(v) for k, v in (("localizer", localizer), ("hand", hand)) if v}
     if shipped_models_present(precision):
-        return {"localizer": WEIGHTS_DIR / model_filename("localizer", precision),
-                "hand": WEIGHTS_DIR / model_filename("hand", precision), "untrained": False, "source": "shipped"}
+        shipped = {stage: WEIGHTS_DIR / model_filename(stage, precision) for stage in ("localizer", "hand")}
+        return {**shipped, **given, "untrained": False, "source": f"given {list(given)[0]}, shipped other"
+                if given else "shipped"}
     if allow_untrained and precision in ("fp32", "fp16"):
         paths = export_untrained_lite()
-        return {**paths, "untrained": True, "source": f"untrained lite export ({untrained_dir()})"}
+        return {**paths, **given, "untrained": True,
+                "source": f"untrained lite export ({untrained_dir()})" + (f", given {list(given)[0]}" if given else "")}
     raise ModelsMissing(
         f"the shipped {precision} models are missing from {WEIGHTS_DIR} "
         f"({model_filename('localizer', precision)}, {model_filename('hand', precision)}).\n"

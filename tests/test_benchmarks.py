@@ -849,3 +849,18 @@ def test_handedness_benchmark_peer_without_mediapipe_exits_2_with_the_fix(monkey
     assert handedness.main(["--peer", "--photos", "1", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "pip install mediapipe==0.10.14" in err and "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_one_given_model_is_used_beside_the_shipped_other(tmp_path):
+    """--hand-model alone (a candidate hand network) is the hand model benchmarked, beside the shipped localizer;
+    until session 19 a single given model was silently replaced by the shipped one."""
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the shipped models are not in this checkout")
+    candidate = tmp_path / "candidate_hand.onnx"
+    models = _common.resolve_models("fp32", hand=str(candidate))
+    assert models["hand"] == candidate and models["localizer"] == WEIGHTS_DIR / "localizer.onnx"
+    models = _common.resolve_models("fp32", localizer=str(candidate))
+    assert models["localizer"] == candidate and models["hand"] == WEIGHTS_DIR / "hand.onnx"
+    assert _common.resolve_models("fp32")["source"] == "shipped"
