@@ -112,6 +112,9 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--flip-test", action="store_true",
                    help="stage II also runs on each crop mirrored and averages the two (more accurate joints "
                         "for twice the stage-II time)")
+    g.add_argument("--upright-pass", action="store_true",
+                   help="a hand held sideways or pointing down gets stage II again on a crop turned upright, "
+                        "kept when its joints are surer (DetectorOptions.upright_pass)")
     g.add_argument("--mirrored", action="store_true",
                    help="the frames are mirror images (a selfie preview): report the person's hand as handedness")
     g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
@@ -150,6 +153,7 @@ def make_detector(args, **options):
                              nms_nested=getattr(args, "nms_nested", None),
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
                              flip_test=getattr(args, "flip_test", False), mirrored=getattr(args, "mirrored", False),
+                             upright_pass=getattr(args, "upright_pass", False),
                              **options)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from .backends.base import Backend, load_backend, resolve_kind
 from .models_registry import default_model_path
 from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, refine_boxes, verify_hands
-from .preprocess import Letterbox, crop_hands, letterbox
+from .preprocess import CROP_BORDER, Letterbox, crop_affine, crop_hands, letterbox, normalize, warp
 from .types import BOX_REFINE_RAMP, DetectorOptions, Hand
 
 LOCALIZER_MULTIPLE = 32          # the localizer reaches stride 32: its input sides are multiples of 32
@@ -317,6 +317,8 @@ class HandJointDetector:
         heatmaps, right = self.hand_stage(crops)
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
+        if self.options.upright_pass:
+            self._upright_pass(image, b, keypoints, confidence, right)
         if right is not None and self.options.mirrored:   # a mirror image shows the other hand
             right = 1 - right
         hands = [Hand(tuple(float(v) for v in b[i]),
@@ -327,6 +329,27 @@ class HandJointDetector:
         timings.update(crop=(t1 - t0) * 1e3, hands=(t2 - t1) * 1e3, decode=(t3 - t2) * 1e3)
         self.last_timings.update(timings)
         return hands
+
+    def _upright_pass(self, image: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray,
+                      right: np.ndarray | None) -> None:
+        """DetectorOptions.upright_pass, in place: each hand pointing over UPRIGHT_MIN_TURN degrees away from up
+        runs stage II again on a crop turned so that its wrist -> middle knuckle points up; that pass's joints,
+        confidence and handedness replace the first's where its mean confidence is higher."""
+        angles = hand_angles(keypoints)
+        turned = np.flatnonzero(np.abs(angles) >= UPRIGHT_MIN_TURN)
+        if len(turned) == 0:
+            return
+        size = self.crop_size
+        # crop_affine turns the hand counter-clockwise by rotation_deg: by its clockwise angle, it points up
+        affines = np.stack([crop_affine(boxes[i], size, rotation_deg=angles[i]) for i in turned])
+        crops = normalize(np.stack([warp(image, m, (size, size), border=CROP_BORDER) for m in affines]))
+        heatmaps, again = self.hand_stage(crops)
+        points, sure, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
+        for j, i in enumerate(turned):
+            if sure[j].mean() > confidence[i].mean():
+                keypoints[i], confidence[i] = points[j], sure[j]
+                if right is not None:
+                    right[i] = again[j]
 
     def detect(self, frame: np.ndarray, boxes=None) -> list[Hand]:
         """Hands in one frame.
@@ -379,6 +402,17 @@ class HandJointDetector:
     def __repr__(self) -> str:
         return (f"<HandJointDetector backend={self.backend_kind} crop={getattr(self, 'crop_size', '?')} "
                 f"max_hands={self.options.max_hands}{' (closed)' if self.hand_backend is None else ''}>")
+
+
+# DetectorOptions.upright_pass: hands turned further than this from pointing up get the second, upright pass
+UPRIGHT_MIN_TURN = 30.0
+
+
+def hand_angles(keypoints: np.ndarray) -> np.ndarray:
+    """(N, 21, 2) frame keypoints -> (N,) degrees each hand is turned clockwise from pointing up (wrist -> middle
+    finger's knuckle; y grows downwards), in (-180, 180]."""
+    v = keypoints[:, 9] - keypoints[:, 0]
+    return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
 
 
 def _merge_options(options: DetectorOptions | None, overrides: dict) -> DetectorOptions:

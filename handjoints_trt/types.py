@@ -147,6 +147,13 @@ class DetectorOptions:
         +1.6 on synthetic hands, for twice the stage-II work: 640x480 with one hand 1.24-1.34x the time,
         four hands 1.27-1.40x (benchmarks/flip_test.py, RESULTS.md section 7). Off by default: on a slow day of this
         shared machine one hand would pass the 15 ms budget.
+    upright_pass: [ours] a hand held turned (its wrist -> middle knuckle over 30 degrees from pointing up:
+        sideways, down) gets stage II a second time on a crop turned so that it points up, and keeps the pass
+        whose joints are surer (mean confidence). The network learnt mostly upright hands: on real val photos
+        turned 90 / 180 / 270 degrees PCK@0.2 0.78 / 0.71 / 0.75 -> 0.90 / 0.91 / 0.91 and left-right agreement
+        0.69 / 0.45 / 0.55 -> 0.85 / 0.82 / 0.81, upright photos unchanged (0.967 -> 0.965), for a second stage-II
+        run on the turned hands only (RESULTS.md section 13, session 19). Off by default until the pipeline
+        figures are re-measured with it.
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
@@ -203,6 +210,8 @@ class DetectorOptions:
     box_refine: float = BOX_REFINE
     # Added in session 18.
     mirrored: bool = False
+    # Added in session 19.
+    upright_pass: bool = False
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -232,7 +241,7 @@ class DetectorOptions:
                 or not self.min_box_size >= 0:
             raise ValueError(f"min_box_size must be a number of frame pixels >= 0 (0 = off), got "
                              f"{self.min_box_size!r}")
-        for name in ("flip_test", "mirrored"):
+        for name in ("flip_test", "mirrored", "upright_pass"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.smooth_beta, (int, float)) or self.smooth_beta < 0:

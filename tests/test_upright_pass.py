@@ -1,0 +1,84 @@
+"""DetectorOptions.upright_pass: a second stage-II pass on a crop turned upright for hands held sideways or down."""
+import sys
+
+import numpy as np
+import pytest
+
+from handjoints_trt import HandJointDetector
+from handjoints_trt.detector import UPRIGHT_MIN_TURN, hand_angles
+from handjoints_trt.evaluation import PCKAccumulator
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from handedness import turned  # noqa: E402
+
+
+def test_hand_angles_measure_the_turn_clockwise_from_up():
+    wrist = np.array([50.0, 50.0])
+    tips = {0.0: (0, -10), 90.0: (10, 0), 180.0: (0, 10), -90.0: (-10, 0), 45.0: (10, -10)}
+    keypoints = np.zeros((len(tips), 21, 2), np.float32)
+    for n, offset in enumerate(tips.values()):
+        keypoints[n, 0], keypoints[n, 9] = wrist, wrist + offset
+    np.testing.assert_allclose(hand_angles(keypoints), list(tips), atol=1e-5)
+
+
+def test_the_option_is_checked():
+    with pytest.raises(ValueError, match="upright_pass"):
+        HandJointDetector(upright_pass="yes")
+
+
+def turned_points(points: np.ndarray, width: int, height: int, degrees: int) -> np.ndarray:
+    x, y = points[:, 0], points[:, 1]
+    return {90: np.stack([height - y, x], 1), 180: np.stack([width - x, height - y], 1)}[degrees]
+
+
+@pytest.mark.parametrize("degrees", [90, 180])
+def test_turned_real_hands_get_their_joints_back(hagrid_dir, degrees):
+    """Real val photos turned 90 / 180 degrees with their labelled boxes: the second pass lifts PCK@0.2 (measured
+    on 300 photos: 0.78 -> 0.90, 0.71 -> 0.91), never returns less sure joints than the first pass, and leaves
+    the upright photos as they were (0.967 -> 0.965)."""
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:40]
+    plain, upright, upright_as_is = PCKAccumulator(), PCKAccumulator(), PCKAccumulator()
+    with HandJointDetector(threads=1) as one, HandJointDetector(threads=1, upright_pass=True) as two:
+        for record in records:
+            sample = record.load()
+            label = sample.hands[0]
+            height, width = sample.image.shape[:2]
+            image, box = turned(sample.image, label.box, degrees)
+            truth = turned_points(label.keypoints, width, height, degrees)[None]
+            first, second = one.estimate(image, box[None])[0], two.estimate(image, box[None])[0]
+            assert second.mean_confidence >= first.mean_confidence - 1e-6
+            plain.add(first.keypoints[None], truth, label.visible[None])
+            upright.add(second.keypoints[None], truth, label.visible[None])
+            as_is = two.estimate(sample.image, label.box[None])[0]
+            if abs(hand_angles(one.estimate(sample.image, label.box[None])[0].keypoints[None])[0]) < UPRIGHT_MIN_TURN:
+                np.testing.assert_array_equal(as_is.keypoints, one.estimate(sample.image, label.box[None])[0].keypoints)
+            upright_as_is.add(as_is.keypoints[None], label.keypoints[None], label.visible[None])
+    assert upright.result().pck[1] > plain.result().pck[1] + 0.06, (plain.result().pck, upright.result().pck)
+    assert upright_as_is.result().pck[1] > 0.93
+
+
+def test_detect_and_the_cli_take_the_option(tmp_path, hagrid_dir):
+    import cv2
+
+    from handjoints_trt.cli import main
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    sample = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][5].load()
+    image, _ = turned(sample.image, sample.hands[0].box, 180)
+    cv2.imwrite(str(tmp_path / "turned.png"), image)
+    assert main(["detect", str(tmp_path / "turned.png"), "--out", str(tmp_path / "out"), "--no-image",
+                 "--upright-pass", "--backend", "onnxruntime"]) == 0
+    import json
+
+    hands = json.loads((tmp_path / "out" / "turned.json").read_text())["hands"]
+    with HandJointDetector(upright_pass=True) as detector:
+        found = detector.detect(image)
+    assert len(hands) == len(found) >= 1
+    written = np.array([[j["x"], j["y"]] for j in hands[0]["joints"]])
+    np.testing.assert_allclose(written, found[0].keypoints, atol=0.01)
+    with HandJointDetector() as detector:          # without the pass these joints differ (a turned hand)
+        assert np.abs(detector.detect(image)[0].keypoints - found[0].keypoints).max() > 5
