@@ -151,9 +151,9 @@ class DetectorOptions:
         sideways, down) gets stage II a second time on a crop turned so that it points up, and keeps the pass
         whose joints are surer (mean confidence). The network learnt mostly upright hands: on real val photos
         turned 90 / 180 / 270 degrees PCK@0.2 0.78 / 0.71 / 0.75 -> 0.90 / 0.91 / 0.91 and left-right agreement
-        0.69 / 0.45 / 0.55 -> 0.85 / 0.82 / 0.81, upright photos unchanged (0.967 -> 0.965), for a second stage-II
-        run on the turned hands only (RESULTS.md section 13, session 19). Off by default until the pipeline
-        figures are re-measured with it.
+        0.72 / 0.56 / 0.63 -> 0.85 / 0.82 / 0.84, upright photos unchanged (PCK 0.967 -> 0.965), for a second
+        stage-II run on the turned hands only (RESULTS.md section 13, session 19). Off by default until the
+        pipeline figures are re-measured with it.
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).

@@ -385,8 +385,8 @@ def test_cli_detect_writes_the_handedness_and_mirrored_swaps_it(head_models, tmp
 def test_the_shipped_hand_model_names_real_hands(hagrid_dir, precision):
     """The shipped hand models carry the head; on the first 300 real val photos (labelled boxes) they agree with
     MediaPipe's handedness (swapped to the person's hand) and name the other hand on the mirror image.
-    Measured (benchmarks/handedness.py, all 2,601 photos): agreement 0.969 FP32 and INT8, mirror consistency
-    0.965 / 0.963; on these 300 0.970 / 0.967 and 0.960 / 0.950."""
+    Measured (benchmarks/handedness.py, all 2,601 photos, session 19's head): agreement 0.967, mirror consistency
+    0.969; on these 300 FP32 / INT8 0.977 / 0.970 and 0.973 / 0.960."""
     from handjoints_trt.data.loaders import load_hagrid_mp
 
     records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:300]

@@ -231,3 +231,28 @@ python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300   # -
 # and the camera-light augmentation for the head (CSV only in checkpoints/hand_hd_cam: 0.965 on all 2,601 photos
 # against 0.969, corruptions within the noise):
 #   handjoints train-handedness $RUNS/hand_cam_ns60.pt --out $RUNS/hand_hd_cam --recipe hand-real-camera --threads 1
+# 16. (Session 19) tried, not shipped: one more fine-tune of each shipped network with a moving average of the
+#     weights (--ema-decay 0.998, training/ema.py; best.pt holds the average). On all 2,601 hagrid_mp val / 2,000
+#     synthetic val crops hand_ema 0.9674 / 0.701 (its soup with the shipped network at 0.5: 0.9687 / 0.711)
+#     against 0.9681 / 0.716; the localizer's soups trade clean photos and composed frames for noisy ones as in
+#     session 17 (MODEL_CARD session 19). CSVs in checkpoints/hand_ema, checkpoints/loc_ema; checkpoints deleted.
+#   $D --recipe hand-camera-synthetic-heavy --init-from $RUNS/hand_cam_ns60.pt --out $RUNS/hand_ema --lr 1e-4 --epochs 8 --ema-decay 0.998
+#   $RS --recipe localizer-camera --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_ema --lr 1e-4 --epochs 8 --ema-decay 0.998
+#   handjoints interpolate $RUNS/hand_cam_ns60.pt $RUNS/hand_ema/best.pt --alpha 0.5 --out $RUNS/hand_ns60_ema05.pt
+#   handjoints interpolate $RUNS/loc_ov4/best.pt LOC_EMA_LAST_AVERAGE.pt --alpha 0.3 --out $RUNS/loc_ov4_ema03.pt
+# 17. (Session 19) hands held at any angle: the handedness head again on the frozen network (heatmaps
+#     bit-identical), reading the joints' layout turned upright too (--upright), on session 18's recipe; best epoch 7
+#     (0.972 on 1,000 upright val crops); best.pt committed (no optimizer state). Then INT8 again (gate unchanged).
+#     DetectorOptions.upright_pass (runtime, off by default) is measured by benchmarks/handedness.py's turned set
+#     and runs/-style PCK one-offs (RESULTS section 13).
+handjoints train-handedness $RUNS/hand_cam_ns60.pt --out $RUNS/hand_hd_up2 --recipe hand-real --upright --threads 1
+handjoints export $RUNS/hand_hd_up2/best.pt --out "$WEIGHTS/hand.onnx"
+python calibration/calibrate.py --model "$WEIGHTS/hand.onnx" --manifest $RUNS/hand.manifest.json \
+    --out "$WEIGHTS/hand.int8.onnx" --val 800 --search --on-fail raise \
+    --report benchmarks/results/hand_int8_gate.json --search-report benchmarks/results/hand_int8_search.json
+python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300   # --peer with MediaPipe 0.10.14
+# Tried in session 19, not shipped (CSVs in checkpoints/hand_hd_up, checkpoints/hand_hd_rot): the upright head on
+# half the crops at any angle (all 2,601 photos: turned 0.737 / 0.626 / 0.711, upright 0.957 against 0.967), and
+# session 18's head on those crops (first 600 photos: upright 0.968, turned 0.667 / 0.515 / 0.660):
+#   handjoints train-handedness $RUNS/hand_cam_ns60.pt --out $RUNS/hand_hd_up --recipe hand-real-rotated --upright --threads 1
+#   handjoints train-handedness $RUNS/hand_cam_ns60.pt --out $RUNS/hand_hd_rot --recipe hand-real-rotated --threads 1
