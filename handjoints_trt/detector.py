@@ -21,7 +21,7 @@ import numpy as np
 from .backends.base import Backend, load_backend, resolve_kind
 from .models_registry import default_model_path
 from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, refine_boxes, verify_hands
-from .preprocess import CROP_BORDER, Letterbox, crop_affine, crop_hands, letterbox, normalize, warp
+from .preprocess import Letterbox, crop_hands, letterbox
 from .types import BOX_REFINE_RAMP, DetectorOptions, Hand
 
 LOCALIZER_MULTIPLE = 32          # the localizer reaches stride 32: its input sides are multiples of 32
@@ -339,10 +339,8 @@ class HandJointDetector:
         turned = np.flatnonzero(np.abs(angles) >= UPRIGHT_MIN_TURN)
         if len(turned) == 0:
             return
-        size = self.crop_size
-        # crop_affine turns the hand counter-clockwise by rotation_deg: by its clockwise angle, it points up
-        affines = np.stack([crop_affine(boxes[i], size, rotation_deg=angles[i]) for i in turned])
-        crops = normalize(np.stack([warp(image, m, (size, size), border=CROP_BORDER) for m in affines]))
+        # crop_hands turns each hand counter-clockwise by its rotation: by its clockwise angle, it points up
+        crops, affines = crop_hands(image, boxes[turned], self.crop_size, rotations_deg=angles[turned])
         heatmaps, again = self.hand_stage(crops)
         points, sure, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         for j, i in enumerate(turned):

@@ -98,15 +98,17 @@ def crop_affine(box: np.ndarray, crop_size: int, scale: float = CROP_SCALE, rota
 CROP_BORDER = cv2.BORDER_REPLICATE
 
 
-def crop_hands(frame: np.ndarray, boxes: np.ndarray, crop_size: int,
-               scale: float = CROP_SCALE) -> tuple[np.ndarray, np.ndarray]:
+def crop_hands(frame: np.ndarray, boxes: np.ndarray, crop_size: int, scale: float = CROP_SCALE,
+               rotations_deg=None) -> tuple[np.ndarray, np.ndarray]:
     """Crop every hand of a frame into one batch (pixels outside the frame: CROP_BORDER).
 
-    frame: (H, W, 3) uint8 BGR; boxes: (N, 4) float, frame pixels (x0, y0, x1, y1).
+    frame: (H, W, 3) uint8 BGR; boxes: (N, 4) float, frame pixels (x0, y0, x1, y1); rotations_deg: None, or (N,)
+    degrees to turn each hand counter-clockwise in its crop (crop_affine; DetectorOptions.upright_pass).
     Returns crops (N, 3, crop_size, crop_size) float32 model input and affines (N, 2, 3) frame -> crop.
     """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    affines = np.stack([crop_affine(b, crop_size, scale) for b in boxes]) if len(boxes) else \
+    turns = np.zeros(len(boxes)) if rotations_deg is None else np.asarray(rotations_deg, np.float64).reshape(-1)
+    affines = np.stack([crop_affine(b, crop_size, scale, t) for b, t in zip(boxes, turns)]) if len(boxes) else \
         np.zeros((0, 2, 3))
     images = np.stack([warp(frame, m, (crop_size, crop_size), border=CROP_BORDER) for m in affines]) if len(boxes) else \
         np.zeros((0, crop_size, crop_size, 3), np.uint8)
