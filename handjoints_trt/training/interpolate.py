@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .loop import load_checkpoint, save_checkpoint
+from .loop import full_model_config, load_checkpoint, save_checkpoint
 
 
 def interpolate_states(base: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor],
@@ -35,17 +35,6 @@ def interpolate_states(base: dict[str, torch.Tensor], tuned: dict[str, torch.Ten
     return out
 
 
-def _full_config(state: dict) -> dict:
-    """The checkpoint's model config with every field, so that a checkpoint written before a field existed
-    (e.g. session 18's handedness_head, default off) compares equal to a newer one of the same network."""
-    from ..models import hand_config, localizer_config
-
-    config = state.get("model_config")
-    if state.get("stage") == "hand":
-        return hand_config(config).to_dict()
-    return localizer_config(config).to_dict() if state.get("stage") == "localizer" else config
-
-
 def interpolate_checkpoints(base_path: str | Path, tuned_path: str | Path, alpha: float,
                             out_path: str | Path) -> dict:
     """Write a checkpoint whose weights interpolate two trainer checkpoints of one network (see
@@ -53,7 +42,7 @@ def interpolate_checkpoints(base_path: str | Path, tuned_path: str | Path, alpha
     record of the sources. Returns the written checkpoint."""
     base, tuned = load_checkpoint(base_path), load_checkpoint(tuned_path)
     for key, a, b in (("stage", base.get("stage"), tuned.get("stage")),
-                      ("model_config", _full_config(base), _full_config(tuned))):
+                      ("model_config", full_model_config(base), full_model_config(tuned))):
         if a != b:
             raise ValueError(f"{base_path} and {tuned_path} differ in {key} ({a!r} vs {b!r}); only checkpoints "
                              "of one network can be interpolated")

@@ -100,6 +100,17 @@ def load_checkpoint(path: str | Path) -> dict:
     return state
 
 
+def full_model_config(state: dict) -> dict:
+    """A checkpoint's model config with every field, so that a checkpoint written before a field existed (e.g.
+    session 18's handedness_head, default off) compares equal to a newer one of the same network."""
+    from ..models import hand_config, localizer_config
+
+    config = state.get("model_config")
+    if state.get("stage") == "hand":
+        return hand_config(config).to_dict()
+    return localizer_config(config).to_dict() if state.get("stage") == "localizer" else config
+
+
 # ----------------------------------------------------------------------------------------- set-up
 def _distributed() -> tuple[int, int]:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
@@ -119,7 +130,7 @@ def _device(rank: int) -> torch.device:
 
 def build_model(cfg: TrainConfig):
     from ..models import build_model as build
-    from ..models.config import LocalizerConfig, hand_config, localizer_config
+    from ..models.config import hand_config, localizer_config
 
     if cfg.stage == "hand":
         model_cfg = hand_config(cfg.model)
@@ -326,7 +337,7 @@ class Trainer:
         if not last.is_file():
             return None
         state = load_checkpoint(last)
-        if state["stage"] != self.cfg.stage or state["model_config"] != self.model_cfg.to_dict():
+        if state["stage"] != self.cfg.stage or full_model_config(state) != self.model_cfg.to_dict():
             raise ValueError(f"{last} was trained with another stage or model config; use a new --out folder")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -347,7 +358,7 @@ class Trainer:
         if state["stage"] != self.cfg.stage:
             raise ValueError(f"--init-from {path} is a {state['stage']} checkpoint; this run trains {self.cfg.stage}")
         weights = state["model"]
-        if state["model_config"] != self.model_cfg.to_dict():
+        if full_model_config(state) != self.model_cfg.to_dict():
             weights = self._grown(path, weights, state["model_config"])
         self.model.load_state_dict(weights)
         if self.rank == 0:
