@@ -8,8 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from handjoints_trt.data.compose import ComposeConfig, ComposedFrames, cutout, draw_hand_crop
+from handjoints_trt.data.compose import (ComposeConfig, ComposedFrames, cutout, draw_hand_crop,
+                                         quarter_turn)
 from handjoints_trt.data.sample import HandLabel, Record, Sample
+from handjoints_trt.preprocess import warp
 from handjoints_trt.skeleton import NUM_JOINTS
 
 # Photometric shift and frame blur off: tests that read pixel colours need the source colours unchanged.
@@ -214,6 +216,42 @@ def test_whole_photo_frames_keep_the_photo_and_its_labels(tmp_path, p_flip):
         ComposeConfig(p_empty=0.5, p_synthetic=0.3, p_photo=0.3)
     with pytest.raises(ValueError, match="photo_zoom"):
         ComposeConfig(photo_zoom=(0.5, 1.5))
+
+
+@pytest.mark.parametrize("quarters, rotate", [(1, cv2.ROTATE_90_CLOCKWISE), (2, cv2.ROTATE_180),
+                                               (3, cv2.ROTATE_90_COUNTERCLOCKWISE)])
+def test_quarter_turn_is_an_exact_turn(quarters, rotate):
+    image = np.random.default_rng(quarters).integers(0, 256, (37, 52, 3), np.uint8)
+    expected = cv2.rotate(image, rotate)
+    turned = warp(image, quarter_turn(image.shape, quarters), expected.shape[1::-1])
+    np.testing.assert_array_equal(turned, expected)
+
+
+def test_whole_photos_turned_by_quarter_turns_keep_their_labels(tmp_path):
+    # p_photo_turn=1: every whole photo is turned 90, 180 or 270 degrees; each visible joint must still land on
+    # its dot, and the hand's wrist -> middle knuckle direction must be turned by that much from the photo's.
+    image, hand = centred_hand(size=220)
+    dots = {0: (0, 255, 0), 9: (0, 0, 255), 20: (255, 0, 0)}
+    for joint, color in dots.items():
+        cv2.circle(image, tuple(int(v) for v in hand.keypoints[joint]), 12, color, -1)
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), image)
+    config = ComposeConfig(frame_sizes=((640, 360),), p_empty=0.0, p_synthetic=0.0, p_photo=1.0, p_flip=0.0,
+                           p_photo_turn=1.0, **NO_PHOTOMETRY)
+    source_angle = np.degrees(np.arctan2(*(hand.keypoints[9] - hand.keypoints[0])[::-1]))
+    frames, turns = ComposedFrames([Record(str(path), [hand])], config, seed=4), set()
+    for index in range(12):
+        sample = frames.frame(index)
+        (label,) = sample.hands
+        for joint, color in dots.items():
+            assert np.abs(pixel(sample.image, label.keypoints[joint]) - color).max() < 70, (index, joint)
+        angle = np.degrees(np.arctan2(*(label.keypoints[9] - label.keypoints[0])[::-1]))
+        turn = (angle - source_angle) % 360
+        assert min(abs(turn - q) for q in (90, 180, 270)) < 1.0, turn
+        turns.add(int(round(turn / 90)) % 4)
+    assert turns == {1, 2, 3}
+    with pytest.raises(ValueError, match="p_photo_turn"):
+        ComposeConfig(p_photo_turn=1.5)
 
 
 def test_mirrored_hands_swap_handedness(tmp_path):

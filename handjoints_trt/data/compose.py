@@ -51,6 +51,8 @@ class ComposeConfig:
         border (no hard rectangle), with every labelled hand of it: real context around the hand (arm,
         face, room) and hands filling a third to most of the frame, which cut-outs never show.
     photo_zoom: (low, high) range of that zoom (1 = the photo touches two sides of the frame).
+    p_photo_turn: probability that such a whole photo is turned by a quarter turn (90, 180 or 270 degrees,
+        equally likely; exact), arm and face with it: cut-outs alone never show a turned hand in its context.
     min_hand_px, max_hand_frac: the pasted hand's box (longer side, before clipping) is log-uniform in
         [min_hand_px, max_hand_frac * min(width, height)].
     p_upright, rotation_sigma_deg: with probability p_upright the rotation is N(0, sigma) (hands stay
@@ -79,6 +81,7 @@ class ComposeConfig:
     p_synthetic: float = 0.2
     p_photo: float = 0.0
     photo_zoom: tuple[float, float] = (0.35, 1.0)
+    p_photo_turn: float = 0.0
     min_hand_px: float = 24.0
     max_hand_frac: float = 0.8
     p_upright: float = 0.75
@@ -104,7 +107,7 @@ class ComposeConfig:
         if self.max_hands < 1:
             raise ValueError(f"ComposeConfig.max_hands must be >= 1, got {self.max_hands} "
                              "(use p_empty for hand-free frames)")
-        for name in ("p_empty", "p_synthetic", "p_photo", "p_upright", "p_flip", "p_blur", "max_iou"):
+        for name in ("p_empty", "p_synthetic", "p_photo", "p_photo_turn", "p_upright", "p_flip", "p_blur", "max_iou"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"ComposeConfig.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.p_empty + self.p_synthetic + self.p_photo > 1.0:
@@ -258,6 +261,16 @@ def _paste_affine(rng: np.random.Generator, cfg: ComposeConfig, keypoints: np.nd
     return m, flip
 
 
+def quarter_turn(shape: tuple[int, ...], quarters: int) -> np.ndarray:
+    """(2, 3) affine turning an image of ``shape`` (H, W, ...) clockwise by ``quarters`` x 90 degrees onto its
+    turned canvas, exactly (continuous coordinates: a 90-degree turn sends (x, y) to (H - y, x))."""
+    h, w = shape[:2]
+    return {0: np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+            1: np.array([[0.0, -1.0, h], [1.0, 0.0, 0.0]]),
+            2: np.array([[-1.0, 0.0, w], [0.0, -1.0, h]]),
+            3: np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, w]])}[quarters % 4]
+
+
 def _photometric(rng: np.random.Generator, cfg: ComposeConfig, patch: np.ndarray) -> np.ndarray:
     """Random brightness, per-channel colour gain and offset of a hand patch (uint8 in, uint8 out)."""
     gain = np.exp(rng.normal(0.0, cfg.brightness_sigma) + rng.normal(0.0, cfg.channel_sigma, 3))
@@ -399,13 +412,17 @@ class ComposedFrames:
         cfg = self.config
         record = self.records[self.sources[int(rng.integers(len(self.sources)))][0]]
         sample = record.load()
-        ph, pw = sample.image.shape[:2]
+        # Drawn only when turns are asked for, so that older recipes' frames stay exactly as they were.
+        quarters = int(rng.integers(1, 4)) if cfg.p_photo_turn > 0 and rng.random() < cfg.p_photo_turn else 0
+        turn = quarter_turn(sample.image.shape, quarters)
+        ph, pw = sample.image.shape[:2] if quarters % 2 == 0 else sample.image.shape[1::-1]
         scale = min(width / pw, height / ph) * float(rng.uniform(*cfg.photo_zoom))
         flip = bool(rng.random() < cfg.p_flip)
-        # Continuous coordinates: frame = scale * photo (mirrored: pw - x) + a random shift keeping it inside.
+        # Continuous coordinates: frame = scale * turned photo (mirrored: pw - x) + a random shift keeping it inside.
         shift = np.array([rng.uniform(0.0, width - scale * pw), rng.uniform(0.0, height - scale * ph)])
-        m = np.array([[-scale if flip else scale, 0.0, (scale * pw if flip else 0.0) + shift[0]],
-                      [0.0, scale, shift[1]]])
+        place = np.array([[-scale if flip else scale, 0.0, (scale * pw if flip else 0.0) + shift[0]],
+                          [0.0, scale, shift[1]], [0.0, 0.0, 1.0]])
+        m = (place @ np.vstack([turn, [0.0, 0.0, 1.0]]))[:2]
         # Replicated edges, not a constant fill: a hard-edged rectangle around the hand must not be a cue.
         image = warp(_photometric(rng, cfg, sample.image), m, (width, height), border=cv2.BORDER_REPLICATE)
         if rng.random() < cfg.p_blur:
