@@ -13,6 +13,8 @@ pasted centred into a 640x480 frame, then corrupted as a camera would corrupt th
     overexposed gain 1.6 / 2.2 / 3.0, clipped at 255 (a hand against a bright window)
     jpeg        JPEG quality 25 / 12 / 6
     lowres      the frame shrunk 2 / 3 / 4 x and enlarged back (a cheap or distant camera)
+    turned      the frame turned 90 / 180 / 270 degrees clockwise, labels with it (a hand pointing sideways or
+                down, a camera on its side; 640x480 becomes 480x640 at 90 and 270)
 
 Every corruption is deterministic: frame i at severity s draws from np.random.default_rng([seed, i, s]).
 detect() runs on every frame (model_eval.detect_and_score: recall / precision at IoU 0.5 against the labelled
@@ -44,6 +46,7 @@ if str(BENCH) not in sys.path:
 import _common  # noqa: E402
 from model_eval import detect_and_score  # noqa: E402
 
+from handjoints_trt.data.compose import turned_sample  # noqa: E402
 from handjoints_trt.data.sample import Sample  # noqa: E402
 
 # The corruptions are written here, not taken from data/augment.py's training ops (overexpose, low_light, noise,
@@ -56,6 +59,7 @@ NOISE_SIGMA = (10.0, 20.0, 35.0)
 OVEREXPOSED_GAIN = (1.6, 2.2, 3.0)
 JPEG_QUALITY = (25, 12, 6)
 LOWRES_FACTOR = (2, 3, 4)
+TURN_QUARTERS = (1, 2, 3)  # 'turned': clockwise quarter turns
 READ_NOISE = 2.0          # grey levels of read noise in the dark frame, before the gain back up
 PHOTONS_PER_LEVEL = 4.0   # photo-electrons per grey level of the dark frame: a small webcam sensor at base gain
 
@@ -108,18 +112,24 @@ def corrupt(image: np.ndarray, kind: str, severity: int, rng: np.random.Generato
     if kind == "jpeg":
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY[s]])
         return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if kind == "turned":
+        return turned_sample(Sample(image), TURN_QUARTERS[s]).image
     factor = LOWRES_FACTOR[s]
     h, w = image.shape[:2]
     small = cv2.resize(image, (max(1, round(w / factor)), max(1, round(h / factor))), interpolation=cv2.INTER_AREA)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-CORRUPTIONS = ("clean", "motion", "defocus", "dark", "noise", "overexposed", "jpeg", "lowres")
+CORRUPTIONS = ("clean", "motion", "defocus", "dark", "noise", "overexposed", "jpeg", "lowres", "turned")
 
 
 def corrupted_frames(frames: list[Sample], kind: str, severity: int, seed: int = 0):
-    """The frames under one corruption, labels unchanged (every corruption keeps the geometry)."""
+    """The frames under one corruption: labels unchanged (the corruptions of pixels keep the geometry), or
+    turned with the frame ('turned')."""
     for i, frame in enumerate(frames):
+        if kind == "turned":
+            yield turned_sample(frame, TURN_QUARTERS[severity - 1])
+            continue
         rng = np.random.default_rng([seed, i, severity])
         yield Sample(corrupt(frame.image, kind, severity, rng), frame.hands, f"{frame.source}:{kind}{severity}")
 
@@ -171,7 +181,7 @@ def setting(kind: str, severity: int) -> str:
     return {"motion": f"{MOTION_PX[s]} px", "defocus": f"radius {DEFOCUS_PX[s]} px",
             "dark": f"gain {DARK_GAIN[s]:g}", "noise": f"sigma {NOISE_SIGMA[s]:g}",
             "overexposed": f"gain {OVEREXPOSED_GAIN[s]:g}", "jpeg": f"quality {JPEG_QUALITY[s]}",
-            "lowres": f"1/{LOWRES_FACTOR[s]}"}[kind]
+            "lowres": f"1/{LOWRES_FACTOR[s]}", "turned": f"{90 * TURN_QUARTERS[s]} degrees"}[kind]
 
 
 def chart(results: dict) -> np.ndarray:
@@ -210,18 +220,13 @@ def examples(detector, frame: Sample, kinds, seed: int = 0, tile: int = 220) -> 
     ``detector`` finds on it, each cut to a square around the labelled hand (twice its box) so the joints show."""
     from handjoints_trt.draw import draw_hands
 
-    x0, y0, x1, y1 = frame.hands[0].box
-    half = max(x1 - x0, y1 - y0)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    h, w = frame.image.shape[:2]
-    left, top = int(np.clip(cx - half, 0, w - 1)), int(np.clip(cy - half, 0, h - 1))
-    right, bottom = int(np.clip(cx + half, left + 1, w)), int(np.clip(cy + half, top + 1, h))
     rows = []
     for kind in kinds:
         cells = []
         for severity in ((0,) if kind == "clean" else SEVERITIES):
-            image = next(corrupted_frames([frame], kind, severity, seed)).image
-            drawn = draw_hands(image, detector.detect(image))[top:bottom, left:right]
+            sample = next(corrupted_frames([frame], kind, severity, seed))
+            left, top, right, bottom = around_hand(sample)
+            drawn = draw_hands(sample.image, detector.detect(sample.image))[top:bottom, left:right]
             cell = cv2.resize(drawn, (tile, tile), interpolation=cv2.INTER_AREA)
             label = f"{kind} {setting(kind, severity)}"
             for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):   # outlined: readable on white
@@ -230,6 +235,16 @@ def examples(detector, frame: Sample, kinds, seed: int = 0, tile: int = 220) -> 
         cells += [np.zeros_like(cells[0])] * (len(SEVERITIES) - len(cells))
         rows.append(np.hstack(cells))
     return np.vstack(rows)
+
+
+def around_hand(sample: Sample) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) pixels of a square twice the first labelled hand's box, inside the frame."""
+    x0, y0, x1, y1 = sample.hands[0].box
+    half = max(x1 - x0, y1 - y0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    h, w = sample.image.shape[:2]
+    left, top = int(np.clip(cx - half, 0, w - 1)), int(np.clip(cy - half, 0, h - 1))
+    return left, top, int(np.clip(cx + half, left + 1, w)), int(np.clip(cy + half, top + 1, h))
 
 
 def write_png(path: Path, image: np.ndarray) -> Path:
@@ -251,6 +266,8 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: its default)")
     parser.add_argument("--localizer-model", help="localizer ONNX file (default: the shipped one)")
     parser.add_argument("--hand-model", help="hand ONNX file (default: the shipped one)")
+    parser.add_argument("--upright-pass", action="store_true",
+                        help="ours with DetectorOptions.upright_pass (turned hands get stage II again, upright)")
     parser.add_argument("--peer", action="store_true", help="also MediaPipe Hands (needs mediapipe 0.10.14)")
     parser.add_argument("--data", default=None, help="hagrid_mp folder (default: ../shared/data/hagrid_mp)")
     parser.add_argument("--out", default=str(_common.DEFAULT_OUT))
@@ -278,7 +295,8 @@ def main(argv=None) -> int:
     frames = list(photo_frames(load_hagrid_mp(data, split="val"), args.photos, upscale=args.upscale))
     with ExitStack() as stack:
         ours = stack.enter_context(HandJointDetector(
-            localizer_model=args.localizer_model, hand_model=args.hand_model, threads=args.threads))
+            localizer_model=args.localizer_model, hand_model=args.hand_model, threads=args.threads,
+            upright_pass=args.upright_pass))
         detectors = {"handjoints_trt": ours}
         if hands_module is not None:
             from peer_mediapipe import MediaPipeHands

@@ -752,6 +752,28 @@ def test_robustness_corruptions_hand_computed():
     with pytest.raises(ValueError, match="severity"):
         robustness.corrupt(image, "noise", 4, rng(0))
     assert robustness.cases(["clean", "jpeg"]) == [("clean", 0), ("jpeg", 1), ("jpeg", 2), ("jpeg", 3)]
+    np.testing.assert_array_equal(robustness.corrupt(image[:, :30], "turned", 1, rng(0)),
+                                  cv2.rotate(image[:, :30], cv2.ROTATE_90_CLOCKWISE))
+
+
+def test_robustness_turned_frames_move_their_labels():
+    """'turned' turns each frame and its labels alike: severity s is s clockwise quarter turns."""
+    import robustness
+
+    from handjoints_trt.data.sample import HandLabel, Sample
+
+    keypoints = np.random.default_rng(0).uniform([10, 20], [50, 70], (21, 2)).astype(np.float32)
+    visible = np.ones(21, bool)
+    frame = Sample(np.zeros((80, 60, 3), np.uint8), [HandLabel(keypoints, visible, None, "left")], "f")
+    frame.image[int(keypoints[0, 1]), int(keypoints[0, 0])] = 255          # a bright pixel under the wrist
+    for severity in robustness.SEVERITIES:
+        (turned,) = robustness.corrupted_frames([frame], "turned", severity)
+        (hand,) = turned.hands
+        assert turned.image.shape[:2] == ((60, 80) if severity % 2 else (80, 60))
+        y, x = np.argwhere(turned.image[..., 0] == 255)[0]
+        assert abs(hand.keypoints[0, 0] - (x + 0.5)) <= 1 and abs(hand.keypoints[0, 1] - (y + 0.5)) <= 1
+        assert hand.handedness == "left"
+        np.testing.assert_allclose(hand.box, [*hand.keypoints.min(0), *hand.keypoints.max(0)], atol=1e-4)
 
 
 def test_robustness_runs_on_the_shipped_models(tmp_path, hagrid_dir, shipped_fp32):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from handjoints_trt.data.compose import (ComposeConfig, ComposedFrames, cutout, draw_hand_crop,
-                                         quarter_turn)
+                                         quarter_turn, turned_sample)
 from handjoints_trt.data.sample import HandLabel, Record, Sample
 from handjoints_trt.preprocess import warp
 from handjoints_trt.skeleton import NUM_JOINTS
@@ -252,6 +252,23 @@ def test_whole_photos_turned_by_quarter_turns_keep_their_labels(tmp_path):
     assert turns == {1, 2, 3}
     with pytest.raises(ValueError, match="p_photo_turn"):
         ComposeConfig(p_photo_turn=1.5)
+
+
+def test_turned_sample_turns_image_joints_and_box():
+    image, hand = centred_hand(size=120)
+    hand = HandLabel(hand.keypoints, hand.visible, None, "right")
+    cv2.circle(image, tuple(int(v) for v in hand.keypoints[12]), 5, (0, 0, 255), -1)
+    sample = Sample(image, [hand], "photo")
+    for quarters in (1, 2, 3):
+        turned = turned_sample(sample, quarters)
+        (label,) = turned.hands
+        assert turned.image.shape[:2] == (image.shape[:2] if quarters == 2 else image.shape[1::-1])
+        assert np.abs(pixel(turned.image, label.keypoints[12]) - (0, 0, 255)).max() < 40
+        np.testing.assert_allclose(label.box, [*label.keypoints.min(0), *label.keypoints.max(0)], atol=1e-3)
+        assert label.handedness == "right" and turned.source == f"photo:turned{90 * quarters}"
+        back = turned_sample(turned, 4 - quarters)                         # the rest of the way round: as it was
+        np.testing.assert_array_equal(back.image, image)
+        np.testing.assert_allclose(back.hands[0].keypoints, hand.keypoints, atol=1e-3)
 
 
 def test_mirrored_hands_swap_handedness(tmp_path):
