@@ -32,7 +32,6 @@ corruption; robustness_examples.png shows one frame at every corruption and seve
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

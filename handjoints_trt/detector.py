@@ -182,6 +182,7 @@ class HandJointDetector:
         self.options = _merge_options(options, overrides)
         self.backend_kind = resolve_kind(self.options.backend)
         self.last_timings: dict[str, float] = {}
+        self.last_crop_rotations = np.zeros(0)
         self._tracker = None
         self.hand_backend: Backend | None = None
         self.localizer_backend: Backend | None = None
@@ -302,23 +303,29 @@ class HandJointDetector:
             return heatmaps, None
         return heatmaps, np.concatenate([p["handedness"].reshape(-1) for p in parts])
 
-    def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None) -> list[Hand]:
+    def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None,
+                 rotations_deg=None) -> list[Hand]:
         """Stage II for given boxes: one Hand per box, in the boxes' order. score = scores[i] when given,
-        else the hand's mean joint confidence. Records crop/hands/decode timings."""
+        else the hand's mean joint confidence. rotations_deg: None, or (N,) degrees each hand is believed turned
+        clockwise from pointing up (hand_angles; the tracker passes the last frame's): its crop is turned back by
+        that much. Records crop/hands/decode timings, and in ``last_crop_rotations`` the (N,) degrees each
+        returned hand's crop was turned (the upright pass may change them)."""
         image = as_bgr_frame(frame)
         b = as_boxes(boxes, image.shape)
+        rotations = np.zeros(len(b)) if rotations_deg is None else _rotations(rotations_deg, len(b))
         timings = {"crop": 0.0, "hands": 0.0, "decode": 0.0}
+        self.last_crop_rotations = rotations.copy()
         if len(b) == 0:
             self.last_timings.update(timings)
             return []
         t0 = time.perf_counter()
-        crops, affines = crop_hands(image, b, self.crop_size)
+        crops, affines = crop_hands(image, b, self.crop_size, rotations_deg=rotations)
         t1 = time.perf_counter()
         heatmaps, right = self.hand_stage(crops)
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         if self.options.upright_pass:
-            self._upright_pass(image, b, keypoints, confidence, right)
+            self._upright_pass(image, b, keypoints, confidence, right, rotations)
         if right is not None and self.options.mirrored:   # a mirror image shows the other hand
             right = 1 - right
         hands = [Hand(tuple(float(v) for v in b[i]),
@@ -328,15 +335,18 @@ class HandJointDetector:
         t3 = time.perf_counter()
         timings.update(crop=(t1 - t0) * 1e3, hands=(t2 - t1) * 1e3, decode=(t3 - t2) * 1e3)
         self.last_timings.update(timings)
+        self.last_crop_rotations = rotations
         return hands
 
     def _upright_pass(self, image: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray,
-                      right: np.ndarray | None) -> None:
+                      right: np.ndarray | None, rotations: np.ndarray) -> None:
         """DetectorOptions.upright_pass, in place: each hand pointing over UPRIGHT_MIN_TURN degrees away from up
-        runs stage II again on a crop turned so that its wrist -> middle knuckle points up; that pass's joints,
-        confidence and handedness replace the first's where its mean confidence is higher."""
+        in its crop (its angle less the crop's rotation) runs stage II again on a crop turned so that its wrist ->
+        middle knuckle points up; that pass's joints, confidence, handedness and crop rotation replace the first's
+        where its mean confidence is higher."""
         angles = hand_angles(keypoints)
-        turned = np.flatnonzero(np.abs(angles) >= UPRIGHT_MIN_TURN)
+        in_crop = (angles - rotations + 180.0) % 360.0 - 180.0
+        turned = np.flatnonzero(np.abs(in_crop) >= UPRIGHT_MIN_TURN)
         if len(turned) == 0:
             return
         # crop_hands turns each hand counter-clockwise by its rotation: by its clockwise angle, it points up
@@ -345,7 +355,7 @@ class HandJointDetector:
         points, sure, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         for j, i in enumerate(turned):
             if sure[j].mean() > confidence[i].mean():
-                keypoints[i], confidence[i] = points[j], sure[j]
+                keypoints[i], confidence[i], rotations[i] = points[j], sure[j], angles[i]
                 if right is not None:
                     right[i] = again[j]
 
@@ -411,6 +421,15 @@ def hand_angles(keypoints: np.ndarray) -> np.ndarray:
     finger's knuckle; y grows downwards), in (-180, 180]."""
     v = keypoints[:, 9] - keypoints[:, 0]
     return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
+
+
+def _rotations(rotations_deg, count: int) -> np.ndarray:
+    """estimate()'s rotations_deg as a fresh (count,) float64 array, or a ValueError naming the fix."""
+    rotations = np.array(rotations_deg, np.float64).reshape(-1)
+    if rotations.shape != (count,) or not np.isfinite(rotations).all():
+        raise ValueError(f"rotations_deg must hold one finite angle (degrees) per box: {count} boxes, got "
+                         f"{np.shape(rotations_deg)}; pass None for upright crops")
+    return rotations
 
 
 def _merge_options(options: DetectorOptions | None, overrides: dict) -> DetectorOptions:

@@ -137,8 +137,9 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 # ------------------------------------------------------------------------------------------ tracks
 @dataclass
 class Track:
-    """One followed hand: its id, last box (frame px), centre velocity (px/frame), joint filter and running
-    P(right hand) (None until a frame gave one)."""
+    """One followed hand: its id, last box (frame px), centre velocity (px/frame), joint filter, running
+    P(right hand) (None until a frame gave one) and the degrees its next crop is turned (non-zero only with
+    DetectorOptions.upright_pass, once a crop turned upright gave the surer joints)."""
 
     track_id: int
     box: np.ndarray
@@ -146,6 +147,7 @@ class Track:
     hits: int = 0
     smoother: OneEuroFilter | None = None
     right: float | None = None
+    rotation: float = 0.0
 
     def observe_handedness(self, right: float) -> float:
         """Fold one frame's P(right hand) into the track's running value; returns the new value."""
@@ -187,6 +189,10 @@ class TrackSet:
     def predicted_boxes(self) -> np.ndarray:
         """(T, 4) every track's box one frame ahead, in track order."""
         return np.array([t.predicted_box() for t in self.tracks]).reshape(-1, 4)
+
+    def rotations(self, track_ids) -> np.ndarray:
+        """(N,) the degrees each of these tracks' next crop is turned."""
+        return np.array([self.get(t).rotation for t in track_ids], np.float64)
 
     def associate(self, boxes: np.ndarray, max_new: int | None = None) -> list[int | None]:
         """Track id for each detected box: a matched track's id, or a new track's (made with that box).
@@ -249,6 +255,18 @@ class TrackSet:
         return removed
 
 
+def next_rotation(keypoints: np.ndarray, crop_rotation: float) -> float:
+    """The degrees a hand's next crop is turned: its angle now (detector.hand_angles) when this frame's surer
+    crop was turned and the hand is still turned over UPRIGHT_MIN_TURN, else 0 (the plain crop, which the
+    network knows best for upright hands and for the gestures it learnt sideways)."""
+    from .detector import UPRIGHT_MIN_TURN, hand_angles
+
+    if crop_rotation == 0.0:
+        return 0.0
+    angle = float(hand_angles(np.asarray(keypoints)[None])[0])
+    return angle if abs(angle) >= UPRIGHT_MIN_TURN else 0.0
+
+
 # ------------------------------------------------------------------------------------------ the tracker
 class HandTracker:
     """update(frame) -> [Hand] with stable track_id, running stage I only when needed (module docstring).
@@ -307,9 +325,12 @@ class HandTracker:
         self.tracks.tick()
         known = {t.track_id for t in self.tracks.tracks}   # an id not among these is a track stage I starts now
         boxes, ids, scores = self._boxes_for_frame(image)
-        hands = self.detector.estimate(image, boxes)
+        # Each hand cropped as the last frame's surer pass had it: a hand found turned is cropped upright at
+        # once, with no second pass while it stays turned (DetectorOptions.upright_pass; else all 0).
+        hands = self.detector.estimate(image, boxes, rotations_deg=self.tracks.rotations(ids))
+        rotations = self.detector.last_crop_rotations
         out = []
-        for hand, tid, score in zip(hands, ids, scores):
+        for hand, tid, score, rotation in zip(hands, ids, scores, rotations):
             unsure = hand.mean_confidence < self.options.lost_confidence
             if score is None and unsure:
                 self.tracks.remove(tid, remember=True)
@@ -324,6 +345,7 @@ class HandTracker:
                 # Kept with joints too unsure for stage II to follow it alone: stage I again next frame.
                 self._force_detect |= unsure
             self.tracks.observe(tid, joints_box(hand.keypoints, self.options.track_box_scale))
+            self.tracks.get(tid).rotation = next_rotation(hand.keypoints, rotation)
             out.append(self._finish(hand, tid, score, t))
         dropped = set(self.tracks.drop_duplicates())
         return self.detector.refine(image, [h for h in out if h.track_id not in dropped])

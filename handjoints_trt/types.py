@@ -152,8 +152,9 @@ class DetectorOptions:
         whose joints are surer (mean confidence). The network learnt mostly upright hands: on real val photos
         turned 90 / 180 / 270 degrees PCK@0.2 0.78 / 0.71 / 0.75 -> 0.90 / 0.91 / 0.91 and left-right agreement
         0.72 / 0.56 / 0.63 -> 0.85 / 0.82 / 0.84, upright photos unchanged (PCK 0.967 -> 0.965), for a second
-        stage-II run on the turned hands only (RESULTS.md section 13, session 19). Off by default until the
-        pipeline figures are re-measured with it.
+        stage-II run on the turned hands only (RESULTS.md section 13, session 19). In track(), a hand whose
+        upright crop won is cropped turned by its last angle on the next frame (one run while it stays turned).
+        Off by default until the pipeline figures are re-measured with it.
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).

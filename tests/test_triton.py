@@ -13,7 +13,6 @@ import sys
 import types
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest

@@ -1,5 +1,4 @@
 """Widening a trained localizer (models/widen.py, train --init-from): the wider network computes the same maps."""
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
