@@ -210,13 +210,20 @@ def parse_settings(spec: str) -> dict:
         key, _, value = item.partition("=")
         if not hasattr(defaults, key) or not value:
             raise ValueError(f"--track {spec!r}: {item!r} is not KEY=VALUE with KEY a DetectorOptions field")
-        out[key] = type(getattr(defaults, key))(value)
+        kind = type(getattr(defaults, key))
+        if kind is bool:   # bool("false") is True: read the word
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(f"--track {spec!r}: {key} takes true or false, got {value!r}")
+            out[key] = value.lower() in ("true", "1")
+        else:
+            out[key] = kind(value)
     return out
 
 
-def _moving_paste(rng: np.random.Generator, record, view: tuple[int, int], frames: int):
+def _moving_paste(rng: np.random.Generator, record, view: tuple[int, int], frames: int, any_angle: bool = False):
     """One source hand cut out, and its (2, 3) patch -> frame affine on every frame: a straight drift (0-4 px per
-    frame) plus a to-and-fro swing (amplitude 10-60 px, period 12-40 frames) and a turning wrist (+-20 deg)."""
+    frame) plus a to-and-fro swing (amplitude 10-60 px, period 12-40 frames) and a turning wrist (+-20 deg);
+    with ``any_angle`` the whole hand is also turned by a random angle (any, uniform), as held sideways or down."""
     from handjoints_trt.data.compose import cutout
 
     sample = record.load()
@@ -230,18 +237,21 @@ def _moving_paste(rng: np.random.Generator, record, view: tuple[int, int], frame
     drift = rng.uniform(0, 4) * np.array([np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)])
     swing = rng.uniform(10, 60) * np.array([np.cos(b := rng.uniform(0, 2 * np.pi)), np.sin(b)])
     period, phase, turn = rng.uniform(12, 40), rng.uniform(0, 2 * np.pi), rng.uniform(-20, 20)
+    base = rng.uniform(-180, 180) if any_angle else 0.0   # drawn only then: the upright sequences stay as they were
     affines = []
     for t in range(frames):
-        angle = np.deg2rad(turn * np.sin(2 * np.pi * t / period + phase))
+        angle = np.deg2rad(base + turn * np.sin(2 * np.pi * t / period + phase))
         rot = scale * np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
         centre = start + drift * t + swing * np.sin(2 * np.pi * t / period + phase)
         affines.append(np.concatenate([rot, (centre - rot @ ((lo + hi) / 2))[:, None]], axis=1))
     return patch, alpha, keypoints, labelled, affines
 
 
-def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int], seed: int = TRACK_SEED + 1):
+def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int], seed: int = TRACK_SEED + 1,
+                          any_angle: bool = False):
     """Yield (frames, labels) per sequence: 1-3 real val hands cut out and moving over a fixed background (a static
-    camera: hands drift, swing to and fro, turn, leave and re-enter the view)."""
+    camera: hands drift, swing to and fro, turn, leave and re-enter the view; with ``any_angle`` each held at a
+    random angle)."""
     from handjoints_trt.data.compose import _blend, _covered, _local_background, _Pasted, _warp_roi
     from handjoints_trt.preprocess import apply_affine
     from handjoints_trt.data.sample import HandLabel, keypoint_box
@@ -250,7 +260,7 @@ def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int
     sources = [r for r in records if any(int(h.visible.sum()) == 21 for h in r.hands)]
     for _ in range(count):
         background = _local_background(rng, view[0], view[1], None)
-        pastes = [_moving_paste(rng, sources[int(rng.integers(len(sources)))], view, frames)
+        pastes = [_moving_paste(rng, sources[int(rng.integers(len(sources)))], view, frames, any_angle)
                   for _ in range(int(rng.integers(1, 4)))]
         images, labels = [], []
         for t in range(frames):
@@ -276,7 +286,9 @@ def markdown(results: dict) -> str:
     lines = [f"# track() vs detect() on {motion} ({results['date']})", "", f"Command: `{results['command']}`", "",
              f"{results['sequences']} sequences of {results['frames']} frames, view {results['view']}, "
              + (f"canvas {results['scale']}x (a camera pan)" if results.get("motion", "pan") == "pan"
-                else "static camera, moving hands") + f"; {results['hands']} labelled hand-frames.", "",
+                else "static camera, moving hands" + (", each held at a random angle" if results.get("any_angle")
+                                                       else "")) + f"; {results['hands']} labelled hand-frames"
+             + (f"; every mode from DetectorOptions {results['base']}" if results.get("base") else "") + ".", "",
              "| mode | recall | precision | F1 | pipeline PCK@0.2 | stage I frames | id switches | L-R agreement "
              "| L-R flips | median ms |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -323,6 +335,10 @@ def main(argv=None) -> int:
     parser.add_argument("--track", nargs="+", default=[""], metavar="KEY=VALUE[,KEY=VALUE]",
                         help='track() settings to compare, each a comma-separated list of DetectorOptions tracking '
                              'fields ("" = the defaults), e.g. lost_confidence=0.2,new_hand_interval=2')
+    parser.add_argument("--any-angle", action="store_true",
+                        help="--motion hands: each hand held at a random angle (sideways, down), not upright")
+    parser.add_argument("--base", default="", metavar="KEY=VALUE[,KEY=VALUE]",
+                        help="DetectorOptions every mode starts from, detect() included (e.g. upright_pass=true)")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
@@ -337,9 +353,9 @@ def main(argv=None) -> int:
     scores = {m: ModeScore(args.frames) for m in settings}
     hands = 0
     with HandJointDetector(backend="onnxruntime", threads=args.threads) as detector:
-        defaults = replace(detector.options)
+        defaults = replace(detector.options, **parse_settings(args.base)).validate()
         source = sequences(records, args.sequences, args.frames, view, args.scale) if args.motion == "pan" else \
-            moving_hand_sequences(records, args.sequences, args.frames, view)
+            moving_hand_sequences(records, args.sequences, args.frames, view, any_angle=args.any_angle)
         for n, (frames, labels) in enumerate(source):
             hands += sum(len(lb.boxes) for lb in labels)
             for mode, overrides in settings.items():
@@ -349,7 +365,8 @@ def main(argv=None) -> int:
             print(f"[track_eval] sequence {n + 1}/{args.sequences}", file=sys.stderr, flush=True)
     command = "python benchmarks/track_eval.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     results = {"date": str(date.today()), "command": command, "sequences": args.sequences, "frames": args.frames,
-               "view": args.view, "scale": args.scale, "motion": args.motion, "hands": hands,
+               "view": args.view, "scale": args.scale, "motion": args.motion, "any_angle": args.any_angle,
+               "base": args.base, "hands": hands,
                "modes": {m: s.result() for m, s in scores.items()}}
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "track_eval" if args.motion == "pan" else "track_eval_hands"

@@ -662,6 +662,10 @@ def test_track_eval_matching_ignores_boxes_on_barely_visible_hands():
     assert track_eval.parse_settings("") == {}
     with pytest.raises(ValueError, match="DetectorOptions field"):
         track_eval.parse_settings("lost=0.2")
+    assert track_eval.parse_settings("upright_pass=false") == {"upright_pass": False}
+    assert track_eval.parse_settings("upright_pass=True,smoothing=0") == {"upright_pass": True, "smoothing": False}
+    with pytest.raises(ValueError, match="true or false"):
+        track_eval.parse_settings("upright_pass=yes")
 
 
 def test_track_eval_runs_and_track_with_stage_one_every_frame_matches_detect(tmp_path, hagrid_dir, shipped_fp32):
@@ -701,6 +705,31 @@ def test_track_eval_moving_hands_are_labelled_where_they_are_drawn(hagrid_dir):
     assert np.abs(np.diff(centres, axis=0)).sum() > 1.0      # the hands move
 
 
+def test_track_eval_any_angle_turns_the_hands_and_keeps_the_upright_sequences(hagrid_dir):
+    """--any-angle: the same hands, paths and backgrounds turned by a random angle each (the wrist -> middle
+    knuckle direction moves by far more than the +-20 degree wrist turn somewhere); without it the sequences are
+    exactly the older ones (the angle is drawn only with the option)."""
+    import track_eval
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.detector import hand_angles
+
+    records = load_hagrid_mp(hagrid_dir, split="val")[:200]
+    first = [track_eval.moving_hand_sequences(records, 3, 4, (320, 240), seed=9, any_angle=flag)
+             for flag in (False, True)]
+    turned_by = []
+    for (_, upright), (_, turned) in zip(*first):
+        for a, b in zip(upright, turned):
+            for g in range(min(len(a.boxes), len(b.boxes))):
+                if a.visible[g][[0, 9]].all() and b.visible[g][[0, 9]].all():
+                    d = hand_angles(b.keypoints[g][None]) - hand_angles(a.keypoints[g][None])
+                    turned_by.append(abs((d[0] + 180) % 360 - 180))
+    assert turned_by and max(turned_by) > 45, turned_by
+    (frames, _), = list(track_eval.moving_hand_sequences(records, 1, 4, (320, 240), seed=5))
+    (again, _), = list(track_eval.moving_hand_sequences(records, 1, 4, (320, 240), seed=5, any_angle=False))
+    assert all(np.array_equal(a, b) for a, b in zip(frames, again))
+
+
 def test_track_eval_runs_on_moving_hands(tmp_path, hagrid_dir, shipped_fp32):
     import track_eval
 
@@ -710,6 +739,13 @@ def test_track_eval_runs_on_moving_hands(tmp_path, hagrid_dir, shipped_fp32):
     assert results["motion"] == "hands" and set(results["modes"]) == {"detect", "track (defaults)"}
     assert results["modes"]["detect"]["tp"] + results["modes"]["detect"]["fn"] == results["hands"] > 0
     assert "static camera, moving hands" in (tmp_path / "track_eval_hands.md").read_text()
+    assert track_eval.main(["--motion", "hands", "--any-angle", "--base", "upright_pass=true,max_hands=1",
+                            "--sequences", "2", "--frames", "6", "--threads", "1", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "track_eval_hands.json").read_text())
+    assert results["any_angle"] and results["base"] == "upright_pass=true,max_hands=1"
+    for mode in results["modes"].values():      # the base reaches every mode: never two hands in a frame
+        assert mode["tp"] + mode["fp"] <= mode["frames"] == 12
+    assert "each held at a random angle" in (tmp_path / "track_eval_hands.md").read_text()
 
 
 def test_robustness_corruptions_hand_computed():
