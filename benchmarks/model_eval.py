@@ -8,7 +8,9 @@
 5. an overlay picture (model_eval_overlays.png) of what it finds on six synthetic val frames;
 6. real photos as whole frames: the hagrid_mp val photos themselves (a hand with its arm, face and room,
    filling most of the frame, upscaled from ~110x75 px) through detect(): stage-I recall and precision at
-   IoU 0.5 and the pipeline's PCK@0.2, the only figure here on unedited real pixels around the hand.
+   IoU 0.5 and the pipeline's PCK@0.2, the only figure here on unedited real pixels around the hand;
+7. hands held turned: the first --turned val photos turned 90 / 180 / 270 degrees with their labels
+   (compose.turned_sample), the hand network on the labelled boxes (in table 1) and whole through detect().
 
     python benchmarks/model_eval.py                       # shipped models, ONNX Runtime, writes benchmarks/results/
     python benchmarks/model_eval.py --hand-limit 300 --frames 40 --quick
@@ -44,14 +46,39 @@ def shared_data() -> Path:
 
 def hand_pck_on_records(detector, records) -> object:
     """PCK of stage II with ground-truth boxes: each hand cropped exactly as at run time."""
+    return hand_pck_on_samples(detector, (record.load() for record in records))
+
+
+def hand_pck_on_samples(detector, samples) -> object:
+    """hand_pck_on_records on loaded samples."""
     acc = PCKAccumulator()
-    for record in records:
-        sample = record.load()
+    for sample in samples:
         boxes = np.stack([h.box for h in sample.hands])
         hands = detector.estimate(sample.image, boxes)
         acc.add(np.stack([h.keypoints for h in hands]), np.stack([h.keypoints for h in sample.hands]),
                 np.stack([h.visible for h in sample.hands]))
     return acc.result()
+
+
+def turned_records(records, count: int, quarters: int):
+    """The first ``count`` labelled val photos turned clockwise by ``quarters`` x 90 degrees, labels with them."""
+    from handjoints_trt.data.compose import turned_sample
+
+    return (turned_sample(sample, quarters) for sample in val_photos(records, count))
+
+
+def turned_figures(detector, records, count: int) -> tuple[dict, dict]:
+    """Per turn (90, 180, 270 degrees): the hand network's PCK on the labelled boxes of the first ``count``
+    turned val photos ({name: PCKResult}), and detect() on the same photos whole ({degrees: detect_and_score})."""
+    pcks, whole = {}, {}
+    for quarters in (1, 2, 3):
+        degrees = 90 * quarters
+        pcks[f"hagrid_mp val turned {degrees}"] = hand_pck_on_samples(
+            detector, turned_records(records, count, quarters))
+        scored = detect_and_score(detector, turned_records(records, count, quarters))
+        scored["photos"] = scored.pop("images")
+        whole[degrees] = scored
+    return pcks, whole
 
 
 def hand_pck_on_synthetic(detector, count: int) -> object:
@@ -202,7 +229,8 @@ def markdown(results: dict) -> str:
              f"min_hand_confidence {results['operating_point']['min_hand_confidence']:g}, "
              f"min_box_size {results['operating_point'].get('min_box_size', 0):g}, "
              f"box_refine {results['operating_point'].get('box_refine', 0):g}, "
-             f"flip_test {results['operating_point'].get('flip_test', False)}", "",
+             f"flip_test {results['operating_point'].get('flip_test', False)}, "
+             f"upright_pass {results['operating_point'].get('upright_pass', False)}", "",
              "## Hand network, ground-truth boxes", "",
              format_table({k: v for k, v in results["hand_pck_objects"].items()}), "",
              "## Localizer (IoU 0.5) and whole pipeline on composed val frames", "",
@@ -223,6 +251,13 @@ def markdown(results: dict) -> str:
                   "| photos | hands | recall | precision | pipeline PCK@0.2 |", "|---|---|---|---|---|",
                   f"| {photos['photos']} | {photos['hands']} | {photos['recall']:.3f} | {photos['precision']:.3f} | "
                   f"{p.pck[1]:.3f} |"]
+    turned = results.get("photos_turned")
+    if turned:
+        lines += ["", "## Real photos turned, as whole frames (hagrid_mp val, IoU 0.5)", "",
+                  "| turned | photos | hands | recall | precision | pipeline PCK@0.2 |", "|---|---|---|---|---|---|"]
+        for degrees, r in turned.items():
+            lines.append(f"| {degrees} | {r['photos']} | {r['hands']} | {r['recall']:.3f} | {r['precision']:.3f} | "
+                         f"{r['pipeline'].pck[1]:.3f} |")
     lines += ["", "## Whole pipeline time, 640x480", "", "| hands | median ms | p95 ms |", "|---|---|---|"]
     for t in results["timing"]:
         lines.append(f"| {t['hands']} | {t['median_ms']:.1f} | {t['p95_ms']:.1f} |")
@@ -242,6 +277,9 @@ def main(argv=None) -> int:
     parser.add_argument("--photos", type=int, default=500, help="val photos run whole through detect()")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--flip-test", action="store_true", help="DetectorOptions.flip_test (off by default)")
+    parser.add_argument("--upright-pass", action=argparse.BooleanOptionalAction, default=None,
+                        help="DetectorOptions.upright_pass on or off (default: the options' default)")
+    parser.add_argument("--turned", type=int, default=300, help="val photos turned 90 / 180 / 270 (0 = none)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     args = parser.parse_args(argv)
 
@@ -251,9 +289,13 @@ def main(argv=None) -> int:
     hand_records = records[: args.hand_limit] if args.hand_limit else records
     options = dict(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
                    hand_model=args.hand, threads=args.threads, flip_test=args.flip_test)
+    if args.upright_pass is not None:
+        options["upright_pass"] = args.upright_pass
     with HandJointDetector(**options) as detector:
         pcks = {"hagrid_mp val (vs MediaPipe)": hand_pck_on_records(detector, hand_records),
                 "synthetic val (exact)": hand_pck_on_synthetic(detector, args.synthetic)}
+        turned_pcks, photos_turned = turned_figures(detector, records, args.turned) if args.turned else ({}, {})
+        pcks.update(turned_pcks)
         localizer = localizer_and_pipeline(detector, records, args.frames)
         photos = photos_as_frames(detector, records, args.photos)
         timing = [frame_time(detector, n, args.runs) for n in (1, 4)]
@@ -263,13 +305,14 @@ def main(argv=None) -> int:
                            "hand_threshold": detector.options.hand_threshold,
                            "confidence_weight": detector.options.confidence_weight,
                            "min_box_size": detector.options.min_box_size, "flip_test": detector.options.flip_test,
-                           "box_refine": detector.options.box_refine}
+                           "box_refine": detector.options.box_refine,
+                           "upright_pass": detector.options.upright_pass}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {"date": str(date.today()), "machine": f"{platform.processor() or platform.machine()}, "
                f"{__import__('os').cpu_count()} cores", "command": "python " + " ".join(sys.argv),
                "operating_point": operating_point, "hand_pck_objects": pcks, "localizer": localizer,
-               "photos": photos, "timing": timing}
+               "photos": photos, "photos_turned": photos_turned, "timing": timing}
     (out / "model_eval.md").write_text(markdown(results))
     import cv2
 
@@ -277,7 +320,8 @@ def main(argv=None) -> int:
     plot_pck_curves(pcks, out / "model_eval_pck.png", title="Hand network PCK (ground-truth boxes)")
     serial = {**results, "hand_pck": {k: v.to_dict() for k, v in pcks.items()},
               "localizer": {k: {**v, "pipeline": v["pipeline"].to_dict()} for k, v in localizer.items()},
-              "photos": {**photos, "pipeline": photos["pipeline"].to_dict()}}
+              "photos": {**photos, "pipeline": photos["pipeline"].to_dict()},
+              "photos_turned": {k: {**v, "pipeline": v["pipeline"].to_dict()} for k, v in photos_turned.items()}}
     serial.pop("hand_pck_objects")
     (out / "model_eval.json").write_text(json.dumps(serial, indent=1, default=float))
     print(markdown(results))

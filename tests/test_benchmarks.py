@@ -395,6 +395,33 @@ def test_model_eval_photos_as_frames_on_dot_hands(dot_dataset):
     assert out["recall"] == pytest.approx(5 / 5) and out["precision"] == pytest.approx(5 / 6)
 
 
+def test_model_eval_turned_photos_on_the_shipped_models(tmp_path, hagrid_dir, shipped_fp32):
+    """model_eval.py's turned rows: the same photos at each turn (as many hands), the hand network's PCK on the
+    turned labelled boxes equal to a direct count through estimate(), and --upright-pass reaching the detector."""
+    import model_eval
+
+    from handjoints_trt import HandJointDetector
+    from handjoints_trt.data.compose import turned_sample
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.evaluation import PCKAccumulator
+
+    assert model_eval.main(["--hand-limit", "5", "--synthetic", "3", "--frames", "1", "--runs", "2", "--photos", "4",
+                            "--turned", "6", "--threads", "1", "--upright-pass", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "model_eval.json").read_text())
+    assert results["operating_point"]["upright_pass"] is True
+    assert set(results["photos_turned"]) == {"90", "180", "270"}
+    assert all(r["photos"] == 6 == r["hands"] for r in results["photos_turned"].values())
+    acc = PCKAccumulator()
+    records = load_hagrid_mp(hagrid_dir, split="val")
+    with HandJointDetector(threads=1, upright_pass=True) as detector:
+        for sample in model_eval.val_photos(records, 6):
+            turned = turned_sample(sample, 2)
+            hand = detector.estimate(turned.image, turned.hands[0].box[None])[0]
+            acc.add(hand.keypoints[None], turned.hands[0].keypoints[None], turned.hands[0].visible[None])
+    assert results["hand_pck"]["hagrid_mp val turned 180"]["pck@0.2"] == pytest.approx(acc.result().pck[1])
+    assert "## Real photos turned" in (tmp_path / "model_eval.md").read_text()
+
+
 def test_model_eval_overlay_grid_draws_the_detections():
     import model_eval
 
