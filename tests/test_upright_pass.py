@@ -170,3 +170,34 @@ def test_tracking_keeps_a_turned_hand_cropped_upright(tmp_path, hagrid_dir):
         for frame in frames[:3]:
             detector.track(frame)
         assert detector._tracker.tracks.tracks[0].rotation == 0.0
+
+
+def test_a_hand_given_the_second_pass_is_named_by_both_passes(hagrid_dir):
+    """Under upright_pass a hand that ran the second pass gets the mean of both passes' P(right hand), whichever
+    pass gave its joints (the plain crop names sideways-held gestures better, the upright one turned hands); a
+    hand that did not is named by its one pass."""
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.postprocess import decode_joints
+    from handjoints_trt.preprocess import crop_hands
+
+    records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:12]
+    checked = {"two passes": 0, "one pass": 0}
+    with HandJointDetector(threads=1, upright_pass=True) as detector:
+        for degrees in (0, 90):
+            for record in records:
+                sample = record.load()
+                image, box = (sample.image, sample.hands[0].box) if degrees == 0 else \
+                    turned(sample.image, sample.hands[0].box, degrees)
+                crops, affines = crop_hands(image, box[None], detector.crop_size)
+                heatmaps, first = detector.hand_stage(crops)
+                angle = hand_angles(decode_joints(heatmaps, affines, detector.heatmap_stride)[0])[0]
+                hand = detector.estimate(image, box[None])[0]
+                if abs(angle) < UPRIGHT_MIN_TURN:
+                    assert hand.right_probability == pytest.approx(float(first[0]), abs=1e-6)
+                    checked["one pass"] += 1
+                    continue
+                upright, _ = crop_hands(image, box[None], detector.crop_size, rotations_deg=[angle])
+                second = detector.hand_stage(upright)[1]
+                assert hand.right_probability == pytest.approx(float(first[0] + second[0]) / 2, abs=1e-6)
+                checked["two passes"] += 1
+    assert checked["two passes"] >= 5 and checked["one pass"] >= 3, checked
