@@ -89,3 +89,32 @@ def test_the_dataset_builds_input_sized_targets_at_runtime_scale():
     np.testing.assert_allclose(item["boxes"][0], np.array([10, 10, 50, 50]) * 1.2, atol=0.5)   # 320 -> 384
     image = (item["image"].transpose(1, 2, 0) + 0.5) * 255
     assert np.abs(image[400:, 400:] - preprocess.LETTERBOX_FILL).max() < 1   # the rest of the canvas is padding
+
+
+def test_frames_turned_by_quarter_turns_keep_their_boxes_on_the_hand():
+    """LocalizerFrames(p_turn=1): every training frame turned 90 / 180 / 270 degrees (the tall hand seen wide), its box
+    still on the hand's white pixels; p_turn=0 items are exactly the unturned ones; validation never turns."""
+    from handjoints_trt.data.sample import HandLabel, Sample
+
+    keypoints = np.zeros((21, 2), np.float32)
+    keypoints[:, 0], keypoints[:, 1] = np.linspace(40, 100, 21), np.linspace(60, 200, 21)   # a tall, thin hand
+    sample = Sample(frame_with_rectangles((320, 256), [[40, 60, 100, 200]]),
+                    [HandLabel(keypoints, np.ones(21, bool), np.array([40, 60, 100, 200], np.float32))])
+    frames = SimpleNamespace(frame=lambda index: sample)
+    turned = LocalizerFrames(frames, (320, 320), 4, length=12, augment=True, p_turn=1.0)
+    plain = LocalizerFrames(frames, (320, 320), 4, length=12, augment=True)
+    shapes = set()
+    for i in range(12):
+        item = turned[i]
+        image = (item["image"].transpose(1, 2, 0) + 0.5) * 255
+        x0, y0, x1, y1 = item["boxes"][0]
+        shapes.add("wide" if x1 - x0 > y1 - y0 else "tall")
+        np.testing.assert_allclose(item["boxes"][0], white_extent(image.astype(np.uint8)), atol=1.0)
+        np.testing.assert_array_equal(plain[i]["image"], LocalizerFrames(frames, (320, 320), 4, length=12,
+                                                                         augment=True, p_turn=0.0)[i]["image"])
+    assert shapes == {"wide", "tall"}                        # 90 / 270 turn the tall hand wide, 180 keeps it tall
+    validation = LocalizerFrames(frames, (320, 320), 4, length=2, augment=False, p_turn=1.0)[0]
+    np.testing.assert_allclose(validation["boxes"][0][[1, 3]] - validation["boxes"][0][[0, 2]],
+                               plain[0]["boxes"][0][[1, 3]] - plain[0]["boxes"][0][[0, 2]], atol=1e-4)
+    with pytest.raises(ValueError, match="p_turn"):
+        LocalizerFrames(frames, (320, 320), 4, length=1, p_turn=2.0)

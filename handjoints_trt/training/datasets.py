@@ -236,14 +236,19 @@ def preprocess_box(points: np.ndarray, trainable: np.ndarray) -> np.ndarray:
 class LocalizerFrames:
     """The stage-I dataset: whole frames letterboxed to the localizer input; item -> dict of float32 arrays
     image (3, H, W); centers (1, h, w); sizes (2, h, w); offsets (2, h, w); mask (1, h, w); plus boxes
-    (max_objects, 4) input pixels padded with -1 (for validation)."""
+    (max_objects, 4) input pixels padded with -1 (for validation). p_turn: in training, the probability that a
+    frame is turned by a quarter turn (90, 180 or 270 degrees, equally likely; compose.turned_sample), hands,
+    arms and faces with it: the photos and most pasted hands are upright, hands in front of cameras are not."""
 
     max_objects = 16
 
     def __init__(self, frames, input_size: tuple[int, int], stride: int, length: int, seed: int = 0,
                  augment: bool = True, photometric=None, runtime_scale: bool = False,
-                 model_long_side: int | None = None) -> None:
+                 model_long_side: int | None = None, p_turn: float = 0.0) -> None:
+        if not 0.0 <= p_turn <= 1.0:
+            raise ValueError(f"LocalizerFrames: p_turn must be in [0, 1], got {p_turn!r}")
         self.frames, self.input_size, self.stride = frames, tuple(input_size), stride
+        self.p_turn = float(p_turn)
         self.length, self.seed, self.augment = length, seed, augment
         self.photometric = photometric
         # runtime_scale: training items are input-sized windows of frames at the runtime's scale; validation
@@ -264,6 +269,11 @@ class LocalizerFrames:
         frame_index = index + (self.epoch * self.length if self.augment else 0)
         sample = self.frames.frame(frame_index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
+        # Drawn only when turns are asked for, so that older recipes' items stay exactly as they were.
+        if self.augment and self.p_turn > 0 and rng.random() < self.p_turn:
+            from ..data.compose import turned_sample
+
+            sample = turned_sample(sample, int(rng.integers(1, 4)))
         boxes = np.asarray([h.box for h in sample.hands], np.float32).reshape(-1, 4)
         if self.runtime_scale and self.augment:
             image, boxes = runtime_scale_window(sample.image, boxes, self.input_size, rng)

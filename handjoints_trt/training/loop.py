@@ -167,7 +167,7 @@ def build_datasets(cfg: TrainConfig, model_cfg):
     val_frames = build_frames(recipe.get("val", recipe["train"]), cfg.seed + 7919)
     size = tuple(model_cfg.input_size)
     train = D.LocalizerFrames(frames, size, LOCALIZER_STRIDE, cfg.epoch_size, cfg.seed, True, photo,
-                              runtime_scale=cfg.runtime_scale)
+                              runtime_scale=cfg.runtime_scale, p_turn=float(recipe.get("p_frame_turn", 0.0)))
     if cfg.runtime_scale:   # validate as detect() runs: whole frames at the runtime's input sizes
         from ..detector import AUTO_HD_LONG_SIDE
 

@@ -96,9 +96,13 @@ RECIPES: dict[str, dict] = {
     "localizer-camera-mild": {**_localizer({"p_photo": 0.25, "max_iou": 0.5}), "augment": dict(CAMERA_AUGMENT_MILD)},
     # localizer-camera with turned hands (session 20): stage I found 0.96 of the whole val photos upright but
     # 0.82-0.86 turned by 90 / 180 / 270 degrees; half of the whole photos turned by a quarter turn, half the
-    # cut-outs at any angle (0.25 before).
+    # cut-outs at any angle (0.25 before). Not enough alone (the photo source stays upright: turned AP fell in a
+    # 5-epoch run), so localizer-camera-turned also turns 40 % of every source's frames ("p_frame_turn",
+    # LocalizerFrames.p_turn).
     "localizer-camera-rotated": {**_localizer({"p_photo": 0.25, "max_iou": 0.5, "p_photo_turn": 0.5,
                                                "p_upright": 0.5}), "augment": dict(CAMERA_AUGMENT)},
+    "localizer-camera-turned": {**_localizer({"p_photo": 0.25, "max_iou": 0.5}), "augment": dict(CAMERA_AUGMENT),
+                                "p_frame_turn": 0.4},
     # hand-synthetic-heavy's mix (synthetic 0.4, photos 0.5, from a fresh synthetic seed) with the camera light
     # (session 19): one fine-tune towards both the synthetic set and real cameras, where the shipped network is a
     # soup of two runs, one for each.
