@@ -112,9 +112,10 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--flip-test", action="store_true",
                    help="stage II also runs on each crop mirrored and averages the two (more accurate joints "
                         "for twice the stage-II time)")
-    g.add_argument("--upright-pass", action="store_true",
-                   help="a hand held sideways or pointing down gets stage II again on a crop turned upright, "
-                        "kept when its joints are surer (DetectorOptions.upright_pass)")
+    g.add_argument("--upright-pass", nargs="?", const="always", default="track", choices=UPRIGHT_PASS_WORDS,
+                   help="a hand held sideways or pointing down gets stage II again on a crop turned upright, kept "
+                        "when its joints are surer (DetectorOptions.upright_pass): 'always' (the flag alone), "
+                        "'track' (in video tracking only; the default) or 'off'")
     g.add_argument("--mirrored", action="store_true",
                    help="the frames are mirror images (a selfie preview): report the person's hand as handedness")
     g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
@@ -122,6 +123,10 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
                         "automatic, 384 for frames up to 640 px, 640 above)")
     g.add_argument("--engine-cache", type=Path, default=None, help="TensorRT engine folder (default: "
                    "~/.cache/handjoints_trt/engines)")
+
+
+# --upright-pass words -> DetectorOptions.upright_pass
+UPRIGHT_PASS_WORDS = {"always": True, "track": "track", "off": False}
 
 
 def _localizer_size(text: str):
@@ -153,7 +158,7 @@ def make_detector(args, **options):
                              nms_nested=getattr(args, "nms_nested", None),
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
                              flip_test=getattr(args, "flip_test", False), mirrored=getattr(args, "mirrored", False),
-                             upright_pass=getattr(args, "upright_pass", False),
+                             upright_pass=UPRIGHT_PASS_WORDS[getattr(args, "upright_pass", "track")],
                              **options)
 
 

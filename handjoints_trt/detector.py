@@ -304,12 +304,13 @@ class HandJointDetector:
         return heatmaps, np.concatenate([p["handedness"].reshape(-1) for p in parts])
 
     def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None,
-                 rotations_deg=None) -> list[Hand]:
+                 rotations_deg=None, upright_pass: bool | None = None) -> list[Hand]:
         """Stage II for given boxes: one Hand per box, in the boxes' order. score = scores[i] when given,
         else the hand's mean joint confidence. rotations_deg: None, or (N,) degrees each hand is believed turned
         clockwise from pointing up (hand_angles; the tracker passes the last frame's): its crop is turned back by
-        that much. Records crop/hands/decode timings, and in ``last_crop_rotations`` the (N,) degrees each
-        returned hand's crop was turned (the upright pass may change them)."""
+        that much. upright_pass: run DetectorOptions.upright_pass's second pass (None: as the options say for
+        detect(); track() passes its own). Records crop/hands/decode timings, and in ``last_crop_rotations`` the
+        (N,) degrees each returned hand's crop was turned (the upright pass may change them)."""
         image = as_bgr_frame(frame)
         b = as_boxes(boxes, image.shape)
         rotations = np.zeros(len(b)) if rotations_deg is None else _rotations(rotations_deg, len(b))
@@ -324,7 +325,7 @@ class HandJointDetector:
         heatmaps, right = self.hand_stage(crops)
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
-        if self.options.upright_pass:
+        if self.options.upright_pass_in(tracking=False) if upright_pass is None else upright_pass:
             self._upright_pass(image, b, keypoints, confidence, right, rotations)
         if right is not None and self.options.mirrored:   # a mirror image shows the other hand
             right = 1 - right

@@ -327,7 +327,8 @@ class HandTracker:
         boxes, ids, scores = self._boxes_for_frame(image)
         # Each hand cropped as the last frame's surer pass had it: a hand found turned is cropped upright at
         # once, with no second pass while it stays turned (DetectorOptions.upright_pass; else all 0).
-        hands = self.detector.estimate(image, boxes, rotations_deg=self.tracks.rotations(ids))
+        hands = self.detector.estimate(image, boxes, rotations_deg=self.tracks.rotations(ids),
+                                       upright_pass=self.options.upright_pass_in(tracking=True))
         rotations = self.detector.last_crop_rotations
         out = []
         for hand, tid, score, rotation in zip(hands, ids, scores, rotations):

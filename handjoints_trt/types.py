@@ -147,14 +147,16 @@ class DetectorOptions:
         +1.6 on synthetic hands, for twice the stage-II work: 640x480 with one hand 1.24-1.34x the time,
         four hands 1.27-1.40x (benchmarks/flip_test.py, RESULTS.md section 7). Off by default: on a slow day of this
         shared machine one hand would pass the 15 ms budget.
-    upright_pass: [ours] a hand held turned (its wrist -> middle knuckle over 30 degrees from pointing up:
-        sideways, down) gets stage II a second time on a crop turned so that it points up, and keeps the pass
-        whose joints are surer (mean confidence). The network learnt mostly upright hands: on real val photos
-        turned 90 / 180 / 270 degrees PCK@0.2 0.78 / 0.71 / 0.75 -> 0.90 / 0.91 / 0.91 and left-right agreement
-        0.72 / 0.56 / 0.63 -> 0.85 / 0.82 / 0.84, upright photos unchanged (PCK 0.967 -> 0.965), for a second
-        stage-II run on the turned hands only (RESULTS.md section 13, session 19). In track(), a hand whose
-        upright crop won is cropped turned by its last angle on the next frame (one run while it stays turned).
-        Off by default until the pipeline figures are re-measured with it.
+    upright_pass: [ours] True, False or "track" (the default). A hand held turned (its wrist -> middle knuckle
+        over 30 degrees from pointing up: sideways, down) gets stage II a second time on a crop turned so that it
+        points up; the joints of the surer pass (mean confidence) are kept, its left / right is both passes' mean.
+        The network learnt mostly upright hands: on real val photos turned 90 / 180 / 270 degrees PCK@0.2
+        0.78 / 0.71 / 0.75 -> 0.90 / 0.91 / 0.91 (upright 0.967 -> 0.965), left / right agreement 0.73 / 0.53 /
+        0.67 -> 0.86 / 0.81 / 0.86 (RESULTS.md section 14). The price is one more stage-II run per turned hand
+        (a 640x480 frame with one turned hand 1.55x slower on this CPU). In track() a hand whose upright crop won
+        is cropped turned by its last angle on the next frame, so a hand that stays turned costs one run per
+        frame, not two: "track" (the default) does the second pass in track() only, True in detect() and
+        estimate() too, False nowhere.
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
@@ -211,8 +213,12 @@ class DetectorOptions:
     box_refine: float = BOX_REFINE
     # Added in session 18.
     mirrored: bool = False
-    # Added in session 19.
-    upright_pass: bool = False
+    # Added in session 19; "track" the default since session 20.
+    upright_pass: bool | str = "track"
+
+    def upright_pass_in(self, tracking: bool) -> bool:
+        """Whether the upright pass runs in track() (``tracking``) or in detect() and estimate()."""
+        return self.upright_pass is True or (tracking and self.upright_pass == "track")
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -242,9 +248,12 @@ class DetectorOptions:
                 or not self.min_box_size >= 0:
             raise ValueError(f"min_box_size must be a number of frame pixels >= 0 (0 = off), got "
                              f"{self.min_box_size!r}")
-        for name in ("flip_test", "mirrored", "upright_pass"):
+        for name in ("flip_test", "mirrored"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not (isinstance(self.upright_pass, bool) or self.upright_pass == "track"):
+            raise ValueError(f"upright_pass must be True (detect() and track()), 'track' (track() only) or False, "
+                             f"got {self.upright_pass!r}")
         if not isinstance(self.smooth_beta, (int, float)) or self.smooth_beta < 0:
             raise ValueError(f"smooth_beta must be a number >= 0, got {self.smooth_beta!r}")
         if self.nms_nested is not None and (not isinstance(self.nms_nested, (int, float))

@@ -691,8 +691,9 @@ def test_track_eval_matching_ignores_boxes_on_barely_visible_hands():
         track_eval.parse_settings("lost=0.2")
     assert track_eval.parse_settings("upright_pass=false") == {"upright_pass": False}
     assert track_eval.parse_settings("upright_pass=True,smoothing=0") == {"upright_pass": True, "smoothing": False}
+    assert track_eval.parse_settings("upright_pass=track") == {"upright_pass": "track"}
     with pytest.raises(ValueError, match="true or false"):
-        track_eval.parse_settings("upright_pass=yes")
+        track_eval.parse_settings("flip_test=yes")
 
 
 def test_track_eval_runs_and_track_with_stage_one_every_frame_matches_detect(tmp_path, hagrid_dir, shipped_fp32):

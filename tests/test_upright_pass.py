@@ -166,10 +166,28 @@ def test_tracking_keeps_a_turned_hand_cropped_upright(tmp_path, hagrid_dir):
         assert abs(track.rotation) >= UPRIGHT_MIN_TURN
     assert per_frame[0] == 2 and per_frame[1:] == [1] * (len(frames) - 1), per_frame
     assert max(errors[1:]) < max(2.0 * errors[0], 4.0), errors
-    with HandJointDetector(threads=1) as detector:
+    with HandJointDetector(threads=1, upright_pass=False) as detector:
         for frame in frames[:3]:
             detector.track(frame)
         assert detector._tracker.tracks.tracks[0].rotation == 0.0
+
+
+def test_by_default_the_pass_runs_in_track_only(tmp_path, hagrid_dir):
+    """upright_pass="track" (the default): track() turns the turned hand upright (its track's rotation), detect()
+    and estimate() run one plain pass (their joints equal upright_pass=False's)."""
+    frames, label = _turned_clip(tmp_path, hagrid_dir, frames=3)
+    with HandJointDetector(threads=1) as default, HandJointDetector(threads=1, upright_pass=False) as off:
+        assert default.options.upright_pass == "track"
+        np.testing.assert_array_equal(default.detect(frames[0])[0].keypoints, off.detect(frames[0])[0].keypoints)
+        box = label.box[None]
+        np.testing.assert_array_equal(default.estimate(frames[0], box)[0].keypoints,
+                                      off.estimate(frames[0], box)[0].keypoints)
+        for frame in frames:
+            default.track(frame)
+        assert abs(default._tracker.tracks.tracks[0].rotation) >= UPRIGHT_MIN_TURN
+    for bad in ("yes", "always", 1):
+        with pytest.raises(ValueError, match="upright_pass must be True"):
+            HandJointDetector(upright_pass=bad)
 
 
 def test_a_hand_given_the_second_pass_is_named_by_both_passes(hagrid_dir):
