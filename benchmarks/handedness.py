@@ -189,6 +189,7 @@ def example_grid(detector, records, count: int = 12, tile: int = 220, columns: i
 def markdown(results: dict) -> str:
     lines = [f"# Handedness ({results['date']})", "", f"`{results['command']}`", "",
              _common.machine_markdown(results["machine"]), "",
+             f"Ours with upright_pass={bool(results.get('upright_pass'))} (crops, detect()).", "",
              "| set | detector | hands found | agreement | mirror consistency | agreement at score >= 0.9 (coverage) |",
              "|---|---|---|---|---|---|"]
     for name, by_detector in results["sets"].items():
@@ -221,6 +222,8 @@ def parse_args(argv):
     p.add_argument("--frames", type=int, default=300, help="of those, photos in 640x480 frames for set (b)")
     p.add_argument("--synthetic", type=int, default=300, help="synthetic val frames for set (c)")
     p.add_argument("--peer", action="store_true", help="MediaPipe Hands beside ours on (b) and (c)")
+    p.add_argument("--upright-pass", action="store_true",
+                   help="ours with DetectorOptions.upright_pass=True (turned hands get stage II again, upright)")
     p.add_argument("--data", help="hagrid_mp folder (default ../shared/data/hagrid_mp)")
     _common.add_model_args(p)
     return p.parse_args(argv)
@@ -245,7 +248,7 @@ def main(argv=None) -> int:
             "(c) synthetic 640x480": lambda: synthetic_set(args.synthetic)}
     results = {"sets": {}}
     with HandJointDetector(backend="onnxruntime", threads=args.threads, localizer_model=models["localizer"],
-                           hand_model=models["hand"]) as ours:
+                           hand_model=models["hand"], **({"upright_pass": True} if args.upright_pass else {})) as ours:
         if not ours.has_handedness:
             print(f"error: {models['hand']} has no handedness output (train one: `handjoints train-handedness`)",
                   file=sys.stderr)
@@ -265,7 +268,7 @@ def main(argv=None) -> int:
     machine = _common.machine_info()
     command = " ".join(["python", "benchmarks/handedness.py", *(sys.argv[1:] if argv is None else argv)])
     results.update(date=machine["date"], command=command, machine=machine, models={k: str(models[k]) for k in
-                   ("localizer", "hand")}, gestures=gestures,
+                   ("localizer", "hand")}, gestures=gestures, upright_pass=args.upright_pass,
                    labels_note="hagrid_mp labels are MediaPipe Hands 0.10.21's handedness (swapped to the person's "
                    "hand): agreement with MediaPipe, not accuracy. Synthetic labels are exact, but the renderer "
                    "draws palm and back in one flat skin colour: only the pose tells which side faces the camera.")

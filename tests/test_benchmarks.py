@@ -907,6 +907,19 @@ def test_handedness_benchmark_runs_on_the_shipped_models(tmp_path, hagrid_dir, s
                 agree += detector.estimate(image, box[None])[0].handedness == sample.hands[0].handedness
             assert crops["turned"][str(degrees)] == pytest.approx(agree / 20), degrees
     assert "| turn | 0 | 90 | 180 | 270 |" in (tmp_path / "handedness.md").read_text()
+    # --upright-pass: the turned photos counted again with the option on
+    assert handedness.main(["--photos", "8", "--frames", "1", "--synthetic", "1", "--threads", "1", "--upright-pass",
+                            "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "handedness.json").read_text())
+    assert results["upright_pass"] is True
+    with HandJointDetector(threads=1, upright_pass=True) as detector:
+        agree = 0
+        for record in records[:8]:
+            sample = record.load()
+            image, box = handedness.turned(sample.image, sample.hands[0].box, 180)
+            agree += detector.estimate(image, box[None])[0].handedness == sample.hands[0].handedness
+    assert results["sets"]["(a) val crops, labelled boxes"]["handjoints_trt"]["turned"]["180"] == \
+        pytest.approx(agree / 8)
 
 
 def test_turned_moves_the_box_with_the_pixels():
