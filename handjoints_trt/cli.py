@@ -112,10 +112,10 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--flip-test", action="store_true",
                    help="stage II also runs on each crop mirrored and averages the two (more accurate joints "
                         "for twice the stage-II time)")
-    g.add_argument("--upright-pass", nargs="?", const="always", default="track", choices=UPRIGHT_PASS_WORDS,
+    g.add_argument("--upright-pass", nargs="?", const="always", default="off", choices=UPRIGHT_PASS_WORDS,
                    help="a hand held sideways or pointing down gets stage II again on a crop turned upright, kept "
                         "when its joints are surer (DetectorOptions.upright_pass): 'always' (the flag alone), "
-                        "'track' (in video tracking only; the default) or 'off'")
+                        "'track' (in video tracking only) or 'off' (the default)")
     g.add_argument("--mirrored", action="store_true",
                    help="the frames are mirror images (a selfie preview): report the person's hand as handedness")
     g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
@@ -158,7 +158,7 @@ def make_detector(args, **options):
                              nms_nested=getattr(args, "nms_nested", None),
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
                              flip_test=getattr(args, "flip_test", False), mirrored=getattr(args, "mirrored", False),
-                             upright_pass=UPRIGHT_PASS_WORDS[getattr(args, "upright_pass", "track")],
+                             upright_pass=UPRIGHT_PASS_WORDS[getattr(args, "upright_pass", "off")],
                              **options)
 
 

@@ -147,16 +147,19 @@ class DetectorOptions:
         +1.6 on synthetic hands, for twice the stage-II work: 640x480 with one hand 1.24-1.34x the time,
         four hands 1.27-1.40x (benchmarks/flip_test.py, RESULTS.md section 7). Off by default: on a slow day of this
         shared machine one hand would pass the 15 ms budget.
-    upright_pass: [ours] True, False or "track" (the default). A hand held turned (its wrist -> middle knuckle
+    upright_pass: [ours] False (the default), True or "track". A hand held turned (its wrist -> middle knuckle
         over 30 degrees from pointing up: sideways, down) gets stage II a second time on a crop turned so that it
         points up; the joints of the surer pass (mean confidence) are kept, its left / right is both passes' mean.
         The network learnt mostly upright hands: on real val photos turned 90 / 180 / 270 degrees PCK@0.2
-        0.78 / 0.71 / 0.75 -> 0.90 / 0.91 / 0.91 (upright 0.967 -> 0.965), left / right agreement 0.73 / 0.53 /
-        0.67 -> 0.86 / 0.81 / 0.86 (RESULTS.md section 14). The price is one more stage-II run per turned hand
-        (a 640x480 frame with one turned hand 1.55x slower on this CPU). In track() a hand whose upright crop won
-        is cropped turned by its last angle on the next frame, so a hand that stays turned costs one run per
-        frame, not two: "track" (the default) does the second pass in track() only, True in detect() and
-        estimate() too, False nowhere.
+        0.78 / 0.71 / 0.75 -> 0.90 / 0.91 / 0.91 (upright 0.967 -> 0.965; RESULTS.md section 14). The price is one
+        more stage-II run per turned hand (a 640x480 frame with one turned hand 1.55x slower on this CPU), and on
+        upright hands a little: gestures held sideways get the pass too, and its surer joints are not always
+        better. In track() a hand whose upright crop won is cropped turned by its last angle on the next frame,
+        one run per frame while it stays turned. "track" does the pass in track() only, True in detect() and
+        estimate() too. Measured on moving hands (track_eval.py, "track" against False): held at any angle,
+        track() PCK@0.2 0.72 -> 0.85 and recall 0.89 -> 0.92 in the same time; held upright (a webcam), 0.82 ->
+        0.80 for 1.4x the time (sideways gestures whose plain crop stays surer take the pass every frame). Hence
+        off by default: turn it on where hands are seen turned (a robot's, a ceiling or a table-top camera).
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
@@ -213,8 +216,8 @@ class DetectorOptions:
     box_refine: float = BOX_REFINE
     # Added in session 18.
     mirrored: bool = False
-    # Added in session 19; "track" the default since session 20.
-    upright_pass: bool | str = "track"
+    # Added in session 19 (True / False); "track" since session 20.
+    upright_pass: bool | str = False
 
     def upright_pass_in(self, tracking: bool) -> bool:
         """Whether the upright pass runs in track() (``tracking``) or in detect() and estimate()."""

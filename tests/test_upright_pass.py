@@ -172,19 +172,21 @@ def test_tracking_keeps_a_turned_hand_cropped_upright(tmp_path, hagrid_dir):
         assert detector._tracker.tracks.tracks[0].rotation == 0.0
 
 
-def test_by_default_the_pass_runs_in_track_only(tmp_path, hagrid_dir):
-    """upright_pass="track" (the default): track() turns the turned hand upright (its track's rotation), detect()
-    and estimate() run one plain pass (their joints equal upright_pass=False's)."""
+def test_track_mode_runs_the_pass_in_track_only(tmp_path, hagrid_dir):
+    """upright_pass="track": track() turns the turned hand upright (its track's rotation), detect() and estimate()
+    run one plain pass (their joints equal the default's, False)."""
     frames, label = _turned_clip(tmp_path, hagrid_dir, frames=3)
-    with HandJointDetector(threads=1) as default, HandJointDetector(threads=1, upright_pass=False) as off:
-        assert default.options.upright_pass == "track"
-        np.testing.assert_array_equal(default.detect(frames[0])[0].keypoints, off.detect(frames[0])[0].keypoints)
+    with HandJointDetector(threads=1, upright_pass="track") as tracking, HandJointDetector(threads=1) as off:
+        assert off.options.upright_pass is False
+        np.testing.assert_array_equal(tracking.detect(frames[0])[0].keypoints, off.detect(frames[0])[0].keypoints)
         box = label.box[None]
-        np.testing.assert_array_equal(default.estimate(frames[0], box)[0].keypoints,
+        np.testing.assert_array_equal(tracking.estimate(frames[0], box)[0].keypoints,
                                       off.estimate(frames[0], box)[0].keypoints)
         for frame in frames:
-            default.track(frame)
-        assert abs(default._tracker.tracks.tracks[0].rotation) >= UPRIGHT_MIN_TURN
+            tracking.track(frame)
+            off.track(frame)
+        assert abs(tracking._tracker.tracks.tracks[0].rotation) >= UPRIGHT_MIN_TURN
+        assert off._tracker.tracks.tracks[0].rotation == 0.0
     for bad in ("yes", "always", 1):
         with pytest.raises(ValueError, match="upright_pass must be True"):
             HandJointDetector(upright_pass=bad)
