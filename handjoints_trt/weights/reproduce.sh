@@ -256,3 +256,13 @@ python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300   # -
 # session 18's head on those crops (first 600 photos: upright 0.968, turned 0.667 / 0.515 / 0.660):
 #   handjoints train-handedness $RUNS/hand_cam_ns60.pt --out $RUNS/hand_hd_up --recipe hand-real-rotated --upright --threads 1
 #   handjoints train-handedness $RUNS/hand_cam_ns60.pt --out $RUNS/hand_hd_rot --recipe hand-real-rotated --threads 1
+# 18. (Session 20) no new weights. Turned hands in every benchmark, upright_pass measured (RESULTS section 14):
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500 --threads 1 --no-upright-pass
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500 --threads 1 --upright-pass
+python benchmarks/robustness.py --photos 200 --corruptions turned --upright-pass --threads 1   # and --peer without it
+python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 --upright-pass
+python benchmarks/track_eval.py --motion hands --any-angle --threads 1 --track "" upright_pass=track
+# Tried, not shipped (CSVs in checkpoints/hand_rot, checkpoints/loc_rot, checkpoints/loc_turn; checkpoints deleted):
+#   $D --recipe hand-camera-rotated --init-from $RUNS/hand_cam_ns60.pt --out $RUNS/hand_rot --lr 1.5e-4 --epochs 10 --ema-decay 0.998   (stopped after 5)
+#   $RS --recipe localizer-camera-rotated --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_rot --lr 1e-4 --epochs 8 --ema-decay 0.998   (stopped after 5)
+#   $RS --recipe localizer-camera-turned --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_turn --lr 1e-4 --epochs 6 --ema-decay 0.998   (stopped after 2)
