@@ -211,7 +211,9 @@ def parse_settings(spec: str) -> dict:
         if not hasattr(defaults, key) or not value:
             raise ValueError(f"--track {spec!r}: {item!r} is not KEY=VALUE with KEY a DetectorOptions field")
         kind = type(getattr(defaults, key))
-        if kind is bool or (kind is str and value.lower() in ("true", "false")):   # bool("false") is True
+        if key == "upright_pass" and value == "track":      # True, False or "track"
+            out[key] = value
+        elif kind is bool:   # bool("false") is True: read the word
             if value.lower() not in ("true", "false", "1", "0"):
                 raise ValueError(f"--track {spec!r}: {key} takes true or false, got {value!r}")
             out[key] = value.lower() in ("true", "1")
