@@ -182,7 +182,7 @@ class HandJointDetector:
         self.options = _merge_options(options, overrides)
         self.backend_kind = resolve_kind(self.options.backend)
         self.last_timings: dict[str, float] = {}
-        self.last_crop_rotations = np.zeros(0)
+        self.last_crop_rotations, self.last_upright_lost = np.zeros(0), np.zeros(0, bool)
         self._tracker = None
         self.hand_backend: Backend | None = None
         self.localizer_backend: Backend | None = None
@@ -304,18 +304,21 @@ class HandJointDetector:
         return heatmaps, np.concatenate([p["handedness"].reshape(-1) for p in parts])
 
     def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None,
-                 rotations_deg=None, upright_pass: bool | None = None) -> list[Hand]:
+                 rotations_deg=None, upright_pass=None) -> list[Hand]:
         """Stage II for given boxes: one Hand per box, in the boxes' order. score = scores[i] when given,
         else the hand's mean joint confidence. rotations_deg: None, or (N,) degrees each hand is believed turned
         clockwise from pointing up (hand_angles; the tracker passes the last frame's): its crop is turned back by
-        that much. upright_pass: run DetectorOptions.upright_pass's second pass (None: as the options say for
-        detect(); track() passes its own). Records crop/hands/decode timings, and in ``last_crop_rotations`` the
-        (N,) degrees each returned hand's crop was turned (the upright pass may change them)."""
+        that much. upright_pass: run DetectorOptions.upright_pass's second pass: None as the options say for
+        detect(), a bool, or (N,) bools per box (track() passes its own). Records crop/hands/decode timings; in
+        ``last_crop_rotations`` the (N,) degrees each returned hand's crop was turned (the upright pass may change
+        them) and in ``last_upright_lost`` (N,) whether a hand took the pass and its plain crop stayed surer."""
         image = as_bgr_frame(frame)
         b = as_boxes(boxes, image.shape)
         rotations = np.zeros(len(b)) if rotations_deg is None else _rotations(rotations_deg, len(b))
         timings = {"crop": 0.0, "hands": 0.0, "decode": 0.0}
-        self.last_crop_rotations = rotations.copy()
+        self.last_crop_rotations, self.last_upright_lost = rotations.copy(), np.zeros(len(b), bool)
+        allowed = _upright_allowed(self.options.upright_pass_in(tracking=False) if upright_pass is None
+                                   else upright_pass, len(b))
         if len(b) == 0:
             self.last_timings.update(timings)
             return []
@@ -325,8 +328,8 @@ class HandJointDetector:
         heatmaps, right = self.hand_stage(crops)
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
-        if self.options.upright_pass_in(tracking=False) if upright_pass is None else upright_pass:
-            self._upright_pass(image, b, keypoints, confidence, right, rotations)
+        if allowed.any():
+            self.last_upright_lost = self._upright_pass(image, b, keypoints, confidence, right, rotations, allowed)
         if right is not None and self.options.mirrored:   # a mirror image shows the other hand
             right = 1 - right
         hands = [Hand(tuple(float(v) for v in b[i]),
@@ -340,19 +343,21 @@ class HandJointDetector:
         return hands
 
     def _upright_pass(self, image: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray,
-                      right: np.ndarray | None, rotations: np.ndarray) -> None:
+                      right: np.ndarray | None, rotations: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """DetectorOptions.upright_pass, in place: each hand pointing over UPRIGHT_MIN_TURN degrees away from up
         in its crop (its angle less the crop's rotation) runs stage II again on a crop turned so that its wrist ->
         middle knuckle points up; that pass's joints, confidence and crop rotation replace the first's where its
         mean confidence is higher. Such a hand's P(right hand) is the mean of both passes': the upright crop names
         turned hands better, the plain crop the gestures held sideways that the network learnt as they are (600
         val photos, RESULTS.md section 14: upright 0.957 against 0.953 for the winner's alone, turned 90 / 180 / 270
-        0.855 / 0.813 / 0.862 against 0.845 / 0.800 / 0.852)."""
+        0.855 / 0.813 / 0.862 against 0.845 / 0.800 / 0.852). Only hands ``allowed`` take it; returns (N,) whether
+        each took it and kept its first pass's joints."""
         angles = hand_angles(keypoints)
         in_crop = (angles - rotations + 180.0) % 360.0 - 180.0
-        turned = np.flatnonzero(np.abs(in_crop) >= UPRIGHT_MIN_TURN)
+        turned = np.flatnonzero((np.abs(in_crop) >= UPRIGHT_MIN_TURN) & allowed)
+        lost = np.zeros(len(boxes), bool)
         if len(turned) == 0:
-            return
+            return lost
         # crop_hands turns each hand counter-clockwise by its rotation: by its clockwise angle, it points up
         crops, affines = crop_hands(image, boxes[turned], self.crop_size, rotations_deg=angles[turned])
         heatmaps, again = self.hand_stage(crops)
@@ -360,8 +365,11 @@ class HandJointDetector:
         for j, i in enumerate(turned):
             if sure[j].mean() > confidence[i].mean():
                 keypoints[i], confidence[i], rotations[i] = points[j], sure[j], angles[i]
+            else:
+                lost[i] = True
             if right is not None:
                 right[i] = (right[i] + again[j]) / np.float32(2)
+        return lost
 
     def detect(self, frame: np.ndarray, boxes=None) -> list[Hand]:
         """Hands in one frame.
@@ -425,6 +433,17 @@ def hand_angles(keypoints: np.ndarray) -> np.ndarray:
     finger's knuckle; y grows downwards), in (-180, 180]."""
     v = keypoints[:, 9] - keypoints[:, 0]
     return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
+
+
+def _upright_allowed(upright_pass, count: int) -> np.ndarray:
+    """estimate()'s upright_pass (a bool or (count,) bools) as a (count,) bool array."""
+    if isinstance(upright_pass, (bool, np.bool_)):
+        return np.full(count, bool(upright_pass))
+    allowed = np.asarray(upright_pass)
+    if allowed.dtype != bool or allowed.shape != (count,):
+        raise ValueError(f"upright_pass must be None, a bool or one bool per box ({count} boxes), got "
+                         f"{upright_pass!r}")
+    return allowed
 
 
 def _rotations(rotations_deg, count: int) -> np.ndarray:

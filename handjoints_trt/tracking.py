@@ -148,6 +148,7 @@ class Track:
     smoother: OneEuroFilter | None = None
     right: float | None = None
     rotation: float = 0.0
+    upright_retry: int = 0   # the frame index from which the upright pass may run again for this hand
 
     def observe_handedness(self, right: float) -> float:
         """Fold one frame's P(right hand) into the track's running value; returns the new value."""
@@ -255,6 +256,10 @@ class TrackSet:
         return removed
 
 
+# After the upright pass lost for a tracked hand (its plain crop stayed surer), frames before it is tried again.
+UPRIGHT_RETRY_FRAMES = 15
+
+
 def next_rotation(keypoints: np.ndarray, crop_rotation: float) -> float:
     """The degrees a hand's next crop is turned: its angle now (detector.hand_angles) when this frame's surer
     crop was turned and the hand is still turned over UPRIGHT_MIN_TURN, else 0 (the plain crop, which the
@@ -327,11 +332,12 @@ class HandTracker:
         boxes, ids, scores = self._boxes_for_frame(image)
         # Each hand cropped as the last frame's surer pass had it: a hand found turned is cropped upright at
         # once, with no second pass while it stays turned (DetectorOptions.upright_pass; else all 0).
-        hands = self.detector.estimate(image, boxes, rotations_deg=self.tracks.rotations(ids),
-                                       upright_pass=self.options.upright_pass_in(tracking=True))
-        rotations = self.detector.last_crop_rotations
+        upright = self.options.upright_pass_in(tracking=True)
+        allowed = np.array([upright and self.frame_index >= self.tracks.get(t).upright_retry for t in ids], bool)
+        hands = self.detector.estimate(image, boxes, rotations_deg=self.tracks.rotations(ids), upright_pass=allowed)
+        rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
         out = []
-        for hand, tid, score, rotation in zip(hands, ids, scores, rotations):
+        for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):
             unsure = hand.mean_confidence < self.options.lost_confidence
             if score is None and unsure:
                 self.tracks.remove(tid, remember=True)
@@ -346,7 +352,10 @@ class HandTracker:
                 # Kept with joints too unsure for stage II to follow it alone: stage I again next frame.
                 self._force_detect |= unsure
             self.tracks.observe(tid, joints_box(hand.keypoints, self.options.track_box_scale))
-            self.tracks.get(tid).rotation = next_rotation(hand.keypoints, rotation)
+            track = self.tracks.get(tid)
+            track.rotation = next_rotation(hand.keypoints, rotation)
+            if plain_won:   # a gesture held sideways, known as it is: do not pay for the pass again at once
+                track.upright_retry = self.frame_index + UPRIGHT_RETRY_FRAMES
             out.append(self._finish(hand, tid, score, t))
         dropped = set(self.tracks.drop_duplicates())
         return self.detector.refine(image, [h for h in out if h.track_id not in dropped])

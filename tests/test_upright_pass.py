@@ -113,17 +113,17 @@ def test_crops_turned_by_given_rotations(hagrid_dir):
     assert turned_back.result().pck[1] > plain.result().pck[1] + 0.1, (plain.result().pck, turned_back.result().pck)
 
 
-def _turned_clip(tmp_path, hagrid_dir, frames: int = 8):
-    """A real OpenCV video (MJPG) of one val photo, enlarged 2x in 640x480 and turned 90 degrees, drifting 3 px
-    a frame; returns the frames as read back and the first frame's labelled hand."""
+def _turned_clip(tmp_path, hagrid_dir, frames: int = 8, photo: int = 3, quarters: int = 1):
+    """A real OpenCV video (MJPG) of one val photo, enlarged 2x in 640x480 and turned ``quarters`` x 90 degrees,
+    drifting 3 px a frame; returns the frames as read back and the first frame's labelled hand."""
     import cv2
 
     from handjoints_trt.data.compose import turned_sample
     from handjoints_trt.data.loaders import load_hagrid_mp
     from peer_mediapipe import paste_centred
 
-    sample = turned_sample(paste_centred([r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][3].load(),
-                                         upscale=2.0), 1)
+    sample = turned_sample(paste_centred(
+        [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][photo].load(), upscale=2.0), quarters)
     height, width = sample.image.shape[:2]
     writer = cv2.VideoWriter(str(tmp_path / "turned.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 30, (width, height))
     for i in range(frames):
@@ -147,14 +147,7 @@ def test_tracking_keeps_a_turned_hand_cropped_upright(tmp_path, hagrid_dir):
     as close to the labels as the first frame's. Without the option every crop stays plain."""
     frames, label = _turned_clip(tmp_path, hagrid_dir)
     with HandJointDetector(threads=1, upright_pass=True) as detector:
-        calls = []
-        real_stage = detector.hand_stage
-
-        def counted(crops):
-            calls.append(len(crops))
-            return real_stage(crops)
-
-        detector.hand_stage = counted
+        calls = _counting(detector)
         per_frame, errors = [], []
         for i, frame in enumerate(frames):
             before = len(calls)
@@ -221,3 +214,64 @@ def test_a_hand_given_the_second_pass_is_named_by_both_passes(hagrid_dir):
                 assert hand.right_probability == pytest.approx(float(first[0] + second[0]) / 2, abs=1e-6)
                 checked["two passes"] += 1
     assert checked["two passes"] >= 5 and checked["one pass"] >= 3, checked
+
+
+def _counting(detector) -> list:
+    """Record the batch size of every stage-II call the detector makes (the real calls run unchanged)."""
+    calls, real_stage = [], detector.hand_stage
+
+    def counted(crops):
+        calls.append(len(crops))
+        return real_stage(crops)
+
+    detector.hand_stage = counted
+    return calls
+
+
+def test_a_sideways_gesture_whose_plain_crop_wins_is_not_retried_every_frame(tmp_path, hagrid_dir):
+    """track() with upright_pass="track": when the pass ran and the plain crop stayed surer (a gesture held
+    sideways, known as it is), the track waits UPRIGHT_RETRY_FRAMES frames before trying the pass again, so such a
+    hand costs one stage-II run per frame, not two."""
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.tracking import UPRIGHT_RETRY_FRAMES
+    from peer_mediapipe import paste_centred
+
+    records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:80]
+    with HandJointDetector(threads=1, upright_pass=True) as detector:
+        for photo, record in enumerate(records):       # an upright photo whose hand takes the pass and loses it
+            frame = paste_centred(record.load(), upscale=2.0)
+            detector.estimate(frame.image, frame.hands[0].box[None])
+            if detector.last_upright_lost[0]:
+                break
+        else:
+            pytest.skip("no val photo among the first 80 whose plain crop beats the upright pass")
+    frames, _ = _turned_clip(tmp_path, hagrid_dir, frames=UPRIGHT_RETRY_FRAMES + 3, photo=photo, quarters=0)
+    with HandJointDetector(threads=1, upright_pass="track", redetect_interval=100) as detector:
+        calls = _counting(detector)
+        per_frame = []
+        for frame in frames:
+            before = len(calls)
+            assert len(detector.track(frame)) == 1
+            per_frame.append(len(calls) - before)
+        track = detector._tracker.tracks.tracks[0]
+    assert per_frame[0] == 2 and track.rotation == 0.0, per_frame
+    assert per_frame[1:UPRIGHT_RETRY_FRAMES] == [1] * (UPRIGHT_RETRY_FRAMES - 1), per_frame
+    assert 2 in per_frame[UPRIGHT_RETRY_FRAMES:], per_frame           # then the pass is tried again
+
+
+def test_estimate_takes_the_pass_per_box(hagrid_dir):
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    sample = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][0].load()
+    image, box = turned(sample.image, sample.hands[0].box, 180)
+    boxes = np.stack([box, box])
+    with HandJointDetector(threads=1) as detector:
+        calls = _counting(detector)
+        both = detector.estimate(image, boxes, upright_pass=np.array([True, False]))
+        assert calls == [2, 1]                                   # the second pass for the first box only
+        alone = detector.estimate(image, box[None], upright_pass=True)[0]
+        plain = detector.estimate(image, box[None])[0]
+        np.testing.assert_array_equal(both[0].keypoints, alone.keypoints)
+        np.testing.assert_array_equal(both[1].keypoints, plain.keypoints)
+        with pytest.raises(ValueError, match="one bool per box"):
+            detector.estimate(image, boxes, upright_pass=np.array([True]))
