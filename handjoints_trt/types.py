@@ -156,10 +156,11 @@ class DetectorOptions:
         upright hands a little: gestures held sideways get the pass too, and its surer joints are not always
         better. In track() a hand whose upright crop won is cropped turned by its last angle on the next frame,
         one run per frame while it stays turned. "track" does the pass in track() only, True in detect() and
-        estimate() too. Measured on moving hands (track_eval.py, "track" against False): held at any angle,
-        track() PCK@0.2 0.72 -> 0.85 and recall 0.89 -> 0.92 in the same time; held upright (a webcam), 0.82 ->
-        0.80 for 1.4x the time (sideways gestures whose plain crop stays surer take the pass every frame). Hence
-        off by default: turn it on where hands are seen turned (a robot's, a ceiling or a table-top camera).
+        estimate() too; a tracked hand whose plain crop beat the pass waits 15 frames before it is tried again.
+        Measured in track() (track_eval.py, "track" against False): moving hands held at any angle PCK@0.2
+        0.72 -> 0.84, recall 0.89 -> 0.91 in the same time; held upright (a webcam) 0.816 -> 0.814 for 1.09x the
+        time; camera pans over composed frames precision 0.937 -> 0.917. Hence off by default: turn it on where
+        hands are seen turned (a robot's, a ceiling or a table-top camera).
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
