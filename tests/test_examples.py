@@ -125,3 +125,39 @@ def test_embed_prints_the_index_tip(dot):
 def test_embed_bad_source(dot):
     proc = example("embed.py", "/nonexistent.mp4", *dot["args"], check=False)
     assert proc.returncode != 0 and "cannot open" in proc.stderr
+
+
+def test_video_to_json_turned_hands(tmp_path, hagrid_dir):
+    """--turned-hands (upright_pass="track"): on a real val photo turned 90 degrees, drifting 3 px a frame, the
+    joints written land nearer the labels than without the flag (shipped models)."""
+    from handjoints_trt.data.compose import turned_sample
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped")
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from peer_mediapipe import paste_centred
+
+    sample = turned_sample(paste_centred([r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][3].load(),
+                                         upscale=2.0), 1)
+    height, width = sample.image.shape[:2]
+    writer = cv2.VideoWriter(str(tmp_path / "turned.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 30, (width, height))
+    for i in range(6):
+        writer.write(np.roll(sample.image, 3 * i, axis=1))
+    writer.release()
+    label = sample.hands[0]
+    errors = {}
+    for flag in ([], ["--turned-hands"]):
+        stem = tmp_path / ("up" if flag else "plain")
+        example("video_to_json.py", str(tmp_path / "turned.avi"), "--out", str(stem), "--backend", "onnxruntime",
+                *flag)
+        lines = [json.loads(x) for x in (stem.with_suffix(".jsonl")).read_text().splitlines()]
+        per_frame = []
+        for i, line in enumerate(lines):
+            (hand,) = line["hands"]
+            joints = np.array([[j["x"], j["y"]] for j in hand["joints"]])
+            per_frame.append(np.median(np.linalg.norm(joints - (label.keypoints + [3 * i, 0]), axis=1)[label.visible]))
+        errors[bool(flag)] = float(np.mean(per_frame))
+    print("mean median joint error px", errors)
+    assert errors[True] < 0.7 * errors[False], errors
