@@ -188,6 +188,30 @@ def test_a_recipe_augment_object_reaches_the_training_crops():
     np.testing.assert_array_equal(plain_val[0]["image"], bright_val[0]["image"])
 
 
+def test_aligned_crops_stand_every_hand_upright():
+    """CropJitter.align (recipe hand-camera-aligned): with no other jitter every training and validation crop shows
+    its hand's wrist -> middle knuckle pointing up, whatever the synthetic hand's angle in its image; without it
+    the same crops point every way."""
+    from handjoints_trt.training.loop import build_datasets, build_model
+
+    still = {"scale": [1.0, 1.0], "shift": 0.0, "rotation": 0.0, "p_flip": 0.0, "p_any_rotation": 0.0}
+    cfgs = [tiny_config(Path("unused"), recipe={**SYNTHETIC, "val": SYNTHETIC["train"],
+                                                "jitter": {**still, "align": align}}) for align in (True, False)]
+    _, model_cfg = build_model(cfgs[0])
+    (aligned, aligned_val), (plain, _) = (build_datasets(c, model_cfg) for c in cfgs)
+
+    def pointing(item):   # degrees clockwise from up, in the crop
+        v = item["keypoints"][9] - item["keypoints"][0]
+        return abs(float(np.degrees(np.arctan2(v[0], -v[1]))))
+
+    hands = [i for i in range(12) if aligned[i]["trainable"][[0, 9]].all()]
+    assert len(hands) >= 6
+    assert max(pointing(aligned[i]) for i in hands) < 1.0
+    assert max(pointing(aligned_val[i]) for i in range(4) if aligned_val[i]["trainable"][[0, 9]].all()) < 1.0
+    assert np.median([pointing(plain[i]) for i in hands]) > 20
+    assert RECIPES["hand-camera-aligned"]["jitter"]["align"] is True
+
+
 def test_a_recipe_jitter_object_reaches_the_training_crops():
     """A recipe's "jitter" object overrides CropJitter fields for its training crops (hand-real-rotated: half the
     crops at any angle, for the handedness head); no object keeps the defaults; unknown fields are refused."""

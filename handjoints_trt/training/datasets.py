@@ -121,6 +121,9 @@ class CropJitter:
     p_any_rotation: float = 0.2   # hands can be upside down in a frame: sometimes any angle
     p_flip: float = 0.5
     p_background: float = 0.5     # fill outside a tight crop with a random background (else replicate)
+    # Crops turned so that the labelled wrist -> middle knuckle points up (validation crops too), the rotation
+    # jitter then around that: what a stage-I orientation output would give the hand network (session 20).
+    align: bool = False
 
 
 class HandCrops:
@@ -161,13 +164,15 @@ class HandCrops:
         source = self.sources[rng.choice(len(self.sources), p=self.weights)]
         return source, source.item(int(rng.integers(len(source))))
 
-    def _affine(self, box: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
-        """(crop matrix, whether it mirrors the hand)."""
+    def _affine(self, box: np.ndarray, rng: np.random.Generator, upright_deg: float = 0.0) -> tuple[np.ndarray, bool]:
+        """(crop matrix, whether it mirrors the hand); ``upright_deg``: the turn that stands the hand upright
+        (CropJitter.align), the jitter's rotation added to it."""
         if not self.augment:
-            return preprocess.crop_affine(box, self.crop_size), False
+            return preprocess.crop_affine(box, self.crop_size, rotation_deg=upright_deg), False
         j = self.jitter
         scale = preprocess.CROP_SCALE * float(np.exp(rng.uniform(*np.log(j.scale))))
-        angle = rng.uniform(-180, 180) if rng.random() < j.p_any_rotation else rng.normal(0, j.rotation / 2)
+        angle = upright_deg + (rng.uniform(-180, 180) if rng.random() < j.p_any_rotation
+                               else rng.normal(0, j.rotation / 2))
         shift = tuple(rng.uniform(-j.shift, j.shift, 2))
         m = preprocess.crop_affine(box, self.crop_size, scale, float(angle), shift)
         flip = rng.random() < j.p_flip
@@ -191,7 +196,7 @@ class HandCrops:
         hand = hands[int(rng.integers(len(hands)))] if self.augment else hands[0]
         points, trainable = hand[0], hand[1]
         box = preprocess_box(points, trainable)
-        m, flipped = self._affine(box, rng)
+        m, flipped = self._affine(box, rng, upright_angle(points, trainable) if self.jitter.align else 0.0)
         crop = self._warp(image, m, rng)
         if self.augment and self.photometric is not None:
             crop = self.photometric(crop, rng)
@@ -215,6 +220,15 @@ class HandCrops:
             "negative": np.float32(0.0),
             "handedness": handedness_target(hand[2] if len(hand) > 2 else None, flipped),
         }
+
+
+def upright_angle(points: np.ndarray, trainable: np.ndarray) -> float:
+    """Degrees the hand is turned clockwise from pointing up (wrist -> middle finger's knuckle, as
+    detector.hand_angles), 0 when either joint is unlabelled: crop_affine turning it by this stands it upright."""
+    if not (trainable[0] and trainable[9]):
+        return 0.0
+    v = np.asarray(points[9], np.float64) - np.asarray(points[0], np.float64)
+    return float(np.degrees(np.arctan2(v[0], -v[1])))
 
 
 def handedness_target(handedness: str | None, flipped: bool) -> np.float32:

@@ -160,8 +160,9 @@ def build_datasets(cfg: TrainConfig, model_cfg):
                             photometric=photo, jitter=jitter_config(recipe), **common)
         val_sources = [(D.hand_source(s, model_cfg.crop_size), 1.0) for s in recipe.get("val", [])]
         val_len = min(cfg.val_size, sum(len(s) for s, _ in val_sources)) if val_sources else 0
-        val = D.HandCrops(val_sources, length=val_len, seed=cfg.seed, augment=False, **common) \
-            if val_sources else None
+        # validation crops jitter nothing, but stand upright like the training crops under CropJitter.align
+        val = D.HandCrops(val_sources, length=val_len, seed=cfg.seed, augment=False, jitter=jitter_config(recipe),
+                          **common) if val_sources else None
         return train, val
     frames = build_frames(recipe["train"], cfg.seed)
     val_frames = build_frames(recipe.get("val", recipe["train"]), cfg.seed + 7919)

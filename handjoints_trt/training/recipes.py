@@ -121,6 +121,12 @@ RECIPES: dict[str, dict] = {
     # synthetic val hands lie at any angle (0.67 beyond 90 degrees against 0.74 within 30).
     "hand-camera-rotated": {**_hand_with_negatives(0.675, 0.225, synthetic_seed=11), "augment": dict(CAMERA_AUGMENT),
                             "jitter": {"p_any_rotation": 0.5}},
+    # hand-camera on crops stood upright by their labels (CropJitter.align; session 20), +-15 degrees (sd) of
+    # rotation left: the hand network for a stage I that outputs each hand's direction, so that one pass at any
+    # angle sees the hand as upright ones are seen (runs/ one-off with today's network and true angles: 0.929 at
+    # every turn but 0.929 upright too, the sideways-held gestures seen turned).
+    "hand-camera-aligned": {**_hand_with_negatives(0.675, 0.225, synthetic_seed=13), "augment": dict(CAMERA_AUGMENT),
+                            "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
     # hand-real with the camera-light augmentation: for the handedness head (session 18), which learns on photos only.
     "hand-real-camera": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
