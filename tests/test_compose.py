@@ -37,6 +37,16 @@ def centred_hand(size: int = 96, pad: int = 40, seed: int = 1) -> tuple[np.ndarr
     return big, HandLabel(hand.keypoints + pad, hand.visible, None, hand.handedness)
 
 
+def dotted_photo(path: Path, dots: dict, handedness: str | None = None) -> HandLabel:
+    """A drawn 220 px hand with a coloured dot ({joint: BGR}) on some joints, written losslessly to ``path``;
+    returns its label."""
+    image, hand = centred_hand(size=220)
+    for joint, color in dots.items():
+        cv2.circle(image, tuple(int(v) for v in hand.keypoints[joint]), 12, color, -1)
+    cv2.imwrite(str(path), image)
+    return HandLabel(hand.keypoints, hand.visible, None, handedness)
+
+
 def solid_record(folder: Path, name: str, color: tuple[int, int, int], pad: int = 40) -> Record:
     """A PNG of one solid colour with a drawn hand pose's joints in its middle (lossless: exact colours)."""
     _, hand = centred_hand(pad=pad)
@@ -162,12 +172,9 @@ def test_hand_free_frames_occur_and_paste_nothing(tmp_path):
 def test_pasted_keypoints_land_on_the_pasted_content(tmp_path, hand_px):
     # Dots of three colours at three joints: wrong rotation, flip or offset puts a joint on the wrong colour.
     # 'shrunk' pastes a ~190 px hand at 45-60 px: the path that resizes before warping.
-    image, hand = centred_hand(size=220)
     dots = {0: (0, 255, 0), 8: (0, 0, 255), 20: (255, 0, 0)}
-    for joint, color in dots.items():
-        cv2.circle(image, tuple(int(v) for v in hand.keypoints[joint]), 12, color, -1)
     path = tmp_path / "dots.png"
-    cv2.imwrite(str(path), image)
+    hand = dotted_photo(path, dots)
     config = ComposeConfig(frame_sizes=((400, 300),), p_empty=0.0, max_hands=1, min_hand_px=hand_px[0],
                            max_hand_frac=hand_px[1], p_upright=0.0, **NO_PHOTOMETRY)
     frames = ComposedFrames([Record(str(path), [hand])], config, seed=1)
@@ -188,13 +195,9 @@ def test_pasted_keypoints_land_on_the_pasted_content(tmp_path, hand_px):
 def test_whole_photo_frames_keep_the_photo_and_its_labels(tmp_path, p_flip):
     # A photo with coloured dots on three joints, placed whole (p_photo=1): each visible joint must land on
     # its dot, the hand's box must hold its joints, and mirroring must swap the handedness.
-    image, hand = centred_hand(size=220)
-    hand = HandLabel(hand.keypoints, hand.visible, None, "left")
     dots = {0: (0, 255, 0), 8: (0, 0, 255), 20: (255, 0, 0)}
-    for joint, color in dots.items():
-        cv2.circle(image, tuple(int(v) for v in hand.keypoints[joint]), 12, color, -1)
     path = tmp_path / "photo.png"
-    cv2.imwrite(str(path), image)
+    hand = dotted_photo(path, dots, "left")
     config = ComposeConfig(frame_sizes=((640, 360), (300, 400)), p_empty=0.0, p_synthetic=0.0, p_photo=1.0,
                            p_flip=p_flip, **NO_PHOTOMETRY)
     frames = ComposedFrames([Record(str(path), [hand])], config, seed=2)
@@ -230,12 +233,9 @@ def test_quarter_turn_is_an_exact_turn(quarters, rotate):
 def test_whole_photos_turned_by_quarter_turns_keep_their_labels(tmp_path):
     # p_photo_turn=1: every whole photo is turned 90, 180 or 270 degrees; each visible joint must still land on
     # its dot, and the hand's wrist -> middle knuckle direction must be turned by that much from the photo's.
-    image, hand = centred_hand(size=220)
     dots = {0: (0, 255, 0), 9: (0, 0, 255), 20: (255, 0, 0)}
-    for joint, color in dots.items():
-        cv2.circle(image, tuple(int(v) for v in hand.keypoints[joint]), 12, color, -1)
     path = tmp_path / "photo.png"
-    cv2.imwrite(str(path), image)
+    hand = dotted_photo(path, dots)
     config = ComposeConfig(frame_sizes=((640, 360),), p_empty=0.0, p_synthetic=0.0, p_photo=1.0, p_flip=0.0,
                            p_photo_turn=1.0, **NO_PHOTOMETRY)
     source_angle = np.degrees(np.arctan2(*(hand.keypoints[9] - hand.keypoints[0])[::-1]))
