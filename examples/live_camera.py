@@ -58,8 +58,9 @@ def main() -> None:
     p.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0 = until the end)")
     p.add_argument("--mirror", action="store_true", help="show the frames as a mirror (selfie view); L / R stays "
                    "the person's hand")
-    p.add_argument("--turned-hands", action="store_true", help="hands seen sideways or upside down (a robot's, ceiling or table-top camera): "
-                   "upright_pass='track', a turned hand cropped upright (benchmarks/RESULTS.md section 14)")
+    p.add_argument("--turned-hands", action="store_true",
+                   help="hands seen sideways or upside down (a robot's, ceiling or table-top camera): "
+                        "upright_pass='track', a turned hand cropped upright (benchmarks/RESULTS.md section 14)")
     p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch")
     p.add_argument("--precision", default="fp32", help="fp32, fp16 (TensorRT) or int8")
     p.add_argument("--localizer", type=Path, help="stage I ONNX (default: shipped)")

@@ -23,8 +23,9 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="output stem: OUT.avi + OUT.jsonl / OUT.csv (default: VIDEO.hands)")
     p.add_argument("--csv", action="store_true", help="one CSV row per joint instead of JSON lines")
     p.add_argument("--smoothing", action="store_true", help="One-Euro smoothing of the joints")
-    p.add_argument("--turned-hands", action="store_true", help="hands seen sideways or upside down (a robot's, ceiling or table-top camera): "
-                   "upright_pass='track', a turned hand cropped upright (benchmarks/RESULTS.md section 14)")
+    p.add_argument("--turned-hands", action="store_true",
+                   help="hands seen sideways or upside down (a robot's, ceiling or table-top camera): "
+                        "upright_pass='track', a turned hand cropped upright (benchmarks/RESULTS.md section 14)")
     p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch")
     p.add_argument("--precision", default="fp32", help="fp32, fp16 (TensorRT) or int8")
     p.add_argument("--localizer", type=Path, help="stage I ONNX (default: shipped)")

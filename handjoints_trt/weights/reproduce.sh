@@ -263,10 +263,14 @@ python benchmarks/robustness.py --photos 200 --corruptions turned --upright-pass
 python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 --upright-pass
 python benchmarks/track_eval.py --motion hands --any-angle --threads 1 --track "" upright_pass=track
 # Tried, not shipped (CSVs in checkpoints/hand_rot, checkpoints/loc_rot, checkpoints/loc_turn; checkpoints deleted):
-#   $D --recipe hand-camera-rotated --init-from $RUNS/hand_cam_ns60.pt --out $RUNS/hand_rot --lr 1.5e-4 --epochs 10 --ema-decay 0.998   (stopped after 5)
-#   $RS --recipe localizer-camera-rotated --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_rot --lr 1e-4 --epochs 8 --ema-decay 0.998   (stopped after 5)
-#   $RS --recipe localizer-camera-turned --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_turn --lr 1e-4 --epochs 6 --ema-decay 0.998   (stopped after 2)
-#   $RS --recipe localizer-camera-turned --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_turn2 --lr 3e-5 --epochs 6 --ema-decay 0.998   (stopped after 2)
+#   $D --recipe hand-camera-rotated --init-from $RUNS/hand_cam_ns60.pt --out $RUNS/hand_rot --lr 1.5e-4 --epochs 10 --ema-decay 0.998
+#     (stopped after 5)
+#   $RS --recipe localizer-camera-rotated --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_rot --lr 1e-4 --epochs 8 --ema-decay 0.998
+#     (stopped after 5)
+#   $RS --recipe localizer-camera-turned --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_turn --lr 1e-4 --epochs 6 --ema-decay 0.998
+#     (stopped after 2)
+#   $RS --recipe localizer-camera-turned --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_turn2 --lr 3e-5 --epochs 6 --ema-decay 0.998
+#     (stopped after 2)
 # Running at the session's end, to go on next session (the hand network on crops stood upright by their labels,
 # for a stage-I orientation output; evaluate with crops turned by the true angle, runs/oracle_turn.py-style):
 #   $D --recipe hand-camera-aligned --init-from $RUNS/hand_cam_ns60.pt --out $RUNS/hand_align --lr 1.5e-4 --epochs 10 --ema-decay 0.998
