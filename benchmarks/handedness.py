@@ -47,18 +47,12 @@ def mirrored(image: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
 
 def turned(image: np.ndarray, box, degrees: int) -> tuple[np.ndarray, np.ndarray]:
     """The image turned clockwise by 90, 180 or 270 degrees (exact) and the (4,) box moved with it (continuous
-    coordinates: a 90-degree turn of a W x H image sends (x, y) to (H - y, x))."""
-    import cv2
+    coordinates: a 90-degree turn of a W x H image sends (x, y) to (H - y, x); compose.turned_image / turned_box)."""
+    from handjoints_trt.data.compose import turned_box, turned_image
 
-    h, w = image.shape[:2]
-    x0, y0, x1, y1 = box
-    if degrees == 90:
-        return cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), np.array([h - y1, x0, h - y0, x1], np.float32)
-    if degrees == 180:
-        return cv2.rotate(image, cv2.ROTATE_180), np.array([w - x1, h - y1, w - x0, h - y0], np.float32)
-    if degrees == 270:
-        return cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE), np.array([y0, w - x1, y1, w - x0], np.float32)
-    raise ValueError(f"degrees must be 90, 180 or 270, got {degrees!r}")
+    if degrees not in TURNS:
+        raise ValueError(f"degrees must be 90, 180 or 270, got {degrees!r}")
+    return turned_image(image, degrees // 90), turned_box(box, image.shape, degrees // 90)
 
 
 def summary(rows: list[dict]) -> dict:
@@ -248,7 +242,7 @@ def main(argv=None) -> int:
             "(c) synthetic 640x480": lambda: synthetic_set(args.synthetic)}
     results = {"sets": {}}
     with HandJointDetector(backend="onnxruntime", threads=args.threads, localizer_model=models["localizer"],
-                           hand_model=models["hand"], **({"upright_pass": True} if args.upright_pass else {})) as ours:
+                           hand_model=models["hand"], upright_pass=args.upright_pass) as ours:
         if not ours.has_handedness:
             print(f"error: {models['hand']} has no handedness output (train one: `handjoints train-handedness`)",
                   file=sys.stderr)

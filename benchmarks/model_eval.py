@@ -73,9 +73,9 @@ def turned_figures(detector, records, count: int) -> tuple[dict, dict]:
     pcks, whole = {}, {}
     for quarters in (1, 2, 3):
         degrees = 90 * quarters
-        pcks[f"hagrid_mp val turned {degrees}"] = hand_pck_on_samples(
-            detector, turned_records(records, count, quarters))
-        scored = detect_and_score(detector, turned_records(records, count, quarters))
+        samples = list(turned_records(records, count, quarters))   # loaded and turned once for both figures
+        pcks[f"hagrid_mp val turned {degrees}"] = hand_pck_on_samples(detector, samples)
+        scored = detect_and_score(detector, samples)
         scored["photos"] = scored.pop("images")
         whole[degrees] = scored
     return pcks, whole

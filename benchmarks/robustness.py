@@ -45,7 +45,7 @@ if str(BENCH) not in sys.path:
 import _common  # noqa: E402
 from model_eval import detect_and_score  # noqa: E402
 
-from handjoints_trt.data.compose import turned_sample  # noqa: E402
+from handjoints_trt.data.compose import turned_image, turned_sample  # noqa: E402
 from handjoints_trt.data.sample import Sample  # noqa: E402
 
 # The corruptions are written here, not taken from data/augment.py's training ops (overexpose, low_light, noise,
@@ -112,7 +112,7 @@ def corrupt(image: np.ndarray, kind: str, severity: int, rng: np.random.Generato
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY[s]])
         return cv2.imdecode(data, cv2.IMREAD_COLOR)
     if kind == "turned":
-        return turned_sample(Sample(image), TURN_QUARTERS[s]).image
+        return turned_image(image, TURN_QUARTERS[s])
     factor = LOWRES_FACTOR[s]
     h, w = image.shape[:2]
     small = cv2.resize(image, (max(1, round(w / factor)), max(1, round(h / factor))), interpolation=cv2.INTER_AREA)
@@ -296,7 +296,7 @@ def main(argv=None) -> int:
     with ExitStack() as stack:
         ours = stack.enter_context(HandJointDetector(
             localizer_model=args.localizer_model, hand_model=args.hand_model, threads=args.threads,
-            **({"upright_pass": True} if args.upright_pass else {})))
+            upright_pass=args.upright_pass))
         detectors = {"handjoints_trt": ours}
         if hands_module is not None:
             from peer_mediapipe import MediaPipeHands

@@ -191,10 +191,6 @@ class TrackSet:
         """(T, 4) every track's box one frame ahead, in track order."""
         return np.array([t.predicted_box() for t in self.tracks]).reshape(-1, 4)
 
-    def rotations(self, track_ids) -> np.ndarray:
-        """(N,) the degrees each of these tracks' next crop is turned."""
-        return np.array([self.get(t).rotation for t in track_ids], np.float64)
-
     def associate(self, boxes: np.ndarray, max_new: int | None = None) -> list[int | None]:
         """Track id for each detected box: a matched track's id, or a new track's (made with that box).
         Unmatched boxes beyond ``max_new`` new tracks get None. Matched tracks are not moved: call
@@ -333,8 +329,10 @@ class HandTracker:
         # Each hand cropped as the last frame's surer pass had it: a hand found turned is cropped upright at
         # once, with no second pass while it stays turned (DetectorOptions.upright_pass; else all 0).
         upright = self.options.upright_pass_in(tracking=True)
-        allowed = np.array([upright and self.frame_index >= self.tracks.get(t).upright_retry for t in ids], bool)
-        hands = self.detector.estimate(image, boxes, rotations_deg=self.tracks.rotations(ids), upright_pass=allowed)
+        followed = [self.tracks.get(t) for t in ids]
+        allowed = np.array([upright and self.frame_index >= t.upright_retry for t in followed], bool)
+        hands = self.detector.estimate(image, boxes, rotations_deg=[t.rotation for t in followed],
+                                       upright_pass=allowed)
         rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
         out = []
         for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):

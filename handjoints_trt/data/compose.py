@@ -271,19 +271,30 @@ def quarter_turn(shape: tuple[int, ...], quarters: int) -> np.ndarray:
             3: np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, w]])}[quarters % 4]
 
 
+def turned_image(image: np.ndarray, quarters: int) -> np.ndarray:
+    """``image`` turned clockwise by ``quarters`` x 90 degrees (exact: cv2.rotate; a copy at 0)."""
+    if quarters % 4 == 0:
+        return image.copy()
+    turns = (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return cv2.rotate(image, turns[quarters % 4 - 1])
+
+
+def turned_box(box, shape: tuple[int, ...], quarters: int) -> np.ndarray:
+    """(4,) float32 box of an image of ``shape`` moved with turned_image(image, quarters)."""
+    corners = apply_affine(quarter_turn(shape, quarters), np.asarray(box, np.float32).reshape(2, 2))
+    return np.concatenate([corners.min(axis=0), corners.max(axis=0)]).astype(np.float32)
+
+
 def turned_sample(sample: Sample, quarters: int) -> Sample:
     """``sample`` turned clockwise by ``quarters`` x 90 degrees, exactly, with its hands' joints and boxes moved
     with it (unlabelled joints stay 0; a turn keeps each hand's handedness)."""
     m = quarter_turn(sample.image.shape, quarters)
-    image = sample.image.copy() if quarters % 4 == 0 else cv2.rotate(
-        sample.image, (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_COUNTERCLOCKWISE)[quarters % 4 - 1])
     hands = []
     for hand in sample.hands:
         keypoints = np.where(hand.visible[:, None], apply_affine(m, hand.keypoints), 0).astype(np.float32)
-        corners = apply_affine(m, np.asarray(hand.box, np.float32).reshape(2, 2))
-        box = np.concatenate([corners.min(axis=0), corners.max(axis=0)]).astype(np.float32)
-        hands.append(HandLabel(keypoints, hand.visible.copy(), box, hand.handedness))
-    return Sample(image, hands, f"{sample.source}:turned{90 * (quarters % 4)}")
+        hands.append(HandLabel(keypoints, hand.visible.copy(), turned_box(hand.box, sample.image.shape, quarters),
+                               hand.handedness))
+    return Sample(turned_image(sample.image, quarters), hands, f"{sample.source}:turned{90 * (quarters % 4)}")
 
 
 def _photometric(rng: np.random.Generator, cfg: ComposeConfig, patch: np.ndarray) -> np.ndarray:

@@ -225,10 +225,11 @@ class HandCrops:
 def upright_angle(points: np.ndarray, trainable: np.ndarray) -> float:
     """Degrees the hand is turned clockwise from pointing up (wrist -> middle finger's knuckle, as
     detector.hand_angles), 0 when either joint is unlabelled: crop_affine turning it by this stands it upright."""
+    from ..detector import hand_angles
+
     if not (trainable[0] and trainable[9]):
         return 0.0
-    v = np.asarray(points[9], np.float64) - np.asarray(points[0], np.float64)
-    return float(np.degrees(np.arctan2(v[0], -v[1])))
+    return float(hand_angles(np.asarray(points, np.float64)[None])[0])
 
 
 def handedness_target(handedness: str | None, flipped: bool) -> np.float32:
