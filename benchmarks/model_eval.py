@@ -230,7 +230,8 @@ def markdown(results: dict) -> str:
              f"min_box_size {results['operating_point'].get('min_box_size', 0):g}, "
              f"box_refine {results['operating_point'].get('box_refine', 0):g}, "
              f"flip_test {results['operating_point'].get('flip_test', False)}, "
-             f"upright_pass {results['operating_point'].get('upright_pass', False)}", "",
+             f"upright_pass {results['operating_point'].get('upright_pass', False)}, "
+             f"any_angle {results['operating_point'].get('any_angle', False)}", "",
              "## Hand network, ground-truth boxes", "",
              format_table({k: v for k, v in results["hand_pck_objects"].items()}), "",
              "## Localizer (IoU 0.5) and whole pipeline on composed val frames", "",
@@ -279,6 +280,10 @@ def main(argv=None) -> int:
     parser.add_argument("--flip-test", action="store_true", help="DetectorOptions.flip_test (off by default)")
     parser.add_argument("--upright-pass", action=argparse.BooleanOptionalAction, default=None,
                         help="DetectorOptions.upright_pass on or off (default: the options' default)")
+    parser.add_argument("--any-angle", action="store_true",
+                        help="DetectorOptions.any_angle: the orientation network stands each hand upright before "
+                             "stage II (with --hand unset: the shipped hand_aligned.onnx)")
+    parser.add_argument("--orientation", default=None, help="with --any-angle: the orientation ONNX (default shipped)")
     parser.add_argument("--turned", type=int, default=300, help="val photos turned 90 / 180 / 270 (0 = none)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     args = parser.parse_args(argv)
@@ -291,6 +296,8 @@ def main(argv=None) -> int:
                    hand_model=args.hand, threads=args.threads, flip_test=args.flip_test)
     if args.upright_pass is not None:
         options["upright_pass"] = args.upright_pass
+    if args.any_angle:
+        options.update(any_angle=True, orientation_model=args.orientation)
     with HandJointDetector(**options) as detector:
         pcks = {"hagrid_mp val (vs MediaPipe)": hand_pck_on_records(detector, hand_records),
                 "synthetic val (exact)": hand_pck_on_synthetic(detector, args.synthetic)}
@@ -306,7 +313,7 @@ def main(argv=None) -> int:
                            "confidence_weight": detector.options.confidence_weight,
                            "min_box_size": detector.options.min_box_size, "flip_test": detector.options.flip_test,
                            "box_refine": detector.options.box_refine,
-                           "upright_pass": detector.options.upright_pass}
+                           "upright_pass": detector.options.upright_pass, "any_angle": detector.options.any_angle}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {"date": str(date.today()), "machine": f"{platform.processor() or platform.machine()}, "

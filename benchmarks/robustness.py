@@ -268,6 +268,10 @@ def parse_args(argv):
     parser.add_argument("--upright-pass", action="store_true",
                         help="ours with DetectorOptions.upright_pass=True (detect() gives turned hands stage II again, "
                              "upright)")
+    parser.add_argument("--any-angle", action="store_true",
+                        help="ours with DetectorOptions.any_angle=True (the orientation network stands each hand "
+                             "upright; with --hand-model unset the shipped hand_aligned.onnx)")
+    parser.add_argument("--orientation-model", help="with --any-angle: the orientation ONNX (default: the shipped one)")
     parser.add_argument("--peer", action="store_true", help="also MediaPipe Hands (needs mediapipe 0.10.14)")
     parser.add_argument("--data", default=None, help="hagrid_mp folder (default: ../shared/data/hagrid_mp)")
     parser.add_argument("--out", default=str(_common.DEFAULT_OUT))
@@ -296,7 +300,7 @@ def main(argv=None) -> int:
     with ExitStack() as stack:
         ours = stack.enter_context(HandJointDetector(
             localizer_model=args.localizer_model, hand_model=args.hand_model, threads=args.threads,
-            upright_pass=args.upright_pass))
+            upright_pass=args.upright_pass, any_angle=args.any_angle, orientation_model=args.orientation_model))
         detectors = {"handjoints_trt": ours}
         if hands_module is not None:
             from peer_mediapipe import MediaPipeHands

@@ -3,7 +3,7 @@ inference commands never import torch.
 
     handjoints detect hand.jpg --out out/             # annotated PNG + joints JSON per image
     handjoints video clip.mp4 --out out/              # annotated video + per-frame joints (JSON lines / CSV)
-    handjoints train | train-handedness | export | calibrate | build | eval | bench | export-triton
+    handjoints train | train-handedness | train-orientation | export | calibrate | build | eval | bench | export-triton
                                                       (see `handjoints CMD --help`)
 
 JSON schema of one hand (detect, video, the examples), written by :func:`hand_record`::
@@ -116,6 +116,11 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
                    help="a hand held sideways or pointing down gets stage II again on a crop turned upright, kept "
                         "when its joints are surer (DetectorOptions.upright_pass): 'always' (the flag alone), "
                         "'track' (in video tracking only) or 'off' (the default)")
+    g.add_argument("--any-angle", action="store_true",
+                   help="stand every hand upright before stage II: a third small network reads which way each "
+                        "hand points (DetectorOptions.any_angle; for hands held sideways or upside down)")
+    g.add_argument("--orientation", type=Path, default=None,
+                   help="with --any-angle: the hand-direction ONNX model (default: the shipped one)")
     g.add_argument("--mirrored", action="store_true",
                    help="the frames are mirror images (a selfie preview): report the person's hand as handedness")
     g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
@@ -144,8 +149,8 @@ def make_detector(args, **options):
     """A HandJointDetector from the runtime options (plus any DetectorOptions keywords)."""
     from .detector import HandJointDetector
 
-    for flag in ("localizer", "hand"):
-        path = getattr(args, flag)
+    for flag in ("localizer", "hand", "orientation"):
+        path = getattr(args, flag, None)
         if path is not None and not Path(path).is_file():
             raise FileNotFoundError(f"--{flag} {path} does not exist; pass an exported .onnx model "
                                     f"(`handjoints export CHECKPOINT --out {flag}.onnx`)")
@@ -159,7 +164,8 @@ def make_detector(args, **options):
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
                              flip_test=getattr(args, "flip_test", False), mirrored=getattr(args, "mirrored", False),
                              upright_pass=UPRIGHT_PASS_WORDS[getattr(args, "upright_pass", "off")],
-                             **options)
+                             any_angle=getattr(args, "any_angle", False),
+                             orientation_model=getattr(args, "orientation", None), **options)
 
 
 class Progress:
@@ -311,6 +317,45 @@ def cmd_handedness(args) -> int:
         val_size=args.val_size, synthetic_val=args.synthetic_val, batch_size=args.batch_size, lr=args.lr,
         num_workers=args.workers, threads=args.threads, seed=args.seed, checkpoint_every=args.checkpoint_every,
         progress=not args.quiet, upright=args.upright))
+    return 0
+
+
+def _orientation_parser(sub, full: bool) -> None:
+    p = _subparser(sub, "train-orientation", "train the hand-direction network (any-angle hands)",
+                   "Train the small network that says which way a hand points in its upright crop (wrist to middle\n"
+                   "knuckle), so that detect() with any_angle=True stands every hand upright before stage II\n"
+                   "(training/orientation.py). Writes OUT/best.pt (`handjoints export` it), OUT/last.pt (resumes)\n"
+                   "and OUT/epochs.csv with the median angle error on hagrid_mp val crops turned at random.",
+                   "  handjoints train-orientation --out checkpoints/orient --threads 1\n"
+                   "  handjoints export checkpoints/orient/best.pt --out orient.onnx")
+    if not full:
+        return
+    p.add_argument("--out", type=Path, required=True, help="run folder: best.pt, last.pt, epochs.csv")
+    p.add_argument("--recipe", default="orientation-camera",
+                   help="data recipe: a name (training/recipes.py) or a JSON file; default orientation-camera")
+    p.add_argument("--model", default=None, help="a JSON file of OrientNetConfig fields (default: the defaults)")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epoch-size", type=int, default=16000, help="training crops per epoch")
+    p.add_argument("--val-size", type=int, default=2000, help="hagrid_mp val crops scored per epoch")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--workers", type=int, default=1, help="data-loader worker processes")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-every", type=int, default=50, help="steps between last.pt checkpoints")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cmd_orientation(args) -> int:
+    from .training.orientation import OrientationConfig, train_orientation
+    from .training.recipes import get_recipe, resolve
+
+    recipe = resolve(_load_json_or_name(args.recipe)) if Path(args.recipe).is_file() else get_recipe(args.recipe)
+    model = json.loads(Path(args.model).read_text()) if args.model else None
+    train_orientation(OrientationConfig(
+        out_dir=str(args.out), recipe=recipe, model=model, epochs=args.epochs, epoch_size=args.epoch_size,
+        val_size=args.val_size, batch_size=args.batch_size, lr=args.lr, num_workers=args.workers,
+        threads=args.threads, seed=args.seed, checkpoint_every=args.checkpoint_every, progress=not args.quiet))
     return 0
 
 
@@ -773,6 +818,7 @@ COMMANDS = {
     "video": (_video_parser, cmd_video),
     "train": (None, cmd_train),
     "train-handedness": (_handedness_parser, cmd_handedness),
+    "train-orientation": (_orientation_parser, cmd_orientation),
     "export": (_export_parser, cmd_export),
     "interpolate": (_interpolate_parser, cmd_interpolate),
     "calibration-set": (_calibset_parser, cmd_script),

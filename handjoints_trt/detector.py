@@ -41,7 +41,7 @@ AUTO_HD_LONG_SIDE = 640
 # runtime's scale, 0.943 -> 0.950, with stage I 7x faster on them: benchmarks/localizer_size.py --photos). The
 # timed frame sizes (320 px and up) are untouched: 320 x 1.5 > 384.
 AUTO_MAX_UPSCALE = 1.5
-TIMING_KEYS = ("localizer", "crop", "hands", "decode", "total")
+TIMING_KEYS = ("localizer", "crop", "orientation", "hands", "decode", "total")
 
 
 # ------------------------------------------------------------------------------------------ the frame
@@ -186,11 +186,14 @@ class HandJointDetector:
         self._tracker = None
         self.hand_backend: Backend | None = None
         self.localizer_backend: Backend | None = None
+        self.orientation_backend: Backend | None = None
         localizer_path, hand_path = self._model_paths()
         try:
             self.hand_backend = load_backend(hand_path, self.backend_kind, **self._backend_options())
             self.localizer_backend = load_backend(localizer_path, self.backend_kind, **self._backend_options())
             self._read_models(localizer_path, hand_path)
+            if self.options.any_angle:
+                self._load_orientation()
         except BaseException:
             self.close()
             raise
@@ -200,8 +203,21 @@ class HandJointDetector:
         o = self.options
         precision = o.precision
         localizer = Path(o.localizer_model) if o.localizer_model else default_model_path("localizer", precision)
-        hand = Path(o.hand_model) if o.hand_model else default_model_path("hand", precision)
+        hand = Path(o.hand_model) if o.hand_model else default_model_path(
+            "hand_aligned" if o.any_angle else "hand", precision)
         return localizer, hand
+
+    def _load_orientation(self) -> None:
+        """The hand-direction network of DetectorOptions.any_angle; it must read the hand network's crops."""
+        o = self.options
+        path = Path(o.orientation_model) if o.orientation_model else default_model_path("orientation", o.precision)
+        self.orientation_backend = load_backend(path, self.backend_kind, **self._backend_options())
+        _expect(self.orientation_backend, "orientation_model", path, "crops", ("direction",))
+        side = self.orientation_backend.inputs[0].shape[2]
+        side = side if side > 0 else int(self.orientation_backend.metadata.get("input_size", self.crop_size))
+        if side != self.crop_size:
+            raise ValueError(f"orientation_model {path} reads {side} px crops but the hand model's are "
+                             f"{self.crop_size} px; use the orientation network trained for this hand model")
 
     def _backend_options(self) -> dict:
         o = self.options
@@ -239,11 +255,11 @@ class HandJointDetector:
 
     # -- life cycle
     def close(self) -> None:
-        """Free both backends; idempotent."""
-        for backend in (self.hand_backend, self.localizer_backend):
+        """Free the backends; idempotent."""
+        for backend in (self.hand_backend, self.localizer_backend, self.orientation_backend):
             if backend is not None:
                 backend.close()
-        self.hand_backend = self.localizer_backend = None
+        self.hand_backend = self.localizer_backend = self.orientation_backend = None
 
     def __enter__(self) -> "HandJointDetector":
         return self
@@ -303,6 +319,16 @@ class HandJointDetector:
             return heatmaps, None
         return heatmaps, np.concatenate([p["handedness"].reshape(-1) for p in parts])
 
+    def hand_directions(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """DetectorOptions.any_angle: (N,) degrees each hand is turned clockwise from pointing up (as hand_angles
+        measures it), read by the orientation network from the hands' upright crops (boxes (N, 4) frame pixels)."""
+        crops, _ = crop_hands(image, boxes, self.crop_size)
+        step = self.max_batch or len(crops)
+        direction = np.concatenate([self.orientation_backend.infer({"crops": crops[i:i + step]})["direction"]
+                                    for i in range(0, len(crops), step)])
+        # the crop is the frame scaled and shifted, not turned: a direction in it is the direction in the frame
+        return np.degrees(np.arctan2(direction[:, 0], -direction[:, 1])).astype(np.float64)
+
     def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None,
                  rotations_deg=None, upright_pass=None) -> list[Hand]:
         """Stage II for given boxes: one Hand per box, in the boxes' order. score = scores[i] when given,
@@ -311,11 +337,17 @@ class HandJointDetector:
         that much. upright_pass: run DetectorOptions.upright_pass's second pass: None as the options say for
         detect(), a bool, or (N,) bools per box (track() passes its own). Records crop/hands/decode timings; in
         ``last_crop_rotations`` the (N,) degrees each returned hand's crop was turned (the upright pass may change
-        them) and in ``last_upright_lost`` (N,) whether a hand took the pass and its plain crop stayed surer."""
+        them) and in ``last_upright_lost`` (N,) whether a hand took the pass and its plain crop stayed surer.
+        With DetectorOptions.any_angle and rotations_deg None, the orientation network gives each hand's rotation
+        (hand_directions; timed as "orientation")."""
         image = as_bgr_frame(frame)
         b = as_boxes(boxes, image.shape)
+        timings = {"crop": 0.0, "orientation": 0.0, "hands": 0.0, "decode": 0.0}
+        if rotations_deg is None and self.orientation_backend is not None and len(b):
+            t0 = time.perf_counter()
+            rotations_deg = self.hand_directions(image, b)
+            timings["orientation"] = (time.perf_counter() - t0) * 1e3
         rotations = np.zeros(len(b)) if rotations_deg is None else _rotations(rotations_deg, len(b))
-        timings = {"crop": 0.0, "hands": 0.0, "decode": 0.0}
         self.last_crop_rotations, self.last_upright_lost = rotations.copy(), np.zeros(len(b), bool)
         allowed = _upright_allowed(self.options.upright_pass_in(tracking=False) if upright_pass is None
                                    else upright_pass, len(b))

@@ -1,25 +1,31 @@
 """Where the shipped models are: handjoints_trt/weights/ (localizer.onnx, hand.onnx and the INT8 Q/DQ
-variants localizer.int8.onnx, hand.int8.onnx). Nothing is ever downloaded."""
+variants localizer.int8.onnx, hand.int8.onnx; for DetectorOptions.any_angle also orientation.onnx, the
+hand-direction network, and hand_aligned.onnx, the hand network of crops stood upright). Nothing is ever
+downloaded."""
 from __future__ import annotations
 
 from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 STAGES = ("localizer", "hand")
+ANY_ANGLE_STAGES = ("orientation", "hand_aligned")   # DetectorOptions.any_angle's models
 # fp16 is a TensorRT build flag applied to the fp32 ONNX model, so it reads the same files.
 _SUFFIX = {"fp32": ".onnx", "fp16": ".onnx", "int8": ".int8.onnx"}
 
 
 def model_filename(stage: str, precision: str = "fp32") -> str:
     """'hand', 'int8' -> 'hand.int8.onnx'."""
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    if stage not in STAGES + ANY_ANGLE_STAGES:
+        raise ValueError(f"stage must be one of {STAGES + ANY_ANGLE_STAGES}, got {stage!r}")
     if precision not in _SUFFIX:
         raise ValueError(f"precision must be one of {tuple(_SUFFIX)}, got {precision!r}")
     return stage + _SUFFIX[precision]
 
 
 def _how_to_make(stage: str, precision: str) -> str:
+    if stage in ANY_ANGLE_STAGES:
+        return ("train it (weights/reproduce.sh, session 21) and export it there, or use any_angle=False"
+                + (" or precision='fp32'" if precision == "int8" else ""))
     if precision == "int8":
         return (f"quantize the fp32 model with the calibration recipe (calibration/) into "
                 f"{WEIGHTS_DIR / model_filename(stage, precision)}, or use precision='fp32'")

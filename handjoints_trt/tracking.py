@@ -331,8 +331,9 @@ class HandTracker:
         upright = self.options.upright_pass_in(tracking=True)
         followed = [self.tracks.get(t) for t in ids]
         allowed = np.array([upright and self.frame_index >= t.upright_retry for t in followed], bool)
-        hands = self.detector.estimate(image, boxes, rotations_deg=[t.rotation for t in followed],
-                                       upright_pass=allowed)
+        # any_angle: the orientation network turns every crop (rotations None), each frame afresh
+        hands = self.detector.estimate(image, boxes, upright_pass=allowed, rotations_deg=None
+                                       if self.options.any_angle else [t.rotation for t in followed])
         rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
         out = []
         for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):

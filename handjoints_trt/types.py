@@ -161,6 +161,12 @@ class DetectorOptions:
         0.72 -> 0.84, recall 0.89 -> 0.91 in the same time; held upright (a webcam) 0.816 -> 0.814 for 1.09x the
         time; camera pans over composed frames precision 0.937 -> 0.917. Hence off by default: turn it on where
         hands are seen turned (a robot's, a ceiling or a table-top camera).
+    any_angle: [ours] stand every hand upright before stage II (MediaPipe's design, session 21): a small third
+        network (orientation_model, None = the shipped orientation.onnx) reads from each hand's upright crop which
+        way it points, the hand is cropped again turned by that angle, and the hand network trained on crops stood
+        upright (hand_model None = the shipped hand_aligned.onnx) gives its joints: one stage-II run per hand at any
+        angle. See benchmarks/RESULTS.md section 15 for what it gains and costs.
+    orientation_model: the ONNX file of the hand-direction network for any_angle (None = the shipped one).
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
@@ -219,6 +225,9 @@ class DetectorOptions:
     mirrored: bool = False
     # Added in session 19 (True / False); "track" since session 20.
     upright_pass: bool | str = False
+    # Added in session 21.
+    any_angle: bool = False
+    orientation_model: Path | str | None = None
 
     def upright_pass_in(self, tracking: bool) -> bool:
         """Whether the upright pass runs in track() (``tracking``) or in detect() and estimate()."""
@@ -252,7 +261,7 @@ class DetectorOptions:
                 or not self.min_box_size >= 0:
             raise ValueError(f"min_box_size must be a number of frame pixels >= 0 (0 = off), got "
                              f"{self.min_box_size!r}")
-        for name in ("flip_test", "mirrored"):
+        for name in ("flip_test", "mirrored", "any_angle"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not (isinstance(self.upright_pass, bool) or self.upright_pass == "track"):

@@ -3,7 +3,7 @@
 It builds the network from a trainer checkpoint ({model, model_config, stage}, training.loop), or from an
 exported ONNX file's metadata (kind + config) plus a sibling checkpoint with the same stem (``hand.onnx``
 + ``hand.pt``; or ``checkpoint=``), and exposes the ONNX contract's names: crops -> heatmaps,
-frame -> centers, sizes, offsets. torch is imported when this backend is made, never before.
+frame -> centers, sizes, offsets, and for the any-angle hand-direction network crops -> direction. torch is imported when this backend is made, never before.
 """
 from __future__ import annotations
 
@@ -87,6 +87,9 @@ def _specs(kind: str, config: dict) -> tuple[tuple[TensorSpec, ...], tuple[Tenso
         if config.get("handedness_head"):   # the ONNX export's optional second output
             outputs += (TensorSpec("handedness", (-1, 1)),)
         return (TensorSpec("crops", (-1, 3, s, s)),), outputs
+    if kind == "orientation":
+        s = config["crop_size"]
+        return (TensorSpec("crops", (-1, 3, s, s)),), (TensorSpec("direction", (-1, 2)),)
     return (TensorSpec("frame", (1, 3, -1, -1)),), tuple(
         TensorSpec(name, (1, c, -1, -1)) for name, c in (("centers", 1), ("sizes", 2), ("offsets", 2)))
 
@@ -141,6 +144,8 @@ class TorchBackend(BackendBase):
             out = self._model(x)
         if self.kind == "hand":
             return {"heatmaps": out.float().cpu().numpy()}
+        if self.kind == "orientation":
+            return {"direction": out.float().cpu().numpy()}
         return {name: out[name].float().cpu().numpy() for name in ("centers", "sizes", "offsets")}
 
     def _release(self) -> None:

@@ -6,6 +6,8 @@ Tensor names (the runtime's contract):
                [+ handedness (B, 1) float32, P(right hand), when the network has the head: config.handedness_head]
   localizer:   frame (1, 3, H, W) float32  ->  centers (1, 1, H/4, W/4), sizes (1, 2, ...), offsets (1, 2, ...)
                (H, W dynamic multiples of 32; the runtime letterboxes every frame to a size of that form)
+  orientation: crops (B, 3, S, S) float32  ->  direction (B, 2) float32, unit wrist -> middle-knuckle vectors in
+               crop pixels (x right, y down)   (B dynamic; [ours], the any-angle mode's third network)
 Known traps on torch 2.13: the default (dynamo) exporter needs onnxscript and must trace the hand stage with a
 batch of at least 2, or the batch axis gets fixed; we ask for opset 18.
 """
@@ -26,6 +28,7 @@ OPSET = 18
 HAND_INPUT, HAND_OUTPUT = "crops", "heatmaps"
 HANDEDNESS_OUTPUT = "handedness"   # optional second hand output: (B, 1) P(right hand)
 LOCALIZER_INPUT, LOCALIZER_OUTPUTS = "frame", ("centers", "sizes", "offsets")
+ORIENT_INPUT, ORIENT_OUTPUT = "crops", "direction"   # the hand-direction network (models/orient_net.py)
 META_PREFIX = "handjoints."
 
 
@@ -57,6 +60,8 @@ def model_metadata(kind: str, model_config: dict, recipe_hash: str = "", extra: 
     if kind == "hand":
         meta.update(input_size=str(model_config["crop_size"]), stride=str(model_config["stride"]),
                     input=HAND_INPUT, outputs=",".join(hand_output_names(model_config)))
+    elif kind == "orientation":
+        meta.update(input_size=str(model_config["crop_size"]), input=ORIENT_INPUT, outputs=ORIENT_OUTPUT)
     else:
         w, h = model_config["input_size"]
         meta.update(input_size=f"{w}x{h}", stride="4", input=LOCALIZER_INPUT, outputs=",".join(LOCALIZER_OUTPUTS))
@@ -168,6 +173,19 @@ def export_localizer(model, model_config: dict, out: str | Path, recipe_hash: st
                    simplify, "localizer")
 
 
+def export_orientation(model, model_config: dict, out: str | Path, recipe_hash: str = "", check: bool = True,
+                       tolerance: float = 1e-3, simplify: bool = True) -> ParityReport | None:
+    """Export an OrientNet with a dynamic batch axis (the number of hands in a frame)."""
+    import torch
+
+    s = model_config["crop_size"]
+    example = torch.rand(2, 3, s, s) - 0.5  # batch >= 2, or dynamo fixes the axis
+    batch = torch.export.Dim("hands", min=1, max=256)
+    return _export(model.eval(), example, out, ORIENT_INPUT, (ORIENT_OUTPUT,), {"crops": {0: batch}},
+                   model_metadata("orientation", model_config, recipe_hash), check, tolerance, simplify,
+                   "orientation")
+
+
 def _export(module, example, out, input_name, output_names, dynamic_shapes, metadata, check, tolerance,
             simplify, kind) -> ParityReport | None:
     with atomic_path(out, ".onnx") as tmp:  # only a checked file ever appears under the final name
@@ -187,7 +205,7 @@ def _check_inputs(kind: str, session) -> list[np.ndarray]:
     """Inputs for the parity check: several batch sizes / frame sizes, smooth image-like content."""
     rng = np.random.default_rng(0)
     shape = session.get_inputs()[0].shape
-    if kind == "hand":
+    if kind in ("hand", "orientation"):
         s = int(shape[2])
         sizes = [(1, s, s), (3, s, s)]
     else:
@@ -243,7 +261,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, check: bool = Tru
     kind = state["stage"]
     model = build_model(kind, state["model_config"])
     model.load_state_dict(state["model"])
-    fn = export_hand if kind == "hand" else export_localizer
+    fn = {"hand": export_hand, "localizer": export_localizer, "orientation": export_orientation}[kind]
     return fn(model, state["model_config"], out, state.get("recipe_hash", ""), check, tolerance)
 
 

@@ -45,15 +45,20 @@ def build_localizer(config: str | Mapping[str, Any] | LocalizerConfig = "lite") 
     return Localizer(localizer_config(config))
 
 
-MODEL_KINDS = ("hand", "localizer")
+MODEL_KINDS = ("hand", "localizer", "orientation")
 
 
 def build_model(kind: str, config: str | Mapping[str, Any] | HandNetConfig | LocalizerConfig) -> nn.Module:
-    """kind "hand" -> HandNet, "localizer" -> Localizer; config as for build_hand_net / build_localizer."""
+    """kind "hand" -> HandNet, "localizer" -> Localizer, "orientation" -> OrientNet (models/orient_net.py); config
+    as for build_hand_net / build_localizer (an OrientNetConfig or its dict for "orientation")."""
     if kind == "hand":
         return build_hand_net(config)  # type: ignore[arg-type]
     if kind == "localizer":
         return build_localizer(config)  # type: ignore[arg-type]
+    if kind == "orientation":
+        from .orient_net import build_orient_net
+
+        return build_orient_net(config)  # type: ignore[arg-type]
     raise ValueError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
 
 

@@ -133,6 +133,25 @@ RECIPES: dict[str, dict] = {
         "val": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"}],
         "augment": dict(CAMERA_AUGMENT),
     },
+    # hand-real-camera on crops stood upright by their labels: the handedness head of the hand-camera-aligned
+    # network (session 21), which only ever sees crops turned upright by stage I's orientation.
+    "hand-real-aligned": {
+        "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
+        "val": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"}],
+        "augment": dict(CAMERA_AUGMENT),
+        "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0},
+    },
+    # The hand-direction network (session 21): photos and synthetic hands, every crop at any angle (the direction is
+    # the label: wrist -> middle knuckle), with the camera light; validated on hagrid_mp val crops at any angle.
+    "orientation-camera": {
+        "train": [
+            {"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 0.7},
+            {"kind": "synthetic", "seed": 15, "weight": 0.3},
+        ],
+        "val": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"}],
+        "augment": dict(CAMERA_AUGMENT),
+        "jitter": {"p_any_rotation": 1.0},
+    },
     "localizer-synthetic": {
         "train": [{"kind": "synthetic"}],
         "val": [{"kind": "synthetic"}],

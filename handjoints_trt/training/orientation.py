@@ -1,0 +1,248 @@
+"""[ours] Train the hand-direction network (models/orient_net.py) on hand crops at any angle.
+
+Each training crop is a stage-II crop (HandCrops: the box of the hand's labelled joints, scale and shift jitter,
+mirrored half the time, the recipe's photometric augmentation) turned by a uniform random angle
+(recipe "orientation-camera": CropJitter.p_any_rotation 1.0); the label is the unit vector from the wrist to the
+middle finger's knuckle in the crop. Loss: 1 - cos(angle error); head "vector" adds a small pull of the raw vector's
+length towards 1 (it keeps the normalisation well conditioned), head "points" each joint map's cross-entropy against
+a Gaussian of one cell around the labelled joint (models/orient_net.py). Crops where either joint is unlabelled or
+outside the crop carry no direction loss (and a joint outside the crop no map loss).
+
+Validation each epoch: the same crops of hagrid_mp val photos every time (HandCrops with fixed seed and epoch, so
+jittered and turned like training crops, but reproducible): median angle error (degrees) and the share within 15 /
+30 degrees; best.pt by the median error. Checkpoints (OUT/last.pt every `checkpoint_every` steps and each epoch,
+with optimizer; OUT/best.pt without) are written atomically; a run resumes from OUT/last.pt.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from .. import __version__
+from ..models.config import OrientNetConfig
+from .datasets import HandCrops, recipe_hash
+from .loop import TrainConfig, append_csv_row, build_datasets, jitter_config, load_checkpoint, save_checkpoint
+
+VAL_SEED, VAL_EPOCH = 20261205, 0   # the validation crops' fixed draw
+
+
+@dataclass
+class OrientationConfig:
+    """One training run. epoch_size / val_size: crops per epoch / validation crops. lr: AdamW peak, 200 steps of
+    warm-up, cosine to 0 over the run. recipe: a resolved data recipe (training/recipes.py)."""
+
+    out_dir: str
+    recipe: dict
+    model: dict | None = None   # OrientNetConfig fields; None = the defaults
+    epochs: int = 12
+    epoch_size: int = 16000
+    val_size: int = 2000
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    num_workers: int = 1
+    threads: int = 0
+    seed: int = 0
+    checkpoint_every: int = 50
+    progress: bool = True
+
+
+def direction_targets(batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(unit wrist -> middle-knuckle vectors (B, 2), mask (B,) of crops that have one) from a HandCrops batch."""
+    points, trainable = batch["keypoints"], batch["trainable"]
+    v = points[:, 9] - points[:, 0]
+    length = v.norm(dim=1)
+    mask = (trainable[:, 0] > 0) & (trainable[:, 9] > 0) & (length > 1e-3)
+    if "negative" in batch:
+        mask &= batch["negative"] < 0.5
+    return v / length.clamp_min(1e-3)[:, None], mask
+
+
+def angle_errors(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Degrees between unit vectors, (B,)."""
+    cos = (predicted * target).sum(1).clamp(-1.0, 1.0)
+    return torch.rad2deg(torch.acos(cos))
+
+
+def orientation_loss(raw: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor | None:
+    """Head "vector": raw (B, 2) unnormalised directions."""
+    if not bool(mask.any()):
+        return None
+    raw, target = raw[mask], target[mask]
+    length = raw.norm(dim=1)
+    cos = (raw * target).sum(1) / length.clamp_min(1e-6)
+    return (1 - cos).mean() + 0.01 * ((length - 1) ** 2).mean()
+
+
+def points_loss(model, logits: torch.Tensor, batch: dict, sigma_cells: float = 1.0) -> torch.Tensor | None:
+    """Head "points": logits (B, 2, h, w) of the wrist and middle-knuckle maps; map cross-entropy against a Gaussian
+    around each labelled joint inside the crop, plus 1 - cos of the soft-argmax direction's error."""
+    from ..models.orient_net import POINT_JOINTS
+
+    target, mask = direction_targets(batch)
+    # HandCrops keypoints are in its heatmap cells (stride 4): crop pixels are 4x
+    joints = batch["keypoints"][:, list(POINT_JOINTS)] * 4.0
+    labelled = batch["trainable"][:, list(POINT_JOINTS)] > 0
+    if "negative" in batch:
+        labelled &= (batch["negative"] < 0.5)[:, None]
+    if not bool(labelled.any()):
+        return None
+    squared = ((model.grid[None, None] - joints[:, :, None]) ** 2).sum(-1) / (model.stride * sigma_cells) ** 2
+    wanted = torch.softmax(-0.5 * squared, dim=2)                     # (B, 2, cells), each sums to 1
+    log_p = torch.log_softmax(torch.flatten(logits, 2), dim=2)
+    loss = -(wanted * log_p).sum(2)[labelled].mean()
+    if bool(mask.any()):
+        points = model.points(logits)
+        direction = torch.nn.functional.normalize(points[:, 1] - points[:, 0], dim=1, eps=1e-6)
+        loss = loss + (1 - (direction[mask] * target[mask]).sum(1)).mean()
+    return loss
+
+
+class OrientationTrainer:
+    """Train (or resume) one run; fit() -> the last validation metrics."""
+
+    def __init__(self, cfg: OrientationConfig) -> None:
+        from ..models.orient_net import build_orient_net
+
+        self.cfg, self.out = cfg, Path(cfg.out_dir)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.model_cfg = OrientNetConfig.from_dict(cfg.model or {})
+        self.model = build_orient_net(self.model_cfg)
+        data_cfg = TrainConfig(stage="hand", out_dir=cfg.out_dir, model={}, recipe=cfg.recipe,
+                               epoch_size=cfg.epoch_size, val_size=cfg.val_size, seed=cfg.seed)
+        self.train_set, _ = build_datasets(data_cfg, _CropShape(self.model_cfg.crop_size))
+        self.val_set = self._val_set(cfg)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.steps_per_epoch = max(1, cfg.epoch_size // cfg.batch_size)
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        self.step, self.epoch, self.best = 0, 0, math.inf
+        self._resume()
+
+    def _val_set(self, cfg: OrientationConfig) -> HandCrops:
+        """hagrid val crops jittered and turned like training crops, the same draw every epoch (no photometric)."""
+        from .datasets import hand_source
+
+        size = self.model_cfg.crop_size
+        sources = [(hand_source(s, size), 1.0) for s in cfg.recipe["val"]]
+        val = HandCrops(sources, size, 4, 1.5, cfg.val_size, seed=VAL_SEED, augment=True,
+                        jitter=jitter_config(cfg.recipe))
+        val.set_epoch(VAL_EPOCH)
+        return val
+
+    def _resume(self) -> None:
+        last = self.out / "last.pt"
+        if not last.is_file():
+            return
+        state = load_checkpoint(last)
+        if state["model_config"] != self.model_cfg.to_dict():
+            raise ValueError(f"{last} belongs to another network ({state['model_config']}); use a new --out folder")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.epoch, self.best = state["step"], state["epoch"], state["best"]
+        print(f"resumed from {last}: epoch {self.epoch}, step {self.step}, best {self.best:.2f} deg", flush=True)
+
+    def state(self, with_optimizer: bool = True) -> dict:
+        state = {"model": self.model.state_dict(), "step": self.step, "epoch": self.epoch, "best": self.best,
+                 "stage": "orientation", "model_config": self.model_cfg.to_dict(), "train_config": asdict(self.cfg),
+                 "recipe": self.cfg.recipe, "recipe_hash": recipe_hash(self.cfg.recipe), "version": __version__}
+        if with_optimizer:
+            state["optimizer"] = self.optimizer.state_dict()
+        return state
+
+    def _lr(self) -> float:
+        warm = min(1.0, (self.step + 1) / 200)
+        progress = min(self.step / max(self.total_steps, 1), 1.0)
+        return self.cfg.lr * warm * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def _loader(self, dataset) -> DataLoader:
+        workers = self.cfg.num_workers
+        return DataLoader(dataset, batch_size=self.cfg.batch_size, shuffle=False, num_workers=workers,
+                          persistent_workers=False, prefetch_factor=4 if workers else None)
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        self.model.eval()
+        errors = []
+        for batch in self._loader(self.val_set):
+            target, mask = direction_targets(batch)
+            errors.append(angle_errors(self.model(batch["image"])[mask], target[mask]))
+        e = torch.cat(errors).numpy()
+        return {"val_median_deg": float(np.median(e)), "val_mean_deg": float(e.mean()),
+                "val_within15": float((e < 15).mean()), "val_within30": float((e < 30).mean()), "val_crops": len(e)}
+
+    def fit(self) -> dict:
+        from tqdm import tqdm
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        metrics: dict = {}
+        while self.epoch < self.cfg.epochs:
+            self.train_set.set_epoch(self.epoch)
+            done = self.step - self.epoch * self.steps_per_epoch
+            # items are drawn per (seed, epoch, index): resuming skips the batches already seen
+            subset = torch.utils.data.Subset(self.train_set, list(range(done * self.cfg.batch_size,
+                                                                        self.steps_per_epoch * self.cfg.batch_size)))
+            bar = tqdm(total=self.steps_per_epoch, initial=done, disable=not self.cfg.progress,
+                       desc=f"orientation epoch {self.epoch + 1}/{self.cfg.epochs}", dynamic_ncols=True)
+            t0, running = time.time(), None
+            self.model.train()
+            for batch in self._loader(subset):
+                loss = self._train_step(batch)
+                if loss is not None:
+                    running = loss if running is None else 0.98 * running + 0.02 * loss
+                    bar.set_postfix(loss=f"{running:.4f}")
+                bar.update(1)
+                if self.step % self.cfg.checkpoint_every == 0:
+                    save_checkpoint(self.out / "last.pt", self.state())
+            bar.close()
+            self.epoch += 1
+            metrics = self._end_epoch(time.time() - t0, running)
+        return metrics
+
+    def _train_step(self, batch) -> float | None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._lr()
+        raw = self.model.raw(batch["image"])
+        if self.model_cfg.head == "points":
+            loss = points_loss(self.model, raw, batch)
+        else:
+            loss = orientation_loss(raw, *direction_targets(batch))
+        self.step += 1
+        if loss is None:
+            return None
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def _end_epoch(self, seconds: float, loss: float | None) -> dict:
+        metrics = self.validate()
+        print(f"epoch {self.epoch}: val median error {metrics['val_median_deg']:.1f} deg, within 15 deg "
+              f"{metrics['val_within15']:.3f}, within 30 {metrics['val_within30']:.3f} ({metrics['val_crops']} crops)",
+              flush=True)
+        if metrics["val_median_deg"] < self.best:
+            self.best = metrics["val_median_deg"]
+            save_checkpoint(self.out / "best.pt", self.state(with_optimizer=False))
+        save_checkpoint(self.out / "last.pt", self.state())
+        append_csv_row(self.out / "epochs.csv", {"epoch": self.epoch, "step": self.step, "seconds": round(seconds, 1),
+                                                 "train_loss": None if loss is None else round(loss, 5), **metrics})
+        return metrics
+
+
+class _CropShape:
+    """What build_datasets reads of a hand network's config: the crop side and the heatmap stride."""
+
+    def __init__(self, crop_size: int, stride: int = 4) -> None:
+        self.crop_size, self.stride = crop_size, stride
+
+
+def train_orientation(cfg: OrientationConfig) -> dict:
+    """Run (or resume) a training; returns the last validation metrics."""
+    return OrientationTrainer(cfg).fit()

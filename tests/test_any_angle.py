@@ -1,0 +1,174 @@
+"""DetectorOptions.any_angle: the hand-direction network (models/orient_net.py), its training and export, and the
+detector that stands every hand upright by it before stage II."""
+import csv
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from handjoints_trt import HandJointDetector  # noqa: E402
+from handjoints_trt.detector import hand_angles  # noqa: E402
+from handjoints_trt.export.onnx_export import export_checkpoint, read_metadata  # noqa: E402
+from handjoints_trt.models import build_model  # noqa: E402
+from handjoints_trt.models.config import OrientNetConfig  # noqa: E402
+from handjoints_trt.models_registry import WEIGHTS_DIR, model_filename  # noqa: E402
+from handjoints_trt.training.orientation import (OrientationConfig, OrientationTrainer,  # noqa: E402
+                                                 angle_errors, direction_targets)
+
+from runtime_models import export_lite_models  # noqa: E402
+
+SYNTHETIC_ANY_ANGLE = {"train": [{"kind": "synthetic", "seed": 1, "weight": 1.0}],
+                       "val": [{"kind": "synthetic", "seed": 999, "length": 64}],
+                       "jitter": {"p_any_rotation": 1.0}}
+SHIPPED = all((WEIGHTS_DIR / model_filename(s)).is_file() for s in ("orientation", "hand_aligned"))
+
+
+@pytest.mark.parametrize("head", ["points", "vector"])
+def test_the_network_gives_unit_directions_and_its_config_is_checked(head):
+    net = build_model("orientation", {"crop_size": 64, "channels": [8, 16, 16], "head": head}).eval()
+    out = net(torch.rand(3, 3, 64, 64) - 0.5)
+    assert out.shape == (3, 2)
+    np.testing.assert_allclose(out.norm(dim=1).detach().numpy(), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="head"):
+        OrientNetConfig(head="angle").validate()
+    with pytest.raises(ValueError, match="divisible"):
+        OrientNetConfig(crop_size=100).validate()
+    with pytest.raises(ValueError, match="unknown"):
+        OrientNetConfig.from_dict({"crop": 128})
+
+
+def test_the_points_head_reads_the_direction_from_its_two_maps():
+    """Soft-argmax of a map peaked at one cell is that cell's centre; the direction runs wrist -> knuckle."""
+    net = build_model("orientation", {"crop_size": 64, "channels": [8, 16, 16]}).eval()
+    logits = torch.full((1, 2, 8, 8), -30.0)
+    logits[0, 0, 6, 2] = logits[0, 1, 1, 5] = 30.0      # wrist at cell (x 2, y 6), knuckle at (x 5, y 1)
+    points = net.points(logits)
+    np.testing.assert_allclose(points[0].numpy(), [[2.5 * 8, 6.5 * 8], [5.5 * 8, 1.5 * 8]], atol=1e-3)
+    # the loss is smallest for maps at the labelled joints
+    from handjoints_trt.training.orientation import points_loss
+    keypoints = torch.zeros(1, 21, 2)
+    keypoints[0, 0], keypoints[0, 9] = torch.tensor([2.5, 6.5]) * 2, torch.tensor([5.5, 1.5]) * 2   # stride-4 cells
+    batch = {"keypoints": keypoints, "trainable": torch.ones(1, 21), "negative": torch.zeros(1)}
+    right = points_loss(net, logits / 10, batch)
+    wrong = points_loss(net, logits.flip(1) / 10, batch)
+    assert right < wrong
+
+
+def test_targets_follow_the_wrist_to_the_middle_knuckle_and_skip_what_has_none():
+    points = torch.zeros(3, 21, 2)
+    points[:, 9] = torch.tensor([[0.0, -5.0], [3.0, 0.0], [0.0, 2.0]])
+    trainable = torch.ones(3, 21)
+    trainable[2, 9] = 0
+    batch = {"keypoints": points, "trainable": trainable, "negative": torch.tensor([0.0, 1.0, 0.0])}
+    target, mask = direction_targets(batch)
+    np.testing.assert_allclose(target[0].numpy(), [0, -1])
+    assert mask.tolist() == [True, False, False]   # a hand-free crop and an unlabelled knuckle carry no loss
+    assert angle_errors(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])).item() == pytest.approx(90.0)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """Two short epochs on synthetic crops at any angle (64 px crops, a small network)."""
+    out = tmp_path_factory.mktemp("orient_run")
+    cfg = OrientationConfig(out_dir=str(out), recipe=SYNTHETIC_ANY_ANGLE, model={"crop_size": 64,
+                            "channels": [8, 16, 16, 32]}, epochs=2, epoch_size=96, val_size=32, batch_size=16,
+                            num_workers=0, threads=2, progress=False, checkpoint_every=2)
+    OrientationTrainer(cfg).fit()
+    return out, cfg
+
+
+def test_training_writes_checkpoints_and_epochs_and_resumes(trained_run):
+    out, cfg = trained_run
+    rows = list(csv.DictReader(open(out / "epochs.csv")))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert all(0 <= float(r["val_median_deg"]) <= 180 and int(r["val_crops"]) > 0 for r in rows)
+    state = torch.load(out / "best.pt", weights_only=False)
+    assert state["stage"] == "orientation" and "optimizer" not in state
+    cfg.epochs = 3   # resuming continues from last.pt: one more epoch, not three
+    OrientationTrainer(cfg).fit()
+    assert [int(r["epoch"]) for r in csv.DictReader(open(out / "epochs.csv"))] == [1, 2, 3]
+
+
+def test_export_matches_pytorch_and_carries_its_kind(trained_run, tmp_path):
+    out, _ = trained_run
+    path = tmp_path / "orientation.onnx"
+    report = export_checkpoint(out / "best.pt", path)
+    assert report.max_abs < 1e-3   # unit vectors: ORT and PyTorch agree to 0.06 degrees
+    meta = read_metadata(path)
+    assert meta["kind"] == "orientation" and meta["outputs"] == "direction" and meta["input_size"] == "64"
+
+
+# ------------------------------------------------------------------------------------------------ the detector
+@pytest.fixture(scope="module")
+def any_angle_models(tmp_path_factory):
+    """The untrained lite networks and an untrained orientation network for their 128 px crops (seeded)."""
+    folder = tmp_path_factory.mktemp("any_angle_models")
+    lite = export_lite_models(tmp_path_factory.getbasetemp() / "lite_models")
+    paths = {}
+    for side in (128, 64):
+        torch.manual_seed(5)
+        net = build_model("orientation", {"crop_size": side})
+        with torch.no_grad():   # peaked maps, as a trained network's: near-uniform ones give a near-zero direction
+            net.head.weight.mul_(50.0)
+        pt = folder / f"orientation{side}.pt"
+        torch.save({"model": net.state_dict(), "model_config": net.config.to_dict(), "stage": "orientation"}, pt)
+        export_checkpoint(pt, folder / f"orientation{side}.onnx")
+        paths[side] = folder / f"orientation{side}.onnx"
+    return {**lite, "orientation": paths[128], "orientation64": paths[64]}
+
+
+def _frame():
+    import cv2
+
+    rng = np.random.default_rng(11)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), (0, 0), 3)
+    return frame, np.array([[20, 30, 120, 150], [150, 60, 300, 220]], np.float32)
+
+
+def test_each_crop_is_turned_by_the_direction_network(any_angle_models):
+    frame, boxes = _frame()
+    m = any_angle_models
+    with HandJointDetector(threads=1, any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+                           orientation_model=m["orientation"]) as turned, \
+            HandJointDetector(threads=1, hand_model=m["hand"], localizer_model=m["localizer"]) as plain:
+        angles = turned.hand_directions(frame, boxes)
+        hands = turned.estimate(frame, boxes)
+        np.testing.assert_allclose(turned.last_crop_rotations, angles)
+        assert turned.last_timings["orientation"] > 0
+        # the same as the plain detector given those angles, and given angles the network is not asked
+        expected = plain.estimate(frame, boxes, rotations_deg=angles)
+        for got, want in zip(hands, expected):
+            np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-4)
+        turned.estimate(frame, boxes, rotations_deg=[10.0, -20.0])
+        np.testing.assert_allclose(turned.last_crop_rotations, [10.0, -20.0])
+        # the direction vector's angle: crops read through the network the same way whatever the backend
+        from handjoints_trt.preprocess import crop_hands
+        crops, _ = crop_hands(frame, boxes, turned.crop_size)
+        direction = turned.orientation_backend.infer({"crops": crops})["direction"]
+        v = np.zeros((2, 21, 2))
+        v[:, 9] = direction
+        np.testing.assert_allclose(angles, hand_angles(v), atol=1e-4)
+    assert turned.orientation_backend is None   # closed with the others
+
+
+def test_the_torch_backend_runs_the_direction_network_too(any_angle_models):
+    frame, boxes = _frame()
+    m = any_angle_models
+    common = dict(threads=1, any_angle=True, hand_model=m["hand_pt"], localizer_model=m["localizer_pt"])
+    with HandJointDetector(backend="torch", orientation_model=m["orientation"].with_suffix(".pt"), **common) as ref, \
+            HandJointDetector(threads=1, any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+                              orientation_model=m["orientation"]) as ort:
+        np.testing.assert_allclose(ref.hand_directions(frame, boxes), ort.hand_directions(frame, boxes), atol=0.05)
+
+
+def test_a_direction_network_for_other_crops_or_a_swapped_model_is_refused(any_angle_models):
+    m = any_angle_models
+    with pytest.raises(ValueError, match="64 px crops"):
+        HandJointDetector(any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+                          orientation_model=m["orientation64"])
+    with pytest.raises(ValueError, match="orientation_model"):
+        HandJointDetector(any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+                          orientation_model=m["hand"])
+    with pytest.raises(ValueError, match="any_angle"):
+        HandJointDetector(any_angle="yes")
