@@ -208,17 +208,26 @@ class OrientNetConfig:
         where a joint is far faster than a global regression learns an angle: session 21, median error on val
         crops at any angle after 3 epochs 18.3 degrees, against 37.6 for "vector" with channels
         (16, 32, 64, 96, 128)). "vector": a linear layer on the flattened last map regresses the direction.
+    joints: (head "points") the joints it maps (HandJoint numbers), the wrist first: the direction runs from the
+        wrist to the mean of the others (the default, the middle knuckle alone, is what the aligned hand network's
+        crops are turned by; more knuckles teach the network more of the hand).
     """
 
     crop_size: int = 128
     channels: tuple[int, ...] = (16, 32, 64)
     head: str = "points"
+    joints: tuple[int, ...] = (0, 9)
 
     def validate(self) -> "OrientNetConfig":
         _check_int_range("crop_size", self.crop_size, 32)
         channels = tuple(self.channels)
         if len(channels) < 2 or not all(isinstance(c, int) and c >= 1 for c in channels):
             raise ValueError(f"channels must be at least 2 ints >= 1, got {self.channels!r}")
+        joints = tuple(self.joints)
+        if len(joints) < 2 or joints[0] != 0 or len(set(joints)) != len(joints) or \
+                not all(isinstance(j, int) and 0 < j < 21 for j in joints[1:]):
+            raise ValueError(f"joints must start with the wrist (0) and name other joints 1..20 once each, got "
+                             f"{self.joints!r}")
         if self.head not in ("points", "vector"):
             raise ValueError(f"head must be 'points' or 'vector', got {self.head!r}")
         if self.crop_size % (2 ** len(channels)):
@@ -231,7 +240,7 @@ class OrientNetConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "OrientNetConfig":
-        return _from_dict(cls, data, ("channels",))
+        return _from_dict(cls, data, ("channels", "joints"))
 
 
 # "paper": the paper's stated shapes (256 crop, SSHFR 256 x 64 x 64, N = 3, q = 4 residual units per

@@ -53,12 +53,14 @@ class OrientationConfig:
     progress: bool = True
 
 
-def direction_targets(batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """(unit wrist -> middle-knuckle vectors (B, 2), mask (B,) of crops that have one) from a HandCrops batch."""
+def direction_targets(batch: dict, joints=(0, 9)) -> tuple[torch.Tensor, torch.Tensor]:
+    """(unit vectors from the wrist to the mean of ``joints[1:]`` (B, 2), mask (B,) of crops that have all of them
+    labelled) from a HandCrops batch."""
     points, trainable = batch["keypoints"], batch["trainable"]
-    v = points[:, 9] - points[:, 0]
+    joints = list(joints)
+    v = points[:, joints[1:]].mean(1) - points[:, 0]
     length = v.norm(dim=1)
-    mask = (trainable[:, 0] > 0) & (trainable[:, 9] > 0) & (length > 1e-3)
+    mask = (trainable[:, joints] > 0).all(1) & (length > 1e-3)
     if "negative" in batch:
         mask &= batch["negative"] < 0.5
     return v / length.clamp_min(1e-3)[:, None], mask
@@ -83,12 +85,13 @@ def orientation_loss(raw: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 def points_loss(model, logits: torch.Tensor, batch: dict, sigma_cells: float = 1.0) -> torch.Tensor | None:
     """Head "points": logits (B, 2, h, w) of the wrist and middle-knuckle maps; map cross-entropy against a Gaussian
     around each labelled joint inside the crop, plus 1 - cos of the soft-argmax direction's error."""
-    from ..models.orient_net import POINT_JOINTS
+    from ..models.orient_net import points_direction
 
-    target, mask = direction_targets(batch)
+    names = list(model.config.joints)
+    target, mask = direction_targets(batch, names)
     # HandCrops keypoints are in its heatmap cells (stride 4): crop pixels are 4x
-    joints = batch["keypoints"][:, list(POINT_JOINTS)] * 4.0
-    labelled = batch["trainable"][:, list(POINT_JOINTS)] > 0
+    joints = batch["keypoints"][:, names] * 4.0
+    labelled = batch["trainable"][:, names] > 0
     if "negative" in batch:
         labelled &= (batch["negative"] < 0.5)[:, None]
     if not bool(labelled.any()):
@@ -98,8 +101,7 @@ def points_loss(model, logits: torch.Tensor, batch: dict, sigma_cells: float = 1
     log_p = torch.log_softmax(torch.flatten(logits, 2), dim=2)
     loss = -(wanted * log_p).sum(2)[labelled].mean()
     if bool(mask.any()):
-        points = model.points(logits)
-        direction = torch.nn.functional.normalize(points[:, 1] - points[:, 0], dim=1, eps=1e-6)
+        direction = points_direction(model.points(logits))
         loss = loss + (1 - (direction[mask] * target[mask]).sum(1)).mean()
     return loss
 
@@ -142,7 +144,7 @@ class OrientationTrainer:
         if not last.is_file():
             return
         state = load_checkpoint(last)
-        if state["model_config"] != self.model_cfg.to_dict():
+        if OrientNetConfig.from_dict(state["model_config"]) != self.model_cfg:   # older runs lack newer fields
             raise ValueError(f"{last} belongs to another network ({state['model_config']}); use a new --out folder")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
