@@ -338,16 +338,20 @@ class HandJointDetector:
         detect(), a bool, or (N,) bools per box (track() passes its own). Records crop/hands/decode timings; in
         ``last_crop_rotations`` the (N,) degrees each returned hand's crop was turned (the upright pass may change
         them) and in ``last_upright_lost`` (N,) whether a hand took the pass and its plain crop stayed surer.
-        With DetectorOptions.any_angle and rotations_deg None, the orientation network gives each hand's rotation
-        (hand_directions; timed as "orientation")."""
+        With DetectorOptions.any_angle the orientation network gives the rotation of every hand when rotations_deg is
+        None, and of the hands whose entry is NaN (the tracker's new hands; hand_directions, timed as
+        "orientation")."""
         image = as_bgr_frame(frame)
         b = as_boxes(boxes, image.shape)
         timings = {"crop": 0.0, "orientation": 0.0, "hands": 0.0, "decode": 0.0}
-        if rotations_deg is None and self.orientation_backend is not None and len(b):
+        ask = self.orientation_backend is not None
+        rotations = np.full(len(b), np.nan if ask else 0.0) if rotations_deg is None else \
+            _rotations(rotations_deg, len(b), nan_allowed=ask)
+        unknown = np.flatnonzero(np.isnan(rotations))
+        if len(unknown):
             t0 = time.perf_counter()
-            rotations_deg = self.hand_directions(image, b)
+            rotations[unknown] = self.hand_directions(image, b[unknown])
             timings["orientation"] = (time.perf_counter() - t0) * 1e3
-        rotations = np.zeros(len(b)) if rotations_deg is None else _rotations(rotations_deg, len(b))
         self.last_crop_rotations, self.last_upright_lost = rotations.copy(), np.zeros(len(b), bool)
         allowed = _upright_allowed(self.options.upright_pass_in(tracking=False) if upright_pass is None
                                    else upright_pass, len(b))
@@ -478,12 +482,15 @@ def _upright_allowed(upright_pass, count: int) -> np.ndarray:
     return allowed
 
 
-def _rotations(rotations_deg, count: int) -> np.ndarray:
-    """estimate()'s rotations_deg as a fresh (count,) float64 array, or a ValueError naming the fix."""
+def _rotations(rotations_deg, count: int, nan_allowed: bool = False) -> np.ndarray:
+    """estimate()'s rotations_deg as a fresh (count,) float64 array (NaN kept where ``nan_allowed``: the orientation
+    network's to fill), or a ValueError naming the fix."""
     rotations = np.array(rotations_deg, np.float64).reshape(-1)
-    if rotations.shape != (count,) or not np.isfinite(rotations).all():
-        raise ValueError(f"rotations_deg must hold one finite angle (degrees) per box: {count} boxes, got "
-                         f"{np.shape(rotations_deg)}; pass None for upright crops")
+    finite = np.isfinite(rotations) | (np.isnan(rotations) if nan_allowed else False)
+    if rotations.shape != (count,) or not finite.all():
+        raise ValueError(f"rotations_deg must hold one finite angle (degrees) per box{' or NaN' if nan_allowed else ''}"
+                         f": {count} boxes, got {np.shape(rotations_deg)}; pass None for "
+                         f"{'the orientation network' if nan_allowed else 'upright crops'}")
     return rotations
 
 

@@ -149,6 +149,7 @@ class Track:
     right: float | None = None
     rotation: float = 0.0
     upright_retry: int = 0   # the frame index from which the upright pass may run again for this hand
+    angle_known: bool = False   # DetectorOptions.any_angle: rotation is the hand's angle on the last frame
 
     def observe_handedness(self, right: float) -> float:
         """Fold one frame's P(right hand) into the track's running value; returns the new value."""
@@ -252,6 +253,10 @@ class TrackSet:
         return removed
 
 
+# DetectorOptions.any_angle in track(): a followed hand is cropped turned by its angle on the last frame (its joints
+# from the aligned crop), the orientation network asked only for new hands. False: asked every frame.
+ANY_ANGLE_CARRY = True
+
 # After the upright pass lost for a tracked hand (its plain crop stayed surer), frames before it is tried again.
 UPRIGHT_RETRY_FRAMES = 15
 
@@ -318,7 +323,7 @@ class HandTracker:
 
     def update(self, frame: np.ndarray, timestamp: float | None = None) -> list[Hand]:
         """Hands of the next frame. timestamp: seconds (for smoothing); None = frame_index / fps."""
-        from .detector import as_bgr_frame
+        from .detector import as_bgr_frame, hand_angles
 
         image = as_bgr_frame(frame)
         self.frame_index += 1
@@ -331,9 +336,8 @@ class HandTracker:
         upright = self.options.upright_pass_in(tracking=True)
         followed = [self.tracks.get(t) for t in ids]
         allowed = np.array([upright and self.frame_index >= t.upright_retry for t in followed], bool)
-        # any_angle: the orientation network turns every crop (rotations None), each frame afresh
-        hands = self.detector.estimate(image, boxes, upright_pass=allowed, rotations_deg=None
-                                       if self.options.any_angle else [t.rotation for t in followed])
+        hands = self.detector.estimate(image, boxes, upright_pass=allowed,
+                                       rotations_deg=[self._rotation(t) for t in followed])
         rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
         out = []
         for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):
@@ -352,12 +356,22 @@ class HandTracker:
                 self._force_detect |= unsure
             self.tracks.observe(tid, joints_box(hand.keypoints, self.options.track_box_scale))
             track = self.tracks.get(tid)
-            track.rotation = next_rotation(hand.keypoints, rotation)
+            if self.options.any_angle and ANY_ANGLE_CARRY:
+                track.rotation, track.angle_known = float(hand_angles(hand.keypoints[None])[0]), True
+            else:
+                track.rotation = next_rotation(hand.keypoints, rotation)
             if plain_won:   # a gesture held sideways, known as it is: do not pay for the pass again at once
                 track.upright_retry = self.frame_index + UPRIGHT_RETRY_FRAMES
             out.append(self._finish(hand, tid, score, t))
         dropped = set(self.tracks.drop_duplicates())
         return self.detector.refine(image, [h for h in out if h.track_id not in dropped])
+
+    def _rotation(self, track: Track) -> float:
+        """The degrees a followed hand's crop is turned: with any_angle its angle on the last frame (the aligned
+        network's joints), NaN for a new hand (the orientation network's); else Track.rotation (upright_pass)."""
+        if self.options.any_angle and not (ANY_ANGLE_CARRY and track.angle_known):
+            return float("nan")
+        return track.rotation
 
     def _passes_vote(self, score: float, hand: Hand) -> bool:
         o = self.options

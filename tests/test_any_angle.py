@@ -172,3 +172,37 @@ def test_a_direction_network_for_other_crops_or_a_swapped_model_is_refused(any_a
                           orientation_model=m["hand"])
     with pytest.raises(ValueError, match="any_angle"):
         HandJointDetector(any_angle="yes")
+
+
+def test_nan_rotations_are_asked_of_the_network_and_refused_without_it(any_angle_models):
+    frame, boxes = _frame()
+    m = any_angle_models
+    with HandJointDetector(threads=1, any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+                           orientation_model=m["orientation"]) as turned, \
+            HandJointDetector(threads=1, hand_model=m["hand"], localizer_model=m["localizer"]) as plain:
+        turned.estimate(frame, boxes, rotations_deg=[np.nan, 10.0])
+        np.testing.assert_allclose(turned.last_crop_rotations, [turned.hand_directions(frame, boxes[:1])[0], 10.0])
+        with pytest.raises(ValueError, match="finite angle"):
+            plain.estimate(frame, boxes, rotations_deg=[np.nan, 10.0])
+
+
+def test_the_tracker_carries_each_hand_angle_to_the_next_frame(any_angle_models):
+    """A followed hand is cropped turned by its joints' angle on the last frame; a new one by the network's."""
+    import handjoints_trt.tracking as tracking
+
+    frame, _ = _frame()
+    m = any_angle_models
+    lenient = dict(box_threshold=0.0, hand_threshold=0.0, lost_confidence=0.0, min_box_size=0.0, max_hands=2)
+    with HandJointDetector(threads=1, any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+                           orientation_model=m["orientation"], **lenient) as det:
+        first = det.track(frame)
+        assert first
+        found, _ = det.localize(frame)   # every new hand's crop turned by the network
+        np.testing.assert_allclose(sorted(det.last_crop_rotations), sorted(det.hand_directions(frame, found)),
+                                   atol=1e-4)
+        second = det.track(frame)
+        by_id = {h.track_id: h for h in first}
+        expected = [hand_angles(by_id[h.track_id].keypoints[None])[0] for h in second if h.track_id in by_id]
+        assert expected
+        np.testing.assert_allclose(sorted(det.last_crop_rotations[:len(expected)]), sorted(expected), atol=1e-4)
+    assert tracking.ANY_ANGLE_CARRY
