@@ -206,3 +206,31 @@ def test_the_tracker_carries_each_hand_angle_to_the_next_frame(any_angle_models)
         assert expected
         np.testing.assert_allclose(sorted(det.last_crop_rotations[:len(expected)]), sorted(expected), atol=1e-4)
     assert tracking.ANY_ANGLE_CARRY
+
+
+# ------------------------------------------------------------------------------------------ the shipped models
+@pytest.mark.skipif(not SHIPPED, reason="the any_angle models are not shipped in this checkout")
+@pytest.mark.parametrize("quarters", [1, 2])
+def test_the_shipped_models_stand_turned_real_hands_upright(hagrid_dir, quarters):
+    """Real val photos turned 90 / 180 degrees with their labelled boxes: the orientation network finds which way
+    most hands point, and the any_angle joints beat the plain network's by a wide margin (measured on 300 photos
+    in benchmarks/results/any_angle.md)."""
+    from handjoints_trt.data.compose import turned_sample
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.evaluation import PCKAccumulator
+
+    records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:40]
+    plain, turned, errors = PCKAccumulator(), PCKAccumulator(), []
+    with HandJointDetector(threads=1) as one, HandJointDetector(threads=1, any_angle=True) as anya:
+        for record in records:
+            sample = turned_sample(record.load(), quarters)
+            label = sample.hands[0]
+            box = label.box[None]
+            plain.add(one.estimate(sample.image, box)[0].keypoints[None], label.keypoints[None], label.visible[None])
+            turned.add(anya.estimate(sample.image, box)[0].keypoints[None], label.keypoints[None],
+                       label.visible[None])
+            if label.visible[[0, 9]].all():
+                want = hand_angles(label.keypoints[None])[0]
+                errors.append(abs((anya.last_crop_rotations[0] - want + 180) % 360 - 180))
+    assert np.median(errors) < 20, np.median(errors)
+    assert turned.result().pck[1] > plain.result().pck[1] + 0.05, (plain.result().pck, turned.result().pck)

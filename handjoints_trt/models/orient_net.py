@@ -1,6 +1,6 @@
 """[ours] The hand-direction network (OrientNetConfig): a hand's upright crop -> which way the hand points.
 
-    crops (B, 3, S, S), the hand network's input (preprocess.crop_hands)
+    crops (B, 3, S, S), the hand network's input (preprocess.crop_hands), averaged down config.pool times
     -> stride-2 3x3 conv+BN+ReLU per entry of config.channels (one more 3x3 at strides 4 and 8)
     -> head "points": two dilated 3x3 convs, a 1x1 conv to one map per joint of config.joints (the wrist, the
        middle knuckle); each map's softmax over its cells gives the joint's expected position (soft-argmax), the
@@ -27,13 +27,13 @@ class OrientNet(nn.Module):
     def __init__(self, config: OrientNetConfig):
         super().__init__()
         self.config = config.validate()
-        layers, in_channels = [], 3
+        layers, in_channels = [nn.AvgPool2d(config.pool)] if config.pool > 1 else [], 3
         for level, out_channels in enumerate(config.channels):
             layers.append(ConvBNReLU(in_channels, out_channels, 3, 2))
             if level in (1, 2):   # strides 4 and 8: more view of the hand at little cost
                 layers.append(ConvBNReLU(out_channels, out_channels, 3, 1))
             in_channels = out_channels
-        self.stride = 2 ** len(config.channels)
+        self.stride = config.pool * 2 ** len(config.channels)
         side = config.crop_size // self.stride
         if config.head == "points":   # a view of the whole hand from every cell before the maps
             layers += [ConvBNReLU(in_channels, in_channels, 3, 1, 2), ConvBNReLU(in_channels, in_channels, 3, 1, 4)]
