@@ -40,7 +40,7 @@ TURNS = (0, 90, 180, 270)
 def mode_options(args) -> dict[str, dict]:
     common = dict(threads=args.threads)
     return {"plain": common, "upright_pass": {**common, "upright_pass": True},
-            "any_angle": {**common, "any_angle": True, "hand_model": args.hand_aligned,
+            "any_angle": {**common, "any_angle": True, "aligned_model": args.hand_aligned,
                           "orientation_model": args.orientation}}
 
 

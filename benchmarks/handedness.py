@@ -217,8 +217,9 @@ def parse_args(argv):
     p.add_argument("--synthetic", type=int, default=300, help="synthetic val frames for set (c)")
     p.add_argument("--peer", action="store_true", help="MediaPipe Hands beside ours on (b) and (c)")
     p.add_argument("--any-angle", action="store_true",
-                   help="ours with DetectorOptions.any_angle=True (needs --hand-model or the shipped hand_aligned.onnx)")
+                   help="ours with DetectorOptions.any_angle=True (the aligned hand network names the hands)")
     p.add_argument("--orientation-model", default=None, help="with --any-angle: the orientation ONNX")
+    p.add_argument("--aligned-model", default=None, help="with --any-angle: the aligned hand ONNX")
     p.add_argument("--upright-pass", action="store_true",
                    help="ours with DetectorOptions.upright_pass=True (turned hands get stage II again, upright)")
     p.add_argument("--data", help="hagrid_mp folder (default ../shared/data/hagrid_mp)")
@@ -245,9 +246,8 @@ def main(argv=None) -> int:
             "(c) synthetic 640x480": lambda: synthetic_set(args.synthetic)}
     results = {"sets": {}}
     with HandJointDetector(backend="onnxruntime", threads=args.threads, localizer_model=models["localizer"],
-                           hand_model=args.hand_model if args.any_angle else models["hand"],
-                           upright_pass=args.upright_pass, any_angle=args.any_angle,
-                           orientation_model=args.orientation_model) as ours:
+                           hand_model=models["hand"], upright_pass=args.upright_pass, any_angle=args.any_angle,
+                           orientation_model=args.orientation_model, aligned_model=args.aligned_model) as ours:
         if not ours.has_handedness:
             print(f"error: {models['hand']} has no handedness output (train one: `handjoints train-handedness`)",
                   file=sys.stderr)

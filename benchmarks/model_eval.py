@@ -282,8 +282,9 @@ def main(argv=None) -> int:
                         help="DetectorOptions.upright_pass on or off (default: the options' default)")
     parser.add_argument("--any-angle", action="store_true",
                         help="DetectorOptions.any_angle: the orientation network stands each hand upright before "
-                             "stage II (with --hand unset: the shipped hand_aligned.onnx)")
+                             "stage II, the aligned hand network reads it")
     parser.add_argument("--orientation", default=None, help="with --any-angle: the orientation ONNX (default shipped)")
+    parser.add_argument("--aligned", default=None, help="with --any-angle: the aligned hand ONNX (default shipped)")
     parser.add_argument("--turned", type=int, default=300, help="val photos turned 90 / 180 / 270 (0 = none)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     args = parser.parse_args(argv)
@@ -297,7 +298,7 @@ def main(argv=None) -> int:
     if args.upright_pass is not None:
         options["upright_pass"] = args.upright_pass
     if args.any_angle:
-        options.update(any_angle=True, orientation_model=args.orientation)
+        options.update(any_angle=True, orientation_model=args.orientation, aligned_model=args.aligned)
     with HandJointDetector(**options) as detector:
         pcks = {"hagrid_mp val (vs MediaPipe)": hand_pck_on_records(detector, hand_records),
                 "synthetic val (exact)": hand_pck_on_synthetic(detector, args.synthetic)}

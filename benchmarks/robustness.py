@@ -270,7 +270,8 @@ def parse_args(argv):
                              "upright)")
     parser.add_argument("--any-angle", action="store_true",
                         help="ours with DetectorOptions.any_angle=True (the orientation network stands each hand "
-                             "upright; with --hand-model unset the shipped hand_aligned.onnx)")
+                             "upright, the aligned hand network reads it)")
+    parser.add_argument("--aligned-model", help="with --any-angle: the aligned hand ONNX (default: the shipped one)")
     parser.add_argument("--orientation-model", help="with --any-angle: the orientation ONNX (default: the shipped one)")
     parser.add_argument("--peer", action="store_true", help="also MediaPipe Hands (needs mediapipe 0.10.14)")
     parser.add_argument("--data", default=None, help="hagrid_mp folder (default: ../shared/data/hagrid_mp)")
@@ -300,7 +301,8 @@ def main(argv=None) -> int:
     with ExitStack() as stack:
         ours = stack.enter_context(HandJointDetector(
             localizer_model=args.localizer_model, hand_model=args.hand_model, threads=args.threads,
-            upright_pass=args.upright_pass, any_angle=args.any_angle, orientation_model=args.orientation_model))
+            upright_pass=args.upright_pass, any_angle=args.any_angle, orientation_model=args.orientation_model,
+            aligned_model=args.aligned_model))
         detectors = {"handjoints_trt": ours}
         if hands_module is not None:
             from peer_mediapipe import MediaPipeHands

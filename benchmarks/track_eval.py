@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_eval import VAL_SEED, composed_frames, shared_data  # noqa: E402
 
-from handjoints_trt import HandJointDetector  # noqa: E402
+from handjoints_trt import DetectorOptions, HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import PCKAccumulator  # noqa: E402
 from handjoints_trt.data.compose import ComposeConfig, _inside  # noqa: E402
 from handjoints_trt.postprocess import box_iou  # noqa: E402
@@ -172,6 +172,10 @@ class ModeScore:
                 "recall_by_index": (self.found_by_index / np.maximum(self.hands_by_index, 1)).tolist()}
 
 
+# DetectorOptions that choose the models a detector loads: modes that differ in them get detectors of their own
+MODEL_OPTIONS = ("backend", "precision", "localizer_model", "hand_model", "any_angle", "orientation_model")
+
+
 def run_sequence(detector, frames: list[np.ndarray], labels: list[ViewLabels], mode: str, score: ModeScore) -> None:
     """One sequence through detect() (mode 'detect') or a fresh tracker (any other mode)."""
     detector.reset_tracking()
@@ -212,6 +216,8 @@ def parse_settings(spec: str) -> dict:
             raise ValueError(f"--track {spec!r}: {item!r} is not KEY=VALUE with KEY a DetectorOptions field")
         kind = type(getattr(defaults, key))
         if key == "upright_pass" and value == "track":      # True, False or "track"
+            out[key] = value
+        elif key.endswith("_model"):   # a model file (default None)
             out[key] = value
         elif kind is bool:   # bool("false") is True: read the word
             if value.lower() not in ("true", "false", "1", "0"):
@@ -354,15 +360,24 @@ def main(argv=None) -> int:
                                    for spec in args.track}}
     scores = {m: ModeScore(args.frames) for m in settings}
     hands = 0
-    with HandJointDetector(backend="onnxruntime", threads=args.threads) as detector:
-        defaults = replace(detector.options, **parse_settings(args.base)).validate()
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        defaults = replace(DetectorOptions(backend="onnxruntime", threads=args.threads),
+                           **parse_settings(args.base)).validate()
+        detectors: dict = {}   # one per set of models (any_angle loads two more); the settings are swapped per mode
         source = sequences(records, args.sequences, args.frames, view, args.scale) if args.motion == "pan" else \
             moving_hand_sequences(records, args.sequences, args.frames, view, any_angle=args.any_angle)
         for n, (frames, labels) in enumerate(source):
             hands += sum(len(lb.boxes) for lb in labels)
             for mode, overrides in settings.items():
                 # A fresh tracker per sequence reads the detector's options; each mode starts from the defaults.
-                detector.options = replace(defaults, **(overrides or {})).validate()
+                options = replace(defaults, **(overrides or {})).validate()
+                key = tuple(str(getattr(options, k)) for k in MODEL_OPTIONS)
+                if key not in detectors:
+                    detectors[key] = stack.enter_context(HandJointDetector(options=options))
+                detector = detectors[key]
+                detector.options = options
                 run_sequence(detector, frames, labels, mode, scores[mode])
             print(f"[track_eval] sequence {n + 1}/{args.sequences}", file=sys.stderr, flush=True)
     command = "python benchmarks/track_eval.py " + shlex.join(argv if argv is not None else sys.argv[1:])

@@ -116,11 +116,15 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
                    help="a hand held sideways or pointing down gets stage II again on a crop turned upright, kept "
                         "when its joints are surer (DetectorOptions.upright_pass): 'always' (the flag alone), "
                         "'track' (in video tracking only) or 'off' (the default)")
-    g.add_argument("--any-angle", action="store_true",
-                   help="stand every hand upright before stage II: a third small network reads which way each "
-                        "hand points (DetectorOptions.any_angle; for hands held sideways or upside down)")
+    g.add_argument("--any-angle", nargs="?", const="always", default="off", choices=ANY_ANGLE_WORDS,
+                   help="stand every hand upright before stage II: a small network reads which way each hand points "
+                        "and a hand network trained on upright crops reads it (DetectorOptions.any_angle; for hands "
+                        "held sideways or upside down): 'always' (the flag alone), 'track' (in video tracking only) "
+                        "or 'off' (the default)")
     g.add_argument("--orientation", type=Path, default=None,
                    help="with --any-angle: the hand-direction ONNX model (default: the shipped one)")
+    g.add_argument("--aligned", type=Path, default=None,
+                   help="with --any-angle: the aligned hand ONNX model (default: the shipped one)")
     g.add_argument("--mirrored", action="store_true",
                    help="the frames are mirror images (a selfie preview): report the person's hand as handedness")
     g.add_argument("--localizer-size", type=_localizer_size, default=None, metavar="LONG|WxH",
@@ -130,8 +134,9 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
                    "~/.cache/handjoints_trt/engines)")
 
 
-# --upright-pass words -> DetectorOptions.upright_pass
+# --upright-pass / --any-angle words -> DetectorOptions.upright_pass / any_angle
 UPRIGHT_PASS_WORDS = {"always": True, "track": "track", "off": False}
+ANY_ANGLE_WORDS = UPRIGHT_PASS_WORDS
 
 
 def _localizer_size(text: str):
@@ -149,7 +154,7 @@ def make_detector(args, **options):
     """A HandJointDetector from the runtime options (plus any DetectorOptions keywords)."""
     from .detector import HandJointDetector
 
-    for flag in ("localizer", "hand", "orientation"):
+    for flag in ("localizer", "hand", "orientation", "aligned"):
         path = getattr(args, flag, None)
         if path is not None and not Path(path).is_file():
             raise FileNotFoundError(f"--{flag} {path} does not exist; pass an exported .onnx model "
@@ -164,8 +169,9 @@ def make_detector(args, **options):
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
                              flip_test=getattr(args, "flip_test", False), mirrored=getattr(args, "mirrored", False),
                              upright_pass=UPRIGHT_PASS_WORDS[getattr(args, "upright_pass", "off")],
-                             any_angle=getattr(args, "any_angle", False),
-                             orientation_model=getattr(args, "orientation", None), **options)
+                             any_angle=ANY_ANGLE_WORDS[getattr(args, "any_angle", "off")],
+                             orientation_model=getattr(args, "orientation", None),
+                             aligned_model=getattr(args, "aligned", None), **options)
 
 
 class Progress:

@@ -187,13 +187,14 @@ class HandJointDetector:
         self.hand_backend: Backend | None = None
         self.localizer_backend: Backend | None = None
         self.orientation_backend: Backend | None = None
+        self.aligned_backend: Backend | None = None   # any_angle's hand network (the hand_backend when always on)
         localizer_path, hand_path = self._model_paths()
         try:
             self.hand_backend = load_backend(hand_path, self.backend_kind, **self._backend_options())
             self.localizer_backend = load_backend(localizer_path, self.backend_kind, **self._backend_options())
             self._read_models(localizer_path, hand_path)
             if self.options.any_angle:
-                self._load_orientation()
+                self._load_any_angle()
         except BaseException:
             self.close()
             raise
@@ -203,21 +204,38 @@ class HandJointDetector:
         o = self.options
         precision = o.precision
         localizer = Path(o.localizer_model) if o.localizer_model else default_model_path("localizer", precision)
-        hand = Path(o.hand_model) if o.hand_model else default_model_path(
-            "hand_aligned" if o.any_angle else "hand", precision)
+        hand = self._aligned_path() if o.any_angle is True else \
+            Path(o.hand_model) if o.hand_model else default_model_path("hand", precision)
         return localizer, hand
 
-    def _load_orientation(self) -> None:
-        """The hand-direction network of DetectorOptions.any_angle; it must read the hand network's crops."""
+    def _aligned_path(self) -> Path:
         o = self.options
+        return Path(o.aligned_model) if o.aligned_model else default_model_path("hand_aligned", o.precision)
+
+    def _load_any_angle(self) -> None:
+        """DetectorOptions.any_angle's networks: the aligned hand network (the hand backend itself when any_angle is
+        True; its own for "track") and the hand-direction network; both must read the hand network's crops."""
+        o = self.options
+        if o.any_angle is True:
+            self.aligned_backend = self.hand_backend
+        else:
+            path = self._aligned_path()
+            self.aligned_backend = load_backend(path, self.backend_kind, **self._backend_options())
+            _expect(self.aligned_backend, "aligned_model", path, "crops", ("heatmaps",))
+            self._check_crop_side(self.aligned_backend, "aligned_model", path)
+            if self.aligned_backend.max_batch:
+                self.max_batch = min(v for v in (self.max_batch, self.aligned_backend.max_batch) if v)
         path = Path(o.orientation_model) if o.orientation_model else default_model_path("orientation", o.precision)
         self.orientation_backend = load_backend(path, self.backend_kind, **self._backend_options())
         _expect(self.orientation_backend, "orientation_model", path, "crops", ("direction",))
-        side = self.orientation_backend.inputs[0].shape[2]
-        side = side if side > 0 else int(self.orientation_backend.metadata.get("input_size", self.crop_size))
+        self._check_crop_side(self.orientation_backend, "orientation_model", path)
+
+    def _check_crop_side(self, backend: Backend, option: str, path: Path) -> None:
+        side = backend.inputs[0].shape[2]
+        side = side if side > 0 else int(backend.metadata.get("input_size", self.crop_size))
         if side != self.crop_size:
-            raise ValueError(f"orientation_model {path} reads {side} px crops but the hand model's are "
-                             f"{self.crop_size} px; use the orientation network trained for this hand model")
+            raise ValueError(f"{option} {path} reads {side} px crops but the hand model's are {self.crop_size} px; "
+                             f"use the any_angle networks trained for this hand model")
 
     def _backend_options(self) -> dict:
         o = self.options
@@ -256,10 +274,10 @@ class HandJointDetector:
     # -- life cycle
     def close(self) -> None:
         """Free the backends; idempotent."""
-        for backend in (self.hand_backend, self.localizer_backend, self.orientation_backend):
-            if backend is not None:
-                backend.close()
-        self.hand_backend = self.localizer_backend = self.orientation_backend = None
+        for backend in {id(b): b for b in (self.hand_backend, self.localizer_backend, self.orientation_backend,
+                                           self.aligned_backend) if b is not None}.values():
+            backend.close()
+        self.hand_backend = self.localizer_backend = self.orientation_backend = self.aligned_backend = None
 
     def __enter__(self) -> "HandJointDetector":
         return self
@@ -296,26 +314,30 @@ class HandJointDetector:
         float32 (hand_stage gives the handedness too)."""
         return self.hand_stage(crops)[0]
 
-    def hand_stage(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def hand_stage(self, crops: np.ndarray, aligned: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """Stage II inference: crops (B, 3, S, S) float32 (preprocess.crop_hands) -> (heatmaps (B, 21, h, w)
         float32, P(right hand) (B,) float32 as the crops show it, or None when the model has no handedness
         output), in chunks of max_batch when set; with options.flip_test, the mean of the crops' and their
-        mirror images' outputs, the mirror's maps mirrored back and its handedness swapped."""
+        mirror images' outputs, the mirror's maps mirrored back and its handedness swapped. aligned: run
+        any_angle's hand network (crops stood upright by hand_directions) instead of the plain one."""
         self._live()
+        backend = self.aligned_backend if aligned else self.hand_backend
+        if backend is None:
+            raise ValueError("aligned=True needs DetectorOptions.any_angle (True or 'track')")
         if not self.options.flip_test:
-            return self._infer_crops(crops)
+            return self._infer_crops(crops, backend)
         # the mirrored crops ride in the same batch
-        heatmaps, right = self._infer_crops(np.concatenate([crops, crops[..., ::-1]]))
+        heatmaps, right = self._infer_crops(np.concatenate([crops, crops[..., ::-1]]), backend)
         n = len(crops)
         heatmaps = (heatmaps[:n] + heatmaps[n:, :, :, ::-1]) / np.float32(2)
         return heatmaps, None if right is None else (right[:n] + (1 - right[n:])) / np.float32(2)
 
-    def _infer_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def _infer_crops(self, crops: np.ndarray, backend: Backend) -> tuple[np.ndarray, np.ndarray | None]:
         step = self.max_batch or len(crops)
-        parts = [self.hand_backend.infer({"crops": np.ascontiguousarray(crops[i:i + step])})
+        parts = [backend.infer({"crops": np.ascontiguousarray(crops[i:i + step])})
                  for i in range(0, len(crops), step)]
         heatmaps = np.concatenate([p["heatmaps"] for p in parts]) if len(parts) > 1 else parts[0]["heatmaps"]
-        if not self.has_handedness:
+        if "handedness" not in parts[0]:
             return heatmaps, None
         return heatmaps, np.concatenate([p["handedness"].reshape(-1) for p in parts])
 
@@ -330,7 +352,7 @@ class HandJointDetector:
         return np.degrees(np.arctan2(direction[:, 0], -direction[:, 1])).astype(np.float64)
 
     def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None,
-                 rotations_deg=None, upright_pass=None) -> list[Hand]:
+                 rotations_deg=None, upright_pass=None, aligned=None) -> list[Hand]:
         """Stage II for given boxes: one Hand per box, in the boxes' order. score = scores[i] when given,
         else the hand's mean joint confidence. rotations_deg: None, or (N,) degrees each hand is believed turned
         clockwise from pointing up (hand_angles; the tracker passes the last frame's): its crop is turned back by
@@ -338,13 +360,16 @@ class HandJointDetector:
         detect(), a bool, or (N,) bools per box (track() passes its own). Records crop/hands/decode timings; in
         ``last_crop_rotations`` the (N,) degrees each returned hand's crop was turned (the upright pass may change
         them) and in ``last_upright_lost`` (N,) whether a hand took the pass and its plain crop stayed surer.
-        With DetectorOptions.any_angle the orientation network gives the rotation of every hand when rotations_deg is
-        None, and of the hands whose entry is NaN (the tracker's new hands; hand_directions, timed as
-        "orientation")."""
+        aligned: DetectorOptions.any_angle's path (None: as the options say for detect(); the tracker passes its
+        own): the orientation network gives the rotation of every hand when rotations_deg is None, and of the hands
+        whose entry is NaN (the tracker's new hands; hand_directions, timed as "orientation"), and the aligned
+        hand network reads the crops."""
         image = as_bgr_frame(frame)
         b = as_boxes(boxes, image.shape)
         timings = {"crop": 0.0, "orientation": 0.0, "hands": 0.0, "decode": 0.0}
-        ask = self.orientation_backend is not None
+        ask = self.options.any_angle_in(tracking=False) if aligned is None else bool(aligned)
+        if ask and self.orientation_backend is None:
+            raise ValueError("aligned=True needs DetectorOptions.any_angle (True or 'track')")
         rotations = np.full(len(b), np.nan if ask else 0.0) if rotations_deg is None else \
             _rotations(rotations_deg, len(b), nan_allowed=ask)
         unknown = np.flatnonzero(np.isnan(rotations))
@@ -361,11 +386,12 @@ class HandJointDetector:
         t0 = time.perf_counter()
         crops, affines = crop_hands(image, b, self.crop_size, rotations_deg=rotations)
         t1 = time.perf_counter()
-        heatmaps, right = self.hand_stage(crops)
+        heatmaps, right = self.hand_stage(crops, ask)
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         if allowed.any():
-            self.last_upright_lost = self._upright_pass(image, b, keypoints, confidence, right, rotations, allowed)
+            self.last_upright_lost = self._upright_pass(image, b, keypoints, confidence, right, rotations, allowed,
+                                                        ask)
         if right is not None and self.options.mirrored:   # a mirror image shows the other hand
             right = 1 - right
         hands = [Hand(tuple(float(v) for v in b[i]),
@@ -379,7 +405,8 @@ class HandJointDetector:
         return hands
 
     def _upright_pass(self, image: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray,
-                      right: np.ndarray | None, rotations: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+                      right: np.ndarray | None, rotations: np.ndarray, allowed: np.ndarray,
+                      aligned: bool = False) -> np.ndarray:
         """DetectorOptions.upright_pass, in place: each hand pointing over UPRIGHT_MIN_TURN degrees away from up
         in its crop (its angle less the crop's rotation) runs stage II again on a crop turned so that its wrist ->
         middle knuckle points up; that pass's joints, confidence and crop rotation replace the first's where its
@@ -396,7 +423,7 @@ class HandJointDetector:
             return lost
         # crop_hands turns each hand counter-clockwise by its rotation: by its clockwise angle, it points up
         crops, affines = crop_hands(image, boxes[turned], self.crop_size, rotations_deg=angles[turned])
-        heatmaps, again = self.hand_stage(crops)
+        heatmaps, again = self.hand_stage(crops, aligned)
         points, sure, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         for j, i in enumerate(turned):
             if sure[j].mean() > confidence[i].mean():

@@ -336,8 +336,9 @@ class HandTracker:
         upright = self.options.upright_pass_in(tracking=True)
         followed = [self.tracks.get(t) for t in ids]
         allowed = np.array([upright and self.frame_index >= t.upright_retry for t in followed], bool)
-        hands = self.detector.estimate(image, boxes, upright_pass=allowed,
-                                       rotations_deg=[self._rotation(t) for t in followed])
+        aligned = self.options.any_angle_in(tracking=True)
+        hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned,
+                                       rotations_deg=[self._rotation(t, aligned) for t in followed])
         rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
         out = []
         for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):
@@ -356,7 +357,7 @@ class HandTracker:
                 self._force_detect |= unsure
             self.tracks.observe(tid, joints_box(hand.keypoints, self.options.track_box_scale))
             track = self.tracks.get(tid)
-            if self.options.any_angle and ANY_ANGLE_CARRY:
+            if aligned and ANY_ANGLE_CARRY:
                 track.rotation, track.angle_known = float(hand_angles(hand.keypoints[None])[0]), True
             else:
                 track.rotation = next_rotation(hand.keypoints, rotation)
@@ -366,10 +367,11 @@ class HandTracker:
         dropped = set(self.tracks.drop_duplicates())
         return self.detector.refine(image, [h for h in out if h.track_id not in dropped])
 
-    def _rotation(self, track: Track) -> float:
+    @staticmethod
+    def _rotation(track: Track, aligned: bool) -> float:
         """The degrees a followed hand's crop is turned: with any_angle its angle on the last frame (the aligned
         network's joints), NaN for a new hand (the orientation network's); else Track.rotation (upright_pass)."""
-        if self.options.any_angle and not (ANY_ANGLE_CARRY and track.angle_known):
+        if aligned and not (ANY_ANGLE_CARRY and track.angle_known):
             return float("nan")
         return track.rotation
 

@@ -161,12 +161,16 @@ class DetectorOptions:
         0.72 -> 0.84, recall 0.89 -> 0.91 in the same time; held upright (a webcam) 0.816 -> 0.814 for 1.09x the
         time; camera pans over composed frames precision 0.937 -> 0.917. Hence off by default: turn it on where
         hands are seen turned (a robot's, a ceiling or a table-top camera).
-    any_angle: [ours] stand every hand upright before stage II (MediaPipe's design, session 21): a small third
-        network (orientation_model, None = the shipped orientation.onnx) reads from each hand's upright crop which
-        way it points, the hand is cropped again turned by that angle, and the hand network trained on crops stood
-        upright (hand_model None = the shipped hand_aligned.onnx) gives its joints: one stage-II run per hand at any
-        angle. See benchmarks/RESULTS.md section 15 for what it gains and costs.
-    orientation_model: the ONNX file of the hand-direction network for any_angle (None = the shipped one).
+    any_angle: [ours] False (the default), True or "track": stand every hand upright before stage II (MediaPipe's
+        design, session 21). A small third network (orientation_model) reads from each hand's upright crop which way
+        it points, the hand is cropped again turned by that angle, and a hand network trained on crops stood upright
+        (aligned_model) gives its joints: one stage-II run per hand at any angle. In track() a followed hand is
+        cropped turned by its joints' angle on the last frame (the aligned crop's joints are sure of it), the
+        direction network asked only for new hands. "track" does this in track() only (detect() keeps the plain
+        network: the direction network's errors cost single photos more than a tracked hand); True everywhere.
+        benchmarks/RESULTS.md section 15 has what it gains and costs.
+    orientation_model / aligned_model: any_angle's hand-direction network and aligned hand network, ONNX files
+        (None = the shipped orientation.onnx and hand_aligned.onnx).
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
@@ -226,8 +230,13 @@ class DetectorOptions:
     # Added in session 19 (True / False); "track" since session 20.
     upright_pass: bool | str = False
     # Added in session 21.
-    any_angle: bool = False
+    any_angle: bool | str = False
     orientation_model: Path | str | None = None
+    aligned_model: Path | str | None = None
+
+    def any_angle_in(self, tracking: bool) -> bool:
+        """Whether any_angle's aligned path runs in track() (``tracking``) or in detect() and estimate()."""
+        return self.any_angle is True or (tracking and self.any_angle == "track")
 
     def upright_pass_in(self, tracking: bool) -> bool:
         """Whether the upright pass runs in track() (``tracking``) or in detect() and estimate()."""
@@ -261,7 +270,10 @@ class DetectorOptions:
                 or not self.min_box_size >= 0:
             raise ValueError(f"min_box_size must be a number of frame pixels >= 0 (0 = off), got "
                              f"{self.min_box_size!r}")
-        for name in ("flip_test", "mirrored", "any_angle"):
+        if not (isinstance(self.any_angle, bool) or self.any_angle == "track"):
+            raise ValueError(f"any_angle must be True (detect() and track()), 'track' (track() only) or False, got "
+                             f"{self.any_angle!r}")
+        for name in ("flip_test", "mirrored"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not (isinstance(self.upright_pass, bool) or self.upright_pass == "track"):

@@ -129,7 +129,7 @@ def _frame():
 def test_each_crop_is_turned_by_the_direction_network(any_angle_models):
     frame, boxes = _frame()
     m = any_angle_models
-    with HandJointDetector(threads=1, any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+    with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
                            orientation_model=m["orientation"]) as turned, \
             HandJointDetector(threads=1, hand_model=m["hand"], localizer_model=m["localizer"]) as plain:
         angles = turned.hand_directions(frame, boxes)
@@ -155,9 +155,9 @@ def test_each_crop_is_turned_by_the_direction_network(any_angle_models):
 def test_the_torch_backend_runs_the_direction_network_too(any_angle_models):
     frame, boxes = _frame()
     m = any_angle_models
-    common = dict(threads=1, any_angle=True, hand_model=m["hand_pt"], localizer_model=m["localizer_pt"])
+    common = dict(threads=1, any_angle=True, aligned_model=m["hand_pt"], localizer_model=m["localizer_pt"])
     with HandJointDetector(backend="torch", orientation_model=m["orientation"].with_suffix(".pt"), **common) as ref, \
-            HandJointDetector(threads=1, any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+            HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
                               orientation_model=m["orientation"]) as ort:
         np.testing.assert_allclose(ref.hand_directions(frame, boxes), ort.hand_directions(frame, boxes), atol=0.05)
 
@@ -165,10 +165,10 @@ def test_the_torch_backend_runs_the_direction_network_too(any_angle_models):
 def test_a_direction_network_for_other_crops_or_a_swapped_model_is_refused(any_angle_models):
     m = any_angle_models
     with pytest.raises(ValueError, match="64 px crops"):
-        HandJointDetector(any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+        HandJointDetector(any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
                           orientation_model=m["orientation64"])
     with pytest.raises(ValueError, match="orientation_model"):
-        HandJointDetector(any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+        HandJointDetector(any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
                           orientation_model=m["hand"])
     with pytest.raises(ValueError, match="any_angle"):
         HandJointDetector(any_angle="yes")
@@ -177,7 +177,7 @@ def test_a_direction_network_for_other_crops_or_a_swapped_model_is_refused(any_a
 def test_nan_rotations_are_asked_of_the_network_and_refused_without_it(any_angle_models):
     frame, boxes = _frame()
     m = any_angle_models
-    with HandJointDetector(threads=1, any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+    with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
                            orientation_model=m["orientation"]) as turned, \
             HandJointDetector(threads=1, hand_model=m["hand"], localizer_model=m["localizer"]) as plain:
         turned.estimate(frame, boxes, rotations_deg=[np.nan, 10.0])
@@ -193,7 +193,7 @@ def test_the_tracker_carries_each_hand_angle_to_the_next_frame(any_angle_models)
     frame, _ = _frame()
     m = any_angle_models
     lenient = dict(box_threshold=0.0, hand_threshold=0.0, lost_confidence=0.0, min_box_size=0.0, max_hands=2)
-    with HandJointDetector(threads=1, any_angle=True, hand_model=m["hand"], localizer_model=m["localizer"],
+    with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
                            orientation_model=m["orientation"], **lenient) as det:
         first = det.track(frame)
         assert first
@@ -234,3 +234,33 @@ def test_the_shipped_models_stand_turned_real_hands_upright(hagrid_dir, quarters
                 errors.append(abs((anya.last_crop_rotations[0] - want + 180) % 360 - 180))
     assert np.median(errors) < 20, np.median(errors)
     assert turned.result().pck[1] > plain.result().pck[1] + 0.05, (plain.result().pck, turned.result().pck)
+
+
+def test_track_mode_keeps_the_plain_network_in_detect_and_aligns_in_track(any_angle_models, tmp_path):
+    """any_angle="track": detect() is the plain detector's; track() crops by the direction network and runs the
+    aligned network (here a differently seeded network, so the two can be told apart)."""
+    from handjoints_trt.export.onnx_export import export_checkpoint as export
+
+    m = any_angle_models
+    torch.manual_seed(9)
+    other = build_model("hand", torch.load(m["hand_pt"], weights_only=False)["model_config"])
+    pt = tmp_path / "aligned.pt"
+    torch.save({"model": other.state_dict(), "model_config": torch.load(m["hand_pt"], weights_only=False)
+                ["model_config"], "stage": "hand"}, pt)
+    export(pt, tmp_path / "aligned.onnx")
+    frame, boxes = _frame()
+    common = dict(threads=1, hand_model=m["hand"], localizer_model=m["localizer"])
+    with HandJointDetector(any_angle="track", aligned_model=tmp_path / "aligned.onnx",
+                           orientation_model=m["orientation"], **common) as mixed, \
+            HandJointDetector(**common) as plain, \
+            HandJointDetector(any_angle=True, aligned_model=tmp_path / "aligned.onnx",
+                              orientation_model=m["orientation"], **common) as always:
+        for got, want in zip(mixed.estimate(frame, boxes), plain.estimate(frame, boxes)):
+            np.testing.assert_array_equal(got.keypoints, want.keypoints)
+        np.testing.assert_array_equal(mixed.last_crop_rotations, 0.0)
+        for got, want in zip(mixed.estimate(frame, boxes, aligned=True), always.estimate(frame, boxes)):
+            np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-4)
+        with pytest.raises(ValueError, match="any_angle"):
+            plain.estimate(frame, boxes, aligned=True)
+    with pytest.raises(ValueError, match="any_angle must be"):
+        HandJointDetector(any_angle="detect")
