@@ -173,7 +173,8 @@ class ModeScore:
 
 
 # DetectorOptions that choose the models a detector loads: modes that differ in them get detectors of their own
-MODEL_OPTIONS = ("backend", "precision", "localizer_model", "hand_model", "any_angle", "orientation_model")
+MODEL_OPTIONS = ("backend", "precision", "localizer_model", "hand_model", "any_angle", "orientation_model",
+                 "aligned_model")
 
 
 def run_sequence(detector, frames: list[np.ndarray], labels: list[ViewLabels], mode: str, score: ModeScore) -> None:
@@ -215,7 +216,7 @@ def parse_settings(spec: str) -> dict:
         if not hasattr(defaults, key) or not value:
             raise ValueError(f"--track {spec!r}: {item!r} is not KEY=VALUE with KEY a DetectorOptions field")
         kind = type(getattr(defaults, key))
-        if key == "upright_pass" and value == "track":      # True, False or "track"
+        if key in ("upright_pass", "any_angle") and value == "track":      # True, False or "track"
             out[key] = value
         elif key.endswith("_model"):   # a model file (default None)
             out[key] = value

@@ -118,6 +118,12 @@ def any_angle_models(tmp_path_factory):
     return {**lite, "orientation": paths[128], "orientation64": paths[64]}
 
 
+@pytest.fixture
+def no_recheck(monkeypatch):
+    """The untrained networks are never sure: without this every hand would take _recheck_turns' crops."""
+    monkeypatch.setattr("handjoints_trt.detector.RECHECK_BELOW", 0.0)
+
+
 def _frame():
     import cv2
 
@@ -126,7 +132,7 @@ def _frame():
     return frame, np.array([[20, 30, 120, 150], [150, 60, 300, 220]], np.float32)
 
 
-def test_each_crop_is_turned_by_the_direction_network(any_angle_models):
+def test_each_crop_is_turned_by_the_direction_network(any_angle_models, no_recheck):
     frame, boxes = _frame()
     m = any_angle_models
     with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
@@ -152,7 +158,7 @@ def test_each_crop_is_turned_by_the_direction_network(any_angle_models):
     assert turned.orientation_backend is None   # closed with the others
 
 
-def test_the_torch_backend_runs_the_direction_network_too(any_angle_models):
+def test_the_torch_backend_runs_the_direction_network_too(any_angle_models, no_recheck):
     frame, boxes = _frame()
     m = any_angle_models
     common = dict(threads=1, any_angle=True, aligned_model=m["hand_pt"], localizer_model=m["localizer_pt"])
@@ -174,7 +180,7 @@ def test_a_direction_network_for_other_crops_or_a_swapped_model_is_refused(any_a
         HandJointDetector(any_angle="yes")
 
 
-def test_nan_rotations_are_asked_of_the_network_and_refused_without_it(any_angle_models):
+def test_nan_rotations_are_asked_of_the_network_and_refused_without_it(any_angle_models, no_recheck):
     frame, boxes = _frame()
     m = any_angle_models
     with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
@@ -186,7 +192,7 @@ def test_nan_rotations_are_asked_of_the_network_and_refused_without_it(any_angle
             plain.estimate(frame, boxes, rotations_deg=[np.nan, 10.0])
 
 
-def test_the_tracker_carries_each_hand_angle_to_the_next_frame(any_angle_models):
+def test_the_tracker_carries_each_hand_angle_to_the_next_frame(any_angle_models, no_recheck):
     """A followed hand is cropped turned by its joints' angle on the last frame; a new one by the network's."""
     import handjoints_trt.tracking as tracking
 
@@ -236,7 +242,7 @@ def test_the_shipped_models_stand_turned_real_hands_upright(hagrid_dir, quarters
     assert turned.result().pck[1] > plain.result().pck[1] + 0.05, (plain.result().pck, turned.result().pck)
 
 
-def test_track_mode_keeps_the_plain_network_in_detect_and_aligns_in_track(any_angle_models, tmp_path):
+def test_track_mode_keeps_the_plain_network_in_detect_and_aligns_in_track(any_angle_models, no_recheck, tmp_path):
     """any_angle="track": detect() is the plain detector's; track() crops by the direction network and runs the
     aligned network (here a differently seeded network, so the two can be told apart)."""
     from handjoints_trt.export.onnx_export import export_checkpoint as export
@@ -264,3 +270,23 @@ def test_track_mode_keeps_the_plain_network_in_detect_and_aligns_in_track(any_an
             plain.estimate(frame, boxes, aligned=True)
     with pytest.raises(ValueError, match="any_angle must be"):
         HandJointDetector(any_angle="detect")
+
+
+def test_unsure_hands_are_read_again_a_quarter_turn_further(any_angle_models, monkeypatch):
+    """Hands whose aligned joints are unsure (all, for untrained networks) take the three other quarter turns; the
+    surest of the four crops is kept, exactly as estimate() gives it at that rotation."""
+    frame, boxes = _frame()
+    m = any_angle_models
+    with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
+                           orientation_model=m["orientation"]) as det:
+        first = det.hand_directions(frame, boxes)
+        hands = det.estimate(frame, boxes)
+        chosen = det.last_crop_rotations.copy()
+        turns = (chosen - first) % 360
+        assert np.all(np.min(np.abs(turns[:, None] - np.array([0, 90, 180, 270, 360])), 1) < 1e-6), turns
+        monkeypatch.setattr("handjoints_trt.detector.RECHECK_BELOW", 0.0)
+        for hand, rotation, start in zip(hands, chosen, first):
+            alone = det.estimate(frame, boxes[:1] * 0 + hand.box, rotations_deg=[rotation])[0]
+            np.testing.assert_allclose(hand.keypoints, alone.keypoints, atol=1e-4)
+            plain = det.estimate(frame, boxes[:1] * 0 + hand.box, rotations_deg=[start])[0]
+            assert hand.mean_confidence >= plain.mean_confidence - 1e-6
