@@ -60,7 +60,7 @@ def main() -> None:
                    "the person's hand")
     p.add_argument("--turned-hands", action="store_true",
                    help="hands seen sideways or upside down (a robot's, ceiling or table-top camera): "
-                        "upright_pass='track', a turned hand cropped upright (benchmarks/RESULTS.md section 14)")
+                        "any_angle='track', each hand stood upright by its direction (RESULTS.md section 15)")
     p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch")
     p.add_argument("--precision", default="fp32", help="fp32, fp16 (TensorRT) or int8")
     p.add_argument("--localizer", type=Path, help="stage I ONNX (default: shipped)")
@@ -73,7 +73,7 @@ def main() -> None:
     writer, fps, count, last = None, 0.0, 0, time.perf_counter()
     with HandJointDetector(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
                            hand_model=args.hand, mirrored=args.mirror,
-                           upright_pass="track" if args.turned_hands else False) as detector:
+                           any_angle="track" if args.turned_hands else False) as detector:
         while not args.max_frames or count < args.max_frames:
             ok, frame = capture.read()
             if not ok:

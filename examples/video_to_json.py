@@ -25,7 +25,7 @@ def main() -> None:
     p.add_argument("--smoothing", action="store_true", help="One-Euro smoothing of the joints")
     p.add_argument("--turned-hands", action="store_true",
                    help="hands seen sideways or upside down (a robot's, ceiling or table-top camera): "
-                        "upright_pass='track', a turned hand cropped upright (benchmarks/RESULTS.md section 14)")
+                        "any_angle='track', each hand stood upright by its direction (RESULTS.md section 15)")
     p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch")
     p.add_argument("--precision", default="fp32", help="fp32, fp16 (TensorRT) or int8")
     p.add_argument("--localizer", type=Path, help="stage I ONNX (default: shipped)")
@@ -42,7 +42,7 @@ def main() -> None:
     writer = None
     detector = HandJointDetector(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
                                  hand_model=args.hand, smoothing=args.smoothing, fps=fps,
-                                 upright_pass="track" if args.turned_hands else False)
+                                 any_angle="track" if args.turned_hands else False)
     with detector, open(joints_out, "w") as joints, \
             Progress(total, args.video.name) as progress:
         if args.csv:

@@ -339,7 +339,8 @@ def _orientation_parser(sub, full: bool) -> None:
     p.add_argument("--out", type=Path, required=True, help="run folder: best.pt, last.pt, epochs.csv")
     p.add_argument("--recipe", default="orientation-camera",
                    help="data recipe: a name (training/recipes.py) or a JSON file; default orientation-camera")
-    p.add_argument("--model", default=None, help="a JSON file of OrientNetConfig fields (default: the defaults)")
+    p.add_argument("--model", default=None, help="OrientNetConfig fields as a JSON file or JSON text, e.g. "
+                   "'{\"channels\": [16, 32, 64]}' (default: the defaults)")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--epoch-size", type=int, default=16000, help="training crops per epoch")
     p.add_argument("--val-size", type=int, default=2000, help="hagrid_mp val crops scored per epoch")
@@ -357,7 +358,9 @@ def cmd_orientation(args) -> int:
     from .training.recipes import get_recipe, resolve
 
     recipe = resolve(_load_json_or_name(args.recipe)) if Path(args.recipe).is_file() else get_recipe(args.recipe)
-    model = json.loads(Path(args.model).read_text()) if args.model else None
+    model = None
+    if args.model:   # a JSON file, or the JSON itself
+        model = json.loads(Path(args.model).read_text() if Path(args.model).is_file() else args.model)
     train_orientation(OrientationConfig(
         out_dir=str(args.out), recipe=recipe, model=model, epochs=args.epochs, epoch_size=args.epoch_size,
         val_size=args.val_size, batch_size=args.batch_size, lr=args.lr, num_workers=args.workers,

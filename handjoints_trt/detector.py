@@ -210,7 +210,7 @@ class HandJointDetector:
 
     def _aligned_path(self) -> Path:
         o = self.options
-        return Path(o.aligned_model) if o.aligned_model else default_model_path("hand_aligned", o.precision)
+        return Path(o.aligned_model) if o.aligned_model else default_model_path("hand_aligned", _float(o.precision))
 
     def _load_any_angle(self) -> None:
         """DetectorOptions.any_angle's networks: the aligned hand network (the hand backend itself when any_angle is
@@ -225,7 +225,8 @@ class HandJointDetector:
             self._check_crop_side(self.aligned_backend, "aligned_model", path)
             if self.aligned_backend.max_batch:
                 self.max_batch = min(v for v in (self.max_batch, self.aligned_backend.max_batch) if v)
-        path = Path(o.orientation_model) if o.orientation_model else default_model_path("orientation", o.precision)
+        path = Path(o.orientation_model) if o.orientation_model else \
+            default_model_path("orientation", _float(o.precision))
         self.orientation_backend = load_backend(path, self.backend_kind, **self._backend_options())
         _expect(self.orientation_backend, "orientation_model", path, "crops", ("direction",))
         self._check_crop_side(self.orientation_backend, "orientation_model", path)
@@ -527,6 +528,12 @@ def hand_angles(keypoints: np.ndarray) -> np.ndarray:
     finger's knuckle; y grows downwards), in (-180, 180]."""
     v = keypoints[:, 9] - keypoints[:, 0]
     return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
+
+
+def _float(precision: str) -> str:
+    """The shipped any_angle networks have no INT8 (Q/DQ) files yet: with precision 'int8' they run from the float
+    ones (ONNX Runtime in FP32; TensorRT as its precision flag allows)."""
+    return "fp32" if precision == "int8" else precision
 
 
 def _upright_allowed(upright_pass, count: int) -> np.ndarray:

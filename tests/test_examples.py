@@ -128,7 +128,7 @@ def test_embed_bad_source(dot):
 
 
 def test_video_to_json_turned_hands(tmp_path, hagrid_dir):
-    """--turned-hands (upright_pass="track"): on a real val photo turned 90 degrees, drifting 3 px a frame, the
+    """--turned-hands (any_angle="track"): on a real val photo turned 90 degrees, drifting 3 px a frame, the
     joints written land nearer the labels than without the flag (shipped models)."""
     from handjoints_trt.data.compose import turned_sample
     from handjoints_trt.data.loaders import load_hagrid_mp
