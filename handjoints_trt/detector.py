@@ -387,7 +387,8 @@ class HandJointDetector:
         t0 = time.perf_counter()
         crops, affines = crop_hands(image, b, self.crop_size, rotations_deg=rotations)
         t1 = time.perf_counter()
-        heatmaps, right = self.hand_stage(crops, ask)
+        # (the plain call keeps its one-argument form: benchmarks wrap hand_stage to record what it returns)
+        heatmaps, right = self.hand_stage(crops, aligned=True) if ask else self.hand_stage(crops)
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         if ask:
@@ -449,7 +450,7 @@ class HandJointDetector:
             return lost
         # crop_hands turns each hand counter-clockwise by its rotation: by its clockwise angle, it points up
         crops, affines = crop_hands(image, boxes[turned], self.crop_size, rotations_deg=angles[turned])
-        heatmaps, again = self.hand_stage(crops, aligned)
+        heatmaps, again = self.hand_stage(crops, aligned=True) if aligned else self.hand_stage(crops)
         points, sure, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         for j, i in enumerate(turned):
             if sure[j].mean() > confidence[i].mean():

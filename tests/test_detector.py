@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from handjoints_trt.detector import (HandJointDetector, as_bgr_frame, auto_long_side, decode_localizer,
+from handjoints_trt.detector import (TIMING_KEYS, HandJointDetector, as_bgr_frame, auto_long_side, decode_localizer,
                                      localizer_input_size)
 from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_paths, shipped_models_present
 from handjoints_trt.postprocess import hand_scores, refine_boxes, verify_hands
@@ -300,8 +300,9 @@ def test_timings_of_the_last_call(detector):
     frame, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
     detector.detect(frame)
     t = detector.last_timings
-    assert set(t) == {"localizer", "crop", "hands", "decode", "total"}
+    assert set(t) == set(TIMING_KEYS)
     assert all(v >= 0 for v in t.values()) and t["localizer"] > 0 and t["hands"] > 0
+    assert t["orientation"] == 0.0   # any_angle off: no direction network
     assert t["total"] >= t["localizer"] + t["crop"] + t["hands"] + t["decode"] - 1e-6
 
 
