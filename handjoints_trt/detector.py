@@ -391,8 +391,8 @@ class HandJointDetector:
         heatmaps, right = self.hand_stage(crops, aligned=True) if ask else self.hand_stage(crops)
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
-        if ask:
-            self._recheck_turns(image, b, keypoints, confidence, right, rotations)
+        if len(unknown):   # a turn the direction network gave (not one the caller or the tracker carried)
+            self._recheck_turns(image, b, keypoints, confidence, right, rotations, unknown)
         if allowed.any():
             self.last_upright_lost = self._upright_pass(image, b, keypoints, confidence, right, rotations, allowed,
                                                         ask)
@@ -409,13 +409,14 @@ class HandJointDetector:
         return hands
 
     def _recheck_turns(self, image: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray,
-                       right: np.ndarray | None, rotations: np.ndarray) -> None:
-        """any_angle, in place: a hand whose aligned joints' mean confidence is under RECHECK_BELOW (the direction
-        network may have read it upside down or sideways) runs the aligned network once more on its crop turned a
-        further 90, 180 and 270 degrees (one batch); the surest of the four crops gives its joints, left / right and
-        rotation. On 100 val photos at each quarter turn PCK@0.2 0.90-0.93 -> 0.95, 8 % of hands rechecked
-        (RESULTS.md section 15)."""
-        low = np.flatnonzero(confidence.mean(1) < RECHECK_BELOW)
+                       right: np.ndarray | None, rotations: np.ndarray, asked: np.ndarray) -> None:
+        """any_angle, in place: a hand among ``asked`` (turned by the direction network) whose aligned joints' mean
+        confidence is under RECHECK_BELOW (the network may have read it upside down or sideways) runs the aligned
+        network once more on its crop turned a further 90, 180 and 270 degrees (one batch); the surest of the four
+        crops gives its joints, left / right and rotation. On 100 val photos at each quarter turn PCK@0.2 0.90-0.93
+        -> 0.95, 8 % of hands rechecked (RESULTS.md section 15). A tracked hand's carried turn is not rechecked: it
+        came from the aligned joints themselves, and hands cut by the frame's edge would pay for it every frame."""
+        low = asked[confidence[asked].mean(1) < RECHECK_BELOW]
         if len(low) == 0:
             return
         turns = np.repeat(rotations[low], len(RECHECK_TURNS)) + np.tile(RECHECK_TURNS, len(low))

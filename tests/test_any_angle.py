@@ -279,6 +279,8 @@ def test_unsure_hands_are_read_again_a_quarter_turn_further(any_angle_models, mo
     m = any_angle_models
     with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
                            orientation_model=m["orientation"]) as det:
+        det.estimate(frame, boxes, rotations_deg=[10.0, np.nan])   # a given turn is never rechecked
+        assert det.last_crop_rotations[0] == 10.0
         first = det.hand_directions(frame, boxes)
         hands = det.estimate(frame, boxes)
         chosen = det.last_crop_rotations.copy()
