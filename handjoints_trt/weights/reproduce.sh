@@ -280,18 +280,19 @@ python benchmarks/track_eval.py --motion hands --any-angle --threads 1 --track "
 $D --recipe hand-camera-aligned --init-from $RUNS/hand_cam_ns60.pt --out $RUNS/hand_align --lr 1.5e-4 --epochs 10 --ema-decay 0.998
 handjoints train-handedness $RUNS/hand_align/best.pt --out $RUNS/hand_align_hd --recipe hand-real-aligned --upright --threads 1
 handjoints export $RUNS/hand_align_hd/best.pt --out "$WEIGHTS/hand_aligned.onnx"
-#     The hand-direction network: two joint maps (wrist, middle knuckle) at stride 8, soft-argmax, on crops at any
-#     angle (12 epochs of 16,000 crops):
-handjoints train-orientation --out $RUNS/orient --model '{"head": "points", "channels": [16, 32, 64]}' --threads 1 --lr 2e-3
-handjoints export $RUNS/orient/best.pt --out "$WEIGHTS/orientation.onnx"
+#     The hand-direction network: the crop read at half size, five joint maps (wrist and the four knuckles) at
+#     stride 16, soft-argmax, on crops at any angle (25 epochs of 16,000 crops; val median error 8.3 degrees):
+handjoints train-orientation --out $RUNS/orient_p2 --model '{"head": "points", "channels": [32, 64, 128], "joints": [0, 5, 9, 13, 17], "pool": 2}' --epochs 25 --threads 1 --lr 2e-3
+handjoints export $RUNS/orient_p2/best.pt --out "$WEIGHTS/orientation.onnx"
 python benchmarks/any_angle.py --photos 300 --synthetic 300 --threads 1
 AA="any_angle=track"
 python benchmarks/track_eval.py --motion hands --any-angle --threads 1 --track "" upright_pass=track "$AA"
 python benchmarks/track_eval.py --motion hands --threads 1 --track "" upright_pass=track "$AA"
 python benchmarks/track_eval.py --threads 1 --track "" upright_pass=track "$AA"
-# Tried, not shipped (CSVs in checkpoints/orient_vector, orient5, orient_p2): a linear "vector" head on a
+# Tried, not shipped (CSVs in checkpoints/orient_vector, orient, orient5): a linear "vector" head on a
 # (16, 32, 64, 96, 128) body (median error 33.5 degrees after 4 epochs against 17.9 for the points head, stopped);
-# five joint maps (wrist and the four knuckles, (16, 32, 96), 30 epochs planned, stopped after 8 at 13.5 degrees);
-# the crop read at half size with a (32, 64, 128) body (25 epochs):
+# the wrist and middle-knuckle maps on the full crop, (16, 32, 64), 12 epochs (9.1 degrees; in the any_angle chain
+# on 300 val photos per turn tied with the shipped one: 0.937-0.947 against 0.943-0.946); five maps on the full
+# crop, (16, 32, 96), 30 epochs planned, stopped after 8 at 13.5 degrees:
+#   handjoints train-orientation --out $RUNS/orient --model '{"head": "points", "channels": [16, 32, 64]}' --lr 2e-3
 #   handjoints train-orientation --out $RUNS/orient5 --model '{"head": "points", "channels": [16, 32, 96], "joints": [0, 5, 9, 13, 17]}' --epochs 30
-#   handjoints train-orientation --out $RUNS/orient_p2 --model '{"head": "points", "channels": [32, 64, 128], "joints": [0, 5, 9, 13, 17], "pool": 2}' --epochs 25
