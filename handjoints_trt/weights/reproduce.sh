@@ -286,9 +286,9 @@ handjoints train-orientation --out $RUNS/orient_p2 --model '{"head": "points", "
 handjoints export $RUNS/orient_p2/best.pt --out "$WEIGHTS/orientation.onnx"
 python benchmarks/any_angle.py --photos 300 --synthetic 300 --threads 1
 AA="any_angle=track"
-python benchmarks/track_eval.py --motion hands --any-angle --threads 1 --track "" upright_pass=track "$AA"
-python benchmarks/track_eval.py --motion hands --threads 1 --track "" upright_pass=track "$AA"
-python benchmarks/track_eval.py --threads 1 --track "" upright_pass=track "$AA"
+python benchmarks/track_eval.py --motion hands --any-angle --threads 1 --out benchmarks/results/any_angle/hands_any_angle --track "" upright_pass=track "$AA"
+python benchmarks/track_eval.py --motion hands --threads 1 --out benchmarks/results/any_angle/hands_upright --track "" upright_pass=track "$AA"
+python benchmarks/track_eval.py --threads 1 --out benchmarks/results/any_angle/pans --track "" upright_pass=track "$AA"
 # Tried, not shipped (CSVs in checkpoints/orient_vector, orient, orient5): a linear "vector" head on a
 # (16, 32, 64, 96, 128) body (median error 33.5 degrees after 4 epochs against 17.9 for the points head, stopped);
 # the wrist and middle-knuckle maps on the full crop, (16, 32, 64), 12 epochs (9.1 degrees; in the any_angle chain
