@@ -345,7 +345,11 @@ class HandJointDetector:
     def hand_directions(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """DetectorOptions.any_angle: (N,) degrees each hand is turned clockwise from pointing up (as hand_angles
         measures it), read by the orientation network from the hands' upright crops (boxes (N, 4) frame pixels)."""
-        crops, _ = crop_hands(image, boxes, self.crop_size)
+        self._live()
+        if self.orientation_backend is None:
+            raise ValueError("hand_directions needs the direction network: make the detector with any_angle=True or "
+                             "'track'")
+        crops, _ = crop_hands(as_bgr_frame(image), as_boxes(boxes, np.shape(image)), self.crop_size)
         step = self.max_batch or len(crops)
         direction = np.concatenate([self.orientation_backend.infer({"crops": crops[i:i + step]})["direction"]
                                     for i in range(0, len(crops), step)])

@@ -268,6 +268,8 @@ def test_track_mode_keeps_the_plain_network_in_detect_and_aligns_in_track(any_an
             np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-4)
         with pytest.raises(ValueError, match="any_angle"):
             plain.estimate(frame, boxes, aligned=True)
+        with pytest.raises(ValueError, match="any_angle"):
+            plain.hand_directions(frame, boxes)
     with pytest.raises(ValueError, match="any_angle must be"):
         HandJointDetector(any_angle="detect")
 

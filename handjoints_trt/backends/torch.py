@@ -3,7 +3,8 @@
 It builds the network from a trainer checkpoint ({model, model_config, stage}, training.loop), or from an
 exported ONNX file's metadata (kind + config) plus a sibling checkpoint with the same stem (``hand.onnx``
 + ``hand.pt``; or ``checkpoint=``), and exposes the ONNX contract's names: crops -> heatmaps,
-frame -> centers, sizes, offsets, and for the any-angle hand-direction network crops -> direction. torch is imported when this backend is made, never before.
+frame -> centers, sizes, offsets, and for the any-angle hand-direction network crops -> direction. torch is
+imported when this backend is made, never before.
 """
 from __future__ import annotations
 
