@@ -170,7 +170,9 @@ class DetectorOptions:
         network: the direction network's errors cost single photos more than a tracked hand); True everywhere.
         benchmarks/RESULTS.md section 15 has what it gains and costs.
     orientation_model / aligned_model: any_angle's hand-direction network and aligned hand network, ONNX files
-        (None = the shipped orientation.onnx and hand_aligned.onnx).
+        (None = the shipped orientation.onnx and hand_aligned.onnx; with any_angle=True the aligned network is the
+        only hand network loaded, hand_model is not read). Neither has an INT8 file yet: under precision 'int8'
+        the shipped float files run.
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).
