@@ -183,7 +183,8 @@ def example_grid(detector, records, count: int = 12, tile: int = 220, columns: i
 def markdown(results: dict) -> str:
     lines = [f"# Handedness ({results['date']})", "", f"`{results['command']}`", "",
              _common.machine_markdown(results["machine"]), "",
-             f"Ours with upright_pass={bool(results.get('upright_pass'))} (crops, detect()).", "",
+             f"Ours with upright_pass={bool(results.get('upright_pass'))}, any_angle={bool(results.get('any_angle'))} "
+             "(crops, detect()).", "",
              "| set | detector | hands found | agreement | mirror consistency | agreement at score >= 0.9 (coverage) |",
              "|---|---|---|---|---|---|"]
     for name, by_detector in results["sets"].items():
@@ -268,6 +269,7 @@ def main(argv=None) -> int:
     command = " ".join(["python", "benchmarks/handedness.py", *(sys.argv[1:] if argv is None else argv)])
     results.update(date=machine["date"], command=command, machine=machine, models={k: str(models[k]) for k in
                    ("localizer", "hand")}, gestures=gestures, upright_pass=args.upright_pass,
+                   any_angle=args.any_angle,
                    labels_note="hagrid_mp labels are MediaPipe Hands 0.10.21's handedness (swapped to the person's "
                    "hand): agreement with MediaPipe, not accuracy. Synthetic labels are exact, but the renderer "
                    "draws palm and back in one flat skin colour: only the pose tells which side faces the camera.")
