@@ -17,7 +17,6 @@ written atomically, hold the whole network (model_config.handedness_head = True)
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from torch.utils.data import DataLoader
 
 from .. import __version__
 from .datasets import HandCrops, SyntheticCrops, recipe_hash
+from .epochs import EpochTrainer
 from .loop import TrainConfig, append_csv_row, build_datasets, load_checkpoint, save_checkpoint
 
 SYNTHETIC_VAL_SEED = 20261125   # benchmarks/model_eval.VAL_SEED: the synthetic val seed (training uses others)
@@ -108,8 +108,10 @@ def _loss(model, batch) -> torch.Tensor | None:
     return torch.nn.functional.binary_cross_entropy(prob[known], label[known])
 
 
-class HandednessTrainer:
+class HandednessTrainer(EpochTrainer):
     """Train the head; resumes from OUT/last.pt."""
+
+    name = "handedness"
 
     def __init__(self, cfg: HandednessConfig) -> None:
         self.cfg, self.out = cfg, Path(cfg.out_dir)
@@ -171,45 +173,11 @@ class HandednessTrainer:
         return {"val_accuracy": hagrid, "val_crops": n_hagrid, "synthetic_accuracy": synthetic,
                 "synthetic_crops": n_synthetic}
 
-    def fit(self) -> dict:
-        from tqdm import tqdm
+    def _train_mode(self) -> None:
+        set_frozen_mode(self.model, True)
 
-        self.out.mkdir(parents=True, exist_ok=True)
-        metrics: dict = {}
-        while self.epoch < self.cfg.epochs:
-            self.train_set.set_epoch(self.epoch)
-            done_in_epoch = self.step - self.epoch * self.steps_per_epoch
-            # items are drawn per (seed, epoch, index): resuming skips the batches already seen
-            indices = range(done_in_epoch * self.cfg.batch_size, self.steps_per_epoch * self.cfg.batch_size)
-            subset = torch.utils.data.Subset(self.train_set, list(indices))
-            bar = tqdm(total=self.steps_per_epoch, initial=done_in_epoch, disable=not self.cfg.progress,
-                       desc=f"handedness epoch {self.epoch + 1}/{self.cfg.epochs}", dynamic_ncols=True)
-            t0, running = time.time(), None
-            set_frozen_mode(self.model, True)
-            for batch in self._loader(subset):
-                loss = self._train_step(batch)
-                if loss is not None:
-                    running = loss if running is None else 0.98 * running + 0.02 * loss
-                    bar.set_postfix(loss=f"{running:.4f}")
-                bar.update(1)
-                if self.step % self.cfg.checkpoint_every == 0:
-                    save_checkpoint(self.out / "last.pt", self.state())
-            bar.close()
-            self.epoch += 1
-            metrics = self._end_epoch(time.time() - t0, running)
-        return metrics
-
-    def _train_step(self, batch) -> float | None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = self._lr()
-        loss = _loss(self.model, batch)
-        self.step += 1
-        if loss is None:
-            return None
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return float(loss.detach())
+    def _batch_loss(self, batch) -> torch.Tensor | None:
+        return _loss(self.model, batch)
 
     def _end_epoch(self, seconds: float, loss: float | None) -> dict:
         metrics = self.validate()

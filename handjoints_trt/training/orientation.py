@@ -16,7 +16,6 @@ with optimizer; OUT/best.pt without) are written atomically; a run resumes from 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from torch.utils.data import DataLoader
 from .. import __version__
 from ..models.config import OrientNetConfig
 from .datasets import HandCrops, recipe_hash
+from .epochs import EpochTrainer
 from .loop import TrainConfig, append_csv_row, build_datasets, jitter_config, load_checkpoint, save_checkpoint
 
 VAL_SEED, VAL_EPOCH = 20261205, 0   # the validation crops' fixed draw
@@ -106,8 +106,10 @@ def points_loss(model, logits: torch.Tensor, batch: dict, sigma_cells: float = 1
     return loss
 
 
-class OrientationTrainer:
+class OrientationTrainer(EpochTrainer):
     """Train (or resume) one run; fit() -> the last validation metrics."""
+
+    name = "orientation"
 
     def __init__(self, cfg: OrientationConfig) -> None:
         from ..models.orient_net import build_orient_net
@@ -180,49 +182,14 @@ class OrientationTrainer:
         return {"val_median_deg": float(np.median(e)), "val_mean_deg": float(e.mean()),
                 "val_within15": float((e < 15).mean()), "val_within30": float((e < 30).mean()), "val_crops": len(e)}
 
-    def fit(self) -> dict:
-        from tqdm import tqdm
+    def _train_mode(self) -> None:
+        self.model.train()
 
-        self.out.mkdir(parents=True, exist_ok=True)
-        metrics: dict = {}
-        while self.epoch < self.cfg.epochs:
-            self.train_set.set_epoch(self.epoch)
-            done = self.step - self.epoch * self.steps_per_epoch
-            # items are drawn per (seed, epoch, index): resuming skips the batches already seen
-            subset = torch.utils.data.Subset(self.train_set, list(range(done * self.cfg.batch_size,
-                                                                        self.steps_per_epoch * self.cfg.batch_size)))
-            bar = tqdm(total=self.steps_per_epoch, initial=done, disable=not self.cfg.progress,
-                       desc=f"orientation epoch {self.epoch + 1}/{self.cfg.epochs}", dynamic_ncols=True)
-            t0, running = time.time(), None
-            self.model.train()
-            for batch in self._loader(subset):
-                loss = self._train_step(batch)
-                if loss is not None:
-                    running = loss if running is None else 0.98 * running + 0.02 * loss
-                    bar.set_postfix(loss=f"{running:.4f}")
-                bar.update(1)
-                if self.step % self.cfg.checkpoint_every == 0:
-                    save_checkpoint(self.out / "last.pt", self.state())
-            bar.close()
-            self.epoch += 1
-            metrics = self._end_epoch(time.time() - t0, running)
-        return metrics
-
-    def _train_step(self, batch) -> float | None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = self._lr()
+    def _batch_loss(self, batch) -> torch.Tensor | None:
         raw = self.model.raw(batch["image"])
         if self.model_cfg.head == "points":
-            loss = points_loss(self.model, raw, batch)
-        else:
-            loss = orientation_loss(raw, *direction_targets(batch))
-        self.step += 1
-        if loss is None:
-            return None
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return float(loss.detach())
+            return points_loss(self.model, raw, batch)
+        return orientation_loss(raw, *direction_targets(batch))
 
     def _end_epoch(self, seconds: float, loss: float | None) -> dict:
         metrics = self.validate()
