@@ -1,15 +1,16 @@
 """The epoch loop of the small trainings (the handedness head, the hand-direction network): one class both use.
 
-A subclass sets ``name`` (the progress bar's) and provides cfg (epochs, batch_size, progress, checkpoint_every), out,
-model, optimizer, train_set (with set_epoch), steps_per_epoch, step, epoch, and the methods _train_mode(),
-_batch_loss(batch) -> tensor or None (None: nothing to learn from in this batch), _lr(), _loader(dataset), state()
-and _end_epoch(seconds, running loss) -> metrics.
+A subclass sets ``name`` (the progress bar's) and provides cfg (epochs, batch_size, num_workers, progress,
+checkpoint_every), out, model, optimizer, train_set (with set_epoch), steps_per_epoch, step, epoch, and the methods
+_train_mode(), _batch_loss(batch) -> tensor or None (None: nothing to learn from in this batch), _lr(), state() and
+_end_epoch(seconds, running loss) -> metrics.
 """
 from __future__ import annotations
 
 import time
 
 import torch
+from torch.utils.data import DataLoader
 
 from .loop import save_checkpoint
 
@@ -58,3 +59,8 @@ class EpochTrainer:
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())
+
+    def _loader(self, dataset) -> DataLoader:
+        workers = self.cfg.num_workers
+        return DataLoader(dataset, batch_size=self.cfg.batch_size, shuffle=False, num_workers=workers,
+                          persistent_workers=False, prefetch_factor=4 if workers else None)

@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 
 from .. import __version__
 from .datasets import HandCrops, SyntheticCrops, recipe_hash
@@ -161,11 +160,6 @@ class HandednessTrainer(EpochTrainer):
 
     def _lr(self) -> float:
         return self.cfg.lr * 0.5 * (1 + math.cos(math.pi * min(self.step / max(self.total_steps, 1), 1.0)))
-
-    def _loader(self, dataset) -> DataLoader:
-        workers = self.cfg.num_workers
-        return DataLoader(dataset, batch_size=self.cfg.batch_size, shuffle=False, num_workers=workers,
-                          persistent_workers=False, prefetch_factor=4 if workers else None)
 
     def validate(self) -> dict:
         hagrid, n_hagrid = handedness_accuracy(self.model, self._loader(self.val_set))

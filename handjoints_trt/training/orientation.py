@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from .. import __version__
 from ..models.config import OrientNetConfig
@@ -165,11 +164,6 @@ class OrientationTrainer(EpochTrainer):
         warm = min(1.0, (self.step + 1) / 200)
         progress = min(self.step / max(self.total_steps, 1), 1.0)
         return self.cfg.lr * warm * 0.5 * (1 + math.cos(math.pi * progress))
-
-    def _loader(self, dataset) -> DataLoader:
-        workers = self.cfg.num_workers
-        return DataLoader(dataset, batch_size=self.cfg.batch_size, shuffle=False, num_workers=workers,
-                          persistent_workers=False, prefetch_factor=4 if workers else None)
 
     @torch.no_grad()
     def validate(self) -> dict:
