@@ -162,3 +162,22 @@ def test_engine_file_and_cuda_graph(models, tmp_path):
     sidecar_path(engine).write_text(json.dumps(side))
     with pytest.raises(EngineMismatchError, match="compute_capability"):
         TensorRTBackend(engine)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_direction_network_engine_matches_onnxruntime(trt, tmp_path, precision):
+    """The shipped any_angle direction network as an engine (dynamic batch, soft-argmax in the graph): the same
+    directions as ONNX Runtime within 1 degree (fp32) / 3 degrees (fp16)."""
+    from handjoints_trt.backends.tensorrt import TensorRTBackend
+    from handjoints_trt.models_registry import WEIGHTS_DIR
+
+    path = WEIGHTS_DIR / "orientation.onnx"
+    if not path.is_file():
+        pytest.skip("orientation.onnx is not shipped in this checkout")
+    feeds = _feeds("hand", np.random.default_rng(2))
+    ref = _reference(path, feeds)["direction"]
+    with TensorRTBackend(path, precision=precision, max_batch=8, engine_cache=tmp_path) as be:
+        got = be.infer(feeds)["direction"]
+    angle = np.degrees(np.arccos(np.clip((got * ref).sum(1) / np.linalg.norm(got, axis=1), -1, 1)))
+    assert float(angle.max()) <= (1.0 if precision == "fp32" else 3.0), angle
