@@ -210,7 +210,7 @@ class HandJointDetector:
 
     def _aligned_path(self) -> Path:
         o = self.options
-        return Path(o.aligned_model) if o.aligned_model else default_model_path("hand_aligned", _float(o.precision))
+        return Path(o.aligned_model) if o.aligned_model else default_model_path("hand_aligned", o.precision)
 
     def _load_any_angle(self) -> None:
         """DetectorOptions.any_angle's networks: the aligned hand network (the hand backend itself when any_angle is
@@ -537,8 +537,8 @@ def hand_angles(keypoints: np.ndarray) -> np.ndarray:
 
 
 def _float(precision: str) -> str:
-    """The shipped any_angle networks have no INT8 (Q/DQ) files yet: with precision 'int8' they run from the float
-    ones (ONNX Runtime in FP32; TensorRT as its precision flag allows)."""
+    """The shipped direction network has no INT8 (Q/DQ) file (a tenth of stage II's work, and an angle is what it
+    gives): with precision 'int8' it runs from the float one (ONNX Runtime in FP32; TensorRT as its flag allows)."""
     return "fp32" if precision == "int8" else precision
 
 

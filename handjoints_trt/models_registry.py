@@ -1,7 +1,7 @@
 """Where the shipped models are: handjoints_trt/weights/ (localizer.onnx, hand.onnx and the INT8 Q/DQ
 variants localizer.int8.onnx, hand.int8.onnx; for DetectorOptions.any_angle also orientation.onnx, the
-hand-direction network, and hand_aligned.onnx, the hand network of crops stood upright). Nothing is ever
-downloaded."""
+hand-direction network, and hand_aligned.onnx / hand_aligned.int8.onnx, the hand network of crops stood upright).
+Nothing is ever downloaded."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -171,8 +171,8 @@ class DetectorOptions:
         benchmarks/RESULTS.md section 15 has what it gains and costs.
     orientation_model / aligned_model: any_angle's hand-direction network and aligned hand network, ONNX files
         (None = the shipped orientation.onnx and hand_aligned.onnx; with any_angle=True the aligned network is the
-        only hand network loaded, hand_model is not read). Neither has an INT8 file yet: under precision 'int8'
-        the shipped float files run.
+        only hand network loaded, hand_model is not read). Under precision 'int8' the shipped hand_aligned.int8.onnx
+        runs; the direction network has no INT8 file (its float one runs).
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).

@@ -284,6 +284,10 @@ handjoints export $RUNS/hand_align_hd/best.pt --out "$WEIGHTS/hand_aligned.onnx"
 #     stride 16, soft-argmax, on crops at any angle (25 epochs of 16,000 crops; val median error 8.3 degrees):
 handjoints train-orientation --out $RUNS/orient_p2 --model '{"head": "points", "channels": [32, 64, 128], "joints": [0, 5, 9, 13, 17], "pool": 2}' --epochs 25 --threads 1 --lr 2e-3
 handjoints export $RUNS/orient_p2/best.pt --out "$WEIGHTS/orientation.onnx"
+python calibration/calibrate.py --model "$WEIGHTS/hand_aligned.onnx" --manifest $RUNS/hand.manifest.json \
+    --out "$WEIGHTS/hand_aligned.int8.onnx" --val 800 --search --on-fail raise \
+    --report benchmarks/results/any_angle/hand_aligned_int8_gate.json \
+    --search-report benchmarks/results/any_angle/hand_aligned_int8_search.json
 python benchmarks/any_angle.py --photos 300 --synthetic 300 --threads 1
 AA="any_angle=track"
 python benchmarks/track_eval.py --motion hands --any-angle --threads 1 --out benchmarks/results/any_angle/hands_any_angle --track "" upright_pass=track "$AA"
