@@ -139,7 +139,8 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 class Track:
     """One followed hand: its id, last box (frame px), centre velocity (px/frame), joint filter, running
     P(right hand) (None until a frame gave one) and the degrees its next crop is turned (non-zero only with
-    DetectorOptions.upright_pass, once a crop turned upright gave the surer joints)."""
+    DetectorOptions.upright_pass, once a crop turned upright gave the surer joints, or with any_angle: the hand's
+    angle on the last frame)."""
 
     track_id: int
     box: np.ndarray
