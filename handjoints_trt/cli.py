@@ -344,6 +344,8 @@ def _orientation_parser(sub, full: bool) -> None:
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--epoch-size", type=int, default=16000, help="training crops per epoch")
     p.add_argument("--val-size", type=int, default=2000, help="hagrid_mp val crops scored per epoch")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="start from this direction checkpoint's weights (same --model), e.g. a longer run's best.pt")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--workers", type=int, default=1, help="data-loader worker processes")
@@ -364,7 +366,8 @@ def cmd_orientation(args) -> int:
     train_orientation(OrientationConfig(
         out_dir=str(args.out), recipe=recipe, model=model, epochs=args.epochs, epoch_size=args.epoch_size,
         val_size=args.val_size, batch_size=args.batch_size, lr=args.lr, num_workers=args.workers,
-        threads=args.threads, seed=args.seed, checkpoint_every=args.checkpoint_every, progress=not args.quiet))
+        threads=args.threads, seed=args.seed, checkpoint_every=args.checkpoint_every, progress=not args.quiet,
+        init_from=str(args.init_from or "")))
     return 0
 
 

@@ -90,6 +90,19 @@ def test_training_writes_checkpoints_and_epochs_and_resumes(trained_run):
     assert [int(r["epoch"]) for r in csv.DictReader(open(out / "epochs.csv"))] == [1, 2, 3]
 
 
+def test_a_run_starts_from_another_runs_weights_and_refuses_another_network(trained_run, tmp_path):
+    from dataclasses import replace
+
+    out, cfg = trained_run
+    best = torch.load(out / "best.pt", weights_only=False)
+    fresh = OrientationTrainer(replace(cfg, out_dir=str(tmp_path / "b"), init_from=str(out / "best.pt")))
+    for name, value in fresh.model.state_dict().items():
+        torch.testing.assert_close(value, best["model"][name])
+    with pytest.raises(ValueError, match="not a checkpoint of this direction network"):
+        OrientationTrainer(replace(cfg, out_dir=str(tmp_path / "c"), init_from=str(out / "best.pt"),
+                                   model={**cfg.model, "channels": [8, 16, 16, 16]}))
+
+
 def test_export_matches_pytorch_and_carries_its_kind(trained_run, tmp_path):
     out, _ = trained_run
     path = tmp_path / "orientation.onnx"

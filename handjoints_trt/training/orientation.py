@@ -50,6 +50,7 @@ class OrientationConfig:
     seed: int = 0
     checkpoint_every: int = 50
     progress: bool = True
+    init_from: str = ""         # start from this checkpoint's weights (the same network); "" = fresh
 
 
 def direction_targets(batch: dict, joints=(0, 9)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,6 +128,8 @@ class OrientationTrainer(EpochTrainer):
         self.steps_per_epoch = max(1, cfg.epoch_size // cfg.batch_size)
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.step, self.epoch, self.best = 0, 0, math.inf
+        if cfg.init_from and not (self.out / "last.pt").is_file():
+            self._init_weights(Path(cfg.init_from))
         self._resume()
 
     def _val_set(self, cfg: OrientationConfig) -> HandCrops:
@@ -139,6 +142,14 @@ class OrientationTrainer(EpochTrainer):
                         jitter=jitter_config(cfg.recipe))
         val.set_epoch(VAL_EPOCH)
         return val
+
+    def _init_weights(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        if state.get("stage") != "orientation" or OrientNetConfig.from_dict(state["model_config"]) != self.model_cfg:
+            raise ValueError(f"--init-from {path} is not a checkpoint of this direction network ({self.model_cfg}); "
+                             f"pass --model with its configuration")
+        self.model.load_state_dict(state["model"])
+        print(f"initialised from {path}", flush=True)
 
     def _resume(self) -> None:
         last = self.out / "last.pt"
