@@ -334,13 +334,31 @@ class HandJointDetector:
         return heatmaps, None if right is None else (right[:n] + (1 - right[n:])) / np.float32(2)
 
     def _infer_crops(self, crops: np.ndarray, backend: Backend) -> tuple[np.ndarray, np.ndarray | None]:
+        out = self._in_chunks(backend, crops)
+        return out["heatmaps"], out["handedness"].reshape(-1) if "handedness" in out else None
+
+    def _in_chunks(self, backend: Backend, crops: np.ndarray) -> dict[str, np.ndarray]:
+        """A crop model's outputs on (B, 3, S, S) crops, run in chunks of max_batch when set, joined per output."""
         step = self.max_batch or len(crops)
         parts = [backend.infer({"crops": np.ascontiguousarray(crops[i:i + step])})
                  for i in range(0, len(crops), step)]
-        heatmaps = np.concatenate([p["heatmaps"] for p in parts]) if len(parts) > 1 else parts[0]["heatmaps"]
-        if "handedness" not in parts[0]:
-            return heatmaps, None
-        return heatmaps, np.concatenate([p["handedness"].reshape(-1) for p in parts])
+        if len(parts) == 1:
+            return parts[0]
+        return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+    def _hands(self, crops: np.ndarray, aligned: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """hand_stage on the plain or the aligned network; the plain call keeps its one-argument form (benchmarks
+        wrap hand_stage to record what it returns)."""
+        return self.hand_stage(crops, aligned=True) if aligned else self.hand_stage(crops)
+
+    def _joints_at(self, image: np.ndarray, boxes: np.ndarray, rotations: np.ndarray,
+                   aligned: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Stage II once more on the boxes' crops turned by ``rotations`` degrees: frame keypoints (N, 21, 2),
+        confidence (N, 21) and P(right hand) (N,) or None."""
+        crops, affines = crop_hands(image, boxes, self.crop_size, rotations_deg=rotations)
+        heatmaps, right = self._hands(crops, aligned)
+        points, sure, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
+        return points, sure, right
 
     def hand_directions(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """DetectorOptions.any_angle: (N,) degrees each hand is turned clockwise from pointing up (as hand_angles
@@ -349,10 +367,14 @@ class HandJointDetector:
         if self.orientation_backend is None:
             raise ValueError("hand_directions needs the direction network: make the detector with any_angle=True or "
                              "'track'")
-        crops, _ = crop_hands(as_bgr_frame(image), as_boxes(boxes, np.shape(image)), self.crop_size)
-        step = self.max_batch or len(crops)
-        direction = np.concatenate([self.orientation_backend.infer({"crops": crops[i:i + step]})["direction"]
-                                    for i in range(0, len(crops), step)])
+        return self._directions(as_bgr_frame(image), as_boxes(boxes, np.shape(image)))
+
+    def _directions(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """hand_directions on a checked BGR frame and (N, 4) float64 boxes."""
+        if len(boxes) == 0:
+            return np.zeros(0)
+        crops, _ = crop_hands(image, boxes, self.crop_size)
+        direction = self._in_chunks(self.orientation_backend, crops)["direction"]
         # the crop is the frame scaled and shifted, not turned: a direction in it is the direction in the frame
         return np.degrees(np.arctan2(direction[:, 0], -direction[:, 1])).astype(np.float64)
 
@@ -380,7 +402,7 @@ class HandJointDetector:
         unknown = np.flatnonzero(np.isnan(rotations))
         if len(unknown):
             t0 = time.perf_counter()
-            rotations[unknown] = self.hand_directions(image, b[unknown])
+            rotations[unknown] = self._directions(image, b[unknown])
             timings["orientation"] = (time.perf_counter() - t0) * 1e3
         self.last_crop_rotations, self.last_upright_lost = rotations.copy(), np.zeros(len(b), bool)
         allowed = _upright_allowed(self.options.upright_pass_in(tracking=False) if upright_pass is None
@@ -391,8 +413,7 @@ class HandJointDetector:
         t0 = time.perf_counter()
         crops, affines = crop_hands(image, b, self.crop_size, rotations_deg=rotations)
         t1 = time.perf_counter()
-        # (the plain call keeps its one-argument form: benchmarks wrap hand_stage to record what it returns)
-        heatmaps, right = self.hand_stage(crops, aligned=True) if ask else self.hand_stage(crops)
+        heatmaps, right = self._hands(crops, ask)
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         if len(unknown):   # a turn the direction network gave (not one the caller or the tracker carried)
@@ -424,10 +445,7 @@ class HandJointDetector:
         if len(low) == 0:
             return
         turns = np.repeat(rotations[low], len(RECHECK_TURNS)) + np.tile(RECHECK_TURNS, len(low))
-        crops, affines = crop_hands(image, np.repeat(boxes[low], len(RECHECK_TURNS), 0), self.crop_size,
-                                    rotations_deg=turns)
-        heatmaps, again = self.hand_stage(crops, aligned=True)
-        points, sure, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
+        points, sure, again = self._joints_at(image, np.repeat(boxes[low], len(RECHECK_TURNS), 0), turns, True)
         for j, i in enumerate(low):
             rows = slice(j * len(RECHECK_TURNS), (j + 1) * len(RECHECK_TURNS))
             best = j * len(RECHECK_TURNS) + int(np.argmax(sure[rows].mean(1)))
@@ -454,9 +472,7 @@ class HandJointDetector:
         if len(turned) == 0:
             return lost
         # crop_hands turns each hand counter-clockwise by its rotation: by its clockwise angle, it points up
-        crops, affines = crop_hands(image, boxes[turned], self.crop_size, rotations_deg=angles[turned])
-        heatmaps, again = self.hand_stage(crops, aligned=True) if aligned else self.hand_stage(crops)
-        points, sure, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
+        points, sure, again = self._joints_at(image, boxes[turned], angles[turned], aligned)
         for j, i in enumerate(turned):
             if sure[j].mean() > confidence[i].mean():
                 keypoints[i], confidence[i], rotations[i] = points[j], sure[j], angles[i]

@@ -152,6 +152,7 @@ def test_each_crop_is_turned_by_the_direction_network(any_angle_models, no_reche
                            orientation_model=m["orientation"]) as turned, \
             HandJointDetector(threads=1, hand_model=m["hand"], localizer_model=m["localizer"]) as plain:
         angles = turned.hand_directions(frame, boxes)
+        assert turned.hand_directions(frame, np.zeros((0, 4))).shape == (0,)
         hands = turned.estimate(frame, boxes)
         np.testing.assert_allclose(turned.last_crop_rotations, angles)
         assert turned.last_timings["orientation"] > 0

@@ -1,13 +1,14 @@
 """The epoch loop of the small trainings (the handedness head, the hand-direction network): one class both use.
 
-A subclass sets ``name`` (the progress bar's) and provides cfg (epochs, batch_size, num_workers, progress,
-checkpoint_every), out, model, optimizer, train_set (with set_epoch), steps_per_epoch, step, epoch, and the methods
-_train_mode(), _batch_loss(batch) -> tensor or None (None: nothing to learn from in this batch), _lr(), state() and
+A subclass sets ``name`` (the progress bar's), calls EpochTrainer.__init__(cfg) first (cfg: out_dir, threads, seed,
+epochs, epoch_size, batch_size, num_workers, progress, checkpoint_every) and provides model, optimizer, train_set
+(with set_epoch), and the methods _train_mode(), _batch_loss(batch) -> tensor or None (None: nothing to learn from in this batch), _lr(), state() and
 _end_epoch(seconds, running loss) -> metrics.
 """
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
@@ -19,6 +20,16 @@ class EpochTrainer:
     """fit() runs (or resumes) the epochs; OUT/last.pt every cfg.checkpoint_every steps."""
 
     name = "training"
+
+    def __init__(self, cfg) -> None:
+        """The run's folder, torch threads and seed (before any network is built), and its step counts."""
+        self.cfg, self.out = cfg, Path(cfg.out_dir)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.steps_per_epoch = max(1, cfg.epoch_size // cfg.batch_size)
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        self.step, self.epoch = 0, 0
 
     def fit(self) -> dict:
         from tqdm import tqdm

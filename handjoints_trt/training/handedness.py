@@ -113,10 +113,7 @@ class HandednessTrainer(EpochTrainer):
     name = "handedness"
 
     def __init__(self, cfg: HandednessConfig) -> None:
-        self.cfg, self.out = cfg, Path(cfg.out_dir)
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        torch.manual_seed(cfg.seed)
+        super().__init__(cfg)
         source = load_checkpoint(cfg.init_from)
         self.source = source
         self.model, self.model_cfg = head_model(source, cfg.upright)
@@ -129,9 +126,7 @@ class HandednessTrainer(EpochTrainer):
                                        c.stride, 1.5, cfg.synthetic_val, augment=False)
         self.optimizer = torch.optim.AdamW(self.model.handedness.parameters(), lr=cfg.lr,
                                            weight_decay=cfg.weight_decay)
-        self.steps_per_epoch = max(1, cfg.epoch_size // cfg.batch_size)
-        self.total_steps = cfg.epochs * self.steps_per_epoch
-        self.step, self.epoch, self.best = 0, 0, -math.inf
+        self.best = -math.inf
         self._resume()
 
     def _resume(self) -> None:

@@ -114,10 +114,7 @@ class OrientationTrainer(EpochTrainer):
     def __init__(self, cfg: OrientationConfig) -> None:
         from ..models.orient_net import build_orient_net
 
-        self.cfg, self.out = cfg, Path(cfg.out_dir)
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        torch.manual_seed(cfg.seed)
+        super().__init__(cfg)
         self.model_cfg = OrientNetConfig.from_dict(cfg.model or {})
         self.model = build_orient_net(self.model_cfg)
         data_cfg = TrainConfig(stage="hand", out_dir=cfg.out_dir, model={}, recipe=cfg.recipe,
@@ -125,9 +122,7 @@ class OrientationTrainer(EpochTrainer):
         self.train_set, _ = build_datasets(data_cfg, _CropShape(self.model_cfg.crop_size))
         self.val_set = self._val_set(cfg)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.steps_per_epoch = max(1, cfg.epoch_size // cfg.batch_size)
-        self.total_steps = cfg.epochs * self.steps_per_epoch
-        self.step, self.epoch, self.best = 0, 0, math.inf
+        self.best = math.inf
         if cfg.init_from and not (self.out / "last.pt").is_file():
             self._init_weights(Path(cfg.init_from))
         self._resume()
