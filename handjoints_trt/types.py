@@ -166,13 +166,15 @@ class DetectorOptions:
         it points, the hand is cropped again turned by that angle, and a hand network trained on crops stood upright
         (aligned_model) gives its joints: one stage-II run per hand at any angle. In track() a followed hand is
         cropped turned by its joints' angle on the last frame (the aligned crop's joints are sure of it), the
-        direction network asked only for new hands. "track" does this in track() only (detect() keeps the plain
-        network: the direction network's errors cost single photos more than a tracked hand); True everywhere.
-        benchmarks/RESULTS.md section 15 has what it gains and costs.
+        direction network asked only for new hands. A hand the aligned network stays unsure of is read by the
+        plain hand network (hand_model) on its upright crop too, the surer kept (detector.PLAIN_BELOW). "track" does
+        this in track() only (detect() keeps the plain network: the direction network's errors cost single photos
+        more than a tracked hand); True everywhere. benchmarks/RESULTS.md sections 15-16 have what it gains and
+        costs.
     orientation_model / aligned_model: any_angle's hand-direction network and aligned hand network, ONNX files
-        (None = the shipped orientation.onnx and hand_aligned.onnx; with any_angle=True the aligned network is the
-        only hand network loaded, hand_model is not read). Under precision 'int8' the shipped hand_aligned.int8.onnx
-        runs; the direction network has no INT8 file (its float one runs).
+        (None = the shipped orientation.onnx and hand_aligned.onnx; both read hand_model's crops). Under precision
+        'int8' the shipped hand_aligned.int8.onnx runs; the direction network has no INT8 file (its float one
+        runs).
     mirrored: the frames are mirror images (a selfie preview flipped left-right, as many webcam apps show):
         Hand.handedness is swapped so that it stays the person's hand. Joints and boxes are unaffected.
     threads: CPU threads for ONNX Runtime / PyTorch (0 = library default).

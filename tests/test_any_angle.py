@@ -133,8 +133,10 @@ def any_angle_models(tmp_path_factory):
 
 @pytest.fixture
 def no_recheck(monkeypatch):
-    """The untrained networks are never sure: without this every hand would take _recheck_turns' crops."""
+    """The untrained networks are never sure: without this every hand would take _recheck_turns' crops and the
+    plain network's."""
     monkeypatch.setattr("handjoints_trt.detector.RECHECK_BELOW", 0.0)
+    monkeypatch.setattr("handjoints_trt.detector.PLAIN_BELOW", 0.0)
 
 
 def _frame():
@@ -175,10 +177,11 @@ def test_each_crop_is_turned_by_the_direction_network(any_angle_models, no_reche
 def test_the_torch_backend_runs_the_direction_network_too(any_angle_models, no_recheck):
     frame, boxes = _frame()
     m = any_angle_models
-    common = dict(threads=1, any_angle=True, aligned_model=m["hand_pt"], localizer_model=m["localizer_pt"])
+    common = dict(threads=1, any_angle=True, hand_model=m["hand_pt"], aligned_model=m["hand_pt"],
+                  localizer_model=m["localizer_pt"])
     with HandJointDetector(backend="torch", orientation_model=m["orientation"].with_suffix(".pt"), **common) as ref, \
-            HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
-                              orientation_model=m["orientation"]) as ort:
+            HandJointDetector(threads=1, any_angle=True, hand_model=m["hand"], aligned_model=m["hand"],
+                              localizer_model=m["localizer"], orientation_model=m["orientation"]) as ort:
         np.testing.assert_allclose(ref.hand_directions(frame, boxes), ort.hand_directions(frame, boxes), atol=0.05)
 
 
@@ -256,24 +259,33 @@ def test_the_shipped_models_stand_turned_real_hands_upright(hagrid_dir, quarters
     assert turned.result().pck[1] > plain.result().pck[1] + 0.05, (plain.result().pck, turned.result().pck)
 
 
-def test_track_mode_keeps_the_plain_network_in_detect_and_aligns_in_track(any_angle_models, no_recheck, tmp_path):
+@pytest.fixture(scope="module")
+def other_aligned(any_angle_models, tmp_path_factory):
+    """A differently seeded hand network, so that its joints and the plain network's differ, with peaked maps (as a
+    trained network's), so that it is surer of its joints than the untrained plain network."""
+    m = any_angle_models
+    folder = tmp_path_factory.mktemp("other_aligned")
+    config = torch.load(m["hand_pt"], weights_only=False)["model_config"]
+    torch.manual_seed(9)
+    other = build_model("hand", config)
+    with torch.no_grad():
+        other.msff[-1].head.weight.mul_(50.0)
+    torch.save({"model": other.state_dict(), "model_config": config, "stage": "hand"}, folder / "aligned.pt")
+    export_checkpoint(folder / "aligned.pt", folder / "aligned.onnx")
+    return folder / "aligned.onnx"
+
+
+def test_track_mode_keeps_the_plain_network_in_detect_and_aligns_in_track(any_angle_models, other_aligned,
+                                                                          no_recheck):
     """any_angle="track": detect() is the plain detector's; track() crops by the direction network and runs the
     aligned network (here a differently seeded network, so the two can be told apart)."""
-    from handjoints_trt.export.onnx_export import export_checkpoint as export
-
     m = any_angle_models
-    torch.manual_seed(9)
-    other = build_model("hand", torch.load(m["hand_pt"], weights_only=False)["model_config"])
-    pt = tmp_path / "aligned.pt"
-    torch.save({"model": other.state_dict(), "model_config": torch.load(m["hand_pt"], weights_only=False)
-                ["model_config"], "stage": "hand"}, pt)
-    export(pt, tmp_path / "aligned.onnx")
     frame, boxes = _frame()
     common = dict(threads=1, hand_model=m["hand"], localizer_model=m["localizer"])
-    with HandJointDetector(any_angle="track", aligned_model=tmp_path / "aligned.onnx",
+    with HandJointDetector(any_angle="track", aligned_model=other_aligned,
                            orientation_model=m["orientation"], **common) as mixed, \
             HandJointDetector(**common) as plain, \
-            HandJointDetector(any_angle=True, aligned_model=tmp_path / "aligned.onnx",
+            HandJointDetector(any_angle=True, aligned_model=other_aligned,
                               orientation_model=m["orientation"], **common) as always:
         for got, want in zip(mixed.estimate(frame, boxes), plain.estimate(frame, boxes)):
             np.testing.assert_array_equal(got.keypoints, want.keypoints)
@@ -288,11 +300,35 @@ def test_track_mode_keeps_the_plain_network_in_detect_and_aligns_in_track(any_an
         HandJointDetector(any_angle="detect")
 
 
+def test_unsure_aligned_hands_are_read_by_the_plain_network_too(any_angle_models, other_aligned, monkeypatch):
+    """A hand whose aligned joints stay unsure (here every hand: PLAIN_BELOW above any confidence) is read by the
+    plain network on its upright crop too; the surer reading is kept, exactly as that network gives it alone: the
+    plain one where the plain network is the peaked one, the aligned one where that is."""
+    frame, boxes = _frame()
+    m = any_angle_models
+    monkeypatch.setattr("handjoints_trt.detector.RECHECK_BELOW", 0.0)
+    common = dict(threads=1, any_angle=True, localizer_model=m["localizer"], orientation_model=m["orientation"])
+    for plain_model, aligned_model, plain_wins in ((other_aligned, m["hand"], True), (m["hand"], other_aligned, False)):
+        with HandJointDetector(hand_model=plain_model, aligned_model=aligned_model, **common) as det:
+            monkeypatch.setattr("handjoints_trt.detector.PLAIN_BELOW", 1.01)
+            angles = det.hand_directions(frame, boxes)
+            aligned = det.estimate(frame, boxes, rotations_deg=angles, aligned=True)  # a given turn: read once
+            plain = det.estimate(frame, boxes, aligned=False)
+            assert all((p.mean_confidence > a.mean_confidence) == plain_wins for p, a in zip(plain, aligned))
+            for got, want in zip(det.estimate(frame, boxes), plain if plain_wins else aligned):
+                np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-4)
+            np.testing.assert_allclose(det.last_crop_rotations, 0.0 if plain_wins else angles, atol=1e-6)
+            monkeypatch.setattr("handjoints_trt.detector.PLAIN_BELOW", 0.0)   # sure enough: the aligned one alone
+            for got, want in zip(det.estimate(frame, boxes), aligned):
+                np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-4)
+
+
 def test_unsure_hands_are_read_again_a_quarter_turn_further(any_angle_models, monkeypatch):
     """Hands whose aligned joints are unsure (all, for untrained networks) take the three other quarter turns; the
     surest of the four crops is kept, exactly as estimate() gives it at that rotation."""
     frame, boxes = _frame()
     m = any_angle_models
+    monkeypatch.setattr("handjoints_trt.detector.PLAIN_BELOW", 0.0)
     with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
                            orientation_model=m["orientation"]) as det:
         det.estimate(frame, boxes, rotations_deg=[10.0, np.nan])   # a given turn is never rechecked
