@@ -39,7 +39,8 @@ TURNS = (0, 90, 180, 270)
 
 def mode_options(args) -> dict[str, dict]:
     common = dict(threads=args.threads)
-    return {"plain": common, "upright_pass": {**common, "upright_pass": True},
+    plain = {**common, "any_angle": False}
+    return {"plain": plain, "upright_pass": {**plain, "upright_pass": True},
             "any_angle": {**common, "any_angle": True, "aligned_model": args.hand_aligned,
                           "orientation_model": args.orientation}}
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -275,6 +276,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed-offset", type=int, default=0,
                         help="compose the frames with FIT_SEED + this (1, 2, ...: fresh frames to check a choice on; "
                              "-7 would give model_eval's seed and is refused)")
+    parser.add_argument("--any-angle", choices=("on", "off"), default=None,
+                        help="DetectorOptions.any_angle for stage II's scores: on (True) or off (False); default as "
+                             "the detector's default")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
     if FIT_SEED + args.seed_offset == VAL_SEED:
@@ -287,6 +291,8 @@ def main(argv=None) -> int:
     # the candidates scoring above it (same peaks, same NMS order), so operate() replays it without rerunning.
     options = DetectorOptions(box_threshold=float(THRESHOLDS[0]), max_hands=RUNTIME_MAX_HANDS,
                               min_hand_confidence=0.0, hand_threshold=0.0)
+    if args.any_angle is not None:
+        options = replace(options, any_angle=args.any_angle == "on")
     with HandJointDetector(backend="onnxruntime", localizer_model=args.localizer, hand_model=args.hand,
                            options=options) as detector:
         sets = fit_sets(detector, records, args.frames, args.photos, FIT_SEED + args.seed_offset)

@@ -217,8 +217,9 @@ def parse_args(argv):
     p.add_argument("--frames", type=int, default=300, help="of those, photos in 640x480 frames for set (b)")
     p.add_argument("--synthetic", type=int, default=300, help="synthetic val frames for set (c)")
     p.add_argument("--peer", action="store_true", help="MediaPipe Hands beside ours on (b) and (c)")
-    p.add_argument("--any-angle", action="store_true",
-                   help="ours with DetectorOptions.any_angle=True (the aligned hand network names the hands)")
+    p.add_argument("--any-angle", action=argparse.BooleanOptionalAction, default=None,
+                   help="ours with DetectorOptions.any_angle on or off (default: the options' default, on with the "
+                        "shipped hand network; the aligned hand network names most hands)")
     p.add_argument("--orientation-model", default=None, help="with --any-angle: the orientation ONNX")
     p.add_argument("--aligned-model", default=None, help="with --any-angle: the aligned hand ONNX")
     p.add_argument("--upright-pass", action="store_true",
@@ -249,6 +250,7 @@ def main(argv=None) -> int:
     with HandJointDetector(backend="onnxruntime", threads=args.threads, localizer_model=models["localizer"],
                            hand_model=models["hand"], upright_pass=args.upright_pass, any_angle=args.any_angle,
                            orientation_model=args.orientation_model, aligned_model=args.aligned_model) as ours:
+        any_angle = ours.options.any_angle
         if not ours.has_handedness:
             print(f"error: {models['hand']} has no handedness output (train one: `handjoints train-handedness`)",
                   file=sys.stderr)
@@ -269,7 +271,7 @@ def main(argv=None) -> int:
     command = " ".join(["python", "benchmarks/handedness.py", *(sys.argv[1:] if argv is None else argv)])
     results.update(date=machine["date"], command=command, machine=machine, models={k: str(models[k]) for k in
                    ("localizer", "hand")}, gestures=gestures, upright_pass=args.upright_pass,
-                   any_angle=args.any_angle,
+                   any_angle=any_angle,
                    labels_note="hagrid_mp labels are MediaPipe Hands 0.10.21's handedness (swapped to the person's "
                    "hand): agreement with MediaPipe, not accuracy. Synthetic labels are exact, but the renderer "
                    "draws palm and back in one flat skin colour: only the pose tells which side faces the camera.")

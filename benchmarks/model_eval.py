@@ -280,9 +280,9 @@ def main(argv=None) -> int:
     parser.add_argument("--flip-test", action="store_true", help="DetectorOptions.flip_test (off by default)")
     parser.add_argument("--upright-pass", action=argparse.BooleanOptionalAction, default=None,
                         help="DetectorOptions.upright_pass on or off (default: the options' default)")
-    parser.add_argument("--any-angle", action="store_true",
-                        help="DetectorOptions.any_angle: the orientation network stands each hand upright before "
-                             "stage II, the aligned hand network reads it")
+    parser.add_argument("--any-angle", action=argparse.BooleanOptionalAction, default=None,
+                        help="DetectorOptions.any_angle on or off (default: the options' default, on with the shipped "
+                             "hand network): the orientation network stands each hand upright before stage II")
     parser.add_argument("--orientation", default=None, help="with --any-angle: the orientation ONNX (default shipped)")
     parser.add_argument("--aligned", default=None, help="with --any-angle: the aligned hand ONNX (default shipped)")
     parser.add_argument("--turned", type=int, default=300, help="val photos turned 90 / 180 / 270 (0 = none)")
@@ -297,8 +297,9 @@ def main(argv=None) -> int:
                    hand_model=args.hand, threads=args.threads, flip_test=args.flip_test)
     if args.upright_pass is not None:
         options["upright_pass"] = args.upright_pass
-    if args.any_angle:
-        options.update(any_angle=True, orientation_model=args.orientation, aligned_model=args.aligned)
+    if args.any_angle is not None:
+        options["any_angle"] = args.any_angle
+    options.update(orientation_model=args.orientation, aligned_model=args.aligned)
     with HandJointDetector(**options) as detector:
         pcks = {"hagrid_mp val (vs MediaPipe)": hand_pck_on_records(detector, hand_records),
                 "synthetic val (exact)": hand_pck_on_synthetic(detector, args.synthetic)}

@@ -341,9 +341,12 @@ def main(argv=None) -> dict:
     models = {n: as_onnx(p, out, n) for n, p in parse_models(args.models, base["hand"], args.name).items()}
     source = f"{args.format} {args.root} split={args.split}" if args.format else \
         f"synthetic {args.synthetic} frames {args.synthetic_size} seed {args.seed}"
+    # Each hand network is scored as such, on upright crops (any_angle off): the ablations compare networks, and the
+    # spread plot needs the maps of the one reading each joint came from (model_eval.py and any_angle.py score the
+    # default detector).
     evals = {name: ModelEval(name, HandJointDetector(
         backend=args.backend, precision=args.precision, localizer_model=base["localizer"], hand_model=path,
-        threads=args.threads), args.pipeline) for name, path in models.items()}
+        threads=args.threads, any_angle=False), args.pipeline) for name, path in models.items()}
     images = hands = 0
     try:
         for index, sample in iter_samples(args):

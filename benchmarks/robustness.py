@@ -268,9 +268,9 @@ def parse_args(argv):
     parser.add_argument("--upright-pass", action="store_true",
                         help="ours with DetectorOptions.upright_pass=True (detect() gives turned hands stage II again, "
                              "upright)")
-    parser.add_argument("--any-angle", action="store_true",
-                        help="ours with DetectorOptions.any_angle=True (the orientation network stands each hand "
-                             "upright, the aligned hand network reads it)")
+    parser.add_argument("--any-angle", action=argparse.BooleanOptionalAction, default=None,
+                        help="ours with DetectorOptions.any_angle on or off (default: the options' default, on with "
+                             "the shipped hand network: the orientation network stands each hand upright)")
     parser.add_argument("--aligned-model", help="with --any-angle: the aligned hand ONNX (default: the shipped one)")
     parser.add_argument("--orientation-model", help="with --any-angle: the orientation ONNX (default: the shipped one)")
     parser.add_argument("--peer", action="store_true", help="also MediaPipe Hands (needs mediapipe 0.10.14)")

@@ -58,9 +58,10 @@ def main() -> None:
     p.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0 = until the end)")
     p.add_argument("--mirror", action="store_true", help="show the frames as a mirror (selfie view); L / R stays "
                    "the person's hand")
-    p.add_argument("--turned-hands", action="store_true",
-                   help="hands seen sideways or upside down (a robot's, ceiling or table-top camera): "
-                        "any_angle='track', each hand stood upright by its direction (RESULTS.md section 15)")
+    p.add_argument("--upright-only", action="store_true",
+                   help="hands are always seen upright (a webcam facing the user): the plain hand network alone "
+                        "(any_angle=False), a little faster and better at left / right on upright hands; by default "
+                        "each hand is stood upright by its direction first (RESULTS.md section 16)")
     p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch")
     p.add_argument("--precision", default="fp32", help="fp32, fp16 (TensorRT) or int8")
     p.add_argument("--localizer", type=Path, help="stage I ONNX (default: shipped)")
@@ -73,7 +74,7 @@ def main() -> None:
     writer, fps, count, last = None, 0.0, 0, time.perf_counter()
     with HandJointDetector(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
                            hand_model=args.hand, mirrored=args.mirror,
-                           any_angle="track" if args.turned_hands else False) as detector:
+                           any_angle=False if args.upright_only else None) as detector:
         while not args.max_frames or count < args.max_frames:
             ok, frame = capture.read()
             if not ok:

@@ -23,9 +23,10 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="output stem: OUT.avi + OUT.jsonl / OUT.csv (default: VIDEO.hands)")
     p.add_argument("--csv", action="store_true", help="one CSV row per joint instead of JSON lines")
     p.add_argument("--smoothing", action="store_true", help="One-Euro smoothing of the joints")
-    p.add_argument("--turned-hands", action="store_true",
-                   help="hands seen sideways or upside down (a robot's, ceiling or table-top camera): "
-                        "any_angle='track', each hand stood upright by its direction (RESULTS.md section 15)")
+    p.add_argument("--upright-only", action="store_true",
+                   help="hands are always seen upright (a webcam facing the user): the plain hand network alone "
+                        "(any_angle=False), a little faster and better at left / right on upright hands; by default "
+                        "each hand is stood upright by its direction first (RESULTS.md section 16)")
     p.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch")
     p.add_argument("--precision", default="fp32", help="fp32, fp16 (TensorRT) or int8")
     p.add_argument("--localizer", type=Path, help="stage I ONNX (default: shipped)")
@@ -42,7 +43,7 @@ def main() -> None:
     writer = None
     detector = HandJointDetector(backend=args.backend, precision=args.precision, localizer_model=args.localizer,
                                  hand_model=args.hand, smoothing=args.smoothing, fps=fps,
-                                 any_angle="track" if args.turned_hands else False)
+                                 any_angle=False if args.upright_only else None)
     with detector, open(joints_out, "w") as joints, \
             Progress(total, args.video.name) as progress:
         if args.csv:

@@ -116,11 +116,11 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
                    help="a hand held sideways or pointing down gets stage II again on a crop turned upright, kept "
                         "when its joints are surer (DetectorOptions.upright_pass): 'always' (the flag alone), "
                         "'track' (in video tracking only) or 'off' (the default)")
-    g.add_argument("--any-angle", nargs="?", const="always", default="off", choices=ANY_ANGLE_WORDS,
+    g.add_argument("--any-angle", nargs="?", const="always", default="auto", choices=ANY_ANGLE_WORDS,
                    help="stand every hand upright before stage II: a small network reads which way each hand points "
                         "and a hand network trained on upright crops reads it (DetectorOptions.any_angle; for hands "
-                        "held sideways or upside down): 'always' (the flag alone), 'track' (in video tracking only) "
-                        "or 'off' (the default)")
+                        "held sideways or upside down): 'auto' (the default: on with the shipped hand network, off "
+                        "with --hand), 'always' (the flag alone), 'track' (in video tracking only) or 'off'")
     g.add_argument("--orientation", type=Path, default=None,
                    help="with --any-angle: the hand-direction ONNX model (default: the shipped one)")
     g.add_argument("--aligned", type=Path, default=None,
@@ -136,7 +136,7 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
 
 # --upright-pass / --any-angle words -> DetectorOptions.upright_pass / any_angle
 UPRIGHT_PASS_WORDS = {"always": True, "track": "track", "off": False}
-ANY_ANGLE_WORDS = UPRIGHT_PASS_WORDS
+ANY_ANGLE_WORDS = {"auto": None, **UPRIGHT_PASS_WORDS}
 
 
 def _localizer_size(text: str):
@@ -169,7 +169,7 @@ def make_detector(args, **options):
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
                              flip_test=getattr(args, "flip_test", False), mirrored=getattr(args, "mirrored", False),
                              upright_pass=UPRIGHT_PASS_WORDS[getattr(args, "upright_pass", "off")],
-                             any_angle=ANY_ANGLE_WORDS[getattr(args, "any_angle", "off")],
+                             any_angle=ANY_ANGLE_WORDS[getattr(args, "any_angle", "auto")],
                              orientation_model=getattr(args, "orientation", None),
                              aligned_model=getattr(args, "aligned", None), **options)
 

@@ -233,6 +233,24 @@ def test_the_tracker_carries_each_hand_angle_to_the_next_frame(any_angle_models,
 
 # ------------------------------------------------------------------------------------------ the shipped models
 @pytest.mark.skipif(not SHIPPED, reason="the any_angle models are not shipped in this checkout")
+def test_any_angle_is_on_by_default_with_the_shipped_hand_network_only(any_angle_models):
+    """any_angle None (the default) turns on with the shipped hand network (named or not, FP32 or INT8) and stays
+    off with another one, whose crops the shipped direction and aligned networks were not made for."""
+    from handjoints_trt.cli import ANY_ANGLE_WORDS
+
+    m = any_angle_models
+    for options in ({}, {"hand_model": WEIGHTS_DIR / "hand.onnx"}, {"precision": "int8"}):
+        with HandJointDetector(threads=1, **options) as det:
+            assert det.options.any_angle is True and det.orientation_backend is not None
+            assert det.aligned_backend.path.name == model_filename("hand_aligned", det.options.precision)
+    with HandJointDetector(threads=1, hand_model=m["hand"], localizer_model=m["localizer"]) as other:
+        assert other.options.any_angle is False and other.aligned_backend is None
+    with HandJointDetector(threads=1, any_angle=False) as off:
+        assert off.aligned_backend is None and off.orientation_backend is None
+    assert ANY_ANGLE_WORDS["auto"] is None
+
+
+@pytest.mark.skipif(not SHIPPED, reason="the any_angle models are not shipped in this checkout")
 @pytest.mark.parametrize("quarters", [1, 2])
 def test_the_shipped_models_stand_turned_real_hands_upright(hagrid_dir, quarters):
     """Real val photos turned 90 / 180 degrees with their labelled boxes: the orientation network finds which way
@@ -244,7 +262,7 @@ def test_the_shipped_models_stand_turned_real_hands_upright(hagrid_dir, quarters
 
     records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:40]
     plain, turned, errors = PCKAccumulator(), PCKAccumulator(), []
-    with HandJointDetector(threads=1) as one, HandJointDetector(threads=1, any_angle=True) as anya:
+    with HandJointDetector(threads=1, any_angle=False) as one, HandJointDetector(threads=1, any_angle=True) as anya:
         for record in records:
             sample = turned_sample(record.load(), quarters)
             label = sample.hands[0]

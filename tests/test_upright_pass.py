@@ -42,7 +42,8 @@ def test_turned_real_hands_get_their_joints_back(hagrid_dir, degrees):
 
     records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:40]
     plain, upright, upright_as_is = PCKAccumulator(), PCKAccumulator(), PCKAccumulator()
-    with HandJointDetector(threads=1) as one, HandJointDetector(threads=1, upright_pass=True) as two:
+    options = dict(any_angle=False, threads=1)   # the upright pass of the plain network (any_angle is the default)
+    with HandJointDetector(**options) as one, HandJointDetector(**options, upright_pass=True) as two:
         for record in records:
             sample = record.load()
             label = sample.hands[0]
@@ -71,16 +72,16 @@ def test_detect_and_the_cli_take_the_option(tmp_path, hagrid_dir):
     image, _ = turned(sample.image, sample.hands[0].box, 180)
     cv2.imwrite(str(tmp_path / "turned.png"), image)
     assert main(["detect", str(tmp_path / "turned.png"), "--out", str(tmp_path / "out"), "--no-image",
-                 "--upright-pass", "--backend", "onnxruntime"]) == 0
+                 "--upright-pass", "--any-angle", "off", "--backend", "onnxruntime"]) == 0
     import json
 
     hands = json.loads((tmp_path / "out" / "turned.json").read_text())["hands"]
-    with HandJointDetector(upright_pass=True) as detector:
+    with HandJointDetector(any_angle=False, upright_pass=True) as detector:
         found = detector.detect(image)
     assert len(hands) == len(found) >= 1
     written = np.array([[j["x"], j["y"]] for j in hands[0]["joints"]])
     np.testing.assert_allclose(written, found[0].keypoints, atol=0.01)
-    with HandJointDetector() as detector:          # without the pass these joints differ (a turned hand)
+    with HandJointDetector(any_angle=False) as detector:   # without the pass these joints differ (a turned hand)
         assert np.abs(detector.detect(image)[0].keypoints - found[0].keypoints).max() > 5
 
 
@@ -92,7 +93,7 @@ def test_crops_turned_by_given_rotations(hagrid_dir):
 
     records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:30]
     plain, turned_back = PCKAccumulator(), PCKAccumulator()
-    with HandJointDetector(threads=1) as detector:
+    with HandJointDetector(any_angle=False, threads=1) as detector:
         for record in records:
             sample = record.load()
             label = sample.hands[0]
@@ -146,7 +147,7 @@ def test_tracking_keeps_a_turned_hand_cropped_upright(tmp_path, hagrid_dir):
     upright at once (the track's rotation), so stage II runs once per frame instead of twice, and the joints stay
     as close to the labels as the first frame's. Without the option every crop stays plain."""
     frames, label = _turned_clip(tmp_path, hagrid_dir)
-    with HandJointDetector(threads=1, upright_pass=True) as detector:
+    with HandJointDetector(any_angle=False, threads=1, upright_pass=True) as detector:
         calls = _counting(detector)
         per_frame, errors = [], []
         for i, frame in enumerate(frames):
@@ -159,7 +160,7 @@ def test_tracking_keeps_a_turned_hand_cropped_upright(tmp_path, hagrid_dir):
         assert abs(track.rotation) >= UPRIGHT_MIN_TURN
     assert per_frame[0] == 2 and per_frame[1:] == [1] * (len(frames) - 1), per_frame
     assert max(errors[1:]) < max(2.0 * errors[0], 4.0), errors
-    with HandJointDetector(threads=1, upright_pass=False) as detector:
+    with HandJointDetector(any_angle=False, threads=1, upright_pass=False) as detector:
         for frame in frames[:3]:
             detector.track(frame)
         assert detector._tracker.tracks.tracks[0].rotation == 0.0
@@ -169,7 +170,8 @@ def test_track_mode_runs_the_pass_in_track_only(tmp_path, hagrid_dir):
     """upright_pass="track": track() turns the turned hand upright (its track's rotation), detect() and estimate()
     run one plain pass (their joints equal the default's, False)."""
     frames, label = _turned_clip(tmp_path, hagrid_dir, frames=3)
-    with HandJointDetector(threads=1, upright_pass="track") as tracking, HandJointDetector(threads=1) as off:
+    plain = dict(any_angle=False, threads=1)
+    with HandJointDetector(**plain, upright_pass="track") as tracking, HandJointDetector(**plain) as off:
         assert off.options.upright_pass is False
         np.testing.assert_array_equal(tracking.detect(frames[0])[0].keypoints, off.detect(frames[0])[0].keypoints)
         box = label.box[None]
@@ -195,7 +197,7 @@ def test_a_hand_given_the_second_pass_is_named_by_both_passes(hagrid_dir):
 
     records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:12]
     checked = {"two passes": 0, "one pass": 0}
-    with HandJointDetector(threads=1, upright_pass=True) as detector:
+    with HandJointDetector(any_angle=False, threads=1, upright_pass=True) as detector:
         for degrees in (0, 90):
             for record in records:
                 sample = record.load()
@@ -237,7 +239,7 @@ def test_a_sideways_gesture_whose_plain_crop_wins_is_not_retried_every_frame(tmp
     from peer_mediapipe import paste_centred
 
     records = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][:80]
-    with HandJointDetector(threads=1, upright_pass=True) as detector:
+    with HandJointDetector(any_angle=False, threads=1, upright_pass=True) as detector:
         for photo, record in enumerate(records):       # an upright photo whose hand takes the pass and loses it
             frame = paste_centred(record.load(), upscale=2.0)
             detector.estimate(frame.image, frame.hands[0].box[None])
@@ -246,7 +248,7 @@ def test_a_sideways_gesture_whose_plain_crop_wins_is_not_retried_every_frame(tmp
         else:
             pytest.skip("no val photo among the first 80 whose plain crop beats the upright pass")
     frames, _ = _turned_clip(tmp_path, hagrid_dir, frames=UPRIGHT_RETRY_FRAMES + 3, photo=photo, quarters=0)
-    with HandJointDetector(threads=1, upright_pass="track", redetect_interval=100) as detector:
+    with HandJointDetector(any_angle=False, threads=1, upright_pass="track", redetect_interval=100) as detector:
         calls = _counting(detector)
         per_frame = []
         for frame in frames:
@@ -265,7 +267,7 @@ def test_estimate_takes_the_pass_per_box(hagrid_dir):
     sample = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][0].load()
     image, box = turned(sample.image, sample.hands[0].box, 180)
     boxes = np.stack([box, box])
-    with HandJointDetector(threads=1) as detector:
+    with HandJointDetector(any_angle=False, threads=1) as detector:
         calls = _counting(detector)
         both = detector.estimate(image, boxes, upright_pass=np.array([True, False]))
         assert calls == [2, 1]                                   # the second pass for the first box only
