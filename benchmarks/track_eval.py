@@ -220,7 +220,7 @@ def parse_settings(spec: str) -> dict:
             out[key] = value
         elif key.endswith("_model"):   # a model file (default None)
             out[key] = value
-        elif kind is bool:   # bool("false") is True: read the word
+        elif kind is bool or key == "any_angle":   # bool("false") is True: read the word (any_angle's default is None)
             if value.lower() not in ("true", "false", "1", "0"):
                 raise ValueError(f"--track {spec!r}: {key} takes true or false, got {value!r}")
             out[key] = value.lower() in ("true", "1")

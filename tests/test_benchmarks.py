@@ -692,6 +692,10 @@ def test_track_eval_matching_ignores_boxes_on_barely_visible_hands():
     assert track_eval.parse_settings("upright_pass=false") == {"upright_pass": False}
     assert track_eval.parse_settings("upright_pass=True,smoothing=0") == {"upright_pass": True, "smoothing": False}
     assert track_eval.parse_settings("upright_pass=track") == {"upright_pass": "track"}
+    # any_angle defaults to None (on with the shipped hand network): its words are read all the same
+    assert track_eval.parse_settings("any_angle=false,upright_pass=track") == {"any_angle": False,
+                                                                                "upright_pass": "track"}
+    assert track_eval.parse_settings("any_angle=track") == {"any_angle": "track"}
     with pytest.raises(ValueError, match="true or false"):
         track_eval.parse_settings("flip_test=yes")
 
