@@ -9,9 +9,11 @@ Frames are generated (SyntheticHands) at 320x320, 368x368, 1280x720, 720x576 and
 RHD, HS, MPII, NZSL and DCD8-6000 sizes), holding N synthetic hands. One timed iteration is the whole
 per-frame work, each stage timed on its own:
   stage I  = localizer (letterbox + network + box decoding) + crop of the N hands (one affine warp each);
-  stage II = the hand network (SSHFR + MSFF 1-3) on the N crops in ONE batched call;
+  stage II = the hand network (SSHFR + MSFF 1-3) on the N crops in ONE batched call, through
+             detector.estimate: with DetectorOptions.any_angle (the default since session 22) also the
+             direction network and the second readings of unsure hands (their crops and decoding included);
   decode   = heatmaps -> joints in frame pixels and confidences;
-  total    = all of the above; FPS = 1000 / median total.
+  total    = the whole call; FPS = 1000 / median total.
 Stage II runs on the N ground-truth boxes of the generated frame, not on what the localizer found, so the
 hand count is exact whatever the weights (untrained models find nothing, or rubbish). GPU backends
 synchronise before infer returns (TensorRT synchronises its stream; PyTorch's outputs are copied to NumPy,
@@ -96,15 +98,16 @@ def make_detector(entry: dict, args, max_hands: int):
                              localizer_model=models["localizer"], hand_model=models["hand"],
                              threads=args.threads, max_hands=max_hands, device="auto",
                              box_threshold=0.0 if lenient else 0.4, lost_confidence=0.0 if lenient else 0.3,
-                             **({"hand_threshold": 0.0} if lenient else {}))
+                             **({"hand_threshold": 0.0} if lenient else {}),
+                             **({} if args.any_angle is None else {"any_angle": args.any_angle}))
 
 
 # ------------------------------------------------------------------------------------------- table VI
 def time_frame(detector, image: np.ndarray, boxes: np.ndarray, warmup: int, iters: int) -> dict:
-    """Per-stage times (ms samples -> stats) of ``iters`` whole-frame iterations on one frame."""
-    from handjoints_trt.postprocess import decode_joints
-    from handjoints_trt.preprocess import crop_hands
-
+    """Per-stage times (ms samples -> stats) of ``iters`` whole-frame iterations on one frame: stage I
+    (detector.localize), then stage II on the frame's ``boxes`` through detector.estimate, the runtime's own path
+    (with any_angle, the default: the direction network, the aligned network and its second readings, all counted
+    as stage II; the crops and the decoding from its last_timings)."""
     names = ("localizer", "crop", "stage1", "stage2", "decode", "total")
     samples = {n: [] for n in names}
     found = []
@@ -112,16 +115,15 @@ def time_frame(detector, image: np.ndarray, boxes: np.ndarray, warmup: int, iter
         t0 = time.perf_counter()
         found_boxes, _ = detector.localize(image)
         t1 = time.perf_counter()
-        crops, affines = crop_hands(image, boxes, detector.crop_size)
+        detector.estimate(image, boxes)
         t2 = time.perf_counter()
-        heatmaps = detector.detect_crops(crops)
-        t3 = time.perf_counter()
-        decode_joints(heatmaps, affines, detector.heatmap_stride)
-        t4 = time.perf_counter()
         if i < warmup:
             continue
-        for name, value in zip(names, (t1 - t0, t2 - t1, t2 - t0, t3 - t2, t4 - t3, t4 - t0)):
-            samples[name].append(value * 1e3)
+        timing = detector.last_timings
+        stage2 = timing["orientation"] + timing["hands"]
+        for name, value in zip(names, ((t1 - t0) * 1e3, timing["crop"], (t1 - t0) * 1e3 + timing["crop"], stage2,
+                                       timing["decode"], (t2 - t0) * 1e3)):
+            samples[name].append(value)
         found.append(len(found_boxes))
     out = {n: C.stats(s) for n, s in samples.items()}
     out["fps"] = C.fps(out["total"]["median"])
@@ -281,6 +283,9 @@ def parse_args(argv=None):
     p.add_argument("--backends", nargs="+", choices=ALL_BACKENDS, help="backend:precision list (default: "
                    "all; those that cannot run here are listed as skipped)")
     p.add_argument("--stream-frames", type=int, default=100, help="frames per throughput mode (0 = skip)")
+    p.add_argument("--any-angle", action=argparse.BooleanOptionalAction, default=None,
+                   help="DetectorOptions.any_angle on or off (default: the options' default, on with the shipped "
+                        "hand network)")
     p.add_argument("--stream-sizes", nargs="+", default=None,
                    help="frame sizes WxH for the throughput modes (default: all five)")
     p.add_argument("--seed", type=int, default=0)

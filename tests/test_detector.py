@@ -424,10 +424,13 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     # off 46/70 (0.657) / 45/70, PCK 0.503 / 0.518; with the vote 39/70 (0.557) / 38/70 (0.543), PCK 0.516 / 0.545.
     # The new localizer proposes one cartoon hand fewer and scores the rest lower (with session 16's localizer and
     # the new hand network 41/70 / 43/70): the price of its recall in dark and noisy real frames (RESULTS.md
-    # sections 7 and 12), so the vote's bound came down from 0.55 to 0.53 here.
+    # sections 7 and 12), so the vote's bound came down from 0.55 to 0.53 here. Session 22 (any_angle by default,
+    # hand_threshold 0.37 -> 0.41): off 46/70 / 45/70, PCK 0.545 / 0.542; with the vote 37/70 (0.529) / 38/70, PCK
+    # 0.611 / 0.585: cartoon hands lie at any angle (their joints +10 points), the higher threshold drops two more
+    # of them (on real frames it costs no recall: RESULTS.md section 16), so the vote's bounds are 0.52 and 0.55.
     # An untrained pair scores 0 and 0. Raise these as the models improve.
-    assert recall_off >= 0.62 and pck_off >= 0.46, (recall_off, pck_off)
-    assert recall >= 0.53 and pck >= 0.50, (recall, pck)
+    assert recall_off >= 0.62 and pck_off >= 0.50, (recall_off, pck_off)
+    assert recall >= 0.52 and pck >= 0.55, (recall, pck)
 
 
 def test_shipped_models_find_hands_in_small_real_photos(hagrid_dir, monkeypatch):
