@@ -373,7 +373,7 @@ def main(argv=None) -> int:
             hands += sum(len(lb.boxes) for lb in labels)
             for mode, overrides in settings.items():
                 # A fresh tracker per sequence reads the detector's options; each mode starts from the defaults.
-                options = replace(defaults, **(overrides or {})).validate()
+                options = replace(defaults, **(overrides or {})).validate().resolved()   # any_angle decided
                 key = tuple(str(getattr(options, k)) for k in MODEL_OPTIONS)
                 if key not in detectors:
                     detectors[key] = stack.enter_context(HandJointDetector(options=options))

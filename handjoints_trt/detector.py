@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from .backends.base import Backend, load_backend, resolve_kind
-from .models_registry import WEIGHTS_DIR, default_model_path, model_filename
+from .models_registry import default_model_path
 from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, refine_boxes, verify_hands
 from .preprocess import Letterbox, crop_hands, letterbox
 from .types import BOX_REFINE_RAMP, DetectorOptions, Hand
@@ -179,7 +179,7 @@ class HandJointDetector:
     """
 
     def __init__(self, options: DetectorOptions | None = None, **overrides):
-        self.options = _resolve_any_angle(_merge_options(options, overrides))
+        self.options = _merge_options(options, overrides).resolved()
         self.backend_kind = resolve_kind(self.options.backend)
         self.last_timings: dict[str, float] = {}
         self.last_crop_rotations, self.last_upright_lost = np.zeros(0), np.zeros(0, bool)
@@ -613,19 +613,6 @@ def _merge_options(options: DetectorOptions | None, overrides: dict) -> Detector
         raise TypeError(f"unknown option(s) {unknown}; DetectorOptions fields are "
                         f"{list(DetectorOptions.field_names())}")
     return replace(options or DetectorOptions(), **overrides).validate()
-
-
-def _resolve_any_angle(options: DetectorOptions) -> DetectorOptions:
-    """DetectorOptions.any_angle None (the default) -> True when stage II is the shipped hand network and its
-    direction and aligned networks are shipped beside it (they were made for it and read its crops), else False."""
-    if options.any_angle is not None:
-        return options
-    precision = options.precision
-    shipped_hand = WEIGHTS_DIR / model_filename("hand", precision)
-    companions = [WEIGHTS_DIR / model_filename("orientation", _float(precision)),
-                  WEIGHTS_DIR / model_filename("hand_aligned", precision)]
-    ours = options.hand_model is None or Path(options.hand_model).resolve() == shipped_hand.resolve()
-    return replace(options, any_angle=bool(ours and all(p.is_file() for p in companions)))
 
 
 def _expect(backend: Backend, option: str, path: Path, input_name: str, output_names: tuple[str, ...]) -> None:

@@ -1,7 +1,7 @@
 """The runtime's options and results: small dataclasses, the same whichever backend ran."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -242,6 +242,21 @@ class DetectorOptions:
     any_angle: bool | str | None = None
     orientation_model: Path | str | None = None
     aligned_model: Path | str | None = None
+
+    def resolved(self) -> "DetectorOptions":
+        """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
+        shipped hand network and its direction and aligned networks are shipped beside it (they were made for it
+        and read its crops), else False. Options already decided come back as they are."""
+        if self.any_angle is not None:
+            return self
+        from .models_registry import WEIGHTS_DIR, model_filename
+
+        float_precision = "fp32" if self.precision == "int8" else self.precision   # the direction net has no INT8
+        shipped_hand = WEIGHTS_DIR / model_filename("hand", self.precision)
+        companions = [WEIGHTS_DIR / model_filename("orientation", float_precision),
+                      WEIGHTS_DIR / model_filename("hand_aligned", self.precision)]
+        ours = self.hand_model is None or Path(self.hand_model).resolve() == shipped_hand.resolve()
+        return replace(self, any_angle=bool(ours and all(p.is_file() for p in companions)))
 
     def any_angle_in(self, tracking: bool) -> bool:
         """Whether any_angle's aligned path runs in track() (``tracking``) or in detect() and estimate()."""

@@ -248,6 +248,11 @@ def test_any_angle_is_on_by_default_with_the_shipped_hand_network_only(any_angle
     with HandJointDetector(threads=1, any_angle=False) as off:
         assert off.aligned_backend is None and off.orientation_backend is None
     assert ANY_ANGLE_WORDS["auto"] is None
+    # the options decide it as the detector does (tools that swap a detector's options use this)
+    from handjoints_trt.types import DetectorOptions
+    assert DetectorOptions().resolved().any_angle is True
+    assert DetectorOptions(hand_model=m["hand"]).resolved().any_angle is False
+    assert DetectorOptions(any_angle="track").resolved().any_angle == "track"
 
 
 @pytest.mark.skipif(not SHIPPED, reason="the any_angle models are not shipped in this checkout")
