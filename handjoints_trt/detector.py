@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from .backends.base import Backend, load_backend, resolve_kind
-from .models_registry import default_model_path
+from .models_registry import default_model_path, orientation_precision
 from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, refine_boxes, verify_hands
 from .preprocess import Letterbox, crop_hands, letterbox
 from .types import BOX_REFINE_RAMP, DetectorOptions, Hand
@@ -222,7 +222,7 @@ class HandJointDetector:
         if self.aligned_backend.max_batch:
             self.max_batch = min(v for v in (self.max_batch, self.aligned_backend.max_batch) if v)
         path = Path(o.orientation_model) if o.orientation_model else \
-            default_model_path("orientation", _float(o.precision))
+            default_model_path("orientation", orientation_precision(o.precision))
         self.orientation_backend = load_backend(path, self.backend_kind, **self._backend_options())
         _expect(self.orientation_backend, "orientation_model", path, "crops", ("direction",))
         self._check_crop_side(self.orientation_backend, "orientation_model", path)
@@ -573,12 +573,6 @@ def hand_angles(keypoints: np.ndarray) -> np.ndarray:
     finger's knuckle; y grows downwards), in (-180, 180]."""
     v = keypoints[:, 9] - keypoints[:, 0]
     return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
-
-
-def _float(precision: str) -> str:
-    """The shipped direction network has no INT8 (Q/DQ) file (a tenth of stage II's work, and an angle is what it
-    gives): with precision 'int8' it runs from the float one (ONNX Runtime in FP32; TensorRT as its flag allows)."""
-    return "fp32" if precision == "int8" else precision
 
 
 def _upright_allowed(upright_pass, count: int) -> np.ndarray:

@@ -34,6 +34,13 @@ def _how_to_make(stage: str, precision: str) -> str:
             f"{stage}_model=<path to an exported .onnx>")
 
 
+def orientation_precision(precision: str) -> str:
+    """The precision of the direction network's file for a detector of ``precision``: the shipped one has no INT8
+    (Q/DQ) file (a tenth of stage II's work, and an angle is what it gives), so under 'int8' it runs from the float
+    one (ONNX Runtime in FP32; TensorRT as its flag allows)."""
+    return "fp32" if precision == "int8" else precision
+
+
 def default_model_path(stage: str, precision: str = "fp32") -> Path:
     """The shipped model of one stage; FileNotFoundError naming the file and how to produce it."""
     path = WEIGHTS_DIR / model_filename(stage, precision)

@@ -249,11 +249,10 @@ class DetectorOptions:
         and read its crops), else False. Options already decided come back as they are."""
         if self.any_angle is not None:
             return self
-        from .models_registry import WEIGHTS_DIR, model_filename
+        from .models_registry import WEIGHTS_DIR, model_filename, orientation_precision
 
-        float_precision = "fp32" if self.precision == "int8" else self.precision   # the direction net has no INT8
         shipped_hand = WEIGHTS_DIR / model_filename("hand", self.precision)
-        companions = [WEIGHTS_DIR / model_filename("orientation", float_precision),
+        companions = [WEIGHTS_DIR / model_filename("orientation", orientation_precision(self.precision)),
                       WEIGHTS_DIR / model_filename("hand_aligned", self.precision)]
         ours = self.hand_model is None or Path(self.hand_model).resolve() == shipped_hand.resolve()
         return replace(self, any_angle=bool(ours and all(p.is_file() for p in companions)))
