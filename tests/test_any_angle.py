@@ -147,12 +147,19 @@ def _frame():
     return frame, np.array([[20, 30, 120, 150], [150, 60, 300, 220]], np.float32)
 
 
+def _lite(m, **options) -> HandJointDetector:
+    """A detector on the untrained lite networks: with any_angle, the lite hand network is both the plain and the
+    aligned one, beside the direction network; ``options`` as DetectorOptions."""
+    angle = dict(any_angle=True, aligned_model=m["hand"], orientation_model=m["orientation"]) \
+        if options.get("any_angle", True) else {}
+    return HandJointDetector(**{"threads": 1, "hand_model": m["hand"], "localizer_model": m["localizer"], **angle,
+                                **options})
+
+
 def test_each_crop_is_turned_by_the_direction_network(any_angle_models, no_recheck):
     frame, boxes = _frame()
     m = any_angle_models
-    with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
-                           orientation_model=m["orientation"]) as turned, \
-            HandJointDetector(threads=1, hand_model=m["hand"], localizer_model=m["localizer"]) as plain:
+    with _lite(m) as turned, _lite(m, any_angle=False) as plain:
         angles = turned.hand_directions(frame, boxes)
         assert turned.hand_directions(frame, np.zeros((0, 4))).shape == (0,)
         hands = turned.estimate(frame, boxes)
@@ -200,9 +207,7 @@ def test_a_direction_network_for_other_crops_or_a_swapped_model_is_refused(any_a
 def test_nan_rotations_are_asked_of_the_network_and_refused_without_it(any_angle_models, no_recheck):
     frame, boxes = _frame()
     m = any_angle_models
-    with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
-                           orientation_model=m["orientation"]) as turned, \
-            HandJointDetector(threads=1, hand_model=m["hand"], localizer_model=m["localizer"]) as plain:
+    with _lite(m) as turned, _lite(m, any_angle=False) as plain:
         turned.estimate(frame, boxes, rotations_deg=[np.nan, 10.0])
         np.testing.assert_allclose(turned.last_crop_rotations, [turned.hand_directions(frame, boxes[:1])[0], 10.0])
         with pytest.raises(ValueError, match="finite angle"):
@@ -216,8 +221,7 @@ def test_the_tracker_carries_each_hand_angle_to_the_next_frame(any_angle_models,
     frame, _ = _frame()
     m = any_angle_models
     lenient = dict(box_threshold=0.0, hand_threshold=0.0, lost_confidence=0.0, min_box_size=0.0, max_hands=2)
-    with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
-                           orientation_model=m["orientation"], **lenient) as det:
+    with _lite(m, **lenient) as det:
         first = det.track(frame)
         assert first
         found, _ = det.localize(frame)   # every new hand's crop turned by the network
@@ -352,8 +356,7 @@ def test_unsure_hands_are_read_again_a_quarter_turn_further(any_angle_models, mo
     frame, boxes = _frame()
     m = any_angle_models
     monkeypatch.setattr("handjoints_trt.detector.PLAIN_BELOW", 0.0)
-    with HandJointDetector(threads=1, any_angle=True, aligned_model=m["hand"], localizer_model=m["localizer"],
-                           orientation_model=m["orientation"]) as det:
+    with _lite(m) as det:
         det.estimate(frame, boxes, rotations_deg=[10.0, np.nan])   # a given turn is never rechecked
         assert det.last_crop_rotations[0] == 10.0
         first = det.hand_directions(frame, boxes)
