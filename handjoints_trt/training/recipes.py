@@ -127,6 +127,12 @@ RECIPES: dict[str, dict] = {
     # every turn but 0.929 upright too, the sideways-held gestures seen turned).
     "hand-camera-aligned": {**_hand_with_negatives(0.675, 0.225, synthetic_seed=13), "augment": dict(CAMERA_AUGMENT),
                             "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    # hand-camera-aligned with hand-synthetic-heavy's mix (synthetic 0.4, photos 0.5; session 23): the aligned network
+    # reads every hand since any_angle became the default (session 22), so the synthetic val target is its figure
+    # (0.749); a fine-tune towards it, to interpolate back with hand_align (the recipe of sessions 6-17's soups).
+    "hand-camera-aligned-synthetic": {**_hand_with_negatives(0.5, 0.4, synthetic_seed=17),
+                                      "augment": dict(CAMERA_AUGMENT),
+                                      "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
     # hand-real with the camera-light augmentation: for the handedness head (session 18), which learns on photos only.
     "hand-real-camera": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
