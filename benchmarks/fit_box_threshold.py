@@ -6,15 +6,17 @@ confidence alone (min_hand_confidence; the "pairs" table, kept to compare); and 
 towards the box of its joints (DetectorOptions.box_refine, ramped over BOX_REFINE_RAMP; session 16), swept at the
 best vote.
 
-    python benchmarks/fit_box_threshold.py [--localizer L.onnx --hand H.onnx] [--frames 40 --photos 300]
+    python benchmarks/fit_box_threshold.py [--localizer L.onnx --hand H.onnx] [--frames 40 --photos 300 --turned 0]
 
 Two kinds of frames, both from hagrid_mp *val* and neither the ones model_eval.py reports on: composed
 multi-hand frames at the five frame sizes of the timing table plus 640x480, the webcam size (FIT_SIZES;
 another seed than model_eval.py's), and real photos run whole (the *last* ``--photos`` val photos;
-model_eval.py takes the first). Every stage-I candidate above 0.05 is scored by stage II once, then every
-operating point is replayed exactly as detect() runs it (threshold, the max_hands best, the vote or the floor;
-stage I is run once with the runtime's max_hands, which makes the replay exact). The F1 that is maximised pools
-both kinds of frames.
+model_eval.py takes the first), and with ``--turned N`` the last N val photos turned 90, 180 and 270 degrees
+(compose.turned_sample; model_eval.py's --turned takes the first): hands held at any angle, which the default
+any_angle reads and stage I scores lower. Every stage-I candidate above 0.05 is scored by stage II once, then
+every operating point is replayed exactly as detect() runs it (threshold, the max_hands best, the vote or the
+floor; stage I is run once with the runtime's max_hands, which makes the replay exact). The F1 that is maximised
+pools all the sets' hands.
 
 To check a choice between two models on fresh frames, ``--seed-offset 1`` (2, ...) composes other frames than the
 fit's, and ``--photos 2601`` takes every labelled val photo (then including model_eval.py's 500):
@@ -52,9 +54,11 @@ FLOORS = np.round(np.arange(0.0, 0.71, 0.05), 2)
 FIT_SIZES = FRAME_SIZES + ((640, 480),)
 FIT_SEED = VAL_SEED + 7   # not model_eval's frames
 RUNTIME_MAX_HANDS = DetectorOptions().max_hands
-# The vote's grid. Proposal thresholds under 0.30 send more boxes to stage II (0.20: +10 % crops per frame on
-# the check set) for no F1 the check set could tell (session 15), so the grid starts there.
-VOTE_THRESHOLDS = (0.30, 0.35)
+# The vote's grid. Proposal thresholds under 0.30 sent more boxes to stage II (0.20: +10 % crops per frame on
+# the check set) for no F1 the upright sets could tell (session 15); stage I gives turned hands lower scores
+# (session 23: of whole val photos turned 90 degrees, 0.80 have a matching box at >= 0.3, 0.94 at >= 0.1), and
+# any_angle's stage II is sure of them, so with --turned the grid goes down to 0.15.
+VOTE_THRESHOLDS = (0.15, 0.20, 0.25, 0.30, 0.35)
 VOTE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 HAND_THRESHOLDS = np.round(np.arange(0.30, 0.501, 0.01), 2)
 # The box refinement's grid (postprocess.refine_boxes), swept at the chosen vote: how far a found hand's box moves
@@ -215,15 +219,21 @@ def plot(rows: list[dict], best: dict, path: Path, floors=(0.0, 0.15, 0.3), vote
     plt.close(fig)
 
 
-def fit_sets(detector, records, frames_per_size: int, photos: int, seed: int = FIT_SEED) -> dict[str, Candidates]:
-    """The candidates of the composed fit frames (every FIT_SIZES size, composed with ``seed``) and of the last
-    ``photos`` val photos."""
+def fit_sets(detector, records, frames_per_size: int, photos: int, seed: int = FIT_SEED,
+             turned: int = 0) -> dict[str, Candidates]:
+    """The candidates of the composed fit frames (every FIT_SIZES size, composed with ``seed``), of the last
+    ``photos`` val photos and of the last ``turned`` val photos turned 90, 180 and 270 degrees (one set of
+    3 x ``turned`` photos)."""
+    from handjoints_trt.data.compose import turned_sample
+
     composed = (composed_frames(size, records, seed=seed).frame(i)
                 for size in FIT_SIZES for i in range(frames_per_size))
     labelled = [r for r in records if r.hands]
     sets = {"composed": collect(detector, composed)}
     if photos:
         sets["photos"] = collect(detector, (r.load() for r in labelled[-photos:]))
+    if turned:
+        sets["turned"] = collect(detector, (turned_sample(r.load(), q) for q in (1, 2, 3) for r in labelled[-turned:]))
     return sets
 
 
@@ -273,6 +283,9 @@ def main(argv=None) -> int:
     parser.add_argument("--hand", default=None, help="hand ONNX (default: the shipped one)")
     parser.add_argument("--frames", type=int, default=40, help="composed frames per frame size")
     parser.add_argument("--photos", type=int, default=300, help="real val photos run whole (0 = none)")
+    parser.add_argument("--turned", type=int, default=0,
+                        help="also the last N val photos turned 90 / 180 / 270 degrees, run whole (a third set: hands "
+                             "held at any angle, which any_angle reads; 0 = none)")
     parser.add_argument("--seed-offset", type=int, default=0,
                         help="compose the frames with FIT_SEED + this (1, 2, ...: fresh frames to check a choice on; "
                              "-7 would give model_eval's seed and is refused)")
@@ -295,7 +308,7 @@ def main(argv=None) -> int:
         options = replace(options, any_angle=args.any_angle == "on")
     with HandJointDetector(backend="onnxruntime", localizer_model=args.localizer, hand_model=args.hand,
                            options=options) as detector:
-        sets = fit_sets(detector, records, args.frames, args.photos, FIT_SEED + args.seed_offset)
+        sets = fit_sets(detector, records, args.frames, args.photos, FIT_SEED + args.seed_offset, args.turned)
     # The thresholds are swept with the boxes refined as detect() refines them; then the refinement at the best vote.
     refine = DetectorOptions().box_refine
     rows, vote_rows = sweep_joint(sets, refine=refine), sweep_vote(sets, refine=refine)
@@ -311,7 +324,7 @@ def main(argv=None) -> int:
           f"# best refinement F1 {best_box['f1']:.3f} (stage I's boxes {refine_rows[0]['f1']:.3f})\n"
           f"# best pooled F1 {best['f1']:.3f}: recall "
           f"{best['recall']:.3f}, precision {best['precision']:.3f} ({args.frames} frames x {len(FIT_SIZES)} sizes + "
-          f"{args.photos} photos); best pair (threshold {best_pair['threshold']:g}, floor {best_pair['floor']:g}): F1 "
+          f"{args.photos} photos, {3 * args.turned} turned); best pair (threshold {best_pair['threshold']:g}, floor {best_pair['floor']:g}): F1 "
           f"{best_pair['f1']:.3f}; threshold alone {alone['threshold']:g}: F1 {alone['f1']:.3f}; the defaults now: "
           f"F1 {default['f1']:.3f} (recall {default['recall']:.3f}, precision {default['precision']:.3f})")
     out = Path(args.out)
@@ -319,7 +332,7 @@ def main(argv=None) -> int:
     (out / "box_threshold.json").write_text(json.dumps(
         {"rows": rows, "vote_rows": vote_rows, "refine_rows": refine_rows, "best": best, "best_pair": best_pair,
          "best_refine": best_box, "best_threshold_alone": alone,
-         "default": default, "frames": args.frames, "photos": args.photos, "seed_offset": args.seed_offset,
+         "default": default, "frames": args.frames, "photos": args.photos, "turned": args.turned, "seed_offset": args.seed_offset,
          "max_hands": RUNTIME_MAX_HANDS, "command": "python " + " ".join(sys.argv)}, indent=1))
     plot(rows, best, out / "box_threshold.png", vote_rows=vote_rows)
     return 0

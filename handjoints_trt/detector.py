@@ -20,7 +20,7 @@ import numpy as np
 
 from .backends.base import Backend, load_backend, resolve_kind
 from .models_registry import default_model_path, orientation_precision
-from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, refine_boxes, verify_hands
+from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, hand_scores, refine_boxes, verify_hands
 from .preprocess import Letterbox, crop_hands, letterbox
 from .types import BOX_REFINE_RAMP, DetectorOptions, Hand
 
@@ -375,7 +375,7 @@ class HandJointDetector:
         return np.degrees(np.arctan2(direction[:, 0], -direction[:, 1])).astype(np.float64)
 
     def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None,
-                 rotations_deg=None, upright_pass=None, aligned=None) -> list[Hand]:
+                 rotations_deg=None, upright_pass=None, aligned=None, reread=None) -> list[Hand]:
         """Stage II for given boxes: one Hand per box, in the boxes' order. score = scores[i] when given,
         else the hand's mean joint confidence. rotations_deg: None, or (N,) degrees each hand is believed turned
         clockwise from pointing up (hand_angles; the tracker passes the last frame's): its crop is turned back by
@@ -386,7 +386,9 @@ class HandJointDetector:
         aligned: DetectorOptions.any_angle's path (None: as the options say for detect(); the tracker passes its
         own): the orientation network gives the rotation of every hand when rotations_deg is None, and of the hands
         whose entry is NaN (the tracker's new hands; hand_directions, timed as "orientation"), and the aligned
-        hand network reads the crops."""
+        hand network reads the crops. reread: None, or (N,) bools: which of those hands any_angle may read again
+        when unsure (the quarter-turn recheck, the plain network); detect() and the tracker pass the stage-I boxes
+        whose vote could still pass (vote_reachable)."""
         image = as_bgr_frame(frame)
         b = as_boxes(boxes, image.shape)
         timings = {"crop": 0.0, "orientation": 0.0, "hands": 0.0, "decode": 0.0}
@@ -413,6 +415,8 @@ class HandJointDetector:
         t2 = time.perf_counter()
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         t3 = time.perf_counter()
+        if reread is not None:
+            unknown = unknown[_reread_mask(reread, len(b))[unknown]]
         if len(unknown):   # a turn the direction network gave (not one the caller or the tracker carried)
             self._recheck_turns(image, b, keypoints, confidence, right, rotations, unknown)
             self._plain_fallback(image, b, keypoints, confidence, right, rotations, unknown)
@@ -514,9 +518,10 @@ class HandJointDetector:
         if boxes is None:
             boxes, scores = self.localize(image)
             self.last_timings["localizer"] = (time.perf_counter() - start) * 1e3
-        hands = self.estimate(image, boxes, scores)
+        o = self.options
+        reread = None if scores is None else vote_reachable(scores, o.hand_threshold, o.confidence_weight)
+        hands = self.estimate(image, boxes, scores, reread=reread)
         if scores is not None and hands:   # stage II confirms stage I's hands; given boxes are never dropped
-            o = self.options
             keep = verify_hands(scores, [h.mean_confidence for h in hands], o.hand_threshold, o.confidence_weight,
                                 o.min_hand_confidence)
             hands = self.refine(image, [hands[i] for i in keep])
@@ -552,6 +557,12 @@ class HandJointDetector:
                 f"max_hands={self.options.max_hands}{' (closed)' if self.hand_backend is None else ''}>")
 
 
+# DetectorOptions.any_angle: a stage-I box is read again when unsure (recheck, plain network) only if stage II's
+# vote could still pass it at this mean joint confidence (vote_reachable). Why: since session 23 stage I proposes
+# boxes from 0.15 (turned hands score low), and a doubtful box that needs sure joints costs up to five readings;
+# on the fit set (benchmarks/fit_box_threshold.py's 100 frames x 6 sizes, 600 photos, 600 turned) 3.74 -> 3.07
+# crops per frame at the same F1 (0.9387 / 0.9385; runs/ replay, RESULTS.md section 17).
+REREAD_REACH = 0.9
 # DetectorOptions.upright_pass: hands turned further than this from pointing up get the second, upright pass
 UPRIGHT_MIN_TURN = 30.0
 # DetectorOptions.any_angle: a hand whose aligned joints' mean confidence is under RECHECK_BELOW is read again on its
@@ -573,6 +584,22 @@ def hand_angles(keypoints: np.ndarray) -> np.ndarray:
     finger's knuckle; y grows downwards), in (-180, 180]."""
     v = keypoints[:, 9] - keypoints[:, 0]
     return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
+
+
+def vote_reachable(box_scores, hand_threshold: float, confidence_weight: float,
+                   reach: float = REREAD_REACH) -> np.ndarray:
+    """(N,) bools: the stage-I boxes whose vote (postprocess.hand_scores) would pass ``hand_threshold`` if stage II
+    read their joints at mean confidence ``reach``: the ones worth any_angle's second readings."""
+    scores = np.asarray(box_scores, np.float64).reshape(-1)
+    return hand_scores(scores, np.full(len(scores), reach), confidence_weight) >= hand_threshold
+
+
+def _reread_mask(reread, count: int) -> np.ndarray:
+    """estimate()'s reread as a (count,) bool array."""
+    mask = np.asarray(reread)
+    if mask.dtype != bool or mask.shape != (count,):
+        raise ValueError(f"reread must be None or ({count},) bools, one per box, got {mask.dtype} {mask.shape}")
+    return mask
 
 
 def _upright_allowed(upright_pass, count: int) -> np.ndarray:

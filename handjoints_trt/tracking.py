@@ -324,7 +324,7 @@ class HandTracker:
 
     def update(self, frame: np.ndarray, timestamp: float | None = None) -> list[Hand]:
         """Hands of the next frame. timestamp: seconds (for smoothing); None = frame_index / fps."""
-        from .detector import as_bgr_frame, hand_angles
+        from .detector import as_bgr_frame, hand_angles, vote_reachable
 
         image = as_bgr_frame(frame)
         self.frame_index += 1
@@ -338,8 +338,12 @@ class HandTracker:
         followed = [self.tracks.get(t) for t in ids]
         allowed = np.array([upright and self.frame_index >= t.upright_retry for t in followed], bool)
         aligned = self.options.any_angle_in(tracking=True)
+        # A box stage I scored is read again when unsure only if the vote could still pass it (as in detect()).
+        o = self.options
+        reread = np.array([score is None or bool(vote_reachable([score], o.hand_threshold, o.confidence_weight)[0])
+                           for score in scores], bool)
         hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned,
-                                       rotations_deg=[self._rotation(t, aligned) for t in followed])
+                                       rotations_deg=[self._rotation(t, aligned) for t in followed], reread=reread)
         rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
         out = []
         for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):

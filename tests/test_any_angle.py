@@ -372,6 +372,35 @@ def test_unsure_hands_are_read_again_a_quarter_turn_further(any_angle_models, mo
             assert hand.mean_confidence >= plain.mean_confidence - 1e-6
 
 
+def test_boxes_the_vote_would_refuse_are_not_read_again(any_angle_models, monkeypatch):
+    """estimate(reread=...): an unsure hand left out is read once, at the direction network's turn (no recheck, no
+    plain network); detect() leaves out exactly the stage-I boxes whose vote could not pass at REREAD_REACH."""
+    from handjoints_trt.detector import REREAD_REACH, vote_reachable
+
+    frame, boxes = _frame()
+    m = any_angle_models
+    with _lite(m) as det:
+        first = det.hand_directions(frame, boxes)
+        once = det.estimate(frame, boxes, rotations_deg=first)      # a given turn: one reading
+        det.estimate(frame, boxes)                                  # untrained: unsure, so read again
+        assert not np.allclose(det.last_crop_rotations, first)
+        hands = det.estimate(frame, boxes, reread=np.array([False, True]))
+        assert det.last_crop_rotations[0] == pytest.approx(first[0])
+        np.testing.assert_allclose(hands[0].keypoints, once[0].keypoints, atol=1e-4)
+        with pytest.raises(ValueError, match="reread must be None or"):
+            det.estimate(frame, boxes, reread=[True])
+        asked = []
+        real_estimate = det.estimate
+        monkeypatch.setattr(det, "estimate", lambda *a, **k: asked.append(k["reread"]) or real_estimate(*a, **k))
+        monkeypatch.setattr(det, "localize", lambda image: (boxes, np.array([0.2, 0.3], np.float32)))
+        det.detect(frame)
+        o = det.options
+        np.testing.assert_array_equal(asked[0], vote_reachable([0.2, 0.3], o.hand_threshold, o.confidence_weight))
+    # (box + w x reach) / (1 + w) >= hand threshold, at the defaults: boxes from 0.21 are worth a second reading
+    np.testing.assert_array_equal(vote_reachable([0.15, 0.2, 0.25, 0.6], 0.44, 0.5), [False, False, True, True])
+    assert vote_reachable([0.3], 0.44, 0.0).tolist() == [False] and REREAD_REACH == 0.9
+
+
 @pytest.mark.skipif(not (SHIPPED and (WEIGHTS_DIR / "hand_aligned.int8.onnx").is_file()),
                     reason="the any_angle INT8 model is not shipped in this checkout")
 def test_int8_runs_the_aligned_q_dq_network_and_keeps_the_joints(hagrid_dir):
