@@ -324,7 +324,8 @@ def main(argv=None) -> int:
           f"# best refinement F1 {best_box['f1']:.3f} (stage I's boxes {refine_rows[0]['f1']:.3f})\n"
           f"# best pooled F1 {best['f1']:.3f}: recall "
           f"{best['recall']:.3f}, precision {best['precision']:.3f} ({args.frames} frames x {len(FIT_SIZES)} sizes + "
-          f"{args.photos} photos, {3 * args.turned} turned); best pair (threshold {best_pair['threshold']:g}, floor {best_pair['floor']:g}): F1 "
+          f"{args.photos} photos, {3 * args.turned} turned); best pair (threshold {best_pair['threshold']:g}, "
+          f"floor {best_pair['floor']:g}): F1 "
           f"{best_pair['f1']:.3f}; threshold alone {alone['threshold']:g}: F1 {alone['f1']:.3f}; the defaults now: "
           f"F1 {default['f1']:.3f} (recall {default['recall']:.3f}, precision {default['precision']:.3f})")
     out = Path(args.out)
@@ -332,7 +333,8 @@ def main(argv=None) -> int:
     (out / "box_threshold.json").write_text(json.dumps(
         {"rows": rows, "vote_rows": vote_rows, "refine_rows": refine_rows, "best": best, "best_pair": best_pair,
          "best_refine": best_box, "best_threshold_alone": alone,
-         "default": default, "frames": args.frames, "photos": args.photos, "turned": args.turned, "seed_offset": args.seed_offset,
+         "default": default, "frames": args.frames, "photos": args.photos, "turned": args.turned,
+         "seed_offset": args.seed_offset,
          "max_hands": RUNTIME_MAX_HANDS, "command": "python " + " ".join(sys.argv)}, indent=1))
     plot(rows, best, out / "box_threshold.png", vote_rows=vote_rows)
     return 0
