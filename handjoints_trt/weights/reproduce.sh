@@ -303,3 +303,18 @@ python benchmarks/track_eval.py --threads 1 --out benchmarks/results/any_angle/p
 # and 10 more epochs of the shipped one on fresh draws (val 8.2 degrees; chain on 300 photos per turn 0.945-0.951
 # against 0.943-0.946, synthetic 0.758 against 0.753: within the noise, not worth re-measuring every figure):
 #   handjoints train-orientation --out $RUNS/orient_p2b --model '{"head": "points", "channels": [32, 64, 128], "joints": [0, 5, 9, 13, 17], "pool": 2}' --init-from $RUNS/orient_p2/best.pt --lr 5e-4 --epochs 10 --seed 1
+# 20. (Session 23) The operating point with whole val photos turned 90 / 180 / 270 degrees in the fit (RESULTS
+#     section 17): BOX_THRESHOLD 0.30 -> 0.15, HAND_THRESHOLD 0.41 -> 0.44 in types.py; checked on fresh frames.
+python benchmarks/fit_box_threshold.py --frames 100 --photos 600 --turned 200
+python benchmarks/fit_box_threshold.py --frames 150 --photos 1500 --turned 500 --seed-offset 1 --any-angle on \
+    --out benchmarks/results/fit_turned_check
+python benchmarks/fit_box_threshold.py --frames 100 --photos 600 --turned 200 --any-angle off \
+    --out benchmarks/results/fit_turned_plain
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+# Tried, not shipped (CSVs in checkpoints/loc_turn3, hand_align_syn): the localizer on turned frames again (3 of 6
+# epochs; alone and averaged half-and-half with the shipped one, worse on whole photos upright and turned), and the
+# aligned hand network towards the synthetic target (+2 points synthetic, up to -0.8 turned):
+#   handjoints train localizer --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_turn3 --recipe localizer-camera-turned \
+#       --runtime-scale --lr 1e-4 --epochs 6 --epoch-size 4000 --batch-size 16 --threads 1 --ema-decay 0.998
+#   $D --recipe hand-camera-aligned-synthetic --init-from $RUNS/hand_align/best.pt --out $RUNS/hand_align_syn \
+#       --lr 1.5e-4 --epochs 5 --ema-decay 0.998
