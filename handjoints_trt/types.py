@@ -26,9 +26,10 @@ PRECISION_CHOICES = ("fp32", "fp16", "int8")
 # I scores turned hands lower (0.80 of those turned 90 have a matching box at >= 0.30, 0.94 at >= 0.10) and
 # any_angle's stage II is sure of them, so the vote now also decides the boxes from 0.15: BOX_THRESHOLD 0.30 -> 0.15,
 # HAND_THRESHOLD 0.41 -> 0.44. Fit set F1 0.931 -> 0.939 (turned photos' recall 0.902 -> 0.960, upright photos
-# 0.980 -> 0.992, composed frames the same); check set 0.929 -> 0.939 (benchmarks/results/box_threshold.*). The plain
-# network (any_angle=False) gains too: fit F1 0.918 -> 0.926 (its own best 0.928 at 0.15 / 0.37;
-# benchmarks/results/fit_turned_plain/). Doubtful boxes cost readings: detector.REREAD_REACH.
+# 0.980 -> 0.992, composed frames the same; benchmarks/results/box_threshold.*); check set 0.929 -> 0.939
+# (benchmarks/results/fit_turned_check/). The plain network (any_angle=False) gains too: fit F1 0.918 -> 0.926
+# (its own best 0.928 at 0.15 / 0.37; benchmarks/results/fit_turned_plain/). Doubtful boxes cost readings:
+# detector.REREAD_REACH.
 BOX_THRESHOLD = 0.15
 CONFIDENCE_WEIGHT = 0.5
 HAND_THRESHOLD = 0.44
