@@ -345,6 +345,29 @@ def test_operating_point_candidates_replay_detect_on_dot_frames(dot_dataset):
     assert counts == [6, 5]
 
 
+def test_fit_sets_turned_photos_are_the_last_val_photos_turned(hagrid_dir, dot_dataset):
+    """--turned N: a third set of the last N labelled val photos turned 90, 180 and 270 degrees, labels with them
+    (the dot models stand in for the shipped ones: only the frames and their labels are checked here)."""
+    import fit_box_threshold as fit
+
+    from handjoints_trt import HandJointDetector
+    from handjoints_trt.data.compose import turned_sample
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(hagrid_dir, split="val")
+    with HandJointDetector(backend="onnxruntime", localizer_model=dot_dataset["localizer"],
+                           hand_model=dot_dataset["hand"], threads=1, box_threshold=0.05) as detector:
+        sets = fit.fit_sets(detector, records, 0, 0, turned=2)
+    assert list(sets) == ["composed", "turned"] and len(sets["composed"]) == 0 and len(sets["turned"]) == 6
+    last = [r for r in records if r.hands][-2:]
+    for i, (quarters, record) in enumerate((q, r) for q in (1, 2, 3) for r in last):
+        want = turned_sample(record.load(), quarters)
+        np.testing.assert_allclose(sets["turned"].gts[i], [h.box for h in want.hands])
+        assert sets["turned"].frame_sizes[i] == (want.image.shape[1], want.image.shape[0])
+    upright = last[0].load().image.shape
+    assert sets["turned"].frame_sizes[0] == (upright[0], upright[1])      # a quarter turn swaps the sides
+
+
 def test_vote_sweep_hand_computed():
     """A sure box with unsure joints (a hand cut by the frame edge) and a doubtful box with middling joints
     (a false one): no floor keeps the first and drops the second, the vote does."""
