@@ -42,6 +42,12 @@ LOST_TRACK_MEMORY = 30
 # Weight of the newest frame in a track's running P(right hand): about the last ten frames count, so a single
 # edge-on frame cannot flip a hand while a track that jumped to another hand recovers within a second.
 HANDEDNESS_GAIN = 0.1
+# track() votes on stage-I frames at hand_threshold less this. Why: in video a false track is put to the vote again
+# on the next stage-I frames, while a hand the vote misses is unseen until stage I runs again; at session 23's
+# hand_threshold (0.44, fitted on single frames) track() started the tracks of hands entering the view cut by its
+# edge later (camera pans: F1 0.859 -> 0.848, PCK@0.2 0.722 -> 0.700 against 0.30 / 0.41). At 0.41 in track() only:
+# 0.863 / 0.720, moving hands at any angle and upright within 0.3 points (benchmarks/track_eval.py, RESULTS.md 17).
+TRACK_VOTE_MARGIN = 0.03
 
 
 class OneEuroFilter:
@@ -340,7 +346,8 @@ class HandTracker:
         aligned = self.options.any_angle_in(tracking=True)
         # A box stage I scored is read again when unsure only if the vote could still pass it (as in detect()).
         o = self.options
-        reread = np.array([score is None or bool(vote_reachable([score], o.hand_threshold, o.confidence_weight)[0])
+        vote = o.hand_threshold - TRACK_VOTE_MARGIN
+        reread = np.array([score is None or bool(vote_reachable([score], vote, o.confidence_weight)[0])
                            for score in scores], bool)
         hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned,
                                        rotations_deg=[self._rotation(t, aligned) for t in followed], reread=reread)
@@ -353,8 +360,8 @@ class HandTracker:
                 self._force_detect = True   # a lost hand may be elsewhere: stage I on the next frame
                 continue
             if score is not None:
-                # Where stage I ran and scored the hand, it is reported exactly when detect() would report it (the
-                # vote); a track stage I started now and the vote refuses was never reported, so is not remembered.
+                # Where stage I ran and scored the hand, detect()'s vote decides (at TRACK_VOTE_MARGIN less); a track
+                # stage I started now and the vote refuses was never reported, so is not remembered.
                 if not self._passes_vote(score, hand):
                     self.tracks.remove(tid, remember=tid in known)
                     continue
@@ -381,9 +388,10 @@ class HandTracker:
         return track.rotation
 
     def _passes_vote(self, score: float, hand: Hand) -> bool:
+        """detect()'s vote on one stage-I box and its hand, at TRACK_VOTE_MARGIN under hand_threshold."""
         o = self.options
-        return len(verify_hands([score], [hand.mean_confidence], o.hand_threshold, o.confidence_weight,
-                                o.min_hand_confidence)) == 1
+        return len(verify_hands([score], [hand.mean_confidence], o.hand_threshold - TRACK_VOTE_MARGIN,
+                                o.confidence_weight, o.min_hand_confidence)) == 1
 
     def _finish(self, hand: Hand, track_id: int, score: float | None, t: float) -> Hand:
         """The Hand as returned: its id, score, the track's handedness, and smoothed joints when smoothing is on."""

@@ -138,9 +138,9 @@ class DetectorOptions:
         stages voting apart (benchmarks/RESULTS.md section 7).
     min_hand_confidence: also drop a proposed hand whose mean joint confidence is below this, 0..1 (0 = off,
         the default: hand_threshold already weighs the joints).
-        None of the three applies to boxes you pass to detect(boxes=...); in track() the vote decides which
-        stage-I boxes start a track and, on frames stage I runs, which tracks go on; in between a track ends
-        below lost_confidence.
+        None of the three applies to boxes you pass to detect(boxes=...); in track() the vote (at
+        tracking.TRACK_VOTE_MARGIN under hand_threshold) decides which stage-I boxes start a track and, on frames
+        stage I runs, which tracks go on; in between a track ends below lost_confidence.
     box_refine: how far Hand.box of a hand stage I found moves from stage I's box towards the tight box of
         stage II's joints, 0..1 (0 = stage I's box as found; 1 = the joints' box for hands whose joints are
         sure). The move scales with the mean joint confidence over BOX_REFINE_RAMP, so a doubtful hand keeps
