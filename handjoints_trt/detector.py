@@ -403,8 +403,8 @@ class HandJointDetector:
             rotations[unknown] = self._directions(image, b[unknown])
             timings["orientation"] = (time.perf_counter() - t0) * 1e3
         self.last_crop_rotations, self.last_upright_lost = rotations.copy(), np.zeros(len(b), bool)
-        allowed = _upright_allowed(self.options.upright_pass_in(tracking=False) if upright_pass is None
-                                   else upright_pass, len(b))
+        allowed = _per_box(self.options.upright_pass_in(tracking=False) if upright_pass is None else upright_pass,
+                           len(b), "upright_pass")
         if len(b) == 0:
             self.last_timings.update(timings)
             return []
@@ -416,7 +416,7 @@ class HandJointDetector:
         keypoints, confidence, _ = decode_joints(heatmaps, affines, self.heatmap_stride)
         t3 = time.perf_counter()
         if reread is not None:
-            unknown = unknown[_reread_mask(reread, len(b))[unknown]]
+            unknown = unknown[_per_box(reread, len(b), "reread")[unknown]]
         if len(unknown):   # a turn the direction network gave (not one the caller or the tracker carried)
             self._recheck_turns(image, b, keypoints, confidence, right, rotations, unknown)
             self._plain_fallback(image, b, keypoints, confidence, right, rotations, unknown)
@@ -596,22 +596,13 @@ def vote_reachable(box_scores, hand_threshold: float, confidence_weight: float,
     return hand_scores(scores, np.full(len(scores), reach), confidence_weight) >= hand_threshold
 
 
-def _reread_mask(reread, count: int) -> np.ndarray:
-    """estimate()'s reread as a (count,) bool array."""
-    mask = np.asarray(reread)
-    if mask.dtype != bool or mask.shape != (count,):
-        raise ValueError(f"reread must be None or ({count},) bools, one per box, got {mask.dtype} {mask.shape}")
-    return mask
-
-
-def _upright_allowed(upright_pass, count: int) -> np.ndarray:
-    """estimate()'s upright_pass (a bool or (count,) bools) as a (count,) bool array."""
-    if isinstance(upright_pass, (bool, np.bool_)):
-        return np.full(count, bool(upright_pass))
-    allowed = np.asarray(upright_pass)
+def _per_box(flags, count: int, name: str) -> np.ndarray:
+    """estimate()'s per-box switches (upright_pass, reread: a bool or (count,) bools) as a (count,) bool array."""
+    if isinstance(flags, (bool, np.bool_)):
+        return np.full(count, bool(flags))
+    allowed = np.asarray(flags)
     if allowed.dtype != bool or allowed.shape != (count,):
-        raise ValueError(f"upright_pass must be None, a bool or one bool per box ({count} boxes), got "
-                         f"{upright_pass!r}")
+        raise ValueError(f"{name} must be None or a bool or one bool per box ({count} boxes), got {flags!r}")
     return allowed
 
 

@@ -345,9 +345,8 @@ class HandTracker:
         allowed = np.array([upright and self.frame_index >= t.upright_retry for t in followed], bool)
         aligned = self.options.any_angle_in(tracking=True)
         # A box stage I scored is read again when unsure only if the vote could still pass it (as in detect()).
-        o = self.options
-        vote = o.hand_threshold - TRACK_VOTE_MARGIN
-        reread = np.array([score is None or bool(vote_reachable([score], vote, o.confidence_weight)[0])
+        reread = np.array([score is None or bool(vote_reachable([score], self._vote_threshold(),
+                                                                self.options.confidence_weight)[0])
                            for score in scores], bool)
         hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned,
                                        rotations_deg=[self._rotation(t, aligned) for t in followed], reread=reread)
@@ -387,11 +386,15 @@ class HandTracker:
             return float("nan")
         return track.rotation
 
+    def _vote_threshold(self) -> float:
+        """The hand threshold of track()'s vote: TRACK_VOTE_MARGIN under the options' hand_threshold."""
+        return self.options.hand_threshold - TRACK_VOTE_MARGIN
+
     def _passes_vote(self, score: float, hand: Hand) -> bool:
-        """detect()'s vote on one stage-I box and its hand, at TRACK_VOTE_MARGIN under hand_threshold."""
+        """detect()'s vote on one stage-I box and its hand, at _vote_threshold()."""
         o = self.options
-        return len(verify_hands([score], [hand.mean_confidence], o.hand_threshold - TRACK_VOTE_MARGIN,
-                                o.confidence_weight, o.min_hand_confidence)) == 1
+        return len(verify_hands([score], [hand.mean_confidence], self._vote_threshold(), o.confidence_weight,
+                                o.min_hand_confidence)) == 1
 
     def _finish(self, hand: Hand, track_id: int, score: float | None, t: float) -> Hand:
         """The Hand as returned: its id, score, the track's handedness, and smoothed joints when smoothing is on."""
