@@ -212,6 +212,44 @@ def test_aligned_crops_stand_every_hand_upright():
     assert RECIPES["hand-camera-aligned"]["jitter"]["align"] is True
 
 
+def test_network_aligned_crops_stand_hands_upright_as_detect_does():
+    """CropJitter.align_model (recipe hand-real-network-aligned): the shipped direction network, not the labels, turns
+    each crop, so hands stand upright within its error (not exactly), mirrored crops too (a wrong sign for the
+    mirror's turn would leave them at twice their angle), validation crops too; the dataset pickles for the
+    data-loader workers and gives the same items after."""
+    import pickle
+
+    from handjoints_trt.models_registry import shipped_models_present
+    from handjoints_trt.training.loop import build_datasets, build_model
+
+    if not shipped_models_present():
+        pytest.skip("the shipped models are not built")
+    still = {"scale": [1.0, 1.0], "shift": 0.0, "rotation": 0.0, "p_any_rotation": 0.0, "align": True,
+             "align_model": "shipped"}
+
+    def pointing(item):   # degrees clockwise from up, in the crop
+        v = item["keypoints"][9] - item["keypoints"][0]
+        return abs(float(np.degrees(np.arctan2(v[0], -v[1]))))
+
+    medians = {}
+    for flip in (0.0, 1.0):
+        cfg = tiny_config(Path("unused"), recipe={**SYNTHETIC, "val": SYNTHETIC["train"],
+                                                  "jitter": {**still, "p_flip": flip}})
+        _, model_cfg = build_model(cfg)
+        train, val = build_datasets(cfg, model_cfg)
+        hands = [i for i in range(24) if train[i]["trainable"][[0, 9]].all()]
+        assert len(hands) >= 12
+        angles = [pointing(train[i]) for i in hands]
+        medians[flip] = np.median(angles)
+        assert max(angles) > 0.5       # the network's reading, not the labels' exact turn
+        assert np.median([pointing(val[i]) for i in range(8) if val[i]["trainable"][[0, 9]].all()]) < 20
+    assert medians[0.0] < 20 and medians[1.0] < 20, medians
+    train.photometric = None   # build_datasets' photometric closure is not picklable (workers fork)
+    again = pickle.loads(pickle.dumps(train))
+    np.testing.assert_array_equal(again[hands[0]]["image"], train[hands[0]]["image"])
+    assert RECIPES["hand-real-network-aligned"]["jitter"]["align_model"] == "shipped"
+
+
 def test_a_recipe_jitter_object_reaches_the_training_crops():
     """A recipe's "jitter" object overrides CropJitter fields for its training crops (hand-real-rotated: half the
     crops at any angle, for the handedness head); no object keeps the defaults; unknown fields are refused."""

@@ -124,6 +124,12 @@ class CropJitter:
     # Crops turned so that the labelled wrist -> middle knuckle points up (validation crops too), the rotation
     # jitter then around that: what a stage-I orientation output would give the hand network (session 20).
     align: bool = False
+    # With align: an orientation ONNX model (the path, or "shipped" for the package's orientation.onnx) that stands
+    # each crop upright by its reading of the jittered box's upright crop, as detect() does with DetectorOptions.
+    # any_angle, instead of by the labels; the rotation jitter then adds to its error (session 24: the aligned
+    # handedness head, trained on label-upright crops, agreed 0.970 with MediaPipe there but 0.925 on the crops the
+    # direction network turns, its errors being partly tied to the hand's side).
+    align_model: str | None = None
 
 
 class HandCrops:
@@ -164,21 +170,53 @@ class HandCrops:
         source = self.sources[rng.choice(len(self.sources), p=self.weights)]
         return source, source.item(int(rng.integers(len(source))))
 
-    def _affine(self, box: np.ndarray, rng: np.random.Generator, upright_deg: float = 0.0) -> tuple[np.ndarray, bool]:
+    def _affine(self, box: np.ndarray, rng: np.random.Generator, upright_deg: float = 0.0,
+                image: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
         """(crop matrix, whether it mirrors the hand); ``upright_deg``: the turn that stands the hand upright
-        (CropJitter.align), the jitter's rotation added to it."""
+        (CropJitter.align), the jitter's rotation added to it. With ``image`` (CropJitter.align_model) the turn is
+        the orientation network's reading of the jittered box's upright crop instead."""
         if not self.augment:
+            if image is not None:
+                upright_deg = self._network_angle(image, preprocess.crop_affine(box, self.crop_size))
             return preprocess.crop_affine(box, self.crop_size, rotation_deg=upright_deg), False
         j = self.jitter
         scale = preprocess.CROP_SCALE * float(np.exp(rng.uniform(*np.log(j.scale))))
-        angle = upright_deg + (rng.uniform(-180, 180) if rng.random() < j.p_any_rotation
-                               else rng.normal(0, j.rotation / 2))
+        jitter = rng.uniform(-180, 180) if rng.random() < j.p_any_rotation else rng.normal(0, j.rotation / 2)
         shift = tuple(rng.uniform(-j.shift, j.shift, 2))
-        m = preprocess.crop_affine(box, self.crop_size, scale, float(angle), shift)
         flip = rng.random() < j.p_flip
+        mirror = np.array([[-1, 0, self.crop_size], [0, 1, 0], [0, 0, 1]], np.float64)
+        if image is not None:
+            # As detect() on the mirror image when flipped: the network reads the (mirrored) upright crop, and a
+            # clockwise turn in the mirror is an anticlockwise one in the photo (F R(a) = R(-a) F).
+            upright = preprocess.crop_affine(box, self.crop_size, scale, 0.0, shift)
+            seen = self._network_angle(image, (mirror @ np.vstack([upright, [0, 0, 1]]))[:2] if flip else upright)
+            upright_deg = -seen if flip else seen
+        m = preprocess.crop_affine(box, self.crop_size, scale, float(upright_deg + jitter), shift)
         if flip:  # mirror the crop: x -> S - x (joint order stays, handedness flips)
-            m = np.array([[-1, 0, self.crop_size], [0, 1, 0]], np.float64) @ np.vstack([m, [0, 0, 1]])
+            m = (mirror @ np.vstack([m, [0, 0, 1]]))[:2]
         return m, bool(flip)
+
+    def _network_angle(self, image: np.ndarray, m: np.ndarray) -> float:
+        """Degrees clockwise from up that CropJitter.align_model reads the hand turned in the crop ``m`` of
+        ``image`` (detector.HandJointDetector._directions' reading, on the crop detect() would give it)."""
+        if getattr(self, "_orienter", None) is None:
+            from ..backends import load_backend
+            from ..models_registry import default_model_path
+
+            path = self.jitter.align_model
+            self._orienter = load_backend(default_model_path("orientation", "fp32") if path == "shipped" else path,
+                                          "onnxruntime", threads=1)
+        side = self._orienter.inputs[0].shape[2]
+        side = side if side > 0 else int(self._orienter.metadata.get("input_size", self.crop_size))
+        # the same crop at the network's own side (a uniform scale leaves the direction as it is)
+        m = np.asarray(m, np.float64) * (side / self.crop_size)
+        crop = preprocess.warp(image, m, (side, side), border=preprocess.CROP_BORDER)
+        dx, dy = self._orienter.infer({"crops": preprocess.normalize(crop)})["direction"][0]
+        return float(np.degrees(np.arctan2(dx, -dy)))
+
+    def __getstate__(self) -> dict:
+        # an ONNX Runtime session does not pickle: each data-loader worker opens its own
+        return {k: v for k, v in self.__dict__.items() if k != "_orienter"}
 
     def _warp(self, image: np.ndarray, m: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         size = (self.crop_size, self.crop_size)
@@ -196,7 +234,9 @@ class HandCrops:
         hand = hands[int(rng.integers(len(hands)))] if self.augment else hands[0]
         points, trainable = hand[0], hand[1]
         box = preprocess_box(points, trainable)
-        m, flipped = self._affine(box, rng, upright_angle(points, trainable) if self.jitter.align else 0.0)
+        by_network = self.jitter.align and self.jitter.align_model and not getattr(source, "negative", False)
+        m, flipped = self._affine(box, rng, upright_angle(points, trainable) if self.jitter.align else 0.0,
+                                  image if by_network else None)
         crop = self._warp(image, m, rng)
         if self.augment and self.photometric is not None:
             crop = self.photometric(crop, rng)
