@@ -137,6 +137,15 @@ def test_head_training_moves_only_the_head_resumes_and_exports(tmp_path, tiny_ch
     assert load_checkpoint(tmp_path / "head" / "last.pt")["step"] == 4
     with pytest.raises(ValueError, match="another run"):
         HandednessTrainer(replace(cfg, init_from=str(tmp_path / "head" / "best.pt")))
+    # a joint fine-tune (no head) starts from the network with its head: the head is dropped, the rest loaded
+    tuned = Trainer(TrainConfig(stage="hand", out_dir=str(tmp_path / "tune"), model=TINY_HAND,
+                                recipe=RECIPES["hand-synthetic"], init_from=str(tmp_path / "head" / "best.pt"),
+                                epochs=1, epoch_size=16, val_size=16, batch_size=16, num_workers=0, threads=2,
+                                progress=False, sigma=1.0))
+    assert not any(k.startswith("handedness.") for k in tuned.model.state_dict())
+    for key, value in tuned.model.state_dict().items():
+        assert torch.equal(value, source[key]), key
+    tuned.close()
     # the checkpoint exports with both outputs; ONNX Runtime agrees with PyTorch (export's parity check)
     export_checkpoint(tmp_path / "head" / "best.pt", tmp_path / "hand.onnx")
     import onnxruntime as ort

@@ -111,6 +111,16 @@ def full_model_config(state: dict) -> dict:
     return localizer_config(config).to_dict() if state.get("stage") == "localizer" else config
 
 
+def _without_handedness_head(weights: dict, config: dict, model_cfg) -> tuple[dict, dict]:
+    """(weights, config) of a hand checkpoint for a run whose network has no handedness head: the head (a
+    train-handedness addition, trained on the frozen network) dropped, so a shipped network with its head can start
+    a joint fine-tune; anything else unchanged."""
+    if not config.get("handedness_head") or getattr(model_cfg, "handedness_head", True):
+        return weights, config
+    config = {**config, "handedness_head": False, "handedness_upright": False}
+    return {k: v for k, v in weights.items() if not k.startswith("handedness.")}, config
+
+
 # ----------------------------------------------------------------------------------------- set-up
 def _distributed() -> tuple[int, int]:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
@@ -358,9 +368,9 @@ class Trainer:
         state = load_checkpoint(path)
         if state["stage"] != self.cfg.stage:
             raise ValueError(f"--init-from {path} is a {state['stage']} checkpoint; this run trains {self.cfg.stage}")
-        weights = state["model"]
-        if full_model_config(state) != self.model_cfg.to_dict():
-            weights = self._grown(path, weights, state["model_config"])
+        weights, old_config = _without_handedness_head(state["model"], full_model_config(state), self.model_cfg)
+        if old_config != self.model_cfg.to_dict():
+            weights = self._grown(path, weights, old_config)
         self.model.load_state_dict(weights)
         if self.rank == 0:
             print(f"initialised from {path} (step {state['step']}, best {state['best']:.4f})", flush=True)

@@ -127,6 +127,13 @@ RECIPES: dict[str, dict] = {
     # every turn but 0.929 upright too, the sideways-held gestures seen turned).
     "hand-camera-aligned": {**_hand_with_negatives(0.675, 0.225, synthetic_seed=13), "augment": dict(CAMERA_AUGMENT),
                             "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    # hand-camera-aligned with each crop stood upright by the shipped direction network (CropJitter.align_model;
+    # session 24), +-10 degrees (sd) more: the aligned network reads the crops detect() turns, whose residual turn
+    # is the direction network's error (median 8 degrees, partly tied to the hand's side), not a random one.
+    "hand-camera-network-aligned": {**_hand_with_negatives(0.675, 0.225, synthetic_seed=19),
+                                    "augment": dict(CAMERA_AUGMENT),
+                                    "jitter": {"align": True, "align_model": "shipped", "p_any_rotation": 0.0,
+                                               "rotation": 20.0}},
     # hand-camera-aligned with hand-synthetic-heavy's mix (synthetic 0.4, photos 0.5; session 23): the aligned network
     # reads every hand since any_angle became the default (session 22), so the synthetic val target is its figure
     # (0.749); a fine-tune towards it, to interpolate back with hand_align (the recipe of sessions 6-17's soups).
