@@ -318,3 +318,18 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 #       --runtime-scale --lr 1e-4 --epochs 6 --epoch-size 4000 --batch-size 16 --threads 1 --ema-decay 0.998
 #   $D --recipe hand-camera-aligned-synthetic --init-from $RUNS/hand_align/best.pt --out $RUNS/hand_align_syn \
 #       --lr 1.5e-4 --epochs 5 --ema-decay 0.998
+# 21. (Session 24) The aligned network's handedness head retrained on crops stood upright by the shipped direction
+#     network (recipe hand-real-network-aligned, CropJitter.align_model), as detect() stands them: the heatmaps are
+#     bit-identical, P(right hand) agrees with MediaPipe more often at every quarter turn (RESULTS section 18).
+handjoints train-handedness $RUNS/hand_align_hd/best.pt --out $RUNS/hand_align_hd3 --recipe hand-real-network-aligned \
+    --threads 1 --synthetic-val 200
+handjoints export $RUNS/hand_align_hd3/best.pt --out "$WEIGHTS/hand_aligned.onnx"
+python calibration/calibrate.py --model "$WEIGHTS/hand_aligned.onnx" --manifest $RUNS/hand.manifest.json \
+    --out "$WEIGHTS/hand_aligned.int8.onnx" --val 800 --search --on-fail raise \
+    --report benchmarks/results/any_angle/hand_aligned_int8_gate.json \
+    --search-report benchmarks/results/any_angle/hand_aligned_int8_search.json
+python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 \
+    --out benchmarks/results/any_angle/handedness_hd3
+#   the head before, for comparison (session 23's hand_aligned.onnx, from git):
+#   python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 --any-angle \
+#       --aligned-model OLD_HAND_ALIGNED.onnx --out runs/handedness_old
