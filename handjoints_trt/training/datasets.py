@@ -151,6 +151,7 @@ class HandCrops:
         self.jitter = jitter or CropJitter()
         self.photometric = photometric
         self.epoch = 0
+        self._orienter = None   # CropJitter.align_model's session, opened on first use (in each worker)
 
     def __len__(self) -> int:
         return self.length
@@ -199,7 +200,7 @@ class HandCrops:
     def _network_angle(self, image: np.ndarray, m: np.ndarray) -> float:
         """Degrees clockwise from up that CropJitter.align_model reads the hand turned in the crop ``m`` of
         ``image`` (detector.HandJointDetector._directions' reading, on the crop detect() would give it)."""
-        if getattr(self, "_orienter", None) is None:
+        if self._orienter is None:
             from ..backends import load_backend
             from ..models_registry import default_model_path
 
@@ -216,7 +217,7 @@ class HandCrops:
 
     def __getstate__(self) -> dict:
         # an ONNX Runtime session does not pickle: each data-loader worker opens its own
-        return {k: v for k, v in self.__dict__.items() if k != "_orienter"}
+        return {**self.__dict__, "_orienter": None}
 
     def _warp(self, image: np.ndarray, m: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         size = (self.crop_size, self.crop_size)
