@@ -333,10 +333,10 @@ python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --thr
 #   the head before, for comparison (session 23's hand_aligned.onnx, from git):
 #   python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 --any-angle \
 #       --aligned-model OLD_HAND_ALIGNED.onnx --out runs/handedness_old
-# Running at the session's end, not shipped (CSVs and best.pt in checkpoints/hand_align_net): the aligned network
-# itself on the crops the direction network turns (6 epochs: PCK@0.2 in the default chain on the 1,600 val photos
-# after the first 1,000, labelled boxes, +0.1 to +0.4 points at the four quarter turns, synthetic -0.3; then resumed
-# on a 10-epoch schedule). Shipping it needs its handedness head retrained (train-handedness as above) and every
+# Tried, not shipped (CSVs and best.pt, epoch 6, in checkpoints/hand_align_net): the aligned network itself on the
+# crops the direction network turns (6 epochs: PCK@0.2 in the default chain on the 1,600 val photos after the first
+# 1,000, labelled boxes, +0.1 to +0.4 points at the four quarter turns, synthetic -0.3; resumed on a 10-epoch
+# schedule, no better). Shipping it needs its handedness head retrained (train-handedness as above) and every
 # pipeline figure measured again:
 #   $D --recipe hand-camera-network-aligned --init-from $RUNS/hand_align_hd3/best.pt --out $RUNS/hand_align_net \
 #       --lr 1e-4 --epochs 6 --ema-decay 0.998      (then the same with --epochs 10)
