@@ -340,3 +340,5 @@ python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --thr
 # pipeline figure measured again:
 #   $D --recipe hand-camera-network-aligned --init-from $RUNS/hand_align_hd3/best.pt --out $RUNS/hand_align_net \
 #       --lr 1e-4 --epochs 6 --ema-decay 0.998      (then the same with --epochs 10)
+#   handjoints train-handedness $RUNS/hand_align_net/best.pt --out $RUNS/hand_align_net_hd \
+#       --recipe hand-real-network-aligned --upright --threads 1 --synthetic-val 200
