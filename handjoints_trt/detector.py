@@ -228,8 +228,7 @@ class HandJointDetector:
         self._check_crop_side(self.orientation_backend, "orientation_model", path)
 
     def _check_crop_side(self, backend: Backend, option: str, path: Path) -> None:
-        side = backend.inputs[0].shape[2]
-        side = side if side > 0 else int(backend.metadata.get("input_size", self.crop_size))
+        side = crop_side(backend, self.crop_size)
         if side != self.crop_size:
             raise ValueError(f"{option} {path} reads {side} px crops but the hand model's are {self.crop_size} px; "
                              f"use the any_angle networks trained for this hand model")
@@ -372,7 +371,7 @@ class HandJointDetector:
         crops, _ = crop_hands(image, boxes, self.crop_size)
         direction = self._in_chunks(self.orientation_backend, crops)["direction"]
         # the crop is the frame scaled and shifted, not turned: a direction in it is the direction in the frame
-        return np.degrees(np.arctan2(direction[:, 0], -direction[:, 1])).astype(np.float64)
+        return direction_degrees(direction).astype(np.float64)
 
     def estimate(self, frame: np.ndarray, boxes, scores: Sequence[float] | None = None,
                  rotations_deg=None, upright_pass=None, aligned=None, reread=None) -> list[Hand]:
@@ -584,8 +583,20 @@ PLAIN_BELOW = 0.7
 def hand_angles(keypoints: np.ndarray) -> np.ndarray:
     """(N, 21, 2) frame keypoints -> (N,) degrees each hand is turned clockwise from pointing up (wrist -> middle
     finger's knuckle; y grows downwards), in (-180, 180]."""
-    v = keypoints[:, 9] - keypoints[:, 0]
-    return np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
+    return direction_degrees(keypoints[:, 9] - keypoints[:, 0])
+
+
+def direction_degrees(vectors: np.ndarray) -> np.ndarray:
+    """(..., 2) x, y image vectors (y grows downwards) -> (...) degrees clockwise from pointing up, in (-180, 180]."""
+    vectors = np.asarray(vectors)
+    return np.degrees(np.arctan2(vectors[..., 0], -vectors[..., 1]))
+
+
+def crop_side(backend: Backend, default: int) -> int:
+    """The side of the square crops a crop model reads: its input's fixed axis, else its input_size metadata, else
+    ``default``."""
+    side = backend.inputs[0].shape[2]
+    return side if side > 0 else int(backend.metadata.get("input_size", default))
 
 
 def vote_reachable(box_scores, hand_threshold: float, confidence_weight: float,

@@ -207,13 +207,13 @@ class HandCrops:
             path = self.jitter.align_model
             self._orienter = load_backend(default_model_path("orientation", "fp32") if path == "shipped" else path,
                                           "onnxruntime", threads=1)
-        side = self._orienter.inputs[0].shape[2]
-        side = side if side > 0 else int(self._orienter.metadata.get("input_size", self.crop_size))
+        from ..detector import crop_side, direction_degrees
+
+        side = crop_side(self._orienter, self.crop_size)
         # the same crop at the network's own side (a uniform scale leaves the direction as it is)
         m = np.asarray(m, np.float64) * (side / self.crop_size)
         crop = preprocess.warp(image, m, (side, side), border=preprocess.CROP_BORDER)
-        dx, dy = self._orienter.infer({"crops": preprocess.normalize(crop)})["direction"][0]
-        return float(np.degrees(np.arctan2(dx, -dy)))
+        return float(direction_degrees(self._orienter.infer({"crops": preprocess.normalize(crop)})["direction"][0]))
 
     def __getstate__(self) -> dict:
         # an ONNX Runtime session does not pickle: each data-loader worker opens its own
