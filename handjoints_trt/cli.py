@@ -23,7 +23,7 @@ import json
 import sys
 from pathlib import Path
 
-from .types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_BOX_SIZE,
+from .types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, JOINT_NMS, MIN_BOX_SIZE,
                     MIN_HAND_CONFIDENCE, DetectorOptions)
 
 REPO = Path(__file__).resolve().parents[1]     # the source checkout (calibration/, benchmarks/ live there)
@@ -109,6 +109,9 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-box-size", type=float, default=MIN_BOX_SIZE, metavar="PIXELS",
                    help=f"drop a stage-I box whose long side is under this many frame pixels (default "
                         f"{MIN_BOX_SIZE:g}; 0 = off)")
+    g.add_argument("--joint-nms", type=float, default=JOINT_NMS, metavar="FRACTION",
+                   help=f"report once a hand found twice: drop a found hand whose joints lie within this fraction "
+                        f"of a surer hand's size of its joints (default {JOINT_NMS:g}; 0 = off)")
     g.add_argument("--flip-test", action="store_true",
                    help="stage II also runs on each crop mirrored and averages the two (more accurate joints "
                         "for twice the stage-II time)")
@@ -167,6 +170,7 @@ def make_detector(args, **options):
                              localizer_size=getattr(args, "localizer_size", None), engine_cache=args.engine_cache,
                              nms_nested=getattr(args, "nms_nested", None),
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
+                             joint_nms=getattr(args, "joint_nms", JOINT_NMS),
                              flip_test=getattr(args, "flip_test", False), mirrored=getattr(args, "mirrored", False),
                              upright_pass=UPRIGHT_PASS_WORDS[getattr(args, "upright_pass", "off")],
                              any_angle=ANY_ANGLE_WORDS[getattr(args, "any_angle", "auto")],
@@ -802,6 +806,8 @@ def _triton_parser(sub, full: bool) -> None:
                    help="the pipeline's nested-box NMS (default: off)")
     p.add_argument("--min-box-size", type=float, default=MIN_BOX_SIZE, metavar="PIXELS",
                    help=f"the pipeline drops stage-I boxes with a long side under this (default {MIN_BOX_SIZE:g})")
+    p.add_argument("--joint-nms", type=float, default=JOINT_NMS, metavar="FRACTION",
+                   help=f"the pipeline reports once a hand found twice, as detect() (default {JOINT_NMS:g}; 0 = off)")
     p.add_argument("--force", action="store_true", help="overwrite an existing repository's models")
 
 
@@ -814,7 +820,7 @@ def cmd_export_triton(args) -> int:
                             max_hands=args.max_hands, box_threshold=args.box_threshold,
                             min_hand_confidence=args.min_hand_confidence, nms_nested=args.nms_nested,
                             hand_threshold=args.hand_threshold, confidence_weight=args.confidence_weight,
-                            min_box_size=args.min_box_size, box_refine=args.box_refine)
+                            min_box_size=args.min_box_size, box_refine=args.box_refine, joint_nms=args.joint_nms)
     written = export_triton(args.out, args.localizer, args.hand, options, localizer_plan=args.localizer_plan,
                             hand_plan=args.hand_plan, overwrite=args.force)
     for path in written:

@@ -20,7 +20,8 @@ import numpy as np
 
 from .backends.base import Backend, load_backend, resolve_kind
 from .models_registry import default_model_path, orientation_precision
-from .postprocess import BOX_STRIDE, decode_boxes, decode_joints, hand_scores, refine_boxes, verify_hands
+from .postprocess import (BOX_STRIDE, decode_boxes, decode_joints, hand_scores, joint_nms, refine_boxes,
+                          verify_hands)
 from .preprocess import Letterbox, crop_hands, letterbox
 from .types import BOX_REFINE_RAMP, DetectorOptions, Hand
 
@@ -164,6 +165,15 @@ def decode_localizer(outputs: dict, lb: Letterbox, stride: float, threshold: flo
                                  threshold=threshold, max_boxes=max_hands, nms_iou=nms_iou,
                                  nms_nested=nms_nested, min_size=min_box_size * min(lb.scale_x, lb.scale_y))
     return lb.boxes_to_frame(boxes).astype(np.float32), scores
+
+
+def same_hand_once(hands: list[Hand], distance: float) -> list[Hand]:
+    """The hands, in their order, less each one that repeats a surer hand's joints (postprocess.joint_nms at
+    ``distance``, DetectorOptions.joint_nms)."""
+    if len(hands) < 2:
+        return hands
+    keep = joint_nms(np.array([h.keypoints for h in hands]), np.array([h.confidence for h in hands]), distance)
+    return [hands[i] for i in keep]
 
 
 # ------------------------------------------------------------------------------------------ the detector
@@ -523,7 +533,7 @@ class HandJointDetector:
         if scores is not None and hands:   # stage II confirms stage I's hands; given boxes are never dropped
             keep = verify_hands(scores, [h.mean_confidence for h in hands], o.hand_threshold, o.confidence_weight,
                                 o.min_hand_confidence)
-            hands = self.refine(image, [hands[i] for i in keep])
+            hands = self.refine(image, same_hand_once([hands[i] for i in keep], o.joint_nms))
         self.last_timings["total"] = (time.perf_counter() - start) * 1e3
         return hands
 

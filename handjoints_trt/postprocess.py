@@ -283,6 +283,35 @@ def verify_hands(box_scores: np.ndarray, mean_confidences: np.ndarray, hand_thre
     return np.flatnonzero(keep)
 
 
+def joint_nms(keypoints: np.ndarray, confidence: np.ndarray, distance: float,
+              rank: np.ndarray | None = None) -> np.ndarray:
+    """Indices (ascending) of the hands left when each hand found twice is reported once: hands are taken surest
+    first (mean joint confidence; highest ``rank`` (N,) first when given), and a hand whose 21 joints lie, at the
+    median, within ``distance`` x a kept hand's size (the longer side of its joints' box) of that hand's joints is
+    the same hand and is dropped (OKS NMS in multi-person pose estimation). Two stage-I boxes on one hand (the
+    whole hand and its fingers, or the hand with and without its arm) can overlap too little for box NMS, yet
+    stage II puts both skeletons on the same fingers; two different hands, even overlapping, have their joints
+    apart. keypoints (N, 21, 2) frame pixels, confidence (N, 21) 0..1; distance 0 = off (all kept)."""
+    k = np.asarray(keypoints, np.float64)
+    c = np.asarray(confidence, np.float64)
+    if k.ndim != 3 or k.shape[1:] != (21, 2) or c.shape != k.shape[:2]:
+        raise ValueError(f"joint_nms needs keypoints (N, 21, 2) and confidence (N, 21), got {k.shape} and {c.shape}")
+    if not 0.0 <= distance <= 1.0:
+        raise ValueError(f"joint_nms distance must be a fraction of a hand's size in 0..1 (0 = off), got {distance!r}")
+    if distance == 0 or len(k) < 2:
+        return np.arange(len(k))
+    sizes = np.maximum((k.max(axis=1) - k.min(axis=1)).max(axis=1), 1.0)
+    kept: list[int] = []
+    first = c.mean(axis=1) if rank is None else np.asarray(rank, np.float64).reshape(-1)
+    if first.shape != (len(k),):
+        raise ValueError(f"joint_nms rank must be (N,) = ({len(k)},), one per hand, got shape {np.shape(rank)}")
+    for i in np.argsort(-first, kind="stable"):
+        apart = [np.median(np.linalg.norm(k[i] - k[j], axis=1)) > distance * sizes[j] for j in kept]
+        if all(apart):
+            kept.append(int(i))
+    return np.sort(np.asarray(kept, np.int64))
+
+
 def refine_boxes(boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, frame_size: tuple[int, int],
                  weight: float, ramp: tuple[float, float]) -> np.ndarray:
     """Stage I's boxes moved towards the box of stage II's joints: each box becomes (1 - t) x box + t x the tight

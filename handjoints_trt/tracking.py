@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .postprocess import verify_hands
+from .postprocess import joint_nms, verify_hands
 from .types import Hand
 
 # A detection farther than this from a track's prediction (in the predicted box's mean side) starts a
@@ -375,8 +375,21 @@ class HandTracker:
             if plain_won:   # a gesture held sideways, known as it is: do not pay for the pass again at once
                 track.upright_retry = self.frame_index + UPRIGHT_RETRY_FRAMES
             out.append(self._finish(hand, tid, score, t))
-        dropped = set(self.tracks.drop_duplicates())
+        dropped = self._same_hand_tracks(out) | set(self.tracks.drop_duplicates())
         return self.detector.refine(image, [h for h in out if h.track_id not in dropped])
+
+    def _same_hand_tracks(self, hands: list[Hand]) -> set[int]:
+        """End the younger of two tracks whose hands on this frame repeat each other's joints (one hand followed
+        twice: DetectorOptions.joint_nms, as detect() drops the less sure); returns the ended ids."""
+        if len(hands) < 2 or not self.options.joint_nms:
+            return set()
+        ids = np.array([h.track_id for h in hands])
+        keep = joint_nms(np.array([h.keypoints for h in hands]), np.array([h.confidence for h in hands]),
+                         self.options.joint_nms, rank=-ids)
+        ended = set(int(t) for t in np.delete(ids, keep))
+        for track_id in ended:
+            self.tracks.remove(track_id)
+        return ended
 
     @staticmethod
     def _rotation(track: Track, aligned: bool) -> float:

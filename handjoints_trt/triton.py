@@ -30,8 +30,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .types import (BOX_REFINE, BOX_REFINE_RAMP, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, MIN_BOX_SIZE,
-                    MIN_HAND_CONFIDENCE)
+from .types import (BOX_REFINE, BOX_REFINE_RAMP, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, JOINT_NMS,
+                    MIN_BOX_SIZE, MIN_HAND_CONFIDENCE)
 
 PLATFORMS = ("onnxruntime_onnx", "tensorrt_plan")
 MODEL_FILE = {"onnxruntime_onnx": "model.onnx", "tensorrt_plan": "model.plan"}
@@ -56,7 +56,8 @@ class TritonOptions:
     stage-I decoding;
     hand_threshold / confidence_weight / min_hand_confidence: which found hands stage II confirms, as detect()
     (DetectorOptions' defaults, the fitted operating point; postprocess.verify_hands); box_refine: how far a found
-    hand's box moves towards its joints' box, as detect() (DetectorOptions.box_refine).
+    hand's box moves towards its joints' box, as detect() (DetectorOptions.box_refine); joint_nms: one hand found
+    twice reported once, as detect() (DetectorOptions.joint_nms).
     """
 
     platform: str = "onnxruntime_onnx"
@@ -75,6 +76,7 @@ class TritonOptions:
     hand_threshold: float = HAND_THRESHOLD
     confidence_weight: float = CONFIDENCE_WEIGHT
     box_refine: float = BOX_REFINE
+    joint_nms: float = JOINT_NMS
 
     def validate(self) -> "TritonOptions":
         """ValueError naming the bad option and what it accepts."""
@@ -92,7 +94,7 @@ class TritonOptions:
         if self.queue_delay_us < 0:
             raise ValueError(f"queue_delay_us must be >= 0, got {self.queue_delay_us}")
         for name in ("box_threshold", "nms_iou", "min_hand_confidence", "hand_threshold", "confidence_weight",
-                     "box_refine"):
+                     "box_refine", "joint_nms"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ValueError(f"{name} must be in 0..1, got {getattr(self, name)}")
         if self.nms_nested is not None and not 0.0 <= float(self.nms_nested) <= 1.0:
@@ -203,7 +205,7 @@ class FramePipeline:
                  box_threshold: float = BOX_THRESHOLD, nms_iou: float = 0.4, max_batch: int = 16,
                  min_hand_confidence: float = 0.0, auto_localizer_size: bool = False,
                  nms_nested: float | None = None, min_box_size: float = 0.0, hand_threshold: float = 0.0,
-                 confidence_weight: float = 0.0, box_refine: float = 0.0):
+                 confidence_weight: float = 0.0, box_refine: float = 0.0, joint_nms: float = 0.0):
         self.run_localizer, self.run_hand = run_localizer, run_hand
         self.auto_localizer_size = bool(auto_localizer_size)   # as detect(): detector.auto_long_side
         self.crop_size, self.heatmap_stride, self.box_stride = int(crop_size), float(heatmap_stride), float(box_stride)
@@ -214,6 +216,7 @@ class FramePipeline:
         self.min_box_size = float(min_box_size)
         self.hand_threshold, self.confidence_weight = float(hand_threshold), float(confidence_weight)
         self.box_refine = float(box_refine)
+        self.joint_nms = float(joint_nms)
 
     @classmethod
     def from_parameters(cls, params: dict[str, str], run_localizer: Callable, run_hand: Callable) -> "FramePipeline":
@@ -227,11 +230,12 @@ class FramePipeline:
                    float(params.get("min_box_size", 0.0)),                          # before it: off
                    float(params.get("hand_threshold", 0.0)),                        # before it: the floor alone
                    float(params.get("confidence_weight", 0.0)),
-                   float(params.get("box_refine", 0.0)))                            # before it: stage I's boxes
+                   float(params.get("box_refine", 0.0)),                            # before it: stage I's boxes
+                   float(params.get("joint_nms", 0.0)))                             # before it: off
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> dict[str, np.ndarray]:
         from .detector import as_bgr_frame, as_boxes, auto_long_side, decode_localizer, localizer_input_size
-        from .postprocess import decode_joints, refine_boxes, verify_hands
+        from .postprocess import decode_joints, joint_nms, refine_boxes, verify_hands
         from .preprocess import crop_hands, letterbox
 
         frame = as_bgr_frame(image)
@@ -259,6 +263,7 @@ class FramePipeline:
         else:   # as detect(): stage II confirms found hands, never drops given boxes
             keep = verify_hands(scores, confidence.mean(axis=1), self.hand_threshold, self.confidence_weight,
                                 self.min_hand_confidence)
+            keep = keep[joint_nms(keypoints[keep], confidence[keep], self.joint_nms)]   # one hand found twice
             boxes = refine_boxes(boxes, keypoints, confidence, (frame.shape[1], frame.shape[0]), self.box_refine,
                                  BOX_REFINE_RAMP)
         return {"boxes": np.asarray(boxes, np.float32)[keep], "scores": np.asarray(scores, np.float32)[keep],
@@ -349,6 +354,7 @@ def _stage_parameters(localizer_meta: dict, hand_inputs, hand_outputs, hand_meta
             "nms_iou": options.nms_iou, "max_batch": options.max_batch,
             "min_hand_confidence": options.min_hand_confidence, "hand_threshold": options.hand_threshold,
             "confidence_weight": options.confidence_weight, "box_refine": options.box_refine,
+            "joint_nms": options.joint_nms,
             "auto_localizer_size": "true",
             "nms_nested": "" if options.nms_nested is None else options.nms_nested,
             "min_box_size": options.min_box_size,

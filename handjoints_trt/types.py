@@ -49,6 +49,15 @@ BOX_REFINE_RAMP = (0.6, 0.9)
 # hands on 600 real val photos were (fingertips and borders taken for tiny hands; RESULTS.md section 7). From
 # 16 px up, composed frames hold real hands; 16 px is two thirds of the smallest hand the product supports.
 MIN_BOX_SIZE = 16.0
+# Two reported hands whose joints lie, at the median, within this fraction of the surer one's size of its joints are
+# one hand found twice (postprocess.joint_nms): the less sure is dropped. Stage I can box one hand twice (the whole
+# hand and its fingers, or with and without its arm) with too little IoU for box NMS; stage II then draws both
+# skeletons on the same fingers. Chosen in session 25 on a fit set (val photos 600-1,600 upright and 500 of them
+# turned 90 / 180 / 270, 200 composed frames per size at seed 5): of 1,348 pairs of different hands both found, the
+# closest were 0.17 and 0.26 apart; at 0.15 no found hand was lost there, and on model_eval's frames (a check set)
+# none either, precision on whole photos 0.937 -> 0.944 and on turned photos 0.908-0.925 -> 0.929-0.942
+# (benchmarks/RESULTS.md section 19).
+JOINT_NMS = 0.15
 
 
 @dataclass
@@ -128,6 +137,10 @@ class DetectorOptions:
     min_box_size: stage I drops a box whose long side is under this many frame pixels (0 = off): such
         boxes were fingertips and frame borders, never hands, on the shipped models' val frames and photos
         (MIN_BOX_SIZE). Not applied to boxes you pass to detect(boxes=...).
+    joint_nms: after stage II, a found hand whose joints lie (median over the 21) within this fraction of a surer
+        hand's size of that hand's joints is the same hand found twice and is dropped, 0..1 (0 = off; JOINT_NMS,
+        postprocess.joint_nms). Not applied to boxes you pass to detect(boxes=...). In track() the younger of two
+        such tracks ends.
     hand_threshold, confidence_weight: detect() reports a hand proposed by stage I when (its box score +
         confidence_weight x its mean joint confidence) / (1 + confidence_weight) >= hand_threshold, both 0..1
         (postprocess.verify_hands): stage II's joints vote with stage I's score, so a box stage I is sure of
@@ -250,6 +263,8 @@ class DetectorOptions:
     any_angle: bool | str | None = None
     orientation_model: Path | str | None = None
     aligned_model: Path | str | None = None
+    # Added in session 25.
+    joint_nms: float = JOINT_NMS
 
     def resolved(self) -> "DetectorOptions":
         """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
@@ -289,7 +304,7 @@ class DetectorOptions:
         _check_int("redetect_interval", self.redetect_interval, 1)
         _check_int("new_hand_interval", self.new_hand_interval, 1)
         for name in ("box_threshold", "nms_iou", "lost_confidence", "min_hand_confidence", "hand_threshold",
-                     "confidence_weight", "box_refine"):
+                     "confidence_weight", "box_refine", "joint_nms"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number in 0..1, got {value!r}")

@@ -236,6 +236,40 @@ def test_hand_scores_and_verify_hands_hand_computed():
         pp.hand_scores(s, c, -1.0)
 
 
+def spread_hand(x: float, y: float, size: float) -> np.ndarray:
+    """(21, 2) joints of an open hand, wrist at (x, y), fingers fanned upwards, joints' box about ``size`` px."""
+    points = [(0.0, 0.0)]
+    for finger, angle in enumerate(np.radians([-60, -25, -5, 15, 35])):
+        for step in range(1, 5):
+            r = 0.25 * step * (0.8 if finger == 0 else 1.0)
+            points.append((np.sin(angle) * r, -np.cos(angle) * r))
+    p = np.array(points)
+    return (p / np.ptp(p, axis=0).max() * size + [x, y]).astype(np.float32)
+
+
+def test_joint_nms_reports_a_hand_found_twice_once():
+    """A second skeleton on the same fingers (a few px off) goes, the surer one stays; a hand beside it, under
+    it, or held in front of a larger one stays; rank overrides confidence; distance 0 is off."""
+    hand = spread_hand(100, 200, 100)
+    twice = hand + np.float32(4.0)                         # 4 % of the hand's size off: the same hand
+    beside = spread_hand(140, 200, 100)                    # overlapping boxes, joints 40 px apart
+    small = spread_hand(110, 170, 35)                      # a small hand in front of the large one
+    joints = np.stack([hand, twice, beside, small])
+    conf = np.array([0.8, 0.9, 0.7, 0.6])[:, None].repeat(21, axis=1)
+    assert pp.joint_nms(joints, conf, 0.15).tolist() == [1, 2, 3]        # the surer of the pair: index 1
+    assert pp.joint_nms(joints, conf, 0.15, rank=[4, 3, 2, 1]).tolist() == [0, 2, 3]
+    assert pp.joint_nms(joints, conf, 0.0).tolist() == [0, 1, 2, 3]
+    assert pp.joint_nms(joints, conf, 0.5).tolist() == [1]               # too far: different hands merged
+    assert pp.joint_nms(joints[:1], conf[:1], 0.15).tolist() == [0]
+    assert pp.joint_nms(np.zeros((0, 21, 2)), np.zeros((0, 21)), 0.15).tolist() == []
+    with pytest.raises(ValueError, match=r"keypoints \(N, 21, 2\)"):
+        pp.joint_nms(joints[:, :20], conf, 0.15)
+    with pytest.raises(ValueError, match="fraction"):
+        pp.joint_nms(joints, conf, 1.5)
+    with pytest.raises(ValueError, match="rank"):
+        pp.joint_nms(joints, conf, 0.15, rank=[1, 2])
+
+
 def test_refine_boxes_hand_computed():
     """Each box moves towards its joints' tight box (clipped to the frame) by weight x the ramp of its mean joint
     confidence: not at all below the ramp, halfway up it by half the weight, fully above it."""

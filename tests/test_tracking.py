@@ -291,3 +291,21 @@ def test_tracked_boxes_are_refined_as_detect_refines_them(dots):
                     np.testing.assert_allclose(hand.box, joints, atol=1e-3)
                 else:
                     assert np.abs(np.subtract(hand.box, joints)).max() > 5
+
+
+def test_a_hand_followed_twice_is_followed_once(hagrid_dir):
+    """A real val photo on which stage I boxes one hand twice (tests/test_detector.py's joint_nms photo): track()
+    with joint_nms off follows it as two tracks on the same fingers; by default the younger track ends, frame
+    after frame, and the one hand keeps one id."""
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
+    photo = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][18].load().image
+    ids = {}
+    for distance in (0.0, 0.15):
+        with HandJointDetector(backend="onnxruntime", threads=1, joint_nms=distance) as detector:
+            ids[distance] = [[h.track_id for h in detector.track(photo)] for _ in range(4)]
+    assert ids[0.0] == [[0, 1]] * 4, ids
+    assert ids[0.15] == [[0]] * 4, ids

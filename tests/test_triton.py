@@ -231,6 +231,36 @@ def test_frame_pipeline_reads_min_box_size(repo, dot):
         TritonOptions(min_box_size=-1).validate()
 
 
+def test_frame_pipeline_reports_a_hand_found_twice_once_as_detect_does(repo, dot, hagrid_dir):
+    """The repository carries joint_nms; on the real photo where the shipped models box one hand twice
+    (tests/test_detector.py) the pipeline, on the shipped plain networks, reports it once as detect() does, and
+    twice with it off; a repository written before it keeps both."""
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_paths, shipped_models_present
+
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    assert float(params["joint_nms"]) == TritonOptions().joint_nms == DetectorOptions().joint_nms > 0
+    old = {k: v for k, v in params.items() if k != "joint_nms"}
+    assert FramePipeline.from_parameters(old, *ort_callables(dot["localizer"], dot["hand"], [])).joint_nms == 0.0
+    with pytest.raises(ValueError, match="joint_nms"):
+        TritonOptions(joint_nms=1.5).validate()
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
+    localizer, hand = default_model_paths("fp32")
+    photo = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][18].load().image
+    shipped = {**params, "crop_size": "128", "heatmap_stride": "4", "localizer_long_side": "384"}
+    counts = {}
+    for distance in (0.0, DetectorOptions().joint_nms):
+        pipeline = FramePipeline.from_parameters({**shipped, "joint_nms": str(distance)},
+                                                 *ort_callables(localizer, hand, []))
+        result = pipeline(photo)
+        with HandJointDetector(backend="onnxruntime", threads=1, any_angle=False, joint_nms=distance) as d:
+            hands = d.detect(photo)
+        np.testing.assert_allclose(result["keypoints"], np.array([h.keypoints for h in hands]), atol=1e-3)
+        counts[distance] = len(result["boxes"])
+    assert counts == {0.0: 2, DetectorOptions().joint_nms: 1}, counts
+
+
 def test_frame_pipeline_sizes_the_localizer_input_as_detect_does(repo, dot):
     frame, _ = dot_hand_frame((720, 1280), [(100, 100, 150), (600.5, 300.5, 150)])
     params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
