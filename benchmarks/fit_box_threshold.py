@@ -46,7 +46,7 @@ from model_eval import FRAME_SIZES, VAL_SEED, composed_frames, shared_data  # no
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import detection_pr  # noqa: E402
-from handjoints_trt.postprocess import refine_boxes, verify_hands  # noqa: E402
+from handjoints_trt.postprocess import joint_nms as one_per_hand, refine_boxes, verify_hands  # noqa: E402
 from handjoints_trt.types import BOX_REFINE_RAMP, DetectorOptions  # noqa: E402
 
 THRESHOLDS = np.round(np.arange(0.05, 0.81, 0.05), 2)
@@ -106,18 +106,23 @@ def collect(detector, samples) -> Candidates:
 
 
 def operate(c: Candidates, threshold: float, floor: float = 0.0, max_hands: int = RUNTIME_MAX_HANDS,
-            hand_threshold: float = 0.0, weight: float = 0.0, refine: float = 0.0, ramp=BOX_REFINE_RAMP):
+            hand_threshold: float = 0.0, weight: float = 0.0, refine: float = 0.0, ramp=BOX_REFINE_RAMP,
+            joint_nms: float = 0.0):
     """What detect() reports per frame at an operating point: boxes scoring >= threshold, the max_hands best
     of them, those stage II confirms (postprocess.verify_hands: the vote at hand_threshold with weight, and
-    the floor on the mean joint confidence), each moved towards its joints' box by ``refine`` over ``ramp``
-    (postprocess.refine_boxes; needs the candidates' joints). Returns (boxes, scores) lists."""
+    the floor on the mean joint confidence), less a hand found twice (postprocess.joint_nms at ``joint_nms``, 0 =
+    off), each moved towards its joints' box by ``refine`` over ``ramp`` (postprocess.refine_boxes; both need the
+    candidates' joints). The sweeps leave joint_nms off: it acts after the vote, on a few second skeletons of a hand
+    already found (benchmarks/RESULTS.md section 19). Returns (boxes, scores) lists."""
     boxes, scores = [], []
     for i, (b, s, conf) in enumerate(zip(c.boxes, c.scores, c.confidences)):
         keep = np.flatnonzero(s >= threshold)[:max_hands]     # scores are best first (decode_boxes)
         keep = keep[verify_hands(s[keep], conf[keep], hand_threshold, weight, floor)]
+        if (refine or joint_nms) and c.keypoints[i] is None:
+            raise ValueError("refine or joint_nms > 0 needs candidates collected with their joints (collect())")
+        if joint_nms:
+            keep = keep[one_per_hand(c.keypoints[i][keep], c.joint_confidences[i][keep], joint_nms)]
         kept = b[keep]
-        if refine and c.keypoints[i] is None:
-            raise ValueError("refine > 0 needs candidates collected with their joints (collect())")
         if c.keypoints[i] is not None:   # as detect(): refined, or at refine 0 only clipped to the frame
             kept = refine_boxes(kept, c.keypoints[i][keep], c.joint_confidences[i][keep], c.frame_sizes[i],
                                 refine, tuple(ramp))
@@ -276,7 +281,7 @@ def _default_point() -> dict:
     """DetectorOptions' defaults as operate() keywords."""
     o = DetectorOptions()
     return {"threshold": o.box_threshold, "floor": o.min_hand_confidence, "hand_threshold": o.hand_threshold,
-            "weight": o.confidence_weight, "refine": o.box_refine, "ramp": BOX_REFINE_RAMP}
+            "weight": o.confidence_weight, "refine": o.box_refine, "ramp": BOX_REFINE_RAMP, "joint_nms": o.joint_nms}
 
 
 def main(argv=None) -> int:

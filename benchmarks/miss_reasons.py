@@ -39,7 +39,7 @@ from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import SIZE_EDGES_PX  # noqa: E402
 from handjoints_trt.postprocess import box_iou, verify_hands  # noqa: E402
 from handjoints_trt.types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD,  # noqa: E402
-                                  MIN_HAND_CONFIDENCE)
+                                  JOINT_NMS, MIN_HAND_CONFIDENCE)
 
 REASONS = ("found", "dropped by stage II", "score below threshold", "box misfit", "not proposed")
 CANDIDATE_THRESHOLD = 0.05     # low enough that a hand's weak candidate is kept; what detect() sees at 0.30
@@ -105,7 +105,8 @@ def tally(detector, samples) -> dict:
 def markdown(results: dict, command: str) -> str:
     lines = [f"# Why hands are missed ({date.today().isoformat()})", "", f"Command: `{command}`", "",
              f"Operating point: box_threshold {BOX_THRESHOLD}, hand_threshold {HAND_THRESHOLD}, confidence_weight "
-             f"{CONFIDENCE_WEIGHT}, min_hand_confidence {MIN_HAND_CONFIDENCE}, box_refine {BOX_REFINE}", ""]
+             f"{CONFIDENCE_WEIGHT}, min_hand_confidence {MIN_HAND_CONFIDENCE}, box_refine {BOX_REFINE}; joint_nms "
+             f"off (at its default {JOINT_NMS:g} it only drops a second skeleton on a hand already found)", ""]
     for name, result in results.items():
         total = sum(result["reasons"].values())
         columns = [t for t in TRAIT_ORDER if t in result["traits"]]
@@ -129,8 +130,9 @@ def main(argv=None) -> int:
 
     records = load_hagrid_mp(shared_data(), split="val")
     results = {}
+    # joint_nms off: it runs after the vote in detect(), and only drops a second skeleton on a hand already found
     with HandJointDetector(backend="onnxruntime", box_threshold=CANDIDATE_THRESHOLD, min_hand_confidence=0.0,
-                           hand_threshold=0.0, threads=args.threads) as detector:
+                           hand_threshold=0.0, joint_nms=0.0, threads=args.threads) as detector:
         composed = (composed_frames(size, records).frame(i) for size in FRAME_SIZES for i in range(args.frames))
         results[f"composed, {args.frames} x {len(FRAME_SIZES)} sizes"] = tally(detector, composed)
         if args.photos:

@@ -229,6 +229,7 @@ def markdown(results: dict) -> str:
              f"min_hand_confidence {results['operating_point']['min_hand_confidence']:g}, "
              f"min_box_size {results['operating_point'].get('min_box_size', 0):g}, "
              f"box_refine {results['operating_point'].get('box_refine', 0):g}, "
+             f"joint_nms {results['operating_point'].get('joint_nms', 0):g}, "
              f"flip_test {results['operating_point'].get('flip_test', False)}, "
              f"upright_pass {results['operating_point'].get('upright_pass', False)}, "
              f"any_angle {results['operating_point'].get('any_angle', False)}", "",
@@ -314,7 +315,7 @@ def main(argv=None) -> int:
                            "hand_threshold": detector.options.hand_threshold,
                            "confidence_weight": detector.options.confidence_weight,
                            "min_box_size": detector.options.min_box_size, "flip_test": detector.options.flip_test,
-                           "box_refine": detector.options.box_refine,
+                           "box_refine": detector.options.box_refine, "joint_nms": detector.options.joint_nms,
                            "upright_pass": detector.options.upright_pass, "any_angle": detector.options.any_angle}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
