@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from .types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, JOINT_NMS, MIN_BOX_SIZE,
-                    MIN_HAND_CONFIDENCE, DetectorOptions)
+                    MIN_HAND_CONFIDENCE, RETRY_SCALE, DetectorOptions)
 
 REPO = Path(__file__).resolve().parents[1]     # the source checkout (calibration/, benchmarks/ live there)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -112,6 +112,9 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--joint-nms", type=float, default=JOINT_NMS, metavar="FRACTION",
                    help=f"report once a hand found twice: drop a found hand whose joints lie within this fraction "
                         f"of a surer hand's size of its joints (default {JOINT_NMS:g}; 0 = off)")
+    g.add_argument("--retry-scale", type=float, default=RETRY_SCALE, metavar="FRACTION",
+                   help=f"when stage I's boxes give no hand, look once more with stage I's input shrunk to this "
+                        f"fraction, for hands close to the camera (default {RETRY_SCALE:g}; 0 = off)")
     g.add_argument("--flip-test", action="store_true",
                    help="stage II also runs on each crop mirrored and averages the two (more accurate joints "
                         "for twice the stage-II time)")
@@ -171,6 +174,7 @@ def make_detector(args, **options):
                              nms_nested=getattr(args, "nms_nested", None),
                              min_box_size=getattr(args, "min_box_size", MIN_BOX_SIZE),
                              joint_nms=getattr(args, "joint_nms", JOINT_NMS),
+                             retry_scale=getattr(args, "retry_scale", RETRY_SCALE),
                              flip_test=getattr(args, "flip_test", False), mirrored=getattr(args, "mirrored", False),
                              upright_pass=UPRIGHT_PASS_WORDS[getattr(args, "upright_pass", "off")],
                              any_angle=ANY_ANGLE_WORDS[getattr(args, "any_angle", "auto")],

@@ -27,6 +27,7 @@ from .types import BOX_REFINE_RAMP, DetectorOptions, Hand
 
 LOCALIZER_MULTIPLE = 32          # the localizer reaches stride 32: its input sides are multiples of 32
 LOCALIZER_MIN_SIDE = 128         # the exported localizer's dynamic range is 128..1280 per side
+RETRY_MIN_SIDE = LOCALIZER_MIN_SIDE   # DetectorOptions.retry_scale's second look is skipped below this
 LOCALIZER_MAX_SIDE = 1280
 DEFAULT_LOCALIZER_LONG_SIDE = 384
 # The automatic localizer size (DetectorOptions.localizer_size=None): the model's own long side (384) for
@@ -304,13 +305,23 @@ class HandJointDetector:
         long_side = int(size) if size else auto_long_side(frame_size, self.localizer_long_side)
         return localizer_input_size(frame_size, long_side)
 
-    def localize(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def retry_long_side(self, frame_size: tuple[int, int]) -> int | None:
+        """The localizer's long side for DetectorOptions.retry_scale's second look at a (width, height) frame:
+        retry_scale x the first look's long side, rounded to a multiple of 32; None when off, or when that is under
+        RETRY_MIN_SIDE or not smaller than the first look."""
+        first = max(self.localizer_input_size(frame_size))
+        side = int(round(first * self.options.retry_scale / LOCALIZER_MULTIPLE)) * LOCALIZER_MULTIPLE
+        return side if self.options.retry_scale and RETRY_MIN_SIDE <= side < first else None
+
+    def localize(self, frame: np.ndarray, long_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Stage I on a BGR frame: boxes (N, 4) float32 frame pixels and scores (N,) float32, best first,
-        N <= max_hands."""
+        N <= max_hands. long_side: the localizer input's long side (None: as DetectorOptions.localizer_size says)."""
         self._live()
         image = as_bgr_frame(frame)
         o = self.options
-        tensor, lb = letterbox(image, self.localizer_input_size((image.shape[1], image.shape[0])))
+        size = (image.shape[1], image.shape[0])
+        shape = self.localizer_input_size(size) if long_side is None else localizer_input_size(size, int(long_side))
+        tensor, lb = letterbox(image, shape)
         out = self.localizer_backend.infer({"frame": tensor})
         return decode_localizer(out, lb, self.box_stride, o.box_threshold, o.max_hands, o.nms_iou,
                                 o.nms_nested, o.min_box_size)
@@ -523,19 +534,33 @@ class HandJointDetector:
         start = time.perf_counter()
         image = as_bgr_frame(frame)
         self.last_timings = {"localizer": 0.0}
-        scores = None
-        if boxes is None:
-            boxes, scores = self.localize(image)
-            self.last_timings["localizer"] = (time.perf_counter() - start) * 1e3
-        o = self.options
-        reread = None if scores is None else vote_reachable(scores, o.hand_threshold, o.confidence_weight)
-        hands = self.estimate(image, boxes, scores, reread=reread)
-        if scores is not None and hands:   # stage II confirms stage I's hands; given boxes are never dropped
-            keep = verify_hands(scores, [h.mean_confidence for h in hands], o.hand_threshold, o.confidence_weight,
-                                o.min_hand_confidence)
-            hands = self.refine(image, same_hand_once([hands[i] for i in keep], o.joint_nms))
+        if boxes is not None:   # given boxes: one hand each, never dropped
+            hands = self.estimate(image, boxes)
+        else:
+            hands = self._found_hands(image, None)
+            retry = None if hands else self.retry_long_side((image.shape[1], image.shape[0]))
+            if retry is not None:   # nothing at the first look: a hand close to the camera shows at a coarser one
+                first, self.last_timings = self.last_timings, {"localizer": 0.0}
+                hands = self._found_hands(image, retry)
+                self.last_timings = {k: self.last_timings.get(k, 0.0) + first.get(k, 0.0)
+                                     for k in {*first, *self.last_timings}}
         self.last_timings["total"] = (time.perf_counter() - start) * 1e3
         return hands
+
+    def _found_hands(self, image: np.ndarray, long_side: int | None) -> list[Hand]:
+        """Stage I at ``long_side`` (None: the default input), then stage II on its boxes, confirmed by the vote
+        (verify_hands), each hand once (joint_nms), boxes refined; adds the stage-I time to last_timings."""
+        o = self.options
+        start = time.perf_counter()
+        boxes, scores = self.localize(image, long_side)
+        self.last_timings["localizer"] = self.last_timings.get("localizer", 0.0) + (time.perf_counter() - start) * 1e3
+        hands = self.estimate(image, boxes, scores, reread=vote_reachable(scores, o.hand_threshold,
+                                                                            o.confidence_weight))
+        if not hands:
+            return []
+        keep = verify_hands(scores, [h.mean_confidence for h in hands], o.hand_threshold, o.confidence_weight,
+                            o.min_hand_confidence)
+        return self.refine(image, same_hand_once([hands[i] for i in keep], o.joint_nms))
 
     def refine(self, frame: np.ndarray, hands: list[Hand]) -> list[Hand]:
         """The hands with each box moved towards the box of its joints by options.box_refine, the more the surer

@@ -309,15 +309,17 @@ class HandTracker:
             return True
         return len(self.tracks) < o.max_hands and since >= o.new_hand_interval
 
-    def _boxes_for_frame(self, image: np.ndarray) -> tuple[np.ndarray, list[int], list[float | None]]:
-        """The boxes stage II runs on this frame, their track ids and stage-I scores (None = tracked)."""
+    def _boxes_for_frame(self, image: np.ndarray,
+                         long_side: int | None = None) -> tuple[np.ndarray, list[int], list[float | None]]:
+        """The boxes stage II runs on this frame, their track ids and stage-I scores (None = tracked). long_side:
+        stage I at this input long side, run whatever the schedule (the retry's second look)."""
         predicted = self.tracks.predicted_boxes()
         ids = [t.track_id for t in self.tracks.tracks]
-        self.last_ran_localizer = self._needs_localizer()
+        self.last_ran_localizer = long_side is not None or self._needs_localizer()
         if not self.last_ran_localizer:
             return predicted, ids, [None] * len(ids)
         self._last_detect, self._force_detect = self.frame_index, False
-        det_boxes, det_scores = self.detector.localize(image)
+        det_boxes, det_scores = self.detector.localize(image, long_side)
         room = max(0, self.options.max_hands - len(self.tracks))
         det_ids = self.tracks.associate(det_boxes, max_new=room)
         boxes = {tid: box for tid, box in zip(ids, predicted)}   # unseen by stage I: keep the prediction
@@ -330,14 +332,27 @@ class HandTracker:
 
     def update(self, frame: np.ndarray, timestamp: float | None = None) -> list[Hand]:
         """Hands of the next frame. timestamp: seconds (for smoothing); None = frame_index / fps."""
-        from .detector import as_bgr_frame, hand_angles, vote_reachable
+        from .detector import as_bgr_frame
 
         image = as_bgr_frame(frame)
         self.frame_index += 1
         t = self.frame_index / self.options.fps if timestamp is None else float(timestamp)
         self.tracks.tick()
         known = {t.track_id for t in self.tracks.tracks}   # an id not among these is a track stage I starts now
-        boxes, ids, scores = self._boxes_for_frame(image)
+        hands = self._read(image, t, known, *self._boxes_for_frame(image))
+        if not hands and self.last_ran_localizer and not len(self.tracks):
+            # Nothing followed and stage I found nothing: the coarser second look, as detect() takes it.
+            side = self.detector.retry_long_side((image.shape[1], image.shape[0]))
+            if side is not None:
+                hands = self._read(image, t, known, *self._boxes_for_frame(image, side))
+        return hands
+
+    def _read(self, image: np.ndarray, t: float, known: set[int], boxes: np.ndarray, ids: list[int],
+              scores: list[float | None]) -> list[Hand]:
+        """Stage II on this frame's boxes, the tracks updated (a new one must pass the vote, a followed one its
+        joints' confidence), the hands returned. t: seconds; known: the track ids before this frame."""
+        from .detector import hand_angles, vote_reachable
+
         # Each hand cropped as the last frame's surer pass had it: a hand found turned is cropped upright at
         # once, with no second pass while it stays turned (DetectorOptions.upright_pass; else all 0).
         upright = self.options.upright_pass_in(tracking=True)

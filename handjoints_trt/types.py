@@ -58,6 +58,14 @@ MIN_BOX_SIZE = 16.0
 # none either, precision on whole photos 0.937 -> 0.944 and on turned photos 0.908-0.925 -> 0.929-0.942
 # (benchmarks/RESULTS.md section 19).
 JOINT_NMS = 0.15
+# When stage I's boxes give no hand (none passes stage II's vote), detect() looks again with stage I's input shrunk
+# to this fraction of its long side (detector.HandJointDetector.retry_long_side): a hand close to the camera, filling
+# the frame, is more than the localizer takes in at its usual scale, and shows at a coarser one. Frames with a hand
+# found at the first look pay nothing. Session 25 (benchmarks/retry_scale.py, RESULTS.md section 20): on a fit set
+# (val photos 600 on, whole, turned and blown up to hands 0.15-1.1 of a 640x480 frame's height; composed frames at
+# seed 5) 0.5, 0.67 and 0.75 tie (pooled F1 0.951 / 0.950 / 0.951 against 0.942 off); 0.67 costs a hand-free
+# 640x480 frame least (1.6x against 2.8x and 1.7x: a coarser look proposes more false boxes for stage II to read).
+RETRY_SCALE = 0.67
 
 
 @dataclass
@@ -141,6 +149,10 @@ class DetectorOptions:
         hand's size of that hand's joints is the same hand found twice and is dropped, 0..1 (0 = off; JOINT_NMS,
         postprocess.joint_nms). Not applied to boxes you pass to detect(boxes=...). In track() the younger of two
         such tracks ends.
+    retry_scale: when stage I's boxes give detect() no hand, stage I looks once more with its input's long side
+        shrunk to this fraction (a multiple of 32, at least 128 px) and stage II reads what it finds there: hands
+        close to the camera, filling the frame (RETRY_SCALE). 0 = off. track() takes it on a stage-I frame where
+        no hand is followed and none is found; the Triton pipeline does not.
     hand_threshold, confidence_weight: detect() reports a hand proposed by stage I when (its box score +
         confidence_weight x its mean joint confidence) / (1 + confidence_weight) >= hand_threshold, both 0..1
         (postprocess.verify_hands): stage II's joints vote with stage I's score, so a box stage I is sure of
@@ -265,6 +277,7 @@ class DetectorOptions:
     aligned_model: Path | str | None = None
     # Added in session 25.
     joint_nms: float = JOINT_NMS
+    retry_scale: float = RETRY_SCALE
 
     def resolved(self) -> "DetectorOptions":
         """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
@@ -308,6 +321,10 @@ class DetectorOptions:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number in 0..1, got {value!r}")
+        if not isinstance(self.retry_scale, (int, float)) or isinstance(self.retry_scale, bool) \
+                or not 0.0 <= self.retry_scale < 1.0:
+            raise ValueError(f"retry_scale must be a fraction in 0..1 (0 = off; the second look's share of stage I's "
+                             f"input side), got {self.retry_scale!r}")
         for name in ("track_box_scale", "smooth_min_cutoff", "smooth_d_cutoff", "fps"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:

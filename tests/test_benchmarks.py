@@ -599,6 +599,33 @@ def test_joint_nms_sweep_runs_on_the_shipped_models(tmp_path, hagrid_dir):
     assert "| confidence | 0.15 |" in (tmp_path / "joint_nms.md").read_text()
 
 
+def test_retry_scale_sweep_runs_on_the_shipped_models(tmp_path, hagrid_dir):
+    """retry_scale.py end to end on a few photos: a close-up's label is the photo's hand scaled into the frame, every
+    set is scored at every scale, the hand-free frames are timed off and on."""
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import retry_scale
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    photo = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][22].load()
+    close = retry_scale.placed(photo, 1.1)
+    box = close.hands[0].box
+    assert close.image.shape == (480, 640, 3) and (box[3] - box[1]) == pytest.approx(480, abs=1)  # cut at both edges
+    half = retry_scale.placed(photo, 0.5).hands[0].box
+    assert max(half[2] - half[0], half[3] - half[1]) == pytest.approx(240, abs=0.5)
+    args = ["--scales", "0", "0.67", "--fit-photos", "2", "--fit-turned", "1", "--fit-frames", "1", "--check-photos", "2",
+            "--check-turned", "1", "--check-frames", "1", "--close-ups", "2", "--hand-free", "2", "--threads", "1",
+            "--out", str(tmp_path)]
+    assert retry_scale.main(args) == 0
+    results = json.loads((tmp_path / "retry_scale.json").read_text())
+    for table in results["sets"].values():
+        assert list(table) == ["0.0", "0.67"] and len(table["0.67"]) == 4 + 1 + 3 + 5
+    assert results["hand_free"]["on"]["median_ms"] > 0 and "Hand-free" in (tmp_path / "retry_scale.md").read_text()
+
+
 def test_committed_fit_matches_the_shipped_operating_point():
     """benchmarks/results/box_threshold.json is the fit of the shipped pair at the defaults of types.py: a default
     changed without a refit (or a refit not carried into types.py) fails here."""

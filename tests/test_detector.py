@@ -538,6 +538,54 @@ def test_joint_nms_reports_a_real_hand_found_twice_once(hagrid_dir):
     assert found[0.0] == found[DetectorOptions().joint_nms] == 4 > found[0.3], found
 
 
+def test_retry_long_side(dots):
+    """retry_scale x the first look's long side, a multiple of 32, at least 128 and smaller than the first look."""
+    with HandJointDetector(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"],
+                           threads=1) as d:
+        first = max(d.localizer_input_size((640, 480)))
+        assert d.retry_long_side((640, 480)) == int(round(first * d.options.retry_scale / 32)) * 32 < first
+        assert d.retry_long_side((1280, 720)) % 32 == 0
+        assert d.retry_long_side((90, 60)) is None                   # the first look is already 128 px
+    with HandJointDetector(backend="onnxruntime", localizer_model=dots["localizer"], hand_model=dots["hand"],
+                           threads=1, retry_scale=0.0) as d:
+        assert d.retry_long_side((640, 480)) is None
+    for bad in (1.0, -0.1, True, "0.5"):
+        with pytest.raises(ValueError, match="retry_scale"):
+            DetectorOptions(retry_scale=bad).validate()
+
+
+def test_retry_finds_a_real_hand_close_to_the_camera(hagrid_dir):
+    """A real val photo blown up so that its hand is 1.1x the height of a 640x480 frame (cut by its edges): the
+    localizer's first look finds no hand there, the coarser second look finds it (IoU >= 0.5 with the label), and
+    the frame's timings add both looks up. A frame where the first look finds the hand takes no second one."""
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from retry_scale import placed
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.postprocess import box_iou
+
+    photo = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][22].load()
+    close = placed(photo, 1.1)
+    with HandJointDetector(backend="onnxruntime", threads=1, retry_scale=0.0) as detector:
+        assert detector.detect(close.image) == []
+        one_look = detector.last_timings["localizer"]
+    with HandJointDetector(backend="onnxruntime", threads=1) as detector:
+        hands = detector.detect(close.image)
+        assert len(hands) == 1 and box_iou(close.hands[0].box[None], np.array([hands[0].box]))[0, 0] >= 0.5
+        timings = detector.last_timings
+        assert timings["hands"] > 0 and timings["total"] >= timings["localizer"] + timings["hands"]
+        calls = []
+        localize = detector.localize
+        detector.localize = lambda image, long_side=None: calls.append(long_side) or localize(image, long_side)
+        assert len(detector.detect(placed(photo, 0.5).image)) == 1 and calls == [None]
+        assert detector.detect(close.image) and calls == [None, None, detector.retry_long_side((640, 480))]
+    print("one look", one_look, "two", timings)
+
+
 def test_flip_test_is_mirror_symmetric_and_no_worse_on_real_hands(hagrid_dir):
     """flip_test averages a crop's maps with its mirror's, mirrored back: so a mirrored crop gets exactly the
     mirrored maps (plain inference does not), and on real val hands the joints are at least as good."""

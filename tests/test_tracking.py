@@ -309,3 +309,26 @@ def test_a_hand_followed_twice_is_followed_once(hagrid_dir):
             ids[distance] = [[h.track_id for h in detector.track(photo)] for _ in range(4)]
     assert ids[0.0] == [[0, 1]] * 4, ids
     assert ids[0.15] == [[0]] * 4, ids
+
+
+def test_track_takes_the_second_look_when_nothing_is_followed(hagrid_dir):
+    """A real hand close to the camera (tests/test_detector.py's retry photo, 1.1x the frame's height): track()
+    with retry_scale off finds nothing, frame after frame; by default the coarser second look starts a track on
+    the first frame and stage II follows it from there (no more stage-I runs needed)."""
+    import sys
+    from pathlib import Path
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from retry_scale import placed
+
+    frame = placed([r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][22].load(), 1.1).image
+    found = {}
+    for scale in (0.0, 0.67):
+        with HandJointDetector(backend="onnxruntime", threads=1, retry_scale=scale) as detector:
+            found[scale] = [[h.track_id for h in detector.track(frame)] for _ in range(3)]
+    assert found[0.0] == [[], [], []] and found[0.67] == [[0], [0], [0]], found
