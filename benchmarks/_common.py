@@ -257,6 +257,14 @@ def write_text(path: Path, text: str) -> Path:
     return path
 
 
+def write_outputs(out: Path, stem: str, data: dict, text: str) -> None:
+    """A benchmark's results: ``out/stem.json`` (write_json) and ``out/stem.md`` (the Markdown ``text``), which is
+    also printed."""
+    write_json(Path(out) / f"{stem}.json", data)
+    write_text(Path(out) / f"{stem}.md", text + "\n")
+    print(text)
+
+
 def _clean(value):
     """JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to None, Paths to str."""
     if isinstance(value, dict):

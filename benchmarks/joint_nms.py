@@ -19,7 +19,6 @@ over the larger hand's size): how close two real hands come. Writes joint_nms.js
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_outputs  # noqa: E402
 from model_eval import FRAME_SIZES, composed_frames, shared_data  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
@@ -148,11 +148,7 @@ def main(argv=None) -> int:
             pairs = distinct_pair_distances([im for ims in images.values() for im in ims])
             results[split] = {"sets": list(images), "rows": rows, "distinct_pairs": pairs}
     command = " ".join(["python benchmarks/joint_nms.py", *(argv if argv is not None else sys.argv[1:])])
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "joint_nms.json").write_text(json.dumps({"command": command, "results": results}, indent=1))
-    text = markdown(results, command)
-    (args.out / "joint_nms.md").write_text(text + "\n")
-    print(text)
+    write_outputs(args.out, "joint_nms", {"command": command, "results": results}, markdown(results, command))
     return 0
 
 

@@ -24,7 +24,6 @@ touches the frame edge and whether it overlaps another labelled hand. Writes mis
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from datetime import date
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_outputs  # noqa: E402
 from model_eval import FRAME_SIZES, composed_frames, shared_data, val_photos  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
@@ -138,13 +138,9 @@ def main(argv=None) -> int:
         if args.photos:
             results[f"{args.photos} photos"] = tally(detector, val_photos(records, args.photos))
     command = " ".join(["python benchmarks/miss_reasons.py", *(argv if argv is not None else sys.argv[1:])])
-    args.out.mkdir(parents=True, exist_ok=True)
     plain = {name: {"reasons": dict(r["reasons"]), "traits": {t: dict(c) for t, c in r["traits"].items()}}
              for name, r in results.items()}
-    (args.out / "miss_reasons.json").write_text(json.dumps({"command": command, "results": plain}, indent=1))
-    text = markdown(results, command)
-    (args.out / "miss_reasons.md").write_text(text + "\n")
-    print(text)
+    write_outputs(args.out, "miss_reasons", {"command": command, "results": plain}, markdown(results, command))
     return 0
 
 

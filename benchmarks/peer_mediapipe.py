@@ -335,6 +335,9 @@ def parse_args(argv):
     parser.add_argument("--photos", type=int, default=200, help="set (a): hagrid_mp val photos")
     parser.add_argument("--frames", type=int, default=20, help="set (b): composed frames per frame size")
     parser.add_argument("--synthetic", type=int, default=30, help="set (c): synthetic frames")
+    parser.add_argument("--close-ups", type=int, default=0,
+                        help="set (d): this many val photos blown up into 640x480 frames so that the hand is 0.9 and "
+                             "1.1 of the frame's height (benchmarks/retry_scale.py's close-ups; 0 = none)")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per detector")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads of our detector")
     parser.add_argument("--cpu", type=int, default=-1, help="pin to this CPU (-1: the last allowed one; "
@@ -384,6 +387,13 @@ def main(argv=None) -> int:
     for size in COMPOSED_SIZES:
         sets[f"(b) composed {size[0]}x{size[1]}"] = lambda size=size: composed_set(records, size, args.frames)
     sets["(c) synthetic 640x480"] = lambda: synthetic_set(args.synthetic)
+    if args.close_ups:
+        from retry_scale import placed
+
+        labelled = [r for r in records if r.hands][:args.close_ups]
+        for fraction in (0.9, 1.1):
+            sets[f"(d) close-ups, hand {fraction:g}x the height, 640x480"] = (
+                lambda f=fraction: (placed(r.load(), f) for r in labelled))
     with HandJointDetector(backend="onnxruntime", threads=args.threads) as ours, \
             MediaPipeHands(hands_module) as peer:
         detectors = {"handjoints_trt": ours, "MediaPipe": peer}
@@ -393,7 +403,8 @@ def main(argv=None) -> int:
         described = {"handjoints_trt": f"onnxruntime fp32, threads {args.threads}, box_threshold "
                      f"{ours.options.box_threshold:g}, hand_threshold {ours.options.hand_threshold:g}, confidence_weight "
                      f"{ours.options.confidence_weight:g}, min_hand_confidence {ours.options.min_hand_confidence:g}, "
-                     f"box_refine {ours.options.box_refine:g}, max_hands {ours.options.max_hands}",
+                     f"box_refine {ours.options.box_refine:g}, joint_nms {ours.options.joint_nms:g}, retry_scale "
+                     f"{ours.options.retry_scale:g}, max_hands {ours.options.max_hands}",
                      "MediaPipe": "solutions.hands.Hands(" + ", ".join(f"{k}={v}" for k, v in peer.options.items())
                      + ")"}
     command = " ".join([sys.executable, "benchmarks/peer_mediapipe.py", *(sys.argv[1:] if argv is None else argv)])

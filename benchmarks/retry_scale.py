@@ -16,7 +16,6 @@ Writes retry_scale.json and retry_scale.md into --out.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from datetime import date
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import write_outputs  # noqa: E402
 from model_eval import FRAME_SIZES, composed_frames, detect_and_score, shared_data  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
@@ -172,11 +172,7 @@ def main(argv=None) -> int:
         results["hand_free"] = {"scale": scale, **hand_free(scale, hand_free_frames(args.hand_free, FIT_SEED),
                                                              args.threads)}
     command = " ".join(["python benchmarks/retry_scale.py", *(argv if argv is not None else sys.argv[1:])])
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "retry_scale.json").write_text(json.dumps({"command": command, **results}, indent=1))
-    text = markdown(results, command)
-    (args.out / "retry_scale.md").write_text(text + "\n")
-    print(text)
+    write_outputs(args.out, "retry_scale", {"command": command, **results}, markdown(results, command))
     return 0
 
 

@@ -418,7 +418,7 @@ def test_boxes_the_vote_would_refuse_are_not_read_again(any_angle_models, monkey
         asked = []
         real_estimate = det.estimate
         monkeypatch.setattr(det, "estimate", lambda *a, **k: asked.append(k["reread"]) or real_estimate(*a, **k))
-        monkeypatch.setattr(det, "localize", lambda image: (boxes, np.array([0.2, 0.3], np.float32)))
+        monkeypatch.setattr(det, "localize", lambda image, long_side=None: (boxes, np.array([0.2, 0.3], np.float32)))
         det.detect(frame)
         o = det.options
         np.testing.assert_array_equal(asked[0], vote_reachable([0.2, 0.3], o.hand_threshold, o.confidence_weight))
