@@ -113,7 +113,8 @@ def operate(c: Candidates, threshold: float, floor: float = 0.0, max_hands: int 
     the floor on the mean joint confidence), less a hand found twice (postprocess.joint_nms at ``joint_nms``, 0 =
     off), each moved towards its joints' box by ``refine`` over ``ramp`` (postprocess.refine_boxes; both need the
     candidates' joints). The sweeps leave joint_nms off: it acts after the vote, on a few second skeletons of a hand
-    already found (benchmarks/RESULTS.md section 19). Returns (boxes, scores) lists."""
+    already found (benchmarks/RESULTS.md section 19). Nor does it replay DetectorOptions.retry_scale's second look
+    (section 20), taken only on frames where this gives no hand. Returns (boxes, scores) lists."""
     boxes, scores = [], []
     for i, (b, s, conf) in enumerate(zip(c.boxes, c.scores, c.confidences)):
         keep = np.flatnonzero(s >= threshold)[:max_hands]     # scores are best first (decode_boxes)

@@ -528,7 +528,9 @@ class HandJointDetector:
 
         frame: (H, W, 3) uint8 BGR (grayscale and BGRA are converted). boxes: None to find the hands
         (stage I), or (N, 4) x0, y0, x1, y1 frame pixels to skip stage I: then exactly one Hand per box
-        comes back, in the boxes' order, score = mean joint confidence. A frame without hands gives [].
+        comes back, in the boxes' order, score = mean joint confidence. A frame without hands gives []. When stage
+        I's boxes give no hand, stage I looks once more at a coarser scale (DetectorOptions.retry_scale: a hand close
+        to the camera); last_timings then adds both looks up.
         """
         self._live()
         start = time.perf_counter()

@@ -13,7 +13,8 @@ vote decides whether it lives (so track() with redetect_interval=1 reports what 
 hand the vote keeps while its joints are under lost_confidence (a hand cut by the frame edge, say) gets stage I
 again on the next frame. On the other frames stage II alone follows a hand while its joints stay sure
 (lost_confidence). A lost track is remembered LOST_TRACK_MEMORY frames: stage I finding a hand near its last box
-gives it its id back.
+gives it its id back. On a stage-I frame where no hand is followed and stage I finds none, it looks once more at a
+coarser scale, as detect() does (DetectorOptions.retry_scale: a hand close to the camera).
 Each track's handedness is a running mean of the hand network's P(right hand) (HANDEDNESS_GAIN per frame), so one
 doubtful frame (an edge-on hand) does not flip it. Optional One-Euro smoothing of the joints per track (Casiez et
 al. 2012). Each returned Hand.box is refined as
