@@ -273,6 +273,9 @@ def parse_args(argv):
                              "the shipped hand network: the orientation network stands each hand upright)")
     parser.add_argument("--aligned-model", help="with --any-angle: the aligned hand ONNX (default: the shipped one)")
     parser.add_argument("--orientation-model", help="with --any-angle: the orientation ONNX (default: the shipped one)")
+    parser.add_argument("--retry-scale", type=float, default=None,
+                        help="ours with DetectorOptions.retry_scale at this (0 = no second look; default: the options' "
+                             "default)")
     parser.add_argument("--peer", action="store_true", help="also MediaPipe Hands (needs mediapipe 0.10.14)")
     parser.add_argument("--data", default=None, help="hagrid_mp folder (default: ../shared/data/hagrid_mp)")
     parser.add_argument("--out", default=str(_common.DEFAULT_OUT))
@@ -298,11 +301,12 @@ def main(argv=None) -> int:
         return 2
     kinds = list(dict.fromkeys(["clean", *args.corruptions]))
     frames = list(photo_frames(load_hagrid_mp(data, split="val"), args.photos, upscale=args.upscale))
+    extra = {} if args.retry_scale is None else {"retry_scale": args.retry_scale}
     with ExitStack() as stack:
         ours = stack.enter_context(HandJointDetector(
             localizer_model=args.localizer_model, hand_model=args.hand_model, threads=args.threads,
             upright_pass=args.upright_pass, any_angle=args.any_angle, orientation_model=args.orientation_model,
-            aligned_model=args.aligned_model))
+            aligned_model=args.aligned_model, **extra))
         detectors = {"handjoints_trt": ours}
         if hands_module is not None:
             from peer_mediapipe import MediaPipeHands
