@@ -342,3 +342,22 @@ python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --thr
 #       --lr 1e-4 --epochs 6 --ema-decay 0.998      (then the same with --epochs 10)
 #   handjoints train-handedness $RUNS/hand_align_net/best.pt --out $RUNS/hand_align_net_hd \
 #       --recipe hand-real-network-aligned --upright --threads 1 --synthetic-val 200
+# 22. (Session 25) No new weights: two defaults of the runtime, chosen on fit sets and measured on model_eval's frames.
+#     DetectorOptions.joint_nms (a hand found twice reported once, RESULTS section 19) and DetectorOptions.retry_scale
+#     (a second, coarser look of stage I when the first finds no hand, section 20):
+python benchmarks/joint_nms.py --threads 1
+python benchmarks/retry_scale.py --threads 1
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+python benchmarks/false_boxes.py --photos 2601 --threads 1 --out benchmarks/results/joint_nms/false_boxes
+track_with_and_without() {   # $1: the option set to 0 beside the defaults
+  local te=(python benchmarks/track_eval.py --sequences 20 --frames 60 --threads 1 --track "$1=0" "")
+  "${te[@]}" --out "benchmarks/results/$1/track_pans"
+  "${te[@]}" --motion hands --any-angle --out "benchmarks/results/$1/track_hands_any_angle"
+  "${te[@]}" --motion hands --out "benchmarks/results/$1/track_hands_upright"
+}
+track_with_and_without joint_nms
+track_with_and_without retry_scale
+python benchmarks/robustness.py --photos 200 --peer --threads 1   # --peer: in /work/mp_venv (benchmarks/peer_mediapipe.py)
+python benchmarks/robustness.py --photos 200 --threads 1 --retry-scale 0 --out benchmarks/results/retry_scale/robustness_off
+/work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --close-ups 200 \
+    --runs 50 --out benchmarks/results/retry_scale/peer
