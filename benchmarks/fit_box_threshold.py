@@ -162,27 +162,29 @@ def score_point(sets: dict[str, Candidates], max_hands: int = RUNTIME_MAX_HANDS,
 
 
 def sweep_joint(sets: dict[str, Candidates], thresholds=THRESHOLDS, floors=FLOORS,
-                max_hands: int = RUNTIME_MAX_HANDS, refine: float = 0.0) -> list[dict]:
+                max_hands: int = RUNTIME_MAX_HANDS, refine: float = 0.0, joint_nms: float = 0.0) -> list[dict]:
     """One row per (threshold, floor), no vote: recall/precision/F1 pooled over all sets, and per set (boxes
-    refined by ``refine`` over BOX_REFINE_RAMP)."""
-    return [score_point(sets, max_hands, threshold=float(t), floor=float(f), refine=refine)
+    refined by ``refine`` over BOX_REFINE_RAMP; a hand found twice dropped at ``joint_nms``, 0 = off)."""
+    return [score_point(sets, max_hands, threshold=float(t), floor=float(f), refine=refine, joint_nms=joint_nms)
             for t in thresholds for f in floors]
 
 
 def sweep_vote(sets: dict[str, Candidates], thresholds=VOTE_THRESHOLDS, weights=VOTE_WEIGHTS,
-               hand_thresholds=HAND_THRESHOLDS, max_hands: int = RUNTIME_MAX_HANDS, refine: float = 0.0) -> list[dict]:
+               hand_thresholds=HAND_THRESHOLDS, max_hands: int = RUNTIME_MAX_HANDS, refine: float = 0.0,
+               joint_nms: float = 0.0) -> list[dict]:
     """One row per (threshold, weight, hand_threshold), floor 0: stage II's vote with stage I."""
     return [score_point(sets, max_hands, threshold=float(t), floor=0.0, weight=float(w), hand_threshold=float(h),
-                        refine=refine) for t in thresholds for w in weights for h in hand_thresholds]
+                        refine=refine, joint_nms=joint_nms)
+            for t in thresholds for w in weights for h in hand_thresholds]
 
 
 def sweep_refine(sets: dict[str, Candidates], point: dict, weights=REFINE_WEIGHTS, lows=RAMP_LOWS,
-                 width: float = RAMP_WIDTH, max_hands: int = RUNTIME_MAX_HANDS) -> list[dict]:
+                 width: float = RAMP_WIDTH, max_hands: int = RUNTIME_MAX_HANDS, joint_nms: float = 0.0) -> list[dict]:
     """One row per (refine weight, ramp) at the operating ``point`` (threshold, floor, weight, hand_threshold):
     how well the reported boxes fit when moved towards the joints' boxes (weight 0 = stage I's boxes)."""
     base = {k: point[k] for k in ("threshold", "floor", "weight", "hand_threshold")}
-    return [score_point(sets, max_hands, **base, refine=float(r), ramp=(float(lo), round(float(lo) + width, 2)))
-            for r in weights for lo in (lows if r else lows[:1])]
+    return [score_point(sets, max_hands, **base, refine=float(r), ramp=(float(lo), round(float(lo) + width, 2)),
+                        joint_nms=joint_nms) for r in weights for lo in (lows if r else lows[:1])]
 
 
 def best_refine(rows: list[dict]) -> dict:
@@ -300,6 +302,9 @@ def main(argv=None) -> int:
     parser.add_argument("--any-angle", choices=("on", "off"), default=None,
                         help="DetectorOptions.any_angle for stage II's scores: on (True) or off (False); default as "
                              "the detector's default")
+    parser.add_argument("--joint-nms", type=float, default=0.0,
+                        help="sweep with a hand found twice dropped at this distance (DetectorOptions.joint_nms; "
+                             "default 0: the sweeps as fitted before session 25)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
     if FIT_SEED + args.seed_offset == VAL_SEED:
@@ -319,9 +324,10 @@ def main(argv=None) -> int:
         sets = fit_sets(detector, records, args.frames, args.photos, FIT_SEED + args.seed_offset, args.turned)
     # The thresholds are swept with the boxes refined as detect() refines them; then the refinement at the best vote.
     refine = DetectorOptions().box_refine
-    rows, vote_rows = sweep_joint(sets, refine=refine), sweep_vote(sets, refine=refine)
+    rows = sweep_joint(sets, refine=refine, joint_nms=args.joint_nms)
+    vote_rows = sweep_vote(sets, refine=refine, joint_nms=args.joint_nms)
     best, best_pair = best_point(vote_rows), best_point(rows)
-    refine_rows = sweep_refine(sets, best)
+    refine_rows = sweep_refine(sets, best, joint_nms=args.joint_nms)
     best_box = best_refine(refine_rows)
     alone = best_point([r for r in rows if r["floor"] == 0.0])
     default = score_point(sets, **_default_point())
