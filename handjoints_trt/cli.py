@@ -812,6 +812,9 @@ def _triton_parser(sub, full: bool) -> None:
                    help=f"the pipeline drops stage-I boxes with a long side under this (default {MIN_BOX_SIZE:g})")
     p.add_argument("--joint-nms", type=float, default=JOINT_NMS, metavar="FRACTION",
                    help=f"the pipeline reports once a hand found twice, as detect() (default {JOINT_NMS:g}; 0 = off)")
+    p.add_argument("--retry-scale", type=float, default=RETRY_SCALE, metavar="FRACTION",
+                   help=f"the pipeline's second, coarser look of stage I when the first gives no hand, as detect() "
+                        f"(default {RETRY_SCALE:g}; 0 = off)")
     p.add_argument("--force", action="store_true", help="overwrite an existing repository's models")
 
 
@@ -824,7 +827,8 @@ def cmd_export_triton(args) -> int:
                             max_hands=args.max_hands, box_threshold=args.box_threshold,
                             min_hand_confidence=args.min_hand_confidence, nms_nested=args.nms_nested,
                             hand_threshold=args.hand_threshold, confidence_weight=args.confidence_weight,
-                            min_box_size=args.min_box_size, box_refine=args.box_refine, joint_nms=args.joint_nms)
+                            min_box_size=args.min_box_size, box_refine=args.box_refine, joint_nms=args.joint_nms,
+                            retry_scale=args.retry_scale)
     written = export_triton(args.out, args.localizer, args.hand, options, localizer_plan=args.localizer_plan,
                             hand_plan=args.hand_plan, overwrite=args.force)
     for path in written:

@@ -156,6 +156,13 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
     return (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
 
 
+def retry_side(first_long_side: int, scale: float) -> int | None:
+    """The localizer's long side for the second look (DetectorOptions.retry_scale): ``scale`` x the first look's,
+    rounded to a multiple of 32; None when scale is 0, or when that is under RETRY_MIN_SIDE or not smaller."""
+    side = int(round(first_long_side * scale / LOCALIZER_MULTIPLE)) * LOCALIZER_MULTIPLE
+    return side if scale and RETRY_MIN_SIDE <= side < first_long_side else None
+
+
 def decode_localizer(outputs: dict, lb: Letterbox, stride: float, threshold: float, max_hands: int,
                      nms_iou: float, nms_nested: float | None = None,
                      min_box_size: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -309,9 +316,7 @@ class HandJointDetector:
         """The localizer's long side for DetectorOptions.retry_scale's second look at a (width, height) frame:
         retry_scale x the first look's long side, rounded to a multiple of 32; None when off, or when that is under
         RETRY_MIN_SIDE or not smaller than the first look."""
-        first = max(self.localizer_input_size(frame_size))
-        side = int(round(first * self.options.retry_scale / LOCALIZER_MULTIPLE)) * LOCALIZER_MULTIPLE
-        return side if self.options.retry_scale and RETRY_MIN_SIDE <= side < first else None
+        return retry_side(max(self.localizer_input_size(frame_size)), self.options.retry_scale)
 
     def localize(self, frame: np.ndarray, long_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Stage I on a BGR frame: boxes (N, 4) float32 frame pixels and scores (N,) float32, best first,

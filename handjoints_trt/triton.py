@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .types import (BOX_REFINE, BOX_REFINE_RAMP, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD, JOINT_NMS,
-                    MIN_BOX_SIZE, MIN_HAND_CONFIDENCE)
+                    MIN_BOX_SIZE, MIN_HAND_CONFIDENCE, RETRY_SCALE)
 
 PLATFORMS = ("onnxruntime_onnx", "tensorrt_plan")
 MODEL_FILE = {"onnxruntime_onnx": "model.onnx", "tensorrt_plan": "model.plan"}
@@ -57,7 +57,8 @@ class TritonOptions:
     hand_threshold / confidence_weight / min_hand_confidence: which found hands stage II confirms, as detect()
     (DetectorOptions' defaults, the fitted operating point; postprocess.verify_hands); box_refine: how far a found
     hand's box moves towards its joints' box, as detect() (DetectorOptions.box_refine); joint_nms: one hand found
-    twice reported once, as detect() (DetectorOptions.joint_nms).
+    twice reported once, as detect() (DetectorOptions.joint_nms); retry_scale: stage I's second, coarser look when the
+    first gives no hand, as detect() (DetectorOptions.retry_scale).
     """
 
     platform: str = "onnxruntime_onnx"
@@ -77,6 +78,7 @@ class TritonOptions:
     confidence_weight: float = CONFIDENCE_WEIGHT
     box_refine: float = BOX_REFINE
     joint_nms: float = JOINT_NMS
+    retry_scale: float = RETRY_SCALE
 
     def validate(self) -> "TritonOptions":
         """ValueError naming the bad option and what it accepts."""
@@ -97,6 +99,8 @@ class TritonOptions:
                      "box_refine", "joint_nms"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ValueError(f"{name} must be in 0..1, got {getattr(self, name)}")
+        if not 0.0 <= float(self.retry_scale) < 1.0:
+            raise ValueError(f"retry_scale must be in 0..1 (0 = one look), got {self.retry_scale}")
         if self.nms_nested is not None and not 0.0 <= float(self.nms_nested) <= 1.0:
             raise ValueError(f"nms_nested must be None (off) or in 0..1, got {self.nms_nested}")
         if not float(self.min_box_size) >= 0:
@@ -205,7 +209,8 @@ class FramePipeline:
                  box_threshold: float = BOX_THRESHOLD, nms_iou: float = 0.4, max_batch: int = 16,
                  min_hand_confidence: float = 0.0, auto_localizer_size: bool = False,
                  nms_nested: float | None = None, min_box_size: float = 0.0, hand_threshold: float = 0.0,
-                 confidence_weight: float = 0.0, box_refine: float = 0.0, joint_nms: float = 0.0):
+                 confidence_weight: float = 0.0, box_refine: float = 0.0, joint_nms: float = 0.0,
+                 retry_scale: float = 0.0):
         self.run_localizer, self.run_hand = run_localizer, run_hand
         self.auto_localizer_size = bool(auto_localizer_size)   # as detect(): detector.auto_long_side
         self.crop_size, self.heatmap_stride, self.box_stride = int(crop_size), float(heatmap_stride), float(box_stride)
@@ -216,7 +221,7 @@ class FramePipeline:
         self.min_box_size = float(min_box_size)
         self.hand_threshold, self.confidence_weight = float(hand_threshold), float(confidence_weight)
         self.box_refine = float(box_refine)
-        self.joint_nms = float(joint_nms)
+        self.joint_nms, self.retry_scale = float(joint_nms), float(retry_scale)
 
     @classmethod
     def from_parameters(cls, params: dict[str, str], run_localizer: Callable, run_hand: Callable) -> "FramePipeline":
@@ -231,23 +236,37 @@ class FramePipeline:
                    float(params.get("hand_threshold", 0.0)),                        # before it: the floor alone
                    float(params.get("confidence_weight", 0.0)),
                    float(params.get("box_refine", 0.0)),                            # before it: stage I's boxes
-                   float(params.get("joint_nms", 0.0)))                             # before it: off
+                   float(params.get("joint_nms", 0.0)),                             # before it: off
+                   float(params.get("retry_scale", 0.0)))                           # before it: one look
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        from .detector import as_bgr_frame, as_boxes, auto_long_side, decode_localizer, localizer_input_size
-        from .postprocess import decode_joints, joint_nms, refine_boxes, verify_hands
-        from .preprocess import crop_hands, letterbox
+        from .detector import as_bgr_frame, as_boxes, auto_long_side, retry_side
 
         frame = as_bgr_frame(image)
-        if boxes is None:
-            size = (frame.shape[1], frame.shape[0])
-            long_side = auto_long_side(size, self.long_side) if self.auto_localizer_size else self.long_side
-            tensor, lb = letterbox(frame, localizer_input_size(size, long_side))
-            out = self.run_localizer(tensor)
-            boxes, scores = decode_localizer(out, lb, self.box_stride, self.box_threshold, self.max_hands,
-                                             self.nms_iou, self.nms_nested, self.min_box_size)
-        else:
-            boxes, scores = as_boxes(boxes, frame.shape).astype(np.float32), None
+        if boxes is not None:
+            return self._read(frame, as_boxes(boxes, frame.shape).astype(np.float32), None)
+        size = (frame.shape[1], frame.shape[0])
+        long_side = auto_long_side(size, self.long_side) if self.auto_localizer_size else self.long_side
+        found = self._read(frame, *self._localize(frame, long_side))
+        retry = retry_side(long_side, self.retry_scale)
+        if len(found["boxes"]) == 0 and retry is not None:   # as detect(): a coarser second look
+            found = self._read(frame, *self._localize(frame, retry))
+        return found
+
+    def _localize(self, frame: np.ndarray, long_side: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stage I at ``long_side``: boxes (N, 4) and scores (N,) float32, frame pixels."""
+        from .detector import decode_localizer, localizer_input_size
+        from .preprocess import letterbox
+
+        tensor, lb = letterbox(frame, localizer_input_size((frame.shape[1], frame.shape[0]), long_side))
+        return decode_localizer(self.run_localizer(tensor), lb, self.box_stride, self.box_threshold, self.max_hands,
+                                self.nms_iou, self.nms_nested, self.min_box_size)
+
+    def _read(self, frame: np.ndarray, boxes: np.ndarray, scores: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Stage II on the boxes; with stage-I scores, the vote, joint_nms and the boxes' refinement as detect()."""
+        from .postprocess import decode_joints, joint_nms, refine_boxes, verify_hands
+        from .preprocess import crop_hands
+
         n = len(boxes)
         if n == 0:
             return {"boxes": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32),
@@ -354,7 +373,7 @@ def _stage_parameters(localizer_meta: dict, hand_inputs, hand_outputs, hand_meta
             "nms_iou": options.nms_iou, "max_batch": options.max_batch,
             "min_hand_confidence": options.min_hand_confidence, "hand_threshold": options.hand_threshold,
             "confidence_weight": options.confidence_weight, "box_refine": options.box_refine,
-            "joint_nms": options.joint_nms,
+            "joint_nms": options.joint_nms, "retry_scale": options.retry_scale,
             "auto_localizer_size": "true",
             "nms_nested": "" if options.nms_nested is None else options.nms_nested,
             "min_box_size": options.min_box_size,

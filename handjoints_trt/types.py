@@ -152,7 +152,7 @@ class DetectorOptions:
     retry_scale: when stage I's boxes give detect() no hand, stage I looks once more with its input's long side
         shrunk to this fraction (a multiple of 32, at least 128 px) and stage II reads what it finds there: hands
         close to the camera, filling the frame (RETRY_SCALE). 0 = off. track() takes it on a stage-I frame where
-        no hand is followed and none is found; the Triton pipeline does not.
+        no hand is followed and none is found; the Triton pipeline as detect() does.
     hand_threshold, confidence_weight: detect() reports a hand proposed by stage I when (its box score +
         confidence_weight x its mean joint confidence) / (1 + confidence_weight) >= hand_threshold, both 0..1
         (postprocess.verify_hands): stage II's joints vote with stage I's score, so a box stage I is sure of

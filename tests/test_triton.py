@@ -261,6 +261,42 @@ def test_frame_pipeline_reports_a_hand_found_twice_once_as_detect_does(repo, dot
     assert counts == {0.0: 2, DetectorOptions().joint_nms: 1}, counts
 
 
+def test_frame_pipeline_takes_the_second_look_as_detect_does(repo, dot, hagrid_dir):
+    """The repository carries retry_scale; on a real hand close to the camera (tests/test_detector.py's retry photo)
+    the pipeline on the shipped plain networks finds nothing at one look and the hand at the second, with
+    detect()'s joints; a repository written before it takes one look."""
+    import sys
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_paths, shipped_models_present
+
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    assert float(params["retry_scale"]) == TritonOptions().retry_scale == DetectorOptions().retry_scale > 0
+    old = {k: v for k, v in params.items() if k != "retry_scale"}
+    assert FramePipeline.from_parameters(old, *ort_callables(dot["localizer"], dot["hand"], [])).retry_scale == 0.0
+    with pytest.raises(ValueError, match="retry_scale"):
+        TritonOptions(retry_scale=1.0).validate()
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from retry_scale import placed
+
+    localizer, hand = default_model_paths("fp32")
+    close = placed([r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][22].load(), 1.1).image
+    shipped = {**params, "crop_size": "128", "heatmap_stride": "4", "localizer_long_side": "384"}
+    counts = {}
+    for scale in (0.0, DetectorOptions().retry_scale):
+        pipeline = FramePipeline.from_parameters({**shipped, "retry_scale": str(scale)},
+                                                 *ort_callables(localizer, hand, []))
+        result = pipeline(close)
+        with HandJointDetector(backend="onnxruntime", threads=1, any_angle=False, retry_scale=scale) as d:
+            hands = d.detect(close)
+        np.testing.assert_allclose(result["keypoints"], np.array([h.keypoints for h in hands]).reshape(-1, 21, 2),
+                                   atol=1e-3)
+        counts[scale] = len(result["boxes"])
+    assert counts == {0.0: 0, DetectorOptions().retry_scale: 1}, counts
+
+
 def test_frame_pipeline_sizes_the_localizer_input_as_detect_does(repo, dot):
     frame, _ = dot_hand_frame((720, 1280), [(100, 100, 150), (600.5, 300.5, 150)])
     params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
