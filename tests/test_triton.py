@@ -231,33 +231,46 @@ def test_frame_pipeline_reads_min_box_size(repo, dot):
         TritonOptions(min_box_size=-1).validate()
 
 
+def new_parameter(repo, dot, name: str, bad: float) -> dict:
+    """The repository's parameters, after checking that it carries ``name`` at DetectorOptions' default (> 0), that
+    a repository written before it reads as 0 (off) and that ``bad`` is refused."""
+    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
+    assert float(params[name]) == getattr(TritonOptions(), name) == getattr(DetectorOptions(), name) > 0
+    old = {k: v for k, v in params.items() if k != name}
+    assert getattr(FramePipeline.from_parameters(old, *ort_callables(dot["localizer"], dot["hand"], [])), name) == 0.0
+    with pytest.raises(ValueError, match=name):
+        TritonOptions(**{name: bad}).validate()
+    return params
+
+
+def shipped_pipeline_and_detect(params: dict, frame: np.ndarray, **setting) -> int:
+    """The pipeline on the shipped plain networks at ``setting`` (one parameter) against detect() with
+    any_angle=False at the same: the same joints; returns how many hands the pipeline reports."""
+    from handjoints_trt.models_registry import default_model_paths
+
+    localizer, hand = default_model_paths("fp32")
+    (name, value), = setting.items()
+    shipped = {**params, "crop_size": "128", "heatmap_stride": "4", "localizer_long_side": "384", name: str(value)}
+    result = FramePipeline.from_parameters(shipped, *ort_callables(localizer, hand, []))(frame)
+    with HandJointDetector(backend="onnxruntime", threads=1, any_angle=False, **setting) as d:
+        hands = d.detect(frame)
+    np.testing.assert_allclose(result["keypoints"], np.array([h.keypoints for h in hands]).reshape(-1, 21, 2),
+                               atol=1e-3)
+    return len(result["boxes"])
+
+
 def test_frame_pipeline_reports_a_hand_found_twice_once_as_detect_does(repo, dot, hagrid_dir):
     """The repository carries joint_nms; on the real photo where the shipped models box one hand twice
     (tests/test_detector.py) the pipeline, on the shipped plain networks, reports it once as detect() does, and
     twice with it off; a repository written before it keeps both."""
     from handjoints_trt.data.loaders import load_hagrid_mp
-    from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_paths, shipped_models_present
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
 
-    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
-    assert float(params["joint_nms"]) == TritonOptions().joint_nms == DetectorOptions().joint_nms > 0
-    old = {k: v for k, v in params.items() if k != "joint_nms"}
-    assert FramePipeline.from_parameters(old, *ort_callables(dot["localizer"], dot["hand"], [])).joint_nms == 0.0
-    with pytest.raises(ValueError, match="joint_nms"):
-        TritonOptions(joint_nms=1.5).validate()
+    params = new_parameter(repo, dot, "joint_nms", 1.5)
     if not shipped_models_present("fp32"):
         pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
-    localizer, hand = default_model_paths("fp32")
     photo = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][18].load().image
-    shipped = {**params, "crop_size": "128", "heatmap_stride": "4", "localizer_long_side": "384"}
-    counts = {}
-    for distance in (0.0, DetectorOptions().joint_nms):
-        pipeline = FramePipeline.from_parameters({**shipped, "joint_nms": str(distance)},
-                                                 *ort_callables(localizer, hand, []))
-        result = pipeline(photo)
-        with HandJointDetector(backend="onnxruntime", threads=1, any_angle=False, joint_nms=distance) as d:
-            hands = d.detect(photo)
-        np.testing.assert_allclose(result["keypoints"], np.array([h.keypoints for h in hands]), atol=1e-3)
-        counts[distance] = len(result["boxes"])
+    counts = {d: shipped_pipeline_and_detect(params, photo, joint_nms=d) for d in (0.0, DetectorOptions().joint_nms)}
     assert counts == {0.0: 2, DetectorOptions().joint_nms: 1}, counts
 
 
@@ -268,32 +281,17 @@ def test_frame_pipeline_takes_the_second_look_as_detect_does(repo, dot, hagrid_d
     import sys
 
     from handjoints_trt.data.loaders import load_hagrid_mp
-    from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_paths, shipped_models_present
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
 
-    params = parse_config(repo / "handjoints" / "config.pbtxt")["parameters"]
-    assert float(params["retry_scale"]) == TritonOptions().retry_scale == DetectorOptions().retry_scale > 0
-    old = {k: v for k, v in params.items() if k != "retry_scale"}
-    assert FramePipeline.from_parameters(old, *ort_callables(dot["localizer"], dot["hand"], [])).retry_scale == 0.0
-    with pytest.raises(ValueError, match="retry_scale"):
-        TritonOptions(retry_scale=1.0).validate()
+    params = new_parameter(repo, dot, "retry_scale", 1.0)
     if not shipped_models_present("fp32"):
         pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from retry_scale import placed
 
-    localizer, hand = default_model_paths("fp32")
     close = placed([r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][22].load(), 1.1).image
-    shipped = {**params, "crop_size": "128", "heatmap_stride": "4", "localizer_long_side": "384"}
-    counts = {}
-    for scale in (0.0, DetectorOptions().retry_scale):
-        pipeline = FramePipeline.from_parameters({**shipped, "retry_scale": str(scale)},
-                                                 *ort_callables(localizer, hand, []))
-        result = pipeline(close)
-        with HandJointDetector(backend="onnxruntime", threads=1, any_angle=False, retry_scale=scale) as d:
-            hands = d.detect(close)
-        np.testing.assert_allclose(result["keypoints"], np.array([h.keypoints for h in hands]).reshape(-1, 21, 2),
-                                   atol=1e-3)
-        counts[scale] = len(result["boxes"])
+    scales = (0.0, DetectorOptions().retry_scale)
+    counts = {s: shipped_pipeline_and_detect(params, close, retry_scale=s) for s in scales}
     assert counts == {0.0: 0, DetectorOptions().retry_scale: 1}, counts
 
 
