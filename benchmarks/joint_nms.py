@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_outputs  # noqa: E402
-from model_eval import FRAME_SIZES, composed_frames, shared_data  # noqa: E402
+from model_eval import VAL_SEED, photo_and_frame_sets, shared_data  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import detection_pr  # noqa: E402
@@ -83,23 +83,6 @@ def distinct_pair_distances(images: list[dict]) -> list[float]:
     return sorted(out)
 
 
-def image_sets(records, photos: int, start: int, turned: int, frames: int, seed: int | None):
-    """{name: generator of samples}: photos whole, turned, composed frames per size."""
-    from handjoints_trt.data.compose import turned_sample
-
-    labelled = [r for r in records if r.hands][start:start + photos]
-    sets = {"photos": lambda: (r.load() for r in labelled)}
-    for quarters in (1, 2, 3):
-        sets[f"photos turned {90 * quarters}"] = (
-            lambda q=quarters: (turned_sample(r.load(), q) for r in labelled[:turned]))
-    for size in FRAME_SIZES:
-        def frames_of(size=size):
-            gen = composed_frames(size, records) if seed is None else composed_frames(size, records, seed=seed)
-            return (gen.frame(i) for i in range(frames))
-        sets[f"composed {size[0]}x{size[1]}"] = frames_of
-    return sets
-
-
 def markdown(results: dict, command: str) -> str:
     lines = [f"# One hand found twice, reported once ({date.today().isoformat()})", "", f"Command: `{command}`", "",
              "Recall / precision at IoU 0.5 after postprocess.joint_nms at each distance (0 = off), hands ranked "
@@ -133,9 +116,11 @@ def main(argv=None) -> int:
     from handjoints_trt.data.loaders import load_hagrid_mp
 
     records = load_hagrid_mp(shared_data(), split="val")
-    splits = {"fit set": image_sets(records, args.fit_photos, 600, args.fit_turned, args.fit_frames, FIT_SEED),
-              "check set (model_eval.py's frames)": image_sets(records, args.check_photos, 0, args.check_turned,
-                                                               args.check_frames, None)}
+    splits = {"fit set": photo_and_frame_sets(records, 600, args.fit_photos, args.fit_turned, args.fit_frames,
+                                              FIT_SEED),
+              "check set (model_eval.py's frames)": photo_and_frame_sets(records, 0, args.check_photos,
+                                                                         args.check_turned, args.check_frames,
+                                                                         VAL_SEED)}
     results = {}
     with HandJointDetector(backend="onnxruntime", threads=args.threads, joint_nms=0.0) as detector:
         for split, sets in splits.items():

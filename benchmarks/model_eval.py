@@ -144,6 +144,25 @@ def pooled_by_size(scored: dict) -> list[dict]:
     return rows
 
 
+def photo_and_frame_sets(records, start: int, photos: int, turned: int, frames: int, seed: int = VAL_SEED) -> dict:
+    """{name: () -> iterable of samples}, each made afresh on call: "photos", the labelled val photos from ``start``
+    (``photos`` of them) whole; "turned 90" / "turned 180" / "turned 270", the first ``turned`` of them turned
+    clockwise; "composed WxH", ``frames`` composed val frames per FRAME_SIZES at ``seed``. start 0 and the default
+    seed give this script's own frames (a check set); another start and seed give a fit set beside them."""
+    from handjoints_trt.data.compose import turned_sample
+
+    labelled = [r for r in records if r.hands][start:start + max(photos, turned)]
+    sets = {"photos": lambda: (r.load() for r in labelled[:photos])}
+    for quarters in (1, 2, 3):
+        sets[f"turned {90 * quarters}"] = lambda q=quarters: (turned_sample(r.load(), q) for r in labelled[:turned])
+    for size in FRAME_SIZES:
+        def composed(size=size):
+            source = composed_frames(size, records, seed)
+            return (source.frame(i) for i in range(frames))
+        sets[f"composed {size[0]}x{size[1]}"] = composed
+    return sets
+
+
 def localizer_and_pipeline(detector, records, frames_per_size: int) -> dict:
     """Per frame size: stage-I recall/precision at IoU 0.5, and whole-pipeline PCK on the same frames."""
     out = {}

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_outputs  # noqa: E402
-from model_eval import FRAME_SIZES, composed_frames, detect_and_score, shared_data  # noqa: E402
+from model_eval import VAL_SEED, detect_and_score, photo_and_frame_sets, shared_data  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.data.sample import HandLabel, Sample  # noqa: E402
@@ -59,20 +59,13 @@ def hand_free_frames(count: int, seed: int) -> list[np.ndarray]:
     return [random_background(rng, *FRAME) for _ in range(count)]
 
 
-def sets_of(records, start: int, photos: int, turned: int, close_ups: int, frames: int, seed: int | None) -> dict:
-    """{name: () -> list of samples}."""
-    from handjoints_trt.data.compose import turned_sample
-
-    labelled = [r for r in records if r.hands][start:start + max(photos, turned, close_ups)]
-    sets = {f"close-up {f:g}": (lambda f=f: [placed(r.load(), f) for r in labelled[:close_ups]]) for f in CLOSE_UP}
-    sets["photos"] = lambda: [r.load() for r in labelled[:photos]]
-    for quarters in (1, 2, 3):
-        sets[f"turned {90 * quarters}"] = lambda q=quarters: [turned_sample(r.load(), q) for r in labelled[:turned]]
-    for size in FRAME_SIZES:
-        def composed(size=size):
-            gen = composed_frames(size, records) if seed is None else composed_frames(size, records, seed=seed)
-            return [gen.frame(i) for i in range(frames)]
-        sets[f"composed {size[0]}x{size[1]}"] = composed
+def sets_of(records, start: int, photos: int, turned: int, close_ups: int, frames: int, seed: int) -> dict:
+    """{name: () -> list of samples}: the close-ups of the labelled val photos from ``start``, then
+    model_eval.photo_and_frame_sets."""
+    labelled = [r for r in records if r.hands][start:start + close_ups]
+    sets = {f"close-up {f:g}": (lambda f=f: [placed(r.load(), f) for r in labelled]) for f in CLOSE_UP}
+    for name, make in photo_and_frame_sets(records, start, photos, turned, frames, seed).items():
+        sets[name] = lambda make=make: list(make())
     return sets
 
 
@@ -166,7 +159,7 @@ def main(argv=None) -> int:
     if not args.skip_check:
         results["sets"]["check set (model_eval.py's frames)"] = score_sets(
             args.scales, sets_of(records, 0, args.check_photos, args.check_turned, args.close_ups, args.check_frames,
-                                 None), args.threads)
+                                 VAL_SEED), args.threads)
     scale = RETRY_SCALE if args.timed_scale is None else args.timed_scale
     if args.hand_free:
         results["hand_free"] = {"scale": scale, **hand_free(scale, hand_free_frames(args.hand_free, FIT_SEED),
