@@ -2,7 +2,8 @@
 
 Each tracked hand's next box is the box of its joints, enlarged (DetectorOptions.track_box_scale) and moved
 by the hand's velocity (constant-velocity prediction of the box centre). Stage I runs again:
-  - when no hand is tracked, or a hand was lost (its mean joint confidence fell below lost_confidence);
+  - when no hand is tracked, or a hand was lost (its mean joint confidence fell below lost_confidence): on that same
+    frame, for the hands away from the followed ones (DetectorOptions.refind_lost; else on the next frame);
   - every redetect_interval frames;
   - every new_hand_interval frames while fewer than max_hands are tracked (a new hand may have entered).
 Stage-I boxes are matched to the tracks' *predicted* boxes (greedy on centre distance, in box sides), so
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .postprocess import joint_nms, verify_hands
+from .postprocess import box_iou, joint_nms, verify_hands
 from .types import Hand
 
 # A detection farther than this from a track's prediction (in the predicted box's mean side) starts a
@@ -49,6 +50,9 @@ HANDEDNESS_GAIN = 0.1
 # edge later (camera pans: F1 0.859 -> 0.848, PCK@0.2 0.722 -> 0.700 against 0.30 / 0.41). At 0.41 in track() only:
 # 0.863 / 0.720, moving hands at any angle and upright within 0.3 points (benchmarks/track_eval.py, RESULTS.md 17).
 TRACK_VOTE_MARGIN = 0.03
+# DetectorOptions.refind_lost: a stage-I box that a followed hand's box (its joints' box, track_box_scale) overlaps by
+# FOLLOWED_IOU or more is that hand, already read on this frame; the others are read as hands stage I found.
+FOLLOWED_IOU = 0.3
 
 
 class OneEuroFilter:
@@ -331,6 +335,23 @@ class HandTracker:
         order = [t.track_id for t in self.tracks.tracks]
         return np.array([boxes[t] for t in order]).reshape(-1, 4), order, [scores[t] for t in order]
 
+    def _unfollowed_boxes(self, image: np.ndarray) -> tuple[np.ndarray, list[int], list[float | None]]:
+        """Stage I on a frame whose followed hands were already read: its boxes that no followed hand's box overlaps
+        (IoU under FOLLOWED_IOU), their track ids (a remembered lost track's, or a new one's) and stage-I scores."""
+        self.last_ran_localizer, self._force_detect = True, False
+        det_boxes, det_scores = self.detector.localize(image)
+        followed = np.array([t.box for t in self.tracks.tracks]).reshape(-1, 4)
+        if len(followed) and len(det_boxes):
+            free = box_iou(det_boxes, followed).max(axis=1) < FOLLOWED_IOU
+            det_boxes, det_scores = det_boxes[free], det_scores[free]
+        before = {t.track_id for t in self.tracks.tracks}
+        room = max(0, self.options.max_hands - len(self.tracks))
+        picked = [(tid, box, float(score)) for tid, box, score in
+                  zip(self.tracks.associate(det_boxes, max_new=room), det_boxes, det_scores)
+                  if tid is not None and tid not in before]
+        return (np.array([p[1] for p in picked], np.float64).reshape(-1, 4), [p[0] for p in picked],
+                [p[2] for p in picked])
+
     def update(self, frame: np.ndarray, timestamp: float | None = None) -> list[Hand]:
         """Hands of the next frame. timestamp: seconds (for smoothing); None = frame_index / fps."""
         from .detector import as_bgr_frame
@@ -341,6 +362,11 @@ class HandTracker:
         self.tracks.tick()
         known = {t.track_id for t in self.tracks.tracks}   # an id not among these is a track stage I starts now
         hands = self._read(image, t, known, *self._boxes_for_frame(image))
+        if self._force_detect and not self.last_ran_localizer and self.options.refind_lost:
+            # A followed hand was lost on a frame stage I skipped: stage I now, not on the next frame, for the hands
+            # away from those still followed (not read again); stage I's schedule goes on as it was.
+            followed = {track.track_id for track in self.tracks.tracks}
+            hands += self._read(image, t, followed, *self._unfollowed_boxes(image))
         if not hands and self.last_ran_localizer and not len(self.tracks):
             # Nothing followed and stage I found nothing: the coarser second look, as detect() takes it.
             side = self.detector.retry_long_side((image.shape[1], image.shape[0]))

@@ -228,7 +228,12 @@ class DetectorOptions:
     new_hand_interval: while fewer than max_hands are tracked, run stage I every this many frames (a new
         hand may have entered).
     lost_confidence: on a frame stage I did not run on, a track whose mean joint confidence falls below this is
-        lost (stage I runs next frame); where stage I ran and scored it, detect()'s vote decides instead.
+        lost; where stage I ran and scored it, detect()'s vote decides instead.
+    refind_lost: when a track is lost on a frame stage I did not run on, stage I runs on that same frame for the
+        hands it may find away from the followed ones (a hand that moved out of its crop: it comes back on the frame
+        it was lost, with its id when near its last box); False = on the next frame, as before session 26. The
+        stage-I schedule is unchanged. On labelled video (benchmarks/track_eval.py) recall +0.9 to +2.6 points for
+        +15 % stage-I runs, precision -0.4 to -0.9 (benchmarks/RESULTS.md section 21).
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).
     smoothing: One-Euro smoothing of the tracked joints; smooth_min_cutoff (Hz), smooth_beta,
@@ -278,6 +283,8 @@ class DetectorOptions:
     # Added in session 25.
     joint_nms: float = JOINT_NMS
     retry_scale: float = RETRY_SCALE
+    # Added in session 26.
+    refind_lost: bool = True
 
     def resolved(self) -> "DetectorOptions":
         """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
@@ -336,7 +343,7 @@ class DetectorOptions:
         if not (self.any_angle is None or isinstance(self.any_angle, bool) or self.any_angle == "track"):
             raise ValueError(f"any_angle must be None (on with the shipped hand network), True (detect() and track()), "
                              f"'track' (track() only) or False, got {self.any_angle!r}")
-        for name in ("flip_test", "mirrored"):
+        for name in ("flip_test", "mirrored", "refind_lost"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not (isinstance(self.upright_pass, bool) or self.upright_pass == "track"):

@@ -224,6 +224,23 @@ def test_video_redetect_interval_reaches_the_tracker(dot, tmp_path):
     assert proc.returncode != 0 and "redetect_interval" in proc.stderr
 
 
+def test_video_no_refind_lost_reaches_the_tracker(dot, tmp_path):
+    """A real MJPG clip whose hand jumps across the frame on frame 3, a frame stage I skips: by default stage I looks
+    for the lost hand on that frame and frame 3 has it; with --no-refind-lost frame 3 is empty and frame 4 has it."""
+    clip = tmp_path / "jump.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (480, 360))
+    for i in range(5):
+        writer.write(dot_hand_frame((360, 480), [(40, 40, 140) if i < 3 else (300, 200, 140)])[0])
+    writer.release()
+    counts = {}
+    for flags in ((), ("--no-refind-lost",)):
+        out = tmp_path / ("off" if flags else "on")
+        run("video", str(clip), "--out", str(out), "--no-video", "--quiet", "--max-hands", "1", *flags, *models(dot))
+        counts[flags] = [len(json.loads(line)["hands"]) for line in (out / "jump.jsonl").read_text().splitlines()]
+    assert counts[()] == [1, 1, 1, 1, 1], counts
+    assert counts[("--no-refind-lost",)] == [1, 1, 1, 0, 1], counts
+
+
 def test_video_errors(dot, tmp_path):
     bad = tmp_path / "bad.avi"
     bad.write_bytes(b"not a video")

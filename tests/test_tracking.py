@@ -149,6 +149,27 @@ def test_lost_hand_triggers_stage_one_and_a_new_id(dots):
         assert [h.track_id for h in tracker.update(moved)] == [1]
 
 
+def test_a_hand_lost_between_stage_one_frames_is_looked_for_at_once(dots):
+    """A followed hand that jumps away on a frame stage I skips: its crop sees background and the track is lost.
+    Stage I then runs on that same frame and finds the hand where it went (DetectorOptions.refind_lost); without it
+    the frame reports nothing and the hand comes back one frame later."""
+    here, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
+    there, truth = dot_hand_frame((480, 640), [(380, 250, 150)])
+    for refind in (False, True):
+        with _detector(dots, max_hands=1, redetect_interval=1000, refind_lost=refind) as detector:
+            tracker = HandTracker(detector)
+            assert [[h.track_id for h in tracker.update(here)] for _ in range(3)] == [[0]] * 3
+            assert not tracker.last_ran_localizer
+            jumped = tracker.update(there)
+            assert tracker.last_ran_localizer == refind
+            if refind:
+                assert [h.track_id for h in jumped] == [1]
+                assert np.abs(jumped[0].keypoints - truth[0]).max() < 2.5
+            else:
+                assert jumped == []
+                assert [h.track_id for h in tracker.update(there)] == [1] and tracker.last_ran_localizer
+
+
 def test_a_new_track_needs_the_vote_of_detect(dots):
     """A stage-I box that detect() would not report at TRACK_VOTE_MARGIN under hand_threshold (its vote under
     that) starts no track, and the first frame's tracked hands are detect()'s at that threshold; a running track is
