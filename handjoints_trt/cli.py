@@ -476,6 +476,9 @@ def _video_parser(sub, full: bool) -> None:
     p.add_argument("--no-refind-lost", dest="refind_lost", action="store_false",
                    help="look for a hand lost between stage-I frames on the next frame, not on the frame it was lost "
                         "(DetectorOptions.refind_lost)")
+    p.add_argument("--track-recrop", type=float, default=DetectorOptions.track_recrop, metavar="F",
+                   help=f"read a followed hand again around its joints when they lie off its crop's centre by more "
+                        f"than F of the crop's side (default {DetectorOptions.track_recrop}; 0 = off)")
     p.add_argument("--quiet", action="store_true", help="no progress")
     add_runtime_options(p)
 
@@ -519,7 +522,8 @@ def cmd_video(args) -> int:
     writer, index = None, 0
     try:
         with make_detector(args, smoothing=args.smoothing, fps=fps, redetect_interval=args.redetect_interval,
-                           new_hand_interval=args.new_hand_interval, refind_lost=args.refind_lost) as detector, \
+                           new_hand_interval=args.new_hand_interval, refind_lost=args.refind_lost,
+                           track_recrop=args.track_recrop) as detector, \
                 open(joints_path, "w") as joints, Progress(total, args.video.name, not args.quiet) as progress:
             if args.format == "csv":
                 joints.write(CSV_HEADER + "\n")

@@ -13,7 +13,8 @@ reports no hand that detect() would not. On every frame where stage I runs and s
 vote decides whether it lives (so track() with redetect_interval=1 reports what detect() reports, with ids); a
 hand the vote keeps while its joints are under lost_confidence (a hand cut by the frame edge, say) gets stage I
 again on the next frame. On the other frames stage II alone follows a hand while its joints stay sure
-(lost_confidence). A lost track is remembered LOST_TRACK_MEMORY frames: stage I finding a hand near its last box
+(lost_confidence), and reads it again around its joints when they lie off its crop's centre (track_recrop).
+A lost track is remembered LOST_TRACK_MEMORY frames: stage I finding a hand near its last box
 gives it its id back. On a stage-I frame where no hand is followed and stage I finds none, it looks once more at a
 coarser scale, as detect() does (DetectorOptions.retry_scale: a hand close to the camera).
 Each track's handedness is a running mean of the hand network's P(right hand) (HANDEDNESS_GAIN per frame), so one
@@ -393,6 +394,8 @@ class HandTracker:
         hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned,
                                        rotations_deg=[self._rotation(t, aligned) for t in followed], reread=reread)
         rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
+        if self.options.track_recrop:
+            hands = self._recropped(image, boxes, scores, hands, rotations, aligned)
         out = []
         for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):
             unsure = hand.mean_confidence < self.options.lost_confidence
@@ -419,6 +422,32 @@ class HandTracker:
             out.append(self._finish(hand, tid, score, t))
         dropped = self._same_hand_tracks(out) | set(self.tracks.drop_duplicates())
         return self.detector.refine(image, [h for h in out if h.track_id not in dropped])
+
+    def _recropped(self, image: np.ndarray, boxes: np.ndarray, scores: list[float | None], hands: list[Hand],
+                   rotations: np.ndarray, aligned: bool) -> list[Hand]:
+        """The hands, those followed without stage I whose joints lie off their crop's centre by more than
+        DetectorOptions.track_recrop of its side (a hand that moved faster than predicted, partly out of its crop)
+        read again on a crop around their joints, turned as before; the surer read (mean joint confidence) kept."""
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        redo, again_boxes = [], []
+        for i, (hand, score) in enumerate(zip(hands, scores)):
+            if score is not None:
+                continue
+            box = joints_box(hand.keypoints, self.options.track_box_scale)
+            side = max(float((boxes[i, 2:] - boxes[i, :2]).max()), 1.0)
+            if np.abs((box[:2] + box[2:] - boxes[i, :2] - boxes[i, 2:]) / 2).max() > self.options.track_recrop * side:
+                redo.append(i)
+                again_boxes.append(box)
+        if not redo:
+            return hands
+        again = self.detector.estimate(image, np.array(again_boxes), upright_pass=False, aligned=aligned,
+                                       rotations_deg=[float(rotations[i]) for i in redo],
+                                       reread=np.ones(len(redo), bool))
+        hands = list(hands)
+        for i, hand in zip(redo, again):
+            if hand.mean_confidence > hands[i].mean_confidence:
+                hands[i] = hand
+        return hands
 
     def _same_hand_tracks(self, hands: list[Hand]) -> set[int]:
         """End the younger of two tracks whose hands on this frame repeat each other's joints (one hand followed

@@ -66,6 +66,12 @@ JOINT_NMS = 0.15
 # seed 5) 0.5, 0.67 and 0.75 tie (pooled F1 0.951 / 0.950 / 0.951 against 0.942 off); 0.67 costs a hand-free
 # 640x480 frame least (1.6x against 2.8x and 1.7x: a coarser look proposes more false boxes for stage II to read).
 RETRY_SCALE = 0.67
+# DetectorOptions.track_recrop: in track(), a hand followed without stage I whose joints lie off its crop's centre by
+# more than this fraction of the crop's side is read again on a crop around its joints. Session 26, on track_eval.py's
+# moving hands (30 sequences of 60 frames, refind_lost on): 0.1 / 0.2 / 0.3 F1 -0.3 / +0.8 / -0.2 points (0.1 reads
+# 12 % of frames twice and follows more false hands); camera pans 0.15-0.25 within +-0.3; checked at 0.2 on moving
+# hands at another seed (RESULTS.md section 21).
+TRACK_RECROP = 0.2
 
 
 @dataclass
@@ -229,6 +235,11 @@ class DetectorOptions:
         hand may have entered).
     lost_confidence: on a frame stage I did not run on, a track whose mean joint confidence falls below this is
         lost; where stage I ran and scored it, detect()'s vote decides instead.
+    track_recrop: on a frame stage I did not run on, a followed hand whose joints' box lies off the centre of the
+        crop it was read from by more than this fraction of the crop's side (it moved faster than its track
+        predicted, partly out of the crop) is read again on a crop around its joints, the surer read kept, 0..1 (0 =
+        off; TRACK_RECROP). On labelled video of moving hands F1 +0.3 to +0.8 points, PCK@0.2 +0.6 to +1.0, for a
+        second read on 6-9 % of frames; camera pans unchanged (benchmarks/RESULTS.md section 21).
     refind_lost: when a track is lost on a frame stage I did not run on, stage I runs on that same frame for the
         hands it may find away from the followed ones (a hand that moved out of its crop: it comes back on the frame
         it was lost, with its id when near its last box); False = on the next frame, as before session 26. The
@@ -285,6 +296,7 @@ class DetectorOptions:
     retry_scale: float = RETRY_SCALE
     # Added in session 26.
     refind_lost: bool = True
+    track_recrop: float = TRACK_RECROP
 
     def resolved(self) -> "DetectorOptions":
         """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
@@ -324,7 +336,7 @@ class DetectorOptions:
         _check_int("redetect_interval", self.redetect_interval, 1)
         _check_int("new_hand_interval", self.new_hand_interval, 1)
         for name in ("box_threshold", "nms_iou", "lost_confidence", "min_hand_confidence", "hand_threshold",
-                     "confidence_weight", "box_refine", "joint_nms"):
+                     "confidence_weight", "box_refine", "joint_nms", "track_recrop"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number in 0..1, got {value!r}")

@@ -239,6 +239,8 @@ def test_video_no_refind_lost_reaches_the_tracker(dot, tmp_path):
         counts[flags] = [len(json.loads(line)["hands"]) for line in (out / "jump.jsonl").read_text().splitlines()]
     assert counts[()] == [1, 1, 1, 1, 1], counts
     assert counts[("--no-refind-lost",)] == [1, 1, 1, 0, 1], counts
+    proc = run("video", str(clip), "--out", str(tmp_path), "--track-recrop", "1.5", *models(dot), check=False)
+    assert proc.returncode != 0 and "track_recrop" in proc.stderr
 
 
 def test_video_errors(dot, tmp_path):

@@ -321,6 +321,10 @@ def test_options_are_checked(dots):
         HandJointDetector(nms_nested=90, **common)
     with pytest.raises(ValueError, match="flip_test must be True or False"):
         HandJointDetector(flip_test=1, **common)
+    with pytest.raises(ValueError, match="refind_lost must be True or False"):
+        HandJointDetector(refind_lost="no", **common)
+    with pytest.raises(ValueError, match="track_recrop must be a number in 0..1"):
+        HandJointDetector(track_recrop=1.5, **common)
     for bad in (-1.0, True, "16"):
         with pytest.raises(ValueError, match="min_box_size must be a number of frame pixels"):
             HandJointDetector(min_box_size=bad, **common)

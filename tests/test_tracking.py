@@ -170,6 +170,24 @@ def test_a_hand_lost_between_stage_one_frames_is_looked_for_at_once(dots):
                 assert [h.track_id for h in tracker.update(there)] == [1] and tracker.last_ran_localizer
 
 
+def test_a_hand_that_outran_its_crop_is_read_again_around_its_joints(dots):
+    """A followed hand that moves 60 px on a frame stage I skips (its track predicted it still): its crop holds part of
+    it, the joints come out sure enough to keep the track but off by ~48 px. With track_recrop it is read again on a
+    crop around those joints and lands within a pixel; off, the frame keeps the bad read."""
+    here, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
+    there, truth = dot_hand_frame((480, 640), [(160, 130, 150)])
+    error = {}
+    for recrop in (0.0, 0.2):
+        with _detector(dots, max_hands=1, redetect_interval=1000, track_recrop=recrop) as detector:
+            tracker = HandTracker(detector)
+            for _ in range(3):
+                tracker.update(here)
+            hands = tracker.update(there)
+            assert not tracker.last_ran_localizer and [h.track_id for h in hands] == [0]
+            error[recrop] = float(np.abs(hands[0].keypoints - truth[0]).max())
+    assert error[0.0] > 20 and error[0.2] < 2.5, error
+
+
 def test_a_new_track_needs_the_vote_of_detect(dots):
     """A stage-I box that detect() would not report at TRACK_VOTE_MARGIN under hand_threshold (its vote under
     that) starts no track, and the first frame's tracked hands are detect()'s at that threshold; a running track is
