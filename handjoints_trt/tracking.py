@@ -13,10 +13,11 @@ reports no hand that detect() would not. On every frame where stage I runs and s
 vote decides whether it lives (so track() with redetect_interval=1 reports what detect() reports, with ids); a
 hand the vote keeps while its joints are under lost_confidence (a hand cut by the frame edge, say) gets stage I
 again on the next frame. On the other frames stage II alone follows a hand while its joints stay sure
-(lost_confidence), and reads it again around its joints when they lie off its crop's centre (track_recrop).
-A lost track is remembered LOST_TRACK_MEMORY frames: stage I finding a hand near its last box
-gives it its id back. On a stage-I frame where no hand is followed and stage I finds none, it looks once more at a
-coarser scale, as detect() does (DetectorOptions.retry_scale: a hand close to the camera).
+(lost_confidence; on a stage-I frame whose boxes missed it, unseen_confidence), and reads it again around its joints
+when they lie off its crop's centre (track_recrop). A lost track is remembered LOST_TRACK_MEMORY frames: stage I
+finding a hand near its last box gives it its id back. On a stage-I frame where no hand is followed and stage I
+finds none, it looks once more at a coarser scale, as detect() does (DetectorOptions.retry_scale: a hand close to
+the camera).
 Each track's handedness is a running mean of the hand network's P(right hand) (HANDEDNESS_GAIN per frame), so one
 doubtful frame (an edge-on hand) does not flip it. Optional One-Euro smoothing of the joints per track (Casiez et
 al. 2012). Each returned Hand.box is refined as
@@ -399,7 +400,9 @@ class HandTracker:
         out = []
         for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):
             unsure = hand.mean_confidence < self.options.lost_confidence
-            if score is None and unsure:
+            # On a frame stage I ran, a followed hand it did not propose must be surer to go on (unseen_confidence).
+            unseen = score is None and self.last_ran_localizer and hand.mean_confidence < self.options.unseen_confidence
+            if score is None and (unsure or unseen):
                 self.tracks.remove(tid, remember=True)
                 self._force_detect = True   # a lost hand may be elsewhere: stage I on the next frame
                 continue

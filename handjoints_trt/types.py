@@ -72,6 +72,12 @@ RETRY_SCALE = 0.67
 # 12 % of frames twice and follows more false hands); camera pans 0.15-0.25 within +-0.3; checked at 0.2 on moving
 # hands at another seed (RESULTS.md section 21).
 TRACK_RECROP = 0.2
+# DetectorOptions.unseen_confidence: in track(), on a frame stage I ran, a followed hand that none of its boxes matched
+# goes on only with mean joint confidence >= this. Session 26, chosen on track_eval.py's sequences at other seeds (20
+# each, moving hands upright and at any angle at seed 777, camera pans at 778), against 0 (lost_confidence alone):
+# 0.6 / 0.7 / 0.8 / 0.9 F1 at any angle 0.928 -> 0.949 / 0.952 / 0.952 / 0.952, upright 0.933 -> 0.938 (0.6-0.9),
+# pans 0.848 -> 0.849 / - / 0.852 / -; checked on track_eval.py's own sequences (RESULTS.md section 21).
+UNSEEN_CONFIDENCE = 0.8
 
 
 @dataclass
@@ -240,6 +246,10 @@ class DetectorOptions:
         predicted, partly out of the crop) is read again on a crop around its joints, the surer read kept, 0..1 (0 =
         off; TRACK_RECROP). On labelled video of moving hands F1 +0.3 to +0.8 points, PCK@0.2 +0.6 to +1.0, for a
         second read on 6-9 % of frames; camera pans unchanged (benchmarks/RESULTS.md section 21).
+    unseen_confidence: on a frame stage I ran, a followed hand that none of its boxes matched goes on only if its
+        mean joint confidence is at least this, 0..1 (UNSEEN_CONFIDENCE; lost_confidence alone before session 26): a
+        track that drifted off its hand onto background keeps middling joints, and stage I does not see a hand
+        there. On labelled video precision +0.3 to +3 points, recall unchanged or higher (RESULTS.md section 21).
     refind_lost: when a track is lost on a frame stage I did not run on, stage I runs on that same frame for the
         hands it may find away from the followed ones (a hand that moved out of its crop: it comes back on the frame
         it was lost, with its id when near its last box); False = on the next frame, as before session 26. The
@@ -297,6 +307,7 @@ class DetectorOptions:
     # Added in session 26.
     refind_lost: bool = True
     track_recrop: float = TRACK_RECROP
+    unseen_confidence: float = UNSEEN_CONFIDENCE
 
     def resolved(self) -> "DetectorOptions":
         """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
@@ -336,7 +347,7 @@ class DetectorOptions:
         _check_int("redetect_interval", self.redetect_interval, 1)
         _check_int("new_hand_interval", self.new_hand_interval, 1)
         for name in ("box_threshold", "nms_iou", "lost_confidence", "min_hand_confidence", "hand_threshold",
-                     "confidence_weight", "box_refine", "joint_nms", "track_recrop"):
+                     "confidence_weight", "box_refine", "joint_nms", "track_recrop", "unseen_confidence"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number in 0..1, got {value!r}")

@@ -325,6 +325,8 @@ def test_options_are_checked(dots):
         HandJointDetector(refind_lost="no", **common)
     with pytest.raises(ValueError, match="track_recrop must be a number in 0..1"):
         HandJointDetector(track_recrop=1.5, **common)
+    with pytest.raises(ValueError, match="unseen_confidence must be a number in 0..1"):
+        HandJointDetector(unseen_confidence=-0.1, **common)
     for bad in (-1.0, True, "16"):
         with pytest.raises(ValueError, match="min_box_size must be a number of frame pixels"):
             HandJointDetector(min_box_size=bad, **common)

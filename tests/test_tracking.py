@@ -188,6 +188,39 @@ def test_a_hand_that_outran_its_crop_is_read_again_around_its_joints(dots):
     assert error[0.0] > 20 and error[0.2] < 2.5, error
 
 
+def _dots_only(count: int) -> np.ndarray:
+    """The dot hand of dot_hand_frame((480, 640), [(100, 100, 150)]) with its palm gone and only its first ``count``
+    dots left: stage I (which looks for palms) proposes nothing there, stage II reads middling joints."""
+    import cv2
+
+    from runtime_models import BACKGROUND_BGR, DOT_COLORS_BGR, DOT_LAYOUT
+
+    frame = np.full((480, 640, 3), BACKGROUND_BGR, np.uint8)
+    for color, (x, y) in list(zip(DOT_COLORS_BGR, np.array([100, 100]) + DOT_LAYOUT * 150))[:count]:
+        cv2.circle(frame, (int(x), int(y)), 6, color, -1)
+    return frame
+
+
+def test_a_hand_stage_one_does_not_see_must_be_sure_to_go_on(dots):
+    """A followed hand becomes a few loose dots (mean joint confidence ~0.38) that stage I does not propose. On a
+    frame stage I skips, lost_confidence (0.3) keeps the track; on a frame stage I runs, unseen_confidence (0.8) ends
+    it, while unseen_confidence 0 keeps it as before session 26."""
+    here, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
+    loose = _dots_only(8)
+    with _detector(dots, max_hands=1) as detector:
+        assert len(detector.localize(loose)[0]) == 0
+        assert 0.3 < detector.estimate(loose, [[90, 90, 260, 260]])[0].mean_confidence < 0.8
+    kept = {}
+    for unseen in (0.0, 0.8):
+        with _detector(dots, max_hands=1, redetect_interval=2, unseen_confidence=unseen) as detector:
+            tracker = HandTracker(detector)
+            assert [h.track_id for h in tracker.update(here)] == [0]
+            assert [h.track_id for h in tracker.update(loose)] == [0] and not tracker.last_ran_localizer
+            kept[unseen] = [h.track_id for h in tracker.update(loose)]
+            assert tracker.last_ran_localizer
+    assert kept == {0.0: [0], 0.8: []}, kept
+
+
 def test_a_new_track_needs_the_vote_of_detect(dots):
     """A stage-I box that detect() would not report at TRACK_VOTE_MARGIN under hand_threshold (its vote under
     that) starts no track, and the first frame's tracked hands are detect()'s at that threshold; a running track is
