@@ -135,13 +135,15 @@ def hands_from_result(result, width: int, height: int) -> list[Hand]:
 class MediaPipeHands:
     """MediaPipe Hands behind our detect(): ``detect(bgr (H, W, 3) uint8) -> list[Hand]`` in frame pixels.
 
-    hands_module: mediapipe.solutions.hands (import_hands_module()); the rest are its Hands() options.
+    hands_module: mediapipe.solutions.hands (import_hands_module()); the rest are its Hands() options. video: its
+    tracking mode (static_image_mode=False: the palm detector runs only until it has max_hands hands, which the
+    landmark model then follows from frame to frame; benchmarks/track_eval.py --peer), for one video per instance.
     A context manager: close() frees the MediaPipe graph.
     """
 
     def __init__(self, hands_module, max_hands: int = 4, model_complexity: int = 1,
-                 min_detection_confidence: float = 0.5):
-        self.options = {"static_image_mode": True, "max_num_hands": max_hands,
+                 min_detection_confidence: float = 0.5, video: bool = False):
+        self.options = {"static_image_mode": not video, "max_num_hands": max_hands,
                         "model_complexity": model_complexity, "min_detection_confidence": min_detection_confidence}
         self._hands = hands_module.Hands(**self.options)
 

@@ -117,6 +117,7 @@ class ModeScore:
 
     def __init__(self, frames: int):
         self.tp = self.fp = self.fn = self.switches = self.stage1 = self.frames = 0
+        self.knows_stage1 = True   # False for a peer that does not say when its detector ran
         # handedness: agreement of found hands with their label; flips = a labelled hand named otherwise than on
         # the last frame it was found (a track's running value should flip less than detect()'s per-frame one)
         self.hand_agree = self.hand_named = self.hand_flips = 0
@@ -165,7 +166,7 @@ class ModeScore:
         return {"recall": recall, "precision": precision,
                 "f1": 2 * recall * precision / (recall + precision) if recall + precision else 0.0,
                 "tp": self.tp, "fp": self.fp, "fn": self.fn, "pck@0.2": float(pck.pck[1]),
-                "stage1_frames": self.stage1, "frames": self.frames, "id_switches": self.switches,
+                "stage1_frames": self.stage1 if self.knows_stage1 else None, "frames": self.frames, "id_switches": self.switches,
                 "handedness_agreement": self.hand_agree / self.hand_named if self.hand_named else None,
                 "handedness_flips": self.hand_flips,
                 "median_ms": float(np.median(self.ms)) if self.ms else float("nan"),
@@ -187,6 +188,38 @@ def run_sequence(detector, frames: list[np.ndarray], labels: list[ViewLabels], m
         ms = (time.perf_counter() - start) * 1e3
         ran = True if mode == "detect" else detector._tracker.last_ran_localizer
         score.add(index, hands, label, ms, ran, last_ids)
+
+
+PEER_MODE = "MediaPipe Hands (video mode)"
+
+
+def peer_hands_module():
+    """mediapipe.solutions.hands with this process pinned to one CPU (both pipelines then run on one core, as
+    benchmarks/peer_mediapipe.py times them), or None after printing how to install it."""
+    from peer_mediapipe import MediaPipeMissing, import_hands_module, pin_to_one_cpu
+
+    try:
+        module = import_hands_module()
+    except MediaPipeMissing as exc:
+        print(exc, file=sys.stderr)
+        return None
+    pin_to_one_cpu(-1)
+    return module
+
+
+def run_peer_sequence(hands_module, frames: list[np.ndarray], labels: list[ViewLabels], score: ModeScore) -> None:
+    """One sequence through MediaPipe Hands in its own tracking mode (peer_mediapipe.MediaPipeHands(video=True)), a
+    fresh graph per sequence as our tracker is fresh per sequence. It reports no track ids, nor when its palm
+    detector ran: those columns stay empty."""
+    from peer_mediapipe import MediaPipeHands
+
+    last_ids: dict[int, int] = {}
+    with MediaPipeHands(hands_module, max_hands=DetectorOptions().max_hands, video=True) as peer:
+        for index, (frame, label) in enumerate(zip(frames, labels)):
+            start = time.perf_counter()
+            hands = peer.detect(frame)
+            score.add(index, hands, label, (time.perf_counter() - start) * 1e3, False, last_ids)
+    score.knows_stage1 = False
 
 
 def sequences(records, count: int, frames: int, view: tuple[int, int], scale: float, seed: int = TRACK_SEED):
@@ -303,8 +336,10 @@ def markdown(results: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["modes"].items():
         agree = r.get("handedness_agreement")
+        peer = r["stage1_frames"] is None   # MediaPipe: it tells neither when its palm detector ran nor track ids
+        stage1 = "-" if peer else f"{r['stage1_frames']}/{r['frames']}"
         lines.append(f"| {name} | {r['recall']:.3f} | {r['precision']:.3f} | {r['f1']:.3f} | {r['pck@0.2']:.3f} | "
-                     f"{r['stage1_frames']}/{r['frames']} | {r['id_switches']} | "
+                     f"{stage1} | {'-' if peer else r['id_switches']} | "
                      f"{'-' if agree is None else f'{agree:.3f}'} | {r.get('handedness_flips', '-')} | "
                      f"{r['median_ms']:.1f} |")
     lines += ["", "L-R agreement: found hands whose handedness matches the label (real hands: MediaPipe's, swapped to "
@@ -349,9 +384,15 @@ def main(argv=None) -> int:
     parser.add_argument("--base", default="", metavar="KEY=VALUE[,KEY=VALUE]",
                         help="DetectorOptions every mode starts from, detect() included (e.g. upright_pass=true)")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--peer", action="store_true",
+                        help="also MediaPipe Hands in its video mode, the whole run pinned to one CPU (run with the "
+                             "Python that has mediapipe: benchmarks/peer_mediapipe.py's docstring)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
     view = tuple(int(v) for v in args.view.lower().split("x"))
+    hands_module = peer_hands_module() if args.peer else None
+    if args.peer and hands_module is None:
+        return 2
     if len(view) != 2 or args.scale <= 1:
         parser.error("--view must be WIDTHxHEIGHT and --scale > 1")
     from handjoints_trt.data.loaders import load_hagrid_mp
@@ -359,7 +400,7 @@ def main(argv=None) -> int:
     records = load_hagrid_mp(shared_data(), split="val")
     settings = {"detect": None, **{f"track {spec}".strip() if spec else "track (defaults)": parse_settings(spec)
                                    for spec in args.track}}
-    scores = {m: ModeScore(args.frames) for m in settings}
+    scores = {m: ModeScore(args.frames) for m in [*settings, *([PEER_MODE] if args.peer else [])]}
     hands = 0
     from contextlib import ExitStack
 
@@ -380,6 +421,8 @@ def main(argv=None) -> int:
                 detector = detectors[key]
                 detector.options = options
                 run_sequence(detector, frames, labels, mode, scores[mode])
+            if hands_module is not None:
+                run_peer_sequence(hands_module, frames, labels, scores[PEER_MODE])
             print(f"[track_eval] sequence {n + 1}/{args.sequences}", file=sys.stderr, flush=True)
     command = "python benchmarks/track_eval.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     results = {"date": str(date.today()), "command": command, "sequences": args.sequences, "frames": args.frames,

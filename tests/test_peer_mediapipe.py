@@ -214,6 +214,46 @@ def test_script_without_mediapipe_exits_2_no_traceback(tmp_path):
     assert "mediapipe==0.10.14" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_track_eval_peer_without_mediapipe_exits_2_with_install_hint(monkeypatch, tmp_path, capsys):
+    """track_eval.py --peer needs MediaPipe: without it the run stops before any work, with the install hint."""
+    import track_eval
+
+    monkeypatch.setitem(sys.modules, "mediapipe", None)
+    assert track_eval.main(["--peer", "--sequences", "1", "--frames", "2", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install mediapipe==0.10.14" in err and list(tmp_path.iterdir()) == []
+
+
+def test_track_eval_markdown_leaves_the_peers_unknown_cells_empty():
+    """MediaPipe says neither when its palm detector ran nor which hand is which track: '-' there, not 0."""
+    import track_eval
+
+    row = {"recall": 0.9, "precision": 0.95, "f1": 0.924, "pck@0.2": 0.85, "frames": 60, "id_switches": 0,
+           "handedness_agreement": None, "handedness_flips": 3, "median_ms": 20.0}
+    results = {"date": "2026-12-06", "command": "c", "sequences": 1, "frames": 60, "view": "640x480", "scale": 1.5,
+               "motion": "hands", "hands": 60, "modes": {"track (defaults)": {**row, "stage1_frames": 12},
+                                                         track_eval.PEER_MODE: {**row, "stage1_frames": None}}}
+    lines = track_eval.markdown(results).splitlines()
+    ours = next(line for line in lines if line.startswith("| track (defaults)"))
+    peer = next(line for line in lines if line.startswith(f"| {track_eval.PEER_MODE}"))
+    assert "| 12/60 | 0 |" in ours and "| - | - |" in peer
+
+
+def test_real_mediapipe_video_mode_follows_a_hagrid_hand(hagrid_dir):
+    """MediaPipeHands(video=True) (its tracking mode, track_eval.py --peer) on a real val photo shown for 5 frames:
+    the hand is found on every frame, where the label is."""
+    pytest.importorskip("mediapipe")
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.postprocess import box_iou
+
+    sample = pm.paste_centred(load_hagrid_mp(hagrid_dir, split="val")[0].load())
+    with pm.MediaPipeHands(pm.import_hands_module(), video=True) as adapter:
+        assert adapter.options["static_image_mode"] is False
+        found = [adapter.detect(sample.image) for _ in range(5)]
+    for hands in found:
+        assert hands and box_iou(sample.hands[0].box[None], np.array([h.box for h in hands], np.float32)).max() >= 0.5
+
+
 # ------------------------------------------------------------------------------------------------ real mediapipe
 def test_real_mediapipe_on_one_hagrid_photo(hagrid_dir):
     pytest.importorskip("mediapipe")
