@@ -362,11 +362,15 @@ python benchmarks/robustness.py --photos 200 --threads 1 --retry-scale 0 --out b
 /work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --close-ups 200 \
     --runs 50 --out benchmarks/results/retry_scale/peer
 # 23. (Session 26) No new weights: track() looks for a hand lost between stage-I frames on that frame
-#     (DetectorOptions.refind_lost) and reads a hand that outran its crop again around its joints (track_recrop),
-#     RESULTS section 21:
+#     (DetectorOptions.refind_lost), reads a hand that outran its crop again around its joints (track_recrop) and
+#     ends a followed hand stage I no longer sees unless its joints are sure (unseen_confidence), RESULTS section 21:
 te=(python benchmarks/track_eval.py --sequences 30 --frames 60 --threads 1)
-"${te[@]}" --track '' refind_lost=false,track_recrop=0 track_recrop=0 new_hand_interval=2 redetect_interval=1
-"${te[@]}" --motion hands --track '' refind_lost=false,track_recrop=0 track_recrop=0 new_hand_interval=2 \
-    redetect_interval=1
-"${te[@]}" --motion hands --any-angle --track '' refind_lost=false,track_recrop=0 track_recrop=0 \
-    --out benchmarks/results/track_any_angle
+off=refind_lost=false,track_recrop=0,unseen_confidence=0
+"${te[@]}" --track '' "$off" unseen_confidence=0 new_hand_interval=2 redetect_interval=1
+"${te[@]}" --motion hands --track '' "$off" unseen_confidence=0 new_hand_interval=2 redetect_interval=1
+"${te[@]}" --motion hands --any-angle --track '' "$off" unseen_confidence=0 --out benchmarks/results/track_any_angle
+#     Beside MediaPipe Hands in its video mode (in /work/mp_venv, benchmarks/peer_mediapipe.py's docstring):
+pe=(/work/mp_venv/bin/python benchmarks/track_eval.py --sequences 30 --frames 60 --threads 1 --peer)
+"${pe[@]}" --motion hands --out benchmarks/results/track_peer/hands
+"${pe[@]}" --out benchmarks/results/track_peer/pans
+"${pe[@]}" --motion hands --any-angle --out benchmarks/results/track_peer/any_angle
