@@ -428,9 +428,10 @@ class HandTracker:
 
     def _recropped(self, image: np.ndarray, boxes: np.ndarray, scores: list[float | None], hands: list[Hand],
                    rotations: np.ndarray, aligned: bool) -> list[Hand]:
-        """The hands, those followed without stage I whose joints lie off their crop's centre by more than
-        DetectorOptions.track_recrop of its side (a hand that moved faster than predicted, partly out of its crop)
-        read again on a crop around their joints, turned as before; the surer read (mean joint confidence) kept."""
+        """The hands, those read from their track's box (no stage-I box this frame) whose joints lie off their crop's
+        centre by more than DetectorOptions.track_recrop of its side (a hand that moved faster than predicted, partly
+        out of its crop) read again on a crop around their joints, turned as before; the surer read (mean joint
+        confidence) kept."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         redo, again_boxes = [], []
         for i, (hand, score) in enumerate(zip(hands, scores)):

@@ -66,7 +66,7 @@ JOINT_NMS = 0.15
 # seed 5) 0.5, 0.67 and 0.75 tie (pooled F1 0.951 / 0.950 / 0.951 against 0.942 off); 0.67 costs a hand-free
 # 640x480 frame least (1.6x against 2.8x and 1.7x: a coarser look proposes more false boxes for stage II to read).
 RETRY_SCALE = 0.67
-# DetectorOptions.track_recrop: in track(), a hand followed without stage I whose joints lie off its crop's centre by
+# DetectorOptions.track_recrop: in track(), a hand read from its track's box whose joints lie off its crop's centre by
 # more than this fraction of the crop's side is read again on a crop around its joints. Session 26, on track_eval.py's
 # moving hands (30 sequences of 60 frames, refind_lost on): 0.1 / 0.2 / 0.3 F1 -0.3 / +0.8 / -0.2 points (0.1 reads
 # 12 % of frames twice and follows more false hands); camera pans 0.15-0.25 within +-0.3; checked at 0.2 on moving
@@ -241,11 +241,11 @@ class DetectorOptions:
         hand may have entered).
     lost_confidence: on a frame stage I did not run on, a track whose mean joint confidence falls below this is
         lost; where stage I ran and scored it, detect()'s vote decides instead.
-    track_recrop: on a frame stage I did not run on, a followed hand whose joints' box lies off the centre of the
-        crop it was read from by more than this fraction of the crop's side (it moved faster than its track
-        predicted, partly out of the crop) is read again on a crop around its joints, the surer read kept, 0..1 (0 =
-        off; TRACK_RECROP). On labelled video of moving hands F1 +0.3 to +0.8 points, PCK@0.2 +0.6 to +1.0, for a
-        second read on 6-9 % of frames; camera pans unchanged (benchmarks/RESULTS.md section 21).
+    track_recrop: a followed hand read from its track's box (no stage-I box for it this frame) whose joints' box lies
+        off the centre of the crop it was read from by more than this fraction of the crop's side (it moved faster
+        than its track predicted, partly out of the crop) is read again on a crop around its joints, the surer read
+        kept, 0..1 (0 = off; TRACK_RECROP). On labelled video of moving hands F1 +0.3 to +0.9 points, PCK@0.2 +0.6
+        to +1.0, for a second read on 6-9 % of frames; camera pans unchanged (benchmarks/RESULTS.md section 21).
     unseen_confidence: on a frame stage I ran, a followed hand that none of its boxes matched goes on only if its
         mean joint confidence is at least this, 0..1 (UNSEEN_CONFIDENCE; lost_confidence alone before session 26): a
         track that drifted off its hand onto background keeps middling joints, and stage I does not see a hand
