@@ -249,7 +249,7 @@ class DetectorOptions:
     unseen_confidence: on a frame stage I ran, a followed hand that none of its boxes matched goes on only if its
         mean joint confidence is at least this, 0..1 (UNSEEN_CONFIDENCE; lost_confidence alone before session 26): a
         track that drifted off its hand onto background keeps middling joints, and stage I does not see a hand
-        there. On labelled video precision +0.3 to +3 points, recall unchanged or higher (RESULTS.md section 21).
+        there. On labelled video precision +0 to +3.4 points, recall unchanged or higher (RESULTS.md section 21).
     refind_lost: when a track is lost on a frame stage I did not run on, stage I runs on that same frame for the
         hands it may find away from the followed ones (a hand that moved out of its crop: it comes back on the frame
         it was lost, with its id when near its last box); False = on the next frame, as before session 26. The
