@@ -9,6 +9,10 @@ composition, another seed) drawn at ``--scale`` times the view size: a ``--view`
 frame at the defaults), so hands leave the view, come back and sit cut by its edge, with exact labels. The hands
 do not move against each other: this measures what the camera's motion does to track(), not hand motion.
 
+With ``--motion photo-pan`` the window pans across a real val photo instead (taken from the last backwards),
+enlarged to fill 40-90 % of the canvas's height and pasted on its own blurred border: one or two real hands with
+their arm, face and room, the kind of frames MediaPipe's palm detector was made for (``--peer``).
+
 With ``--motion hands`` the camera is still and the hands move instead: 1-3 val hands cut out (compose.py's soft
 masks) over a generated background, each drifting 0-4 px per frame, swinging to and fro (10-60 px, periods of
 12-40 frames) and turning (+-20 deg), so they change direction, cross, leave and re-enter the view.
@@ -20,8 +24,8 @@ tracking settings, "" = the defaults):
 recall and precision at IoU 0.5 pooled over all frames, pipeline PCK@0.2 (a missed hand counts as all joints
 missed), the frames stage I ran on, identity switches (a labelled hand matched to a track id other than the one
 it had when last matched) and the median time per frame. Writes track_eval.json, track_eval.md and
-track_eval.png (recall per frame index, averaged over the sequences; track_eval_hands.* with --motion hands) into
---out.
+track_eval.png (recall per frame index, averaged over the sequences; track_eval_hands.* with --motion hands,
+track_eval_photos.* with --motion photo-pan) into --out.
 """
 from __future__ import annotations
 
@@ -223,14 +227,31 @@ def run_peer_sequence(hands_module, frames: list[np.ndarray], labels: list[ViewL
     score.knows_stage1 = False
 
 
-def sequences(records, count: int, frames: int, view: tuple[int, int], scale: float, seed: int = TRACK_SEED):
-    """Yield (frames, labels) per sequence: pans across composed canvases with at least one hand."""
+def photo_canvases(records, canvas: tuple[int, int], seed: int = TRACK_SEED):
+    """index -> Sample: the labelled val photo ``index`` (in order, from the last one backwards: model_eval's photos are
+    the first) enlarged to fill 40-90 % of a (width, height) canvas's height and pasted in its centre on its own
+    blurred border (peer_mediapipe.paste_centred): a real hand with its arm, face and room, for --motion photo-pan."""
+    from peer_mediapipe import paste_centred
+
+    labelled = [r for r in records if r.hands][::-1]
+
+    def frame(index: int):
+        sample = labelled[index % len(labelled)].load()
+        fill = np.random.default_rng((seed, index)).uniform(0.4, 0.9)
+        return paste_centred(sample, canvas, upscale=fill * canvas[1] / sample.image.shape[0], max_fill=0.95)
+    return frame
+
+
+def sequences(records, count: int, frames: int, view: tuple[int, int], scale: float, seed: int = TRACK_SEED,
+              photos: bool = False):
+    """Yield (frames, labels) per sequence: pans across composed canvases with at least one hand, or with ``photos``
+    across real val photos enlarged into the canvas (photo_canvases)."""
     canvas = (int(round(view[0] * scale)), int(round(view[1] * scale)))
-    source = composed_frames(canvas, records, seed=seed)
+    frame_at = photo_canvases(records, canvas, seed) if photos else composed_frames(canvas, records, seed=seed).frame
     rng = np.random.default_rng(seed)
     index = 0
     while count:
-        sample = source.frame(index)
+        sample = frame_at(index)
         index += 1
         if not sample.hands:
             continue
@@ -325,10 +346,12 @@ def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int
 
 
 def markdown(results: dict) -> str:
-    motion = "camera pans" if results.get("motion", "pan") == "pan" else "moving hands"
+    kind = results.get("motion", "pan")
+    motion = {"pan": "camera pans", "photo-pan": "camera pans over real photos"}.get(kind, "moving hands")
     lines = [f"# track() vs detect() on {motion} ({results['date']})", "", f"Command: `{results['command']}`", "",
              f"{results['sequences']} sequences of {results['frames']} frames, view {results['view']}, "
-             + (f"canvas {results['scale']}x (a camera pan)" if results.get("motion", "pan") == "pan"
+             + (f"canvas {results['scale']}x (a camera pan"
+                + (" over a real val photo)" if kind == "photo-pan" else ")") if kind != "hands"
                 else "static camera, moving hands" + (", each held at a random angle" if results.get("any_angle")
                                                        else "")) + f"; {results['hands']} labelled hand-frames"
              + (f"; every mode from DetectorOptions {results['base']}" if results.get("base") else "") + ".", "",
@@ -358,7 +381,7 @@ def plot(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for name, r in results["modes"].items():
         ax.plot(r["recall_by_index"], label=f"{name} (recall {r['recall']:.3f})")
-    pan = results.get("motion", "pan") == "pan"
+    pan = results.get("motion", "pan") != "hands"
     ax.set(xlabel="frame index" + (" (the pan turns back at the middle)" if pan else ""), ylabel="recall (IoU 0.5)",
            title="Hands found per frame of " + ("a camera pan" if pan else "moving hands, static camera")
            + "\n(averaged over the sequences)", ylim=(0.5, 1.0))
@@ -375,8 +398,9 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=60, help="frames per sequence (there and back)")
     parser.add_argument("--view", default="640x480", help="the camera's frame, WIDTHxHEIGHT")
     parser.add_argument("--scale", type=float, default=1.5, help="canvas size / view size (> 1; --motion pan)")
-    parser.add_argument("--motion", choices=("pan", "hands"), default="pan",
-                        help="pan: the camera pans across a composed frame; hands: a static camera, hands moving")
+    parser.add_argument("--motion", choices=("pan", "photo-pan", "hands"), default="pan",
+                        help="pan: the camera pans across a composed frame; photo-pan: across a real val photo "
+                             "enlarged; hands: a static camera, hands moving")
     parser.add_argument("--track", nargs="+", default=[""], metavar="KEY=VALUE[,KEY=VALUE]",
                         help='track() settings to compare, each a comma-separated list of DetectorOptions tracking '
                              'fields ("" = the defaults), e.g. lost_confidence=0.2,new_hand_interval=2')
@@ -409,8 +433,9 @@ def main(argv=None) -> int:
         defaults = replace(DetectorOptions(backend="onnxruntime", threads=args.threads),
                            **parse_settings(args.base)).validate()
         detectors: dict = {}   # one per set of models (any_angle loads two more); the settings are swapped per mode
-        source = sequences(records, args.sequences, args.frames, view, args.scale) if args.motion == "pan" else \
-            moving_hand_sequences(records, args.sequences, args.frames, view, any_angle=args.any_angle)
+        source = moving_hand_sequences(records, args.sequences, args.frames, view, any_angle=args.any_angle) \
+            if args.motion == "hands" else \
+            sequences(records, args.sequences, args.frames, view, args.scale, photos=args.motion == "photo-pan")
         for n, (frames, labels) in enumerate(source):
             hands += sum(len(lb.boxes) for lb in labels)
             for mode, overrides in settings.items():
@@ -431,7 +456,7 @@ def main(argv=None) -> int:
                "base": args.base, "hands": hands,
                "modes": {m: s.result() for m, s in scores.items()}}
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "track_eval" if args.motion == "pan" else "track_eval_hands"
+    stem = {"pan": "track_eval", "photo-pan": "track_eval_photos", "hands": "track_eval_hands"}[args.motion]
     (args.out / f"{stem}.json").write_text(json.dumps(results, indent=1))
     text = markdown(results)
     (args.out / f"{stem}.md").write_text(text + "\n")

@@ -730,6 +730,28 @@ def test_track_eval_pan_and_view_labels_hand_computed():
     assert len(barely.boxes) == 0 and barely.ignored.tolist() == [[615, 100, 640, 140]]
 
 
+def test_track_eval_photo_pans_carry_the_real_photos_labels(hagrid_dir):
+    """--motion photo-pan: a real val photo (the last one first) enlarged to 40-90 % of the canvas's height with its
+    labels scaled along (x and y by the same factor, up to the resize's rounding), the same frame for the same index;
+    a pan over it has view labels."""
+    import track_eval
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(hagrid_dir, split="val")
+    last = [r for r in records if r.hands][-1].load()
+    frame_at = track_eval.photo_canvases(records, (960, 720), seed=3)
+    canvas = frame_at(0)
+    assert canvas.image.shape == (720, 960, 3) and len(canvas.hands) == len(last.hands)
+    scale = (canvas.hands[0].keypoints[1] - canvas.hands[0].keypoints[0]) / (last.hands[0].keypoints[1]
+                                                                             - last.hands[0].keypoints[0])
+    assert 0.4 * 720 <= scale[0] * last.image.shape[0] <= 0.95 * 720 and scale[0] == pytest.approx(scale[1], rel=1e-2)
+    np.testing.assert_array_equal(frame_at(0).image, canvas.image)
+    frames, labels = next(track_eval.sequences(records, 1, 4, (640, 480), 1.5, seed=3, photos=True))
+    assert len(frames) == 4 and frames[0].shape == (480, 640, 3)
+    assert sum(len(lb.boxes) for lb in labels) >= 1
+
+
 def test_track_eval_scores_handedness_agreement_and_flips():
     """Three frames of one labelled right hand, named right, left, left: agreement 1/3, one flip; the label's
     handedness reaches the view labels."""
