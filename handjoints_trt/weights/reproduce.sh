@@ -374,3 +374,4 @@ pe=(/work/mp_venv/bin/python benchmarks/track_eval.py --sequences 30 --frames 60
 "${pe[@]}" --motion hands --out benchmarks/results/track_peer/hands
 "${pe[@]}" --out benchmarks/results/track_peer/pans
 "${pe[@]}" --motion hands --any-angle --out benchmarks/results/track_peer/any_angle
+"${pe[@]}" --motion photo-pan --track '' "$off" --out benchmarks/results/track_peer/photos
