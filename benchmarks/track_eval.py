@@ -119,9 +119,9 @@ def match_view(pred_boxes: np.ndarray, pred_scores: np.ndarray, labels: ViewLabe
 class ModeScore:
     """Running figures of one mode over all sequences."""
 
-    def __init__(self, frames: int):
+    def __init__(self, frames: int, knows_stage1: bool = True):
         self.tp = self.fp = self.fn = self.switches = self.stage1 = self.frames = 0
-        self.knows_stage1 = True   # False for a peer that does not say when its detector ran
+        self.knows_stage1 = knows_stage1   # False for a peer that does not say when its detector ran
         # handedness: agreement of found hands with their label; flips = a labelled hand named otherwise than on
         # the last frame it was found (a track's running value should flip less than detect()'s per-frame one)
         self.hand_agree = self.hand_named = self.hand_flips = 0
@@ -224,7 +224,6 @@ def run_peer_sequence(hands_module, frames: list[np.ndarray], labels: list[ViewL
             start = time.perf_counter()
             hands = peer.detect(frame)
             score.add(index, hands, label, (time.perf_counter() - start) * 1e3, False, last_ids)
-    score.knows_stage1 = False
 
 
 def photo_canvases(records, canvas: tuple[int, int], seed: int = TRACK_SEED):
@@ -425,7 +424,9 @@ def main(argv=None) -> int:
     records = load_hagrid_mp(shared_data(), split="val")
     settings = {"detect": None, **{f"track {spec}".strip() if spec else "track (defaults)": parse_settings(spec)
                                    for spec in args.track}}
-    scores = {m: ModeScore(args.frames) for m in [*settings, *([PEER_MODE] if args.peer else [])]}
+    scores = {m: ModeScore(args.frames) for m in settings}
+    if args.peer:
+        scores[PEER_MODE] = ModeScore(args.frames, knows_stage1=False)
     hands = 0
     from contextlib import ExitStack
 
