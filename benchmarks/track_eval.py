@@ -2,6 +2,7 @@
 
     python benchmarks/track_eval.py [--sequences 20 --frames 60 --track "" lost_confidence=0.2 new_hand_interval=2]
     python benchmarks/track_eval.py --motion hands ...     # a static camera, moving hands (the webcam case)
+    python benchmarks/track_eval.py --motion still --camera-noise 3 ...   # hands held still: how much joints jitter
 
 No labelled video exists here, so each sequence is made from one composed hagrid_mp val frame (model_eval.py's
 composition, another seed) drawn at ``--scale`` times the view size: a ``--view`` window pans across it and back
@@ -15,17 +16,20 @@ their arm, face and room, the kind of frames MediaPipe's palm detector was made 
 
 With ``--motion hands`` the camera is still and the hands move instead: 1-3 val hands cut out (compose.py's soft
 masks) over a generated background, each drifting 0-4 px per frame, swinging to and fro (10-60 px, periods of
-12-40 frames) and turning (+-20 deg), so they change direction, cross, leave and re-enter the view.
+12-40 frames) and turning (+-20 deg), so they change direction, cross, leave and re-enter the view. With ``--motion
+still`` the same hands are held still (a sway of a few pixels): with ``--camera-noise`` (fresh sensor noise on
+every frame, as a real camera gives) this shows how much the joints jitter where the hand does not move.
 
 A hand counts in a frame when at least MIN_JOINTS of its labelled joints are inside the view (compose.py's rule);
 its box is its joints' box clipped to the view. A hand with fewer joints in view is neither required nor a
 false hand when reported. Per mode (detect() on every frame; track() with each ``--track`` set of DetectorOptions
 tracking settings, "" = the defaults):
 recall and precision at IoU 0.5 pooled over all frames, pipeline PCK@0.2 (a missed hand counts as all joints
-missed), the frames stage I ran on, identity switches (a labelled hand matched to a track id other than the one
-it had when last matched) and the median time per frame. Writes track_eval.json, track_eval.md and
+missed), the found hands' mean joint error and jitter (how much that error changes from one frame to the next,
+evaluation.error_jitter; both in fractions of the hand's size), the frames stage I ran on, identity switches (a
+labelled hand matched to a track id other than the one it had when last matched) and the median time per frame. Writes track_eval.json, track_eval.md and
 track_eval.png (recall per frame index, averaged over the sequences; track_eval_hands.* with --motion hands,
-track_eval_photos.* with --motion photo-pan) into --out.
+track_eval_photos.* with --motion photo-pan, track_eval_still.* with --motion still) into --out.
 """
 from __future__ import annotations
 
@@ -44,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_eval import VAL_SEED, composed_frames, shared_data  # noqa: E402
 
 from handjoints_trt import DetectorOptions, HandJointDetector  # noqa: E402
-from handjoints_trt.evaluation import PCKAccumulator  # noqa: E402
+from handjoints_trt.evaluation import PCKAccumulator, error_jitter, hand_size  # noqa: E402
 from handjoints_trt.data.compose import ComposeConfig, _inside  # noqa: E402
 from handjoints_trt.postprocess import box_iou  # noqa: E402
 
@@ -126,6 +130,9 @@ class ModeScore:
         # the last frame it was found (a track's running value should flip less than detect()'s per-frame one)
         self.hand_agree = self.hand_named = self.hand_flips = 0
         self.pck = PCKAccumulator()
+        # per found hand: its joints' mean error, and (found on the frame before too) its jitter, both in phi
+        self.errors: list[float] = []
+        self.jitters: list[float] = []
         self.ms: list[float] = []
         self.found_by_index = np.zeros(frames)
         self.hands_by_index = np.zeros(frames)
@@ -145,6 +152,8 @@ class ModeScore:
             pred = hands[p].keypoints if p >= 0 else np.full((21, 2), np.nan, np.float32)
             self.pck.add(pred[None], labels.keypoints[g][None], labels.visible[g][None])
             self._handedness(hands[p] if p >= 0 else None, labels, g, last_ids)
+            if p >= 0:
+                self._steadiness(index, hands[p].keypoints, labels, g, last_ids)
             if p >= 0 and hands[p].track_id >= 0:
                 hand_id = int(labels.ids[g])
                 if hand_id in last_ids and last_ids[hand_id] != hands[p].track_id:
@@ -163,6 +172,22 @@ class ModeScore:
         self.hand_flips += key in last_ids and last_ids[key] != named
         last_ids[key] = named
 
+    def _steadiness(self, index: int, keypoints: np.ndarray, labels: ViewLabels, g: int, last_ids: dict) -> None:
+        """The found hand's mean joint error and, when it was found on the frame before too, its jitter
+        (evaluation.error_jitter), both as fractions of its size phi."""
+        gt, visible = labels.keypoints[g], labels.visible[g]
+        phi = float(hand_size(gt[None], visible[None])[0])
+        if phi <= 0:
+            return
+        self.errors.append(float(np.linalg.norm(keypoints[visible] - gt[visible], axis=1).mean() / phi))
+        key = ("pose", int(labels.ids[g]))
+        if key in last_ids and last_ids[key][0] == index - 1:
+            _, prev_pred, prev_gt, prev_visible = last_ids[key]
+            jitter = error_jitter(prev_pred, prev_gt, keypoints, gt, visible & prev_visible)
+            if np.isfinite(jitter):
+                self.jitters.append(jitter)
+        last_ids[key] = (index, np.asarray(keypoints, np.float64), gt, visible)
+
     def result(self) -> dict:
         recall = self.tp / max(self.tp + self.fn, 1)
         precision = self.tp / max(self.tp + self.fp, 1)
@@ -174,6 +199,9 @@ class ModeScore:
                 "id_switches": self.switches,
                 "handedness_agreement": self.hand_agree / self.hand_named if self.hand_named else None,
                 "handedness_flips": self.hand_flips,
+                "joint_error": float(np.mean(self.errors)) if self.errors else None,
+                "jitter": float(np.mean(self.jitters)) if self.jitters else None,
+                "jitter_p90": float(np.percentile(self.jitters, 90)) if self.jitters else None,
                 "median_ms": float(np.median(self.ms)) if self.ms else float("nan"),
                 "recall_by_index": (self.found_by_index / np.maximum(self.hands_by_index, 1)).tolist()}
 
@@ -260,6 +288,14 @@ def sequences(records, count: int, frames: int, view: tuple[int, int], scale: fl
         count -= 1
 
 
+def with_camera_noise(frames: list[np.ndarray], sigma: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """The frames with fresh Gaussian sensor noise (standard deviation ``sigma`` grey levels) on each, as a camera
+    gives even of a still scene; the frames unchanged at sigma 0."""
+    if sigma <= 0:
+        return frames
+    return [np.clip(f + rng.normal(0.0, sigma, f.shape), 0, 255).astype(np.uint8) for f in frames]
+
+
 def parse_settings(spec: str) -> dict:
     """"lost_confidence=0.2,new_hand_interval=2" -> {'lost_confidence': 0.2, 'new_hand_interval': 2}."""
     from handjoints_trt.types import DetectorOptions
@@ -283,10 +319,13 @@ def parse_settings(spec: str) -> dict:
     return out
 
 
-def _moving_paste(rng: np.random.Generator, record, view: tuple[int, int], frames: int, any_angle: bool = False):
+def _moving_paste(rng: np.random.Generator, record, view: tuple[int, int], frames: int, any_angle: bool = False,
+                  still: bool = False):
     """One source hand cut out, and its (2, 3) patch -> frame affine on every frame: a straight drift (0-4 px per
     frame) plus a to-and-fro swing (amplitude 10-60 px, period 12-40 frames) and a turning wrist (+-20 deg);
-    with ``any_angle`` the whole hand is also turned by a random angle (any, uniform), as held sideways or down."""
+    with ``any_angle`` the whole hand is also turned by a random angle (any, uniform), as held sideways or down.
+    With ``still`` the hand is held still instead: no drift, a slow sway of 0.5-4 px (period 30-90 frames) and the
+    wrist turning +-1 deg."""
     from handjoints_trt.data.compose import cutout
 
     sample = record.load()
@@ -301,6 +340,9 @@ def _moving_paste(rng: np.random.Generator, record, view: tuple[int, int], frame
     swing = rng.uniform(10, 60) * np.array([np.cos(b := rng.uniform(0, 2 * np.pi)), np.sin(b)])
     period, phase, turn = rng.uniform(12, 40), rng.uniform(0, 2 * np.pi), rng.uniform(-20, 20)
     base = rng.uniform(-180, 180) if any_angle else 0.0   # drawn only then: the upright sequences stay as they were
+    if still:   # drawn only then too, after the moving hand's draws
+        drift, swing = np.zeros(2), swing / np.linalg.norm(swing) * rng.uniform(0.5, 4)
+        period, turn = rng.uniform(30, 90), rng.uniform(-1, 1)
     affines = []
     for t in range(frames):
         angle = np.deg2rad(base + turn * np.sin(2 * np.pi * t / period + phase))
@@ -311,10 +353,10 @@ def _moving_paste(rng: np.random.Generator, record, view: tuple[int, int], frame
 
 
 def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int], seed: int = TRACK_SEED + 1,
-                          any_angle: bool = False):
+                          any_angle: bool = False, still: bool = False):
     """Yield (frames, labels) per sequence: 1-3 real val hands cut out and moving over a fixed background (a static
     camera: hands drift, swing to and fro, turn, leave and re-enter the view; with ``any_angle`` each held at a
-    random angle)."""
+    random angle; with ``still`` held still, _moving_paste)."""
     from handjoints_trt.data.compose import _blend, _covered, _local_background, _Pasted, _warp_roi
     from handjoints_trt.preprocess import apply_affine
     from handjoints_trt.data.sample import HandLabel, keypoint_box
@@ -323,7 +365,7 @@ def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int
     sources = [r for r in records if any(int(h.visible.sum()) == 21 for h in r.hands)]
     for _ in range(count):
         background = _local_background(rng, view[0], view[1], None)
-        pastes = [_moving_paste(rng, sources[int(rng.integers(len(sources)))], view, frames, any_angle)
+        pastes = [_moving_paste(rng, sources[int(rng.integers(len(sources)))], view, frames, any_angle, still)
                   for _ in range(int(rng.integers(1, 4)))]
         images, labels = [], []
         for t in range(frames):
@@ -346,26 +388,35 @@ def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int
 
 def markdown(results: dict) -> str:
     kind = results.get("motion", "pan")
-    motion = {"pan": "camera pans", "photo-pan": "camera pans over real photos"}.get(kind, "moving hands")
+    motion = {"pan": "camera pans", "photo-pan": "camera pans over real photos",
+              "still": "hands held still"}.get(kind, "moving hands")
     lines = [f"# track() vs detect() on {motion} ({results['date']})", "", f"Command: `{results['command']}`", "",
              f"{results['sequences']} sequences of {results['frames']} frames, view {results['view']}, "
              + (f"canvas {results['scale']}x (a camera pan"
-                + (" over a real val photo)" if kind == "photo-pan" else ")") if kind != "hands"
-                else "static camera, moving hands" + (", each held at a random angle" if results.get("any_angle")
-                                                       else "")) + f"; {results['hands']} labelled hand-frames"
+                + (" over a real val photo)" if kind == "photo-pan" else ")") if kind not in ("hands", "still")
+                else "static camera, " + ("hands held still" if kind == "still" else "moving hands")
+                + (", each held at a random angle" if results.get("any_angle") else ""))
+             + (f", camera noise sigma {results['camera_noise']:g}" if results.get("camera_noise") else "")
+             + f"; {results['hands']} labelled hand-frames"
              + (f"; every mode from DetectorOptions {results['base']}" if results.get("base") else "") + ".", "",
-             "| mode | recall | precision | F1 | pipeline PCK@0.2 | stage I frames | id switches | L-R agreement "
-             "| L-R flips | median ms |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| mode | recall | precision | F1 | pipeline PCK@0.2 | joint error % | jitter % (p90) | stage I frames "
+             "| id switches | L-R agreement | L-R flips | median ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["modes"].items():
         agree = r.get("handedness_agreement")
         peer = r["stage1_frames"] is None   # MediaPipe: it tells neither when its palm detector ran nor track ids
         stage1 = "-" if peer else f"{r['stage1_frames']}/{r['frames']}"
+        error, jitter = r.get("joint_error"), r.get("jitter")
+        steady = "-" if jitter is None else f"{100 * jitter:.2f} ({100 * r['jitter_p90']:.2f})"
         lines.append(f"| {name} | {r['recall']:.3f} | {r['precision']:.3f} | {r['f1']:.3f} | {r['pck@0.2']:.3f} | "
+                     f"{'-' if error is None else f'{100 * error:.2f}'} | {steady} | "
                      f"{stage1} | {'-' if peer else r['id_switches']} | "
                      f"{'-' if agree is None else f'{agree:.3f}'} | {r.get('handedness_flips', '-')} | "
                      f"{r['median_ms']:.1f} |")
-    lines += ["", "L-R agreement: found hands whose handedness matches the label (real hands: MediaPipe's, swapped to "
+    lines += ["", "Joint error: a found hand's mean joint error, in % of its size (the longer side of its visible "
+              "joints' box), averaged over found hand-frames; jitter: how much that error moves between consecutive "
+              "frames (evaluation.error_jitter: noise, not motion that is followed), mean and 90th percentile.",
+              "", "L-R agreement: found hands whose handedness matches the label (real hands: MediaPipe's, swapped to "
               "the person's hand; generated hands: exact, where the hand network is at chance); L-R flips: a "
               "labelled hand named otherwise than on the last frame it was found."]
     return "\n".join(lines)
@@ -380,9 +431,10 @@ def plot(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for name, r in results["modes"].items():
         ax.plot(r["recall_by_index"], label=f"{name} (recall {r['recall']:.3f})")
-    pan = results.get("motion", "pan") != "hands"
+    pan = results.get("motion", "pan") not in ("hands", "still")
     ax.set(xlabel="frame index" + (" (the pan turns back at the middle)" if pan else ""), ylabel="recall (IoU 0.5)",
-           title="Hands found per frame of " + ("a camera pan" if pan else "moving hands, static camera")
+           title="Hands found per frame of " + ("a camera pan" if pan else "hands held still, static camera"
+                                                 if results.get("motion") == "still" else "moving hands, static camera")
            + "\n(averaged over the sequences)", ylim=(0.5, 1.0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
@@ -397,14 +449,19 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=60, help="frames per sequence (there and back)")
     parser.add_argument("--view", default="640x480", help="the camera's frame, WIDTHxHEIGHT")
     parser.add_argument("--scale", type=float, default=1.5, help="canvas size / view size (> 1; --motion pan)")
-    parser.add_argument("--motion", choices=("pan", "photo-pan", "hands"), default="pan",
+    parser.add_argument("--motion", choices=("pan", "photo-pan", "hands", "still"), default="pan",
                         help="pan: the camera pans across a composed frame; photo-pan: across a real val photo "
-                             "enlarged; hands: a static camera, hands moving")
+                             "enlarged; hands: a static camera, hands moving; still: a static camera, hands held "
+                             "still (for jitter, with --camera-noise)")
+    parser.add_argument("--camera-noise", type=float, default=0.0, metavar="SIGMA",
+                        help="Gaussian sensor noise of this standard deviation (grey levels) drawn afresh on every "
+                             "frame (default 0: the generated frames as they are)")
     parser.add_argument("--track", nargs="+", default=[""], metavar="KEY=VALUE[,KEY=VALUE]",
                         help='track() settings to compare, each a comma-separated list of DetectorOptions tracking '
                              'fields ("" = the defaults), e.g. lost_confidence=0.2,new_hand_interval=2')
     parser.add_argument("--any-angle", action="store_true",
-                        help="--motion hands: each hand held at a random angle (sideways, down), not upright")
+                        help="--motion hands / still: each hand held at a random angle (sideways, down), not "
+                             "upright")
     parser.add_argument("--base", default="", metavar="KEY=VALUE[,KEY=VALUE]",
                         help="DetectorOptions every mode starts from, detect() included (e.g. upright_pass=true)")
     parser.add_argument("--threads", type=int, default=0)
@@ -434,10 +491,13 @@ def main(argv=None) -> int:
         defaults = replace(DetectorOptions(backend="onnxruntime", threads=args.threads),
                            **parse_settings(args.base)).validate()
         detectors: dict = {}   # one per set of models (any_angle loads two more); the settings are swapped per mode
-        source = moving_hand_sequences(records, args.sequences, args.frames, view, any_angle=args.any_angle) \
-            if args.motion == "hands" else \
+        source = moving_hand_sequences(records, args.sequences, args.frames, view, any_angle=args.any_angle,
+                                       still=args.motion == "still") \
+            if args.motion in ("hands", "still") else \
             sequences(records, args.sequences, args.frames, view, args.scale, photos=args.motion == "photo-pan")
+        noise = np.random.default_rng((TRACK_SEED, 7))
         for n, (frames, labels) in enumerate(source):
+            frames = with_camera_noise(frames, args.camera_noise, noise)
             hands += sum(len(lb.boxes) for lb in labels)
             for mode, overrides in settings.items():
                 # A fresh tracker per sequence reads the detector's options; each mode starts from the defaults.
@@ -454,10 +514,12 @@ def main(argv=None) -> int:
     command = "python benchmarks/track_eval.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     results = {"date": str(date.today()), "command": command, "sequences": args.sequences, "frames": args.frames,
                "view": args.view, "scale": args.scale, "motion": args.motion, "any_angle": args.any_angle,
+               "camera_noise": args.camera_noise,
                "base": args.base, "hands": hands,
                "modes": {m: s.result() for m, s in scores.items()}}
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = {"pan": "track_eval", "photo-pan": "track_eval_photos", "hands": "track_eval_hands"}[args.motion]
+    stem = {"pan": "track_eval", "photo-pan": "track_eval_photos", "hands": "track_eval_hands",
+            "still": "track_eval_still"}[args.motion]
     (args.out / f"{stem}.json").write_text(json.dumps(results, indent=1))
     text = markdown(results)
     (args.out / f"{stem}.md").write_text(text + "\n")

@@ -192,6 +192,22 @@ class PCKAccumulator:
                          self.joint_count.copy(), self.predicted)
 
 
+def error_jitter(prev_pred: np.ndarray, prev_gt: np.ndarray, pred: np.ndarray, gt: np.ndarray,
+                 visible: np.ndarray) -> float:
+    """Jitter of one hand between two consecutive video frames: the mean change of its joints' error vectors,
+    ||(pred - gt) - (prev_pred - prev_gt)||, over the joints visible on both frames (``visible`` (K,) bool), as a
+    fraction of phi on the later frame. Motion that the prediction follows exactly, or a steady offset (a lag at
+    steady speed), costs nothing; noise that moves the joints from frame to frame does.
+
+    All four arrays (K, 2) pixels. NaN when fewer than two joints are visible (no phi)."""
+    visible = np.asarray(visible, bool)
+    phi = float(hand_size(np.asarray(gt, np.float64)[None], visible[None])[0])
+    if phi <= 0:
+        return float("nan")
+    change = (np.asarray(pred, np.float64) - gt) - (np.asarray(prev_pred, np.float64) - prev_gt)
+    return float(np.linalg.norm(change[visible], axis=1).mean() / phi)
+
+
 def pck(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, thresholds=PCK_THRESHOLDS,
         normalizer: np.ndarray | None = None) -> PCKResult:
     """PCK, AUC, EPE and per-joint PCK of one set of hands.

@@ -773,6 +773,46 @@ def test_track_eval_scores_handedness_agreement_and_flips():
     assert result["id_switches"] == 0
 
 
+def test_track_eval_scores_joint_error_and_jitter():
+    """One labelled hand 20 px across on four frames, read with errors of 0, 2, 2 and 0 px along x on every joint:
+    joint error (0 + 2 + 2 + 0) / 20 / 4, jitter the mean of the error's changes 2, 0, 2 over 20; a frame where the
+    hand is missed breaks the chain (no jitter across it)."""
+    import track_eval
+
+    from handjoints_trt.data.sample import HandLabel
+    from handjoints_trt.types import Hand
+
+    kp = np.stack([np.linspace(0, 20, 21), np.linspace(0, 10, 21)], axis=1).astype(np.float32)
+    labels = track_eval.view_labels([HandLabel(kp, np.ones(21, bool), None)], np.zeros(2, np.float32), (640, 480))
+
+    def scored(errors):
+        score, last_ids = track_eval.ModeScore(len(errors)), {}
+        for index, error in enumerate(errors):
+            hands = [] if error is None else [Hand((0.0, 0.0, 20.0, 10.0), 0.9, kp + [error, 0.0],
+                                                   np.ones(21, np.float32), 0)]
+            score.add(index, hands, labels, 1.0, True, last_ids)
+        return score.result()
+
+    result = scored([0.0, 2.0, 2.0, 0.0])
+    assert result["joint_error"] == pytest.approx(4 / 20 / 4)
+    assert result["jitter"] == pytest.approx(4 / 20 / 3) and result["jitter_p90"] == pytest.approx(2 / 20)
+    gap = scored([0.0, None, 2.0, 0.0])
+    assert gap["jitter"] == pytest.approx(2 / 20) and gap["joint_error"] == pytest.approx(2 / 20 / 3)
+    assert scored([None, None])["jitter"] is None
+
+
+def test_track_eval_camera_noise_is_fresh_per_frame():
+    """--camera-noise: each frame gets its own noise of about the asked standard deviation; sigma 0 leaves them."""
+    import track_eval
+
+    frames = [np.full((60, 80, 3), 128, np.uint8) for _ in range(2)]
+    assert track_eval.with_camera_noise(frames, 0.0, np.random.default_rng(0)) is frames
+    noisy = track_eval.with_camera_noise(frames, 3.0, np.random.default_rng(0))
+    assert all(f.dtype == np.uint8 and f.shape == (60, 80, 3) for f in noisy)
+    assert 2.5 < float(np.std(noisy[0].astype(float))) < 3.5
+    assert not np.array_equal(noisy[0], noisy[1]) and (frames[0] == 128).all()
+
+
 def test_track_eval_matching_ignores_boxes_on_barely_visible_hands():
     import track_eval
 
@@ -837,6 +877,24 @@ def test_track_eval_moving_hands_are_labelled_where_they_are_drawn(hagrid_dir):
     assert np.abs(np.diff(centres, axis=0)).sum() > 1.0      # the hands move
 
 
+def test_track_eval_still_hands_sway_a_few_pixels_where_moving_hands_travel(hagrid_dir):
+    """--motion still: the same hands, backgrounds and starting places as --motion hands' sequences, but held still:
+    each labelled hand's centre stays within a few pixels over 30 frames, where the moving hands travel further."""
+    import track_eval
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(hagrid_dir, split="val")[:200]
+
+    def travel(still):
+        (_, labels), = list(track_eval.moving_hand_sequences(records, 1, 30, (640, 480), seed=11, still=still))
+        centres = np.array([labels[t].keypoints[0].mean(axis=0) for t in range(30) if len(labels[t].boxes)])
+        assert len(centres) == 30, "the first hand left the view"
+        return np.linalg.norm(centres - centres[0], axis=1).max()
+
+    assert travel(True) < 10.0 < travel(False)
+
+
 def test_track_eval_any_angle_turns_the_hands_and_keeps_the_upright_sequences(hagrid_dir):
     """--any-angle: the same hands, paths and backgrounds turned by a random angle each (the wrist -> middle
     knuckle direction moves by far more than the +-20 degree wrist turn somewhere); without it the sequences are
@@ -878,6 +936,13 @@ def test_track_eval_runs_on_moving_hands(tmp_path, hagrid_dir, shipped_fp32):
     for mode in results["modes"].values():      # the base reaches every mode: never two hands in a frame
         assert mode["tp"] + mode["fp"] <= mode["frames"] == 12
     assert "each held at a random angle" in (tmp_path / "track_eval_hands.md").read_text()
+    assert track_eval.main(["--motion", "still", "--camera-noise", "3", "--sequences", "1", "--frames", "6",
+                            "--threads", "1", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "track_eval_still.json").read_text())
+    assert results["motion"] == "still" and results["camera_noise"] == 3.0
+    for mode in results["modes"].values():   # hands found on consecutive frames: error and jitter reported
+        assert mode["tp"] == 0 or (mode["joint_error"] >= 0 and mode["jitter"] >= 0)
+    assert "hands held still, camera noise sigma 3" in (tmp_path / "track_eval_still.md").read_text()
 
 
 def test_robustness_corruptions_hand_computed():

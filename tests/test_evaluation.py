@@ -27,6 +27,24 @@ def test_pck_hand_computed():
     assert np.all(np.diff(r.curve_pck) >= 0)
 
 
+def test_error_jitter_hand_computed():
+    """Jitter is the change of the error, not of the joints: a hand followed exactly as it moves, or with a steady
+    offset, has none; a joint that moves 3 px off its label on a hand 10 px across adds 3 / 10 / K; joints hidden on
+    either frame are left out; no size, no figure."""
+    from handjoints_trt.evaluation import error_jitter
+
+    gt0 = np.array([[0, 0], [10, 0], [0, 10], [10, 10]], np.float64)
+    gt1 = gt0 + [5.0, 2.0]                         # the hand moved
+    both = np.ones(4, bool)
+    assert error_jitter(gt0, gt0, gt1, gt1, both) == 0.0
+    assert error_jitter(gt0 + 4, gt0, gt1 + 4, gt1, both) == 0.0          # a steady offset (a lag) is no jitter
+    moved = gt1.copy()
+    moved[2] += [3.0, 0.0]
+    assert error_jitter(gt0, gt0, moved, gt1, both) == pytest.approx(3 / 10 / 4)
+    assert error_jitter(gt0, gt0, moved, gt1, np.array([True, True, False, True])) == 0.0
+    assert np.isnan(error_jitter(gt0, gt0, moved, gt1, np.array([True, False, False, False])))
+
+
 def test_pck_per_joint_over_hands():
     gt = np.repeat(GT, 3, axis=0)
     visible = np.repeat(VISIBLE, 3, axis=0)
