@@ -465,6 +465,8 @@ def main(argv=None) -> int:
     parser.add_argument("--base", default="", metavar="KEY=VALUE[,KEY=VALUE]",
                         help="DetectorOptions every mode starts from, detect() included (e.g. upright_pass=true)")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="another set of sequences (a check set for settings fitted on the default 0)")
     parser.add_argument("--peer", action="store_true",
                         help="also MediaPipe Hands in its video mode, the whole run pinned to one CPU (run with the "
                              "Python that has mediapipe: benchmarks/peer_mediapipe.py's docstring)")
@@ -491,11 +493,12 @@ def main(argv=None) -> int:
         defaults = replace(DetectorOptions(backend="onnxruntime", threads=args.threads),
                            **parse_settings(args.base)).validate()
         detectors: dict = {}   # one per set of models (any_angle loads two more); the settings are swapped per mode
-        source = moving_hand_sequences(records, args.sequences, args.frames, view, any_angle=args.any_angle,
-                                       still=args.motion == "still") \
+        source = moving_hand_sequences(records, args.sequences, args.frames, view, TRACK_SEED + 1 + 1000 * args.seed,
+                                       any_angle=args.any_angle, still=args.motion == "still") \
             if args.motion in ("hands", "still") else \
-            sequences(records, args.sequences, args.frames, view, args.scale, photos=args.motion == "photo-pan")
-        noise = np.random.default_rng((TRACK_SEED, 7))
+            sequences(records, args.sequences, args.frames, view, args.scale, TRACK_SEED + 1000 * args.seed,
+                      photos=args.motion == "photo-pan")
+        noise = np.random.default_rng((TRACK_SEED, 7, args.seed))
         for n, (frames, labels) in enumerate(source):
             frames = with_camera_noise(frames, args.camera_noise, noise)
             hands += sum(len(lb.boxes) for lb in labels)
@@ -514,7 +517,7 @@ def main(argv=None) -> int:
     command = "python benchmarks/track_eval.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     results = {"date": str(date.today()), "command": command, "sequences": args.sequences, "frames": args.frames,
                "view": args.view, "scale": args.scale, "motion": args.motion, "any_angle": args.any_angle,
-               "camera_noise": args.camera_noise,
+               "camera_noise": args.camera_noise, "seed": args.seed,
                "base": args.base, "hands": hands,
                "modes": {m: s.result() for m, s in scores.items()}}
     args.out.mkdir(parents=True, exist_ok=True)

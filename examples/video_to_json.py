@@ -2,7 +2,7 @@
 """Video file in -> annotated video + per-frame joints out (JSON lines, or CSV with --csv).
 
     python examples/video_to_json.py clip.mp4                 # clip.hands.avi + clip.hands.jsonl
-    python examples/video_to_json.py clip.mp4 --csv --smoothing
+    python examples/video_to_json.py clip.mp4 --csv --no-smoothing
 
 Uses detector.track: stage I runs only every few frames (or when a hand is lost), stage II follows each
 hand from its previous joints, and track_id stays stable. Progress: tqdm when installed, else a counter.
@@ -22,7 +22,8 @@ def main() -> None:
     p.add_argument("video", type=Path)
     p.add_argument("--out", type=Path, help="output stem: OUT.avi + OUT.jsonl / OUT.csv (default: VIDEO.hands)")
     p.add_argument("--csv", action="store_true", help="one CSV row per joint instead of JSON lines")
-    p.add_argument("--smoothing", action="store_true", help="One-Euro smoothing of the joints")
+    p.add_argument("--smoothing", action=argparse.BooleanOptionalAction, default=True,
+                   help="One-Euro smoothing of the joints (on by default; --no-smoothing: each frame's joints as read)")
     p.add_argument("--upright-only", action="store_true",
                    help="hands are always seen upright (a webcam facing the user): the plain hand network alone "
                         "(any_angle=False), a little faster and better at left / right on upright hands; by default "

@@ -457,7 +457,7 @@ def _video_parser(sub, full: bool) -> None:
                    "line per frame:\n{\"frame\": i, \"time\": seconds, \"hands\": [hand, ...]}, or "
                    "OUT/<name>.csv with --format csv\n(" + CSV_HEADER + ").",
                    "  handjoints video clip.mp4 --out out/\n"
-                   "  handjoints video clip.mp4 --out out/ --format csv --no-video --smoothing")
+                   "  handjoints video clip.mp4 --out out/ --format csv --no-video --no-smoothing")
     if not full:
         return
     p.add_argument("video", type=Path, help="a video file OpenCV can read (.mp4, .avi, ...)")
@@ -466,7 +466,9 @@ def _video_parser(sub, full: bool) -> None:
     p.add_argument("--no-video", action="store_true", help="write only the joints, no annotated video")
     p.add_argument("--codec", default="MJPG", help="FourCC of the annotated video (MJPG -> .avi, mp4v -> .mp4)")
     p.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0 = all)")
-    p.add_argument("--smoothing", action="store_true", help="One-Euro smoothing of the tracked joints")
+    p.add_argument("--smoothing", action=argparse.BooleanOptionalAction, default=DetectorOptions.smoothing,
+                   help="One-Euro smoothing of the tracked joints (DetectorOptions.smoothing: on by default since "
+                        "session 27; --no-smoothing gives each frame's joints as read)")
     p.add_argument("--redetect-interval", type=int, default=DetectorOptions.redetect_interval, metavar="N",
                    help=f"run stage I at least every N frames (default {DetectorOptions.redetect_interval}; 1 = every "
                         f"frame: detect()'s hands with stable ids, benchmarks/track_eval.py)")

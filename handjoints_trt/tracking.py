@@ -19,8 +19,9 @@ finding a hand near its last box gives it its id back. On a stage-I frame where 
 finds none, it looks once more at a coarser scale, as detect() does (DetectorOptions.retry_scale: a hand close to
 the camera).
 Each track's handedness is a running mean of the hand network's P(right hand) (HANDEDNESS_GAIN per frame), so one
-doubtful frame (an edge-on hand) does not flip it. Optional One-Euro smoothing of the joints per track (Casiez et
-al. 2012). Each returned Hand.box is refined as
+doubtful frame (an edge-on hand) does not flip it. One-Euro smoothing of the joints per track (Casiez et
+al. 2012; DetectorOptions.smoothing, on by default since session 27), its cut-off set by the whole hand's speed in
+hand sizes per second. Each returned Hand.box is refined as
 detect()'s (HandJointDetector.refine: moved towards the box of its joints), whether stage I or the track made it.
 """
 from __future__ import annotations
@@ -58,17 +59,22 @@ FOLLOWED_IOU = 0.3
 
 
 class OneEuroFilter:
-    """One-Euro low-pass filter of an array signal (element-wise): smooth when slow, responsive when fast.
+    """One-Euro low-pass filter of an array signal: smooth when slow, responsive when fast.
 
     min_cutoff: Hz, cut-off at rest (lower = smoother, more lag); beta: cut-off increase per unit of speed
-    (units/s); d_cutoff: Hz, cut-off of the speed estimate. Timestamps in seconds.
+    (units/s, the units divided by ``scale`` of each call); d_cutoff: Hz, cut-off of the speed estimate. Timestamps in
+    seconds. Each element has a cut-off of its own from its own speed; with ``shared_speed`` one cut-off serves the
+    whole array, from the mean speed of its rows (points: (K, 2) joints -> the hand's speed). Why shared for a hand:
+    one joint's speed estimate is as noisy as its position, so noise raises its own cut-off and passes through; the
+    mean over 21 joints is steady, and a hand that moves moves all of them (benchmarks/RESULTS.md section 22).
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0):
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0, shared_speed: bool = False):
         if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
             raise ValueError(f"OneEuroFilter needs min_cutoff > 0, d_cutoff > 0, beta >= 0; got "
                              f"{min_cutoff}, {d_cutoff}, {beta}")
         self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
+        self.shared_speed = bool(shared_speed)
         self.reset()
 
     def reset(self) -> None:
@@ -81,8 +87,9 @@ class OneEuroFilter:
         tau = 1.0 / (2 * math.pi * cutoff)
         return 1.0 / (1.0 + tau / dt)
 
-    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
-        """Filter one sample x (any shape, the same every call) at time t (s); returns float64 like x."""
+    def __call__(self, x: np.ndarray, t: float, scale: float = 1.0) -> np.ndarray:
+        """Filter one sample x (any shape, the same every call) at time t (s), its speed measured in units of
+        ``scale`` (> 0: a hand's size in pixels makes beta the same for near and far hands); returns float64 like x."""
         x = np.asarray(x, np.float64)
         if self._x is None or self._t is None or t <= self._t:
             # First sample (or a non-increasing clock): nothing to filter against yet.
@@ -92,7 +99,11 @@ class OneEuroFilter:
         dx = (x - self._x) / dt
         a_d = self._alpha(self.d_cutoff, dt)
         dx_hat = a_d * dx + (1 - a_d) * self._dx
-        a = self._alpha(self.min_cutoff + self.beta * np.abs(dx_hat), dt)
+        if self.shared_speed:
+            speed = np.linalg.norm(dx_hat.reshape(len(dx_hat), -1), axis=1).mean() if dx_hat.ndim else abs(dx_hat)
+        else:
+            speed = np.abs(dx_hat)
+        a = self._alpha(self.min_cutoff + self.beta * speed / max(float(scale), 1e-9), dt)
         x_hat = a * x + (1 - a) * self._x
         self._x, self._dx, self._t = x_hat, dx_hat, float(t)
         return x_hat.copy()
@@ -495,7 +506,9 @@ class HandTracker:
         if self.options.smoothing:
             if track.smoother is None:
                 o = self.options
-                track.smoother = OneEuroFilter(o.smooth_min_cutoff, o.smooth_beta, o.smooth_d_cutoff)
-            keypoints = track.smoother(keypoints, t).astype(np.float32)
+                track.smoother = OneEuroFilter(o.smooth_min_cutoff, o.smooth_beta, o.smooth_d_cutoff, shared_speed=True)
+            # The hand's speed in hand sizes per second: the same smoothing for a hand near the camera and far away.
+            size = float((keypoints.max(axis=0) - keypoints.min(axis=0)).max())
+            keypoints = track.smoother(keypoints, t, scale=max(size, 1.0)).astype(np.float32)
         return replace(hand, keypoints=keypoints, track_id=track_id,
                        score=hand.mean_confidence if score is None else score, **handedness)

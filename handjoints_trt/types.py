@@ -257,9 +257,15 @@ class DetectorOptions:
         +15 % stage-I runs, precision -0.4 to -0.9 (benchmarks/RESULTS.md section 21).
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).
-    smoothing: One-Euro smoothing of the tracked joints; smooth_min_cutoff (Hz), smooth_beta,
-        smooth_d_cutoff (Hz) are its parameters, with frames 1/fps seconds apart (fps: frames per second
-        assumed when update() is given no timestamp).
+    smoothing: One-Euro smoothing of the tracked joints (tracking.OneEuroFilter, one cut-off per hand from its speed;
+        on by default since session 27, off before);
+        smooth_min_cutoff (Hz) the cut-off of a hand at rest, smooth_beta the cut-off added per unit of its speed in
+        hand sizes per second (the longer side of its joints' box; in pixels per second before session 27, 0.05
+        then), smooth_d_cutoff (Hz) the cut-off of that speed, with frames 1/fps seconds apart (fps: frames per
+        second assumed when update() is given no timestamp). Session 27's values (1, 10, 4), fitted on labelled
+        video with camera noise (benchmarks/track_eval.py) and checked on other sequences: the joints' jitter -29 to
+        -35 % on hands held still (their error -1 to -2 %), -12 % on moving hands (their error +1 to +2 %; RESULTS.md
+        section 22). Lower smooth_beta or smooth_min_cutoff for steadier joints (a cursor) at more lag.
     """
 
     backend: str = "auto"
@@ -282,10 +288,10 @@ class DetectorOptions:
     new_hand_interval: int = 5
     lost_confidence: float = 0.3
     track_box_scale: float = 1.1
-    smoothing: bool = False
+    smoothing: bool = True
     smooth_min_cutoff: float = 1.0
-    smooth_beta: float = 0.05
-    smooth_d_cutoff: float = 1.0
+    smooth_beta: float = 10.0
+    smooth_d_cutoff: float = 4.0
     fps: float = 30.0
     extra: dict = field(default_factory=dict)
     # Added in session 15 after the others, so that options built positionally keep their meaning.

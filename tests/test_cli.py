@@ -243,6 +243,25 @@ def test_video_no_refind_lost_reaches_the_tracker(dot, tmp_path):
     assert proc.returncode != 0 and "track_recrop" in proc.stderr
 
 
+def test_video_smooths_joints_by_default_and_no_smoothing_gives_them_as_read(dot, tmp_path):
+    """A real MJPG clip of a hand held still but jittering +-4 px from frame to frame: by default (One-Euro smoothing,
+    DetectorOptions.smoothing) the written wrist moves less from frame to frame than with --no-smoothing."""
+    clip = tmp_path / "shaky.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (480, 360))
+    for i in range(16):
+        writer.write(dot_hand_frame((360, 480), [(150 + 4 * (-1) ** i, 120 + 3 * (-1) ** (i // 2), 140)])[0])
+    writer.release()
+    steps = {}
+    for flags in ((), ("--no-smoothing",)):
+        out = tmp_path / ("raw" if flags else "smooth")
+        run("video", str(clip), "--out", str(out), "--no-video", "--quiet", "--max-hands", "1", *flags, *models(dot))
+        frames = [json.loads(line)["hands"] for line in (out / "shaky.jsonl").read_text().splitlines()]
+        assert all(len(hands) == 1 for hands in frames)
+        wrist = np.array([(hands[0]["joints"][0]["x"], hands[0]["joints"][0]["y"]) for hands in frames], float)
+        steps[flags] = float(np.linalg.norm(np.diff(wrist[4:], axis=0), axis=1).mean())
+    assert steps[()] < 0.6 * steps[("--no-smoothing",)], steps
+
+
 def test_video_errors(dot, tmp_path):
     bad = tmp_path / "bad.avi"
     bad.write_bytes(b"not a video")

@@ -33,6 +33,23 @@ def test_one_euro_keeps_a_constant_and_smooths_noise():
     assert np.allclose([f(np.array([3.0]), t / 30) for t in range(5)], 3.0)
 
 
+def test_one_euro_shared_speed_smooths_a_noisy_joint_of_a_still_hand_and_scale_makes_it_size_free():
+    """Element-wise, a joint's own noise raises its cut-off (beta > 0) and gets through; with one cut-off from the
+    mean speed of the 21 joints (the others still) the noisy joint is smoothed more. With the speed measured in the
+    hand's size, a hand twice as large (the signal doubled, scale doubled) is filtered exactly twice as much."""
+    rng = np.random.default_rng(0)
+    hands = np.zeros((120, 21, 2))
+    hands[:, 4] += rng.normal(0, 3.0, (120, 2))      # one joint jitters, the hand is still
+
+    def filtered(shared, factor=1.0):
+        f = OneEuroFilter(min_cutoff=1.0, beta=0.5, d_cutoff=4.0, shared_speed=shared)
+        return np.array([f(h * factor, t / 30, scale=factor) for t, h in enumerate(hands)])
+
+    own, shared = filtered(False), filtered(True)
+    assert shared[20:, 4].std() < 0.7 * own[20:, 4].std()
+    assert np.allclose(filtered(True, 2.0), 2 * shared)
+
+
 def test_one_euro_follows_a_step_faster_with_beta():
     def lag(beta):
         f = OneEuroFilter(min_cutoff=0.5, beta=beta)
@@ -126,7 +143,7 @@ def test_static_scene_tracking_matches_per_frame_detection(dots):
 
 
 def test_moving_hand_is_followed_without_stage_one(dots):
-    with _detector(dots, max_hands=1, redetect_interval=1000) as detector:
+    with _detector(dots, max_hands=1, redetect_interval=1000, smoothing=False) as detector:   # the joints as read
         tracker = HandTracker(detector)
         for t in range(15):
             frame, truth = dot_hand_frame((480, 640), [(100 + 12 * t, 150 + 3 * t, 150)])
@@ -178,7 +195,8 @@ def test_a_hand_that_outran_its_crop_is_read_again_around_its_joints(dots):
     there, truth = dot_hand_frame((480, 640), [(160, 130, 150)])
     error = {}
     for recrop in (0.0, 0.2):
-        with _detector(dots, max_hands=1, redetect_interval=1000, track_recrop=recrop) as detector:
+        with _detector(dots, max_hands=1, redetect_interval=1000, track_recrop=recrop,
+                       smoothing=False) as detector:   # the joints as read
             tracker = HandTracker(detector)
             for _ in range(3):
                 tracker.update(here)
