@@ -12,7 +12,9 @@ do not move against each other: this measures what the camera's motion does to t
 
 With ``--motion photo-pan`` the window pans across a real val photo instead (taken from the last backwards),
 enlarged to fill 40-90 % of the canvas's height and pasted on its own blurred border: one or two real hands with
-their arm, face and room, the kind of frames MediaPipe's palm detector was made for (``--peer``).
+their arm, face and room, the kind of frames MediaPipe's palm detector was made for (``--peer``). With
+``--motion photo-still`` the window stays on the canvas's centre (with ``--camera-noise``: the joints' jitter on
+real hands).
 
 With ``--motion hands`` the camera is still and the hands move instead: 1-3 val hands cut out (compose.py's soft
 masks) over a generated background, each drifting 0-4 px per frame, swinging to and fro (10-60 px, periods of
@@ -27,9 +29,10 @@ tracking settings, "" = the defaults):
 recall and precision at IoU 0.5 pooled over all frames, pipeline PCK@0.2 (a missed hand counts as all joints
 missed), the found hands' mean joint error and jitter (how much that error changes from one frame to the next,
 evaluation.error_jitter; both in fractions of the hand's size), the frames stage I ran on, identity switches (a
-labelled hand matched to a track id other than the one it had when last matched) and the median time per frame. Writes track_eval.json, track_eval.md and
-track_eval.png (recall per frame index, averaged over the sequences; track_eval_hands.* with --motion hands,
-track_eval_photos.* with --motion photo-pan, track_eval_still.* with --motion still) into --out.
+labelled hand matched to a track id other than the one it had when last matched) and the median time per frame.
+Writes track_eval.json, track_eval.md and track_eval.png (recall per frame index, averaged over the sequences;
+track_eval_hands.* with --motion hands, track_eval_photos.* with --motion photo-pan, track_eval_photo_still.* with
+--motion photo-still, track_eval_still.* with --motion still) into --out.
 """
 from __future__ import annotations
 
@@ -270,9 +273,10 @@ def photo_canvases(records, canvas: tuple[int, int], seed: int = TRACK_SEED):
 
 
 def sequences(records, count: int, frames: int, view: tuple[int, int], scale: float, seed: int = TRACK_SEED,
-              photos: bool = False):
+              photos: bool = False, still: bool = False):
     """Yield (frames, labels) per sequence: pans across composed canvases with at least one hand, or with ``photos``
-    across real val photos enlarged into the canvas (photo_canvases)."""
+    across real val photos enlarged into the canvas (photo_canvases); with ``still`` the view stays on the canvas's
+    centre (a still camera: with camera noise, the joints' jitter on a real hand)."""
     canvas = (int(round(view[0] * scale)), int(round(view[1] * scale)))
     frame_at = photo_canvases(records, canvas, seed) if photos else composed_frames(canvas, records, seed=seed).frame
     rng = np.random.default_rng(seed)
@@ -283,6 +287,8 @@ def sequences(records, count: int, frames: int, view: tuple[int, int], scale: fl
         if not sample.hands:
             continue
         offsets = pan_offsets(canvas, view, frames, rng)
+        if still:
+            offsets = np.tile([(canvas[0] - view[0]) // 2, (canvas[1] - view[1]) // 2], (frames, 1))
         yield ([np.ascontiguousarray(sample.image[y:y + view[1], x:x + view[0]]) for x, y in offsets],
                [view_labels(sample.hands, np.array([x, y], np.float32), view) for x, y in offsets])
         count -= 1
@@ -389,11 +395,13 @@ def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int
 def markdown(results: dict) -> str:
     kind = results.get("motion", "pan")
     motion = {"pan": "camera pans", "photo-pan": "camera pans over real photos",
+              "photo-still": "real photos seen by a still camera",
               "still": "hands held still"}.get(kind, "moving hands")
     lines = [f"# track() vs detect() on {motion} ({results['date']})", "", f"Command: `{results['command']}`", "",
              f"{results['sequences']} sequences of {results['frames']} frames, view {results['view']}, "
              + (f"canvas {results['scale']}x (a camera pan"
-                + (" over a real val photo)" if kind == "photo-pan" else ")") if kind not in ("hands", "still")
+                + (" over a real val photo)" if kind == "photo-pan" else ", still, on a real val photo)"
+                   if kind == "photo-still" else ")") if kind not in ("hands", "still")
                 else "static camera, " + ("hands held still" if kind == "still" else "moving hands")
                 + (", each held at a random angle" if results.get("any_angle") else ""))
              + (f", camera noise sigma {results['camera_noise']:g}" if results.get("camera_noise") else "")
@@ -431,11 +439,12 @@ def plot(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for name, r in results["modes"].items():
         ax.plot(r["recall_by_index"], label=f"{name} (recall {r['recall']:.3f})")
-    pan = results.get("motion", "pan") not in ("hands", "still")
+    kind = results.get("motion", "pan")
+    pan = kind in ("pan", "photo-pan")
+    what = {"pan": "a camera pan", "photo-pan": "a camera pan", "photo-still": "a real photo, still camera",
+            "still": "hands held still, static camera"}.get(kind, "moving hands, static camera")
     ax.set(xlabel="frame index" + (" (the pan turns back at the middle)" if pan else ""), ylabel="recall (IoU 0.5)",
-           title="Hands found per frame of " + ("a camera pan" if pan else "hands held still, static camera"
-                                                 if results.get("motion") == "still" else "moving hands, static camera")
-           + "\n(averaged over the sequences)", ylim=(0.5, 1.0))
+           title=f"Hands found per frame of {what}\n(averaged over the sequences)", ylim=(0.5, 1.0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -449,10 +458,10 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=60, help="frames per sequence (there and back)")
     parser.add_argument("--view", default="640x480", help="the camera's frame, WIDTHxHEIGHT")
     parser.add_argument("--scale", type=float, default=1.5, help="canvas size / view size (> 1; --motion pan)")
-    parser.add_argument("--motion", choices=("pan", "photo-pan", "hands", "still"), default="pan",
+    parser.add_argument("--motion", choices=("pan", "photo-pan", "photo-still", "hands", "still"), default="pan",
                         help="pan: the camera pans across a composed frame; photo-pan: across a real val photo "
-                             "enlarged; hands: a static camera, hands moving; still: a static camera, hands held "
-                             "still (for jitter, with --camera-noise)")
+                             "enlarged; photo-still: a still view of it; hands: a static camera, hands moving; "
+                             "still: a static camera, hands held still (for jitter, with --camera-noise)")
     parser.add_argument("--camera-noise", type=float, default=0.0, metavar="SIGMA",
                         help="Gaussian sensor noise of this standard deviation (grey levels) drawn afresh on every "
                              "frame (default 0: the generated frames as they are)")
@@ -497,7 +506,7 @@ def main(argv=None) -> int:
                                        any_angle=args.any_angle, still=args.motion == "still") \
             if args.motion in ("hands", "still") else \
             sequences(records, args.sequences, args.frames, view, args.scale, TRACK_SEED + 1000 * args.seed,
-                      photos=args.motion == "photo-pan")
+                      photos=args.motion.startswith("photo"), still=args.motion == "photo-still")
         noise = np.random.default_rng((TRACK_SEED, 7, args.seed))
         for n, (frames, labels) in enumerate(source):
             frames = with_camera_noise(frames, args.camera_noise, noise)
@@ -521,8 +530,8 @@ def main(argv=None) -> int:
                "base": args.base, "hands": hands,
                "modes": {m: s.result() for m, s in scores.items()}}
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = {"pan": "track_eval", "photo-pan": "track_eval_photos", "hands": "track_eval_hands",
-            "still": "track_eval_still"}[args.motion]
+    stem = {"pan": "track_eval", "photo-pan": "track_eval_photos", "photo-still": "track_eval_photo_still",
+            "hands": "track_eval_hands", "still": "track_eval_still"}[args.motion]
     (args.out / f"{stem}.json").write_text(json.dumps(results, indent=1))
     text = markdown(results)
     (args.out / f"{stem}.md").write_text(text + "\n")

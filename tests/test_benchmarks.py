@@ -750,6 +750,11 @@ def test_track_eval_photo_pans_carry_the_real_photos_labels(hagrid_dir):
     frames, labels = next(track_eval.sequences(records, 1, 4, (640, 480), 1.5, seed=3, photos=True))
     assert len(frames) == 4 and frames[0].shape == (480, 640, 3)
     assert sum(len(lb.boxes) for lb in labels) >= 1
+    # --motion photo-still: the view stays on the canvas's centre, every frame and label the same
+    frames, labels = next(track_eval.sequences(records, 1, 4, (640, 480), 1.5, seed=3, photos=True, still=True))
+    np.testing.assert_array_equal(frames[0], canvas.image[120:600, 160:800])
+    assert all(np.array_equal(f, frames[0]) for f in frames) and len(labels[0].boxes) >= 1
+    assert all(np.array_equal(lb.keypoints, labels[0].keypoints) for lb in labels)
 
 
 def test_track_eval_scores_handedness_agreement_and_flips():
