@@ -375,3 +375,14 @@ pe=(/work/mp_venv/bin/python benchmarks/track_eval.py --sequences 30 --frames 60
 "${pe[@]}" --out benchmarks/results/track_peer/pans
 "${pe[@]}" --motion hands --any-angle --out benchmarks/results/track_peer/any_angle
 "${pe[@]}" --motion photo-pan --track '' "$off" --out benchmarks/results/track_peer/photos
+# 24. (Session 27) No new weights: the joints' error and jitter in video, hands held still under camera noise, and
+#     track()'s One-Euro smoothing on by default with a cut-off from the whole hand's speed (RESULTS section 22):
+st=(python benchmarks/track_eval.py --camera-noise 3 --threads 1 --track '' smoothing=false)
+"${st[@]}" --motion still --sequences 30 --out benchmarks/results/track_steady/still
+"${st[@]}" --motion hands --sequences 30 --out benchmarks/results/track_steady/hands
+#     the check set: other sequences
+"${st[@]}" --motion still --sequences 20 --seed 1 --out benchmarks/results/track_steady/check_still
+"${st[@]}" --motion hands --sequences 20 --seed 1 --out benchmarks/results/track_steady/check_hands
+#     real photos seen by a still camera, beside MediaPipe Hands in its video mode (in /work/mp_venv):
+/work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
+    --peer --track '' smoothing=false --out benchmarks/results/track_steady/peer_photo_still
