@@ -56,6 +56,14 @@ TRACK_VOTE_MARGIN = 0.03
 # DetectorOptions.refind_lost: a stage-I box that a followed hand's box (its joints' box, track_box_scale) overlaps by
 # FOLLOWED_IOU or more is that hand, already read on this frame; the others are read as hands stage I found.
 FOLLOWED_IOU = 0.3
+# DetectorOptions.track_window: on a frame stage I skips, stage I runs on a window this many times a followed hand's
+# predicted box's longer side, centred on it, and its box there that overlaps the prediction at IoU >= WINDOW_IOU is
+# the hand's crop. Why: a crop cut from the last frame's joints (their extremes, the noisiest joints) moves and grows
+# with their noise, and the next reading moves with its crop; stage I's box does not depend on the last frame. Session
+# 27, a runs/ sweep on real val photos held still (track_eval.py --motion photo-still, 8 sequences): windows of 128 /
+# 192 px at 3 / 2.5 times the box, IoU 0.1 / 0.3 / 0.5: 192 px, 2.5x, IoU 0.5 cut the jitter most (6.67 -> 2.92 %).
+WINDOW_FACTOR = 2.5
+WINDOW_IOU = 0.5
 
 
 class OneEuroFilter:
@@ -335,6 +343,8 @@ class HandTracker:
         ids = [t.track_id for t in self.tracks.tracks]
         self.last_ran_localizer = long_side is not None or self._needs_localizer()
         if not self.last_ran_localizer:
+            if self.options.track_window:
+                predicted = np.array([self._window_box(image, box) for box in predicted]).reshape(-1, 4)
             return predicted, ids, [None] * len(ids)
         self._last_detect, self._force_detect = self.frame_index, False
         det_boxes, det_scores = self.detector.localize(image, long_side)
@@ -347,6 +357,27 @@ class HandTracker:
                 boxes[tid], scores[tid] = np.asarray(box, np.float64), float(score)
         order = [t.track_id for t in self.tracks.tracks]
         return np.array([boxes[t] for t in order]).reshape(-1, 4), order, [scores[t] for t in order]
+
+    def _window_box(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """DetectorOptions.track_window: stage I on a square window WINDOW_FACTOR times a followed hand's predicted box
+        (frame pixels) around it, drawn at track_window pixels; its box there that overlaps the prediction most, at
+        IoU >= WINDOW_IOU, in frame pixels, else the prediction."""
+        import cv2
+
+        side = self.options.track_window
+        centre = (box[:2] + box[2:]) / 2
+        scale = side / (max(float((box[2:] - box[:2]).max()), 1.0) * WINDOW_FACTOR)
+        to_window = np.array([[scale, 0.0, side / 2 - scale * centre[0]], [0.0, scale, side / 2 - scale * centre[1]]])
+        window = cv2.warpAffine(image, to_window, (side, side), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        boxes, _ = self.detector.localize(window, side)
+        if not len(boxes):
+            return box
+        overlap = box_iou(boxes, ((box - np.tile(centre, 2)) * scale + side / 2)[None])[:, 0]
+        best = int(np.argmax(overlap))
+        if overlap[best] < WINDOW_IOU:
+            return box
+        return (boxes[best].astype(np.float64) - side / 2) / scale + np.tile(centre, 2)
 
     def _unfollowed_boxes(self, image: np.ndarray) -> tuple[np.ndarray, list[int], list[float | None]]:
         """Stage I on a frame whose followed hands were already read: its boxes that no followed hand's box overlaps

@@ -255,6 +255,13 @@ class DetectorOptions:
         it was lost, with its id when near its last box); False = on the next frame, as before session 26. The
         stage-I schedule is unchanged. On labelled video (benchmarks/track_eval.py) recall +0.9 to +2.6 points for
         +15 % stage-I runs, precision -0.4 to -0.9 (benchmarks/RESULTS.md section 21).
+    track_window: on a frame stage I skips, each followed hand's crop comes from stage I run on a square window 2.5
+        times its predicted box around it (tracking.WINDOW_FACTOR), drawn at this many pixels (0 = off, the default;
+        192 was measured; a multiple of 32, 128..1280): the box there that overlaps the prediction at IoU >= 0.5,
+        else the prediction. Steadier crops than the last frame's joints give: on labelled video (track_eval.py,
+        camera noise 3; RESULTS.md section 22) F1 higher on 7 of 8 sets (+0.1 to +1.9 points; real photos held still
+        -1.1), jitter lower on 6, for 1.2-1.35x the time of a frame stage I skips. Off by default for that cost and
+        the real still photos.
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).
     smoothing: One-Euro smoothing of the tracked joints (tracking.OneEuroFilter, one cut-off per hand from its speed;
@@ -314,6 +321,8 @@ class DetectorOptions:
     refind_lost: bool = True
     track_recrop: float = TRACK_RECROP
     unseen_confidence: float = UNSEEN_CONFIDENCE
+    # Added in session 27.
+    track_window: int = 0
 
     def resolved(self) -> "DetectorOptions":
         """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
@@ -384,6 +393,10 @@ class DetectorOptions:
                                             or isinstance(self.nms_nested, bool) or not 0 <= self.nms_nested <= 1):
             raise ValueError(f"nms_nested must be None (off) or a fraction in 0..1, got {self.nms_nested!r}")
         _check_localizer_size(self.localizer_size)
+        if not isinstance(self.track_window, int) or isinstance(self.track_window, bool) or not (
+                self.track_window == 0 or (128 <= self.track_window <= 1280 and self.track_window % 32 == 0)):
+            raise ValueError(f"track_window must be 0 (off) or a window side in pixels, a multiple of 32 in 128..1280 "
+                             f"(192 was measured), got {self.track_window!r}")
         return self
 
 

@@ -327,6 +327,9 @@ def test_options_are_checked(dots):
         HandJointDetector(track_recrop=1.5, **common)
     with pytest.raises(ValueError, match="unseen_confidence must be a number in 0..1"):
         HandJointDetector(unseen_confidence=-0.1, **common)
+    for bad in (100, 200, True, 192.0, -32):
+        with pytest.raises(ValueError, match="track_window must be 0 \\(off\\) or a window side"):
+            HandJointDetector(track_window=bad, **common)
     for bad in (-1.0, True, "16"):
         with pytest.raises(ValueError, match="min_box_size must be a number of frame pixels"):
             HandJointDetector(min_box_size=bad, **common)

@@ -206,6 +206,29 @@ def test_a_hand_that_outran_its_crop_is_read_again_around_its_joints(dots):
     assert error[0.0] > 20 and error[0.2] < 2.5, error
 
 
+def test_track_window_finds_the_hand_stage_one_boxes_around_a_prediction_that_is_off(dots):
+    """DetectorOptions.track_window: stage I on a window around a predicted box that is 30 px off the hand gives the
+    box stage I gives on the whole frame (within 8 px, 5 % of it, at another scale; mapped back to frame pixels); a prediction no hand box overlaps
+    at IoU 0.5 comes back as it was; on a frame stage I skips, stage II reads the hand on the window's box."""
+    frame, _ = dot_hand_frame((480, 640), [(200, 150, 150)])
+    with _detector(dots, max_hands=1, redetect_interval=1000, track_window=192, track_recrop=0.0,
+                   smoothing=False) as detector:
+        whole, _ = detector.localize(frame)
+        tracker = HandTracker(detector)
+        off = whole[0].astype(np.float64) + [30, -20, 30, -20]
+        np.testing.assert_allclose(tracker._window_box(frame, off), whole[0], atol=8.0)   # 5 % of the box
+        far = np.array([450.0, 300.0, 520.0, 370.0])
+        np.testing.assert_array_equal(tracker._window_box(frame, far), far)
+        tracker.update(frame)
+        tracker.tracks.tracks[0].box = off      # the track's box drifted off the hand
+        tracker.tracks.tracks[0].velocity[:] = 0
+        read_on, estimate = [], detector.estimate
+        detector.estimate = lambda image, boxes, **kw: read_on.append(np.array(boxes)) or estimate(image, boxes, **kw)
+        hands = tracker.update(frame)
+        assert not tracker.last_ran_localizer and len(hands) == 1
+        np.testing.assert_allclose(read_on[0][0], whole[0], atol=8.0)   # stage II read the window's box, not `off`
+
+
 def _dots_only(count: int) -> np.ndarray:
     """The dot hand of dot_hand_frame((480, 640), [(100, 100, 150)]) with its palm gone and only its first ``count``
     dots left: stage I (which looks for palms) proposes nothing there, stage II reads middling joints."""
