@@ -260,7 +260,7 @@ class DetectorOptions:
         192 was measured; a multiple of 32, 128..1280): the box there that overlaps the prediction at IoU >= 0.5,
         else the prediction. Steadier crops than the last frame's joints give: on labelled video (track_eval.py,
         camera noise 3; RESULTS.md section 22) F1 higher on 7 of 8 sets (+0.1 to +1.9 points; real photos held still
-        -1.1), jitter lower on 6, for 1.2-1.35x the time of a frame stage I skips. Off by default for that cost and
+        -1.1), jitter lower on 6, for up to 1.35x the time of a frame stage I skips. Off by default for that cost and
         the real still photos.
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).

@@ -241,6 +241,12 @@ def test_video_no_refind_lost_reaches_the_tracker(dot, tmp_path):
     assert counts[("--no-refind-lost",)] == [1, 1, 1, 0, 1], counts
     proc = run("video", str(clip), "--out", str(tmp_path), "--track-recrop", "1.5", *models(dot), check=False)
     assert proc.returncode != 0 and "track_recrop" in proc.stderr
+    proc = run("video", str(clip), "--out", str(tmp_path), "--track-window", "100", *models(dot), check=False)
+    assert proc.returncode != 0 and "track_window" in proc.stderr
+    out = tmp_path / "window"
+    run("video", str(clip), "--out", str(out), "--no-video", "--quiet", "--max-hands", "1", "--track-window", "192",
+        *models(dot))
+    assert [len(json.loads(line)["hands"]) for line in (out / "jump.jsonl").read_text().splitlines()] == [1] * 5
 
 
 def test_video_smooths_joints_by_default_and_no_smoothing_gives_them_as_read(dot, tmp_path):

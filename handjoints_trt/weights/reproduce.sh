@@ -386,3 +386,8 @@ st=(python benchmarks/track_eval.py --camera-noise 3 --threads 1 --track '' smoo
 #     real photos seen by a still camera, beside MediaPipe Hands in its video mode (in /work/mp_venv):
 /work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
     --peer --track '' smoothing=false --out benchmarks/results/track_steady/peer_photo_still
+#     the tracker's crop from stage I on a window around each followed hand (DetectorOptions.track_window, off):
+"${st[@]}" track_window=192 --motion still --sequences 30 --out runs/track_window_still
+"${st[@]}" track_window=192 --motion hands --sequences 30 --out runs/track_window_hands
+python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 20 --threads 1 --track '' \
+    track_window=192 --out runs/track_window_photo_still
