@@ -391,3 +391,7 @@ st=(python benchmarks/track_eval.py --camera-noise 3 --threads 1 --track '' smoo
 "${st[@]}" track_window=192 --motion hands --sequences 30 --out runs/track_window_hands
 python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 20 --threads 1 --track '' \
     track_window=192 --out runs/track_window_photo_still
+for m in photo-pan photo-still; do
+  python benchmarks/track_eval.py --motion $m --camera-noise 3 --sequences 60 --seed 2 --threads 1 \
+      --track '' track_window=192 --out benchmarks/results/track_steady/window_${m/-/_}
+done
