@@ -258,10 +258,10 @@ class DetectorOptions:
     track_window: on a frame stage I skips, each followed hand's crop comes from stage I run on a square window 2.5
         times its predicted box around it (tracking.WINDOW_FACTOR), drawn at this many pixels (0 = off, the default;
         192 was measured, 160 keeps most of it for less time; a multiple of 32, 128..1280): the box there that
-        overlaps the prediction at IoU >= 0.5, else the prediction. Steadier crops than the last frame's joints give: on labelled video (track_eval.py,
-        camera noise 3; RESULTS.md section 22) F1 higher on 7 of 8 sets (+0.1 to +1.9 points; real photos held still
-        -1.1), jitter lower on 6, for up to 1.35x the time of a frame stage I skips. Off by default for that cost and
-        the real still photos.
+        overlaps the prediction at IoU >= 0.5, else the prediction. Steadier crops than the last frame's joints
+        give: on labelled video (track_eval.py, camera noise 3; RESULTS.md section 22) F1 higher on 7 of 8 sets
+        (+0.1 to +1.9 points; real photos held still -1.1), jitter lower on 6, for up to 1.35x the time of a frame
+        stage I skips. Off by default for that cost and the real still photos.
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).
     smoothing: One-Euro smoothing of the tracked joints (tracking.OneEuroFilter, one cut-off per hand from its speed;
