@@ -208,8 +208,9 @@ def test_a_hand_that_outran_its_crop_is_read_again_around_its_joints(dots):
 
 def test_track_window_finds_the_hand_stage_one_boxes_around_a_prediction_that_is_off(dots):
     """DetectorOptions.track_window: stage I on a window around a predicted box that is 30 px off the hand gives the
-    box stage I gives on the whole frame (within 8 px, 5 % of it, at another scale; mapped back to frame pixels); a prediction no hand box overlaps
-    at IoU 0.5 comes back as it was; on a frame stage I skips, stage II reads the hand on the window's box."""
+    box stage I gives on the whole frame (within 8 px, 5 % of it, at another scale; mapped back to frame pixels); a
+    prediction no hand box overlaps at IoU 0.5 comes back as it was; on a frame stage I skips, stage II reads the hand
+    on the window's box."""
     frame, _ = dot_hand_frame((480, 640), [(200, 150, 150)])
     with _detector(dots, max_hands=1, redetect_interval=1000, track_window=192, track_recrop=0.0,
                    smoothing=False) as detector:
