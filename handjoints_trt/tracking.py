@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .postprocess import box_iou, joint_nms, verify_hands
+from .preprocess import LETTERBOX_FILL, apply_affine, crop_affine, invert_affine, warp
 from .types import Hand
 
 # A detection farther than this from a track's prediction (in the predicted box's mean side) starts a
@@ -157,6 +158,11 @@ def joints_box(keypoints: np.ndarray, scale: float = 1.0) -> np.ndarray:
     lo, hi = k.min(axis=0), k.max(axis=0)
     centre, half = (lo + hi) / 2, np.maximum((hi - lo) * scale / 2, 0.5)
     return np.concatenate([centre - half, centre + half])
+
+
+def _map_box(affine: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """An (x0, y0, x1, y1) box through an affine that only scales and moves (no turn), as (4,) float32."""
+    return apply_affine(affine, np.asarray(box, np.float64).reshape(2, 2)).reshape(4)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -362,22 +368,18 @@ class HandTracker:
         """DetectorOptions.track_window: stage I on a square window WINDOW_FACTOR times a followed hand's predicted box
         (frame pixels) around it, drawn at track_window pixels; its box there that overlaps the prediction most, at
         IoU >= WINDOW_IOU, in frame pixels, else the prediction."""
-        import cv2
-
         side = self.options.track_window
-        centre = (box[:2] + box[2:]) / 2
-        scale = side / (max(float((box[2:] - box[:2]).max()), 1.0) * WINDOW_FACTOR)
-        to_window = np.array([[scale, 0.0, side / 2 - scale * centre[0]], [0.0, scale, side / 2 - scale * centre[1]]])
-        window = cv2.warpAffine(image, to_window, (side, side), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        # The crops' own affine and warp (continuous coordinates), filled outside the frame as the letterbox is.
+        to_window = crop_affine(box, side, scale=WINDOW_FACTOR)
+        window = warp(image, to_window, (side, side), border_value=(LETTERBOX_FILL,) * 3)
         boxes, _ = self.detector.localize(window, side)
         if not len(boxes):
             return box
-        overlap = box_iou(boxes, ((box - np.tile(centre, 2)) * scale + side / 2)[None])[:, 0]
+        overlap = box_iou(boxes, _map_box(to_window, box)[None])[:, 0]
         best = int(np.argmax(overlap))
         if overlap[best] < WINDOW_IOU:
             return box
-        return (boxes[best].astype(np.float64) - side / 2) / scale + np.tile(centre, 2)
+        return _map_box(invert_affine(to_window), boxes[best]).astype(np.float64)
 
     def _unfollowed_boxes(self, image: np.ndarray) -> tuple[np.ndarray, list[int], list[float | None]]:
         """Stage I on a frame whose followed hands were already read: its boxes that no followed hand's box overlaps
