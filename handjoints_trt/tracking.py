@@ -63,8 +63,14 @@ FOLLOWED_IOU = 0.3
 # with their noise, and the next reading moves with its crop; stage I's box does not depend on the last frame. Session
 # 27, a runs/ sweep on real val photos held still (track_eval.py --motion photo-still, 8 sequences): windows of 128 /
 # 192 px at 3 / 2.5 times the box, IoU 0.1 / 0.3 / 0.5: 192 px, 2.5x, IoU 0.5 cut the jitter most (6.67 -> 2.92 %).
+# Session 28: the window is cut as the crops are (crop_affine, continuous coordinates) and grey outside the frame as
+# the letterbox is; on by default. The crop is WINDOW_BLEND of the way from the prediction (the last joints' box) to
+# the window's box: stage I's box alone is steadier, but it frames a hand as detect() does, and left / right was read
+# 2-5 points worse from it on 3 of 5 real-photo sets; the mean keeps most of the steadiness and left / right as it was,
+# and raised PCK@0.2 on 8 of 10 sets, lowering it on none (fitted on 2 sets of real photos; RESULTS.md section 23).
 WINDOW_FACTOR = 2.5
 WINDOW_IOU = 0.5
+WINDOW_BLEND = 0.5
 
 
 class OneEuroFilter:
@@ -366,8 +372,8 @@ class HandTracker:
 
     def _window_box(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
         """DetectorOptions.track_window: stage I on a square window WINDOW_FACTOR times a followed hand's predicted box
-        (frame pixels) around it, drawn at track_window pixels; its box there that overlaps the prediction most, at
-        IoU >= WINDOW_IOU, in frame pixels, else the prediction."""
+        (frame pixels) around it, drawn at track_window pixels. Its box there that overlaps the prediction most, at
+        IoU >= WINDOW_IOU, moves the prediction WINDOW_BLEND of the way to it: the box returned, in frame pixels."""
         side = self.options.track_window
         # The crops' own affine and warp (continuous coordinates), filled outside the frame as the letterbox is.
         to_window = crop_affine(box, side, scale=WINDOW_FACTOR)
@@ -379,7 +385,8 @@ class HandTracker:
         best = int(np.argmax(overlap))
         if overlap[best] < WINDOW_IOU:
             return box
-        return _map_box(invert_affine(to_window), boxes[best]).astype(np.float64)
+        found = _map_box(invert_affine(to_window), boxes[best]).astype(np.float64)
+        return WINDOW_BLEND * found + (1 - WINDOW_BLEND) * box
 
     def _unfollowed_boxes(self, image: np.ndarray) -> tuple[np.ndarray, list[int], list[float | None]]:
         """Stage I on a frame whose followed hands were already read: its boxes that no followed hand's box overlaps

@@ -255,13 +255,14 @@ class DetectorOptions:
         it was lost, with its id when near its last box); False = on the next frame, as before session 26. The
         stage-I schedule is unchanged. On labelled video (benchmarks/track_eval.py) recall +0.9 to +2.6 points for
         +15 % stage-I runs, precision -0.4 to -0.9 (benchmarks/RESULTS.md section 21).
-    track_window: on a frame stage I skips, each followed hand's crop comes from stage I run on a square window 2.5
-        times its predicted box around it (tracking.WINDOW_FACTOR), drawn at this many pixels (0 = off, the default;
-        192 was measured, 160 keeps most of it for less time; a multiple of 32, 128..1280): the box there that
-        overlaps the prediction at IoU >= 0.5, else the prediction. Steadier crops than the last frame's joints
-        give: on labelled video (track_eval.py, camera noise 3; RESULTS.md section 22) F1 higher on 7 of 8 sets
-        (+0.1 to +1.9 points; real photos held still -1.1), jitter lower on 6, for up to 1.35x the time of a frame
-        stage I skips. Off by default for that cost and the real still photos.
+    track_window: on a frame stage I skips, stage I runs on a square window 2.5 times each followed hand's predicted
+        box around it (tracking.WINDOW_FACTOR), drawn at this many pixels (a multiple of 32, 128..1280; 0 = off), and
+        the hand's crop moves halfway (tracking.WINDOW_BLEND) from the prediction to the box there that overlaps it
+        at IoU >= 0.5. Steadier crops than the last frame's joints alone give. On by default at 192 since session 28
+        (off before): on labelled video (track_eval.py, RESULTS.md section 23) jitter -27 to -40 %, joint error -8 to
+        -15 % and PCK@0.2 +1.4 to +2.4 points on real photos held still and panned; PCK@0.2 lower on none of ten
+        sets; for 1.00-1.37x the time of a frame stage I skips (about 2.5 ms per followed hand at 640x480 on 2 CPU
+        cores); 0 where that time matters more.
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).
     smoothing: One-Euro smoothing of the tracked joints (tracking.OneEuroFilter, one cut-off per hand from its speed;
@@ -322,7 +323,7 @@ class DetectorOptions:
     track_recrop: float = TRACK_RECROP
     unseen_confidence: float = UNSEEN_CONFIDENCE
     # Added in session 27.
-    track_window: int = 0
+    track_window: int = 192
 
     def resolved(self) -> "DetectorOptions":
         """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
@@ -396,7 +397,7 @@ class DetectorOptions:
         if not isinstance(self.track_window, int) or isinstance(self.track_window, bool) or not (
                 self.track_window == 0 or (128 <= self.track_window <= 1280 and self.track_window % 32 == 0)):
             raise ValueError(f"track_window must be 0 (off) or a window side in pixels, a multiple of 32 in 128..1280 "
-                             f"(192 was measured), got {self.track_window!r}")
+                             f"(192, the default, was measured), got {self.track_window!r}")
         return self
 
 

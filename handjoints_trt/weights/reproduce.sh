@@ -377,7 +377,8 @@ pe=(/work/mp_venv/bin/python benchmarks/track_eval.py --sequences 30 --frames 60
 "${pe[@]}" --motion photo-pan --track '' "$off" --out benchmarks/results/track_peer/photos
 # 24. (Session 27) No new weights: the joints' error and jitter in video, hands held still under camera noise, and
 #     track()'s One-Euro smoothing on by default with a cut-off from the whole hand's speed (RESULTS section 22):
-st=(python benchmarks/track_eval.py --camera-noise 3 --threads 1 --track '' smoothing=false)
+#     (--base track_window=0: session 27's defaults; track_window is on by default since session 28, step 25)
+st=(python benchmarks/track_eval.py --camera-noise 3 --threads 1 --base track_window=0 --track '' smoothing=false)
 "${st[@]}" --motion still --sequences 30 --out benchmarks/results/track_steady/still
 "${st[@]}" --motion hands --sequences 30 --out benchmarks/results/track_steady/hands
 #     the check set: other sequences
@@ -385,13 +386,34 @@ st=(python benchmarks/track_eval.py --camera-noise 3 --threads 1 --track '' smoo
 "${st[@]}" --motion hands --sequences 20 --seed 1 --out benchmarks/results/track_steady/check_hands
 #     real photos seen by a still camera, beside MediaPipe Hands in its video mode (in /work/mp_venv):
 /work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
-    --peer --track '' smoothing=false --out benchmarks/results/track_steady/peer_photo_still
+    --peer --base track_window=0 --track '' smoothing=false --out benchmarks/results/track_steady/peer_photo_still
 #     the tracker's crop from stage I on a window around each followed hand (DetectorOptions.track_window, off):
 "${st[@]}" track_window=192 --motion still --sequences 30 --out runs/track_window_still
 "${st[@]}" track_window=192 --motion hands --sequences 30 --out runs/track_window_hands
-python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 20 --threads 1 --track '' \
-    track_window=192 --out runs/track_window_photo_still
+python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 20 --threads 1 \
+    --base track_window=0 --track '' track_window=192 --out runs/track_window_photo_still
 for m in photo-pan photo-still; do
   python benchmarks/track_eval.py --motion $m --camera-noise 3 --sequences 60 --seed 2 --threads 1 \
-      --track '' track_window=192 --out benchmarks/results/track_steady/window_${m/-/_}
+      --base track_window=0 --track '' track_window=192 --out benchmarks/results/track_steady/window_${m/-/_}
 done
+# 25. (Session 28) No new weights: track_window's window cut by the package's crop_affine / warp (continuous
+#     coordinates; half a window pixel off before) and grey outside the frame as the letterbox is; the crop moves
+#     halfway (tracking.WINDOW_BLEND) to the window's box; on by default at 192 px (RESULTS section 23). The defaults
+#     against the window off on the ten sets (the md files name the runs/ folders they were first written to):
+tw=(--threads 1 --track '' track_window=0)
+tr() { out=$1; shift; python benchmarks/track_eval.py "$@" "${tw[@]}" --out benchmarks/results/track_window/$out; }
+tr fit_still --motion still --camera-noise 3 --sequences 30
+tr fit_hands --motion hands --camera-noise 3 --sequences 30
+tr check_still --motion still --camera-noise 3 --sequences 20 --seed 1
+tr check_hands --motion hands --camera-noise 3 --sequences 20 --seed 1
+tr check_any_angle --motion hands --any-angle --camera-noise 3 --sequences 20 --seed 1
+tr check_pans --motion pan --sequences 20 --seed 1
+tr photo_pan --motion photo-pan --sequences 20
+tr photo_still --motion photo-still --camera-noise 3 --sequences 20
+tr photo_pan_60 --motion photo-pan --camera-noise 3 --sequences 60 --seed 2
+tr photo_still_60 --motion photo-still --camera-noise 3 --sequences 60 --seed 2
+#     beside MediaPipe Hands on real photos held still (in /work/mp_venv):
+/work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
+    --peer --track '' track_window=0 smoothing=false,track_window=0 --out benchmarks/results/track_window/peer_photo_still
+#     The variants compared in section 23 (the window's box taken whole, windows of 128 / 160 px) were runs/ one-offs
+#     of the same commands with tracking.WINDOW_BLEND set to 1.0 (and track_window=128 / 160 modes added).
