@@ -66,8 +66,8 @@ FOLLOWED_IOU = 0.3
 # Session 28: the window is cut as the crops are (crop_affine, continuous coordinates) and grey outside the frame as
 # the letterbox is; on by default. The crop is WINDOW_BLEND of the way from the prediction (the last joints' box) to
 # the window's box: stage I's box alone is steadier, but it frames a hand as detect() does, and left / right was read
-# 2-5 points worse from it on 3 of 5 real-photo sets; the mean keeps most of the steadiness and left / right as it was,
-# and raised PCK@0.2 on 8 of 10 sets, lowering it on none (fitted on 2 sets of real photos; RESULTS.md section 23).
+# 1.6-7.1 points worse from it on 4 of 6 labelled sets; the mean keeps most of the steadiness and left / right as it
+# was, and raised PCK@0.2 on 8 of 10 sets, lowering it on none (fitted on 2 sets of real photos; RESULTS.md 23).
 WINDOW_FACTOR = 2.5
 WINDOW_IOU = 0.5
 WINDOW_BLEND = 0.5
