@@ -81,6 +81,25 @@ def test_fps_quick_writes_all_resolutions(tmp_path, untrained_cache):
     assert "paper FPS" in table and "| 37 |" in table     # the paper's RHD FPS stands beside ours
 
 
+def test_fps_stream_frame_holds_hands_the_detector_finds():
+    """The throughput modes' frame, with the shipped models at 640x480 (where seed 0's generated hand is missed): the
+    first seed whose hand detect() finds; with one try, the --seed frame as it is."""
+    import fps
+
+    from handjoints_trt import HandJointDetector
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
+    with HandJointDetector(backend="onnxruntime", threads=1) as detector:
+        image, seed, found = fps.stream_frame(detector, 640, 480, 1, 0)
+        assert found == 1 and len(detector.detect(image)) == 1
+        np.testing.assert_array_equal(image, _common.synthetic_frame(640, 480, 1, seed)[0])
+        first, first_seed, _ = fps.stream_frame(detector, 640, 480, 1, 0, tries=1)
+        assert first_seed == 0
+        np.testing.assert_array_equal(first, _common.synthetic_frame(640, 480, 1, 0)[0])
+
+
 def test_fps_hands_count_is_exact(tmp_path, untrained_cache, monkeypatch):
     """Stage II runs on exactly N hands, whatever the (untrained) localizer finds."""
     report = _fps_main(["--quick", "--allow-untrained", "--hands", "3", "--stream-frames", "0", "--out",
