@@ -19,8 +19,8 @@ hand count is exact whatever the weights (untrained models find nothing, or rubb
 synchronise before infer returns (TensorRT synchronises its stream; PyTorch's outputs are copied to NumPy,
 which waits for the device), so wall-clock times include the GPU work.
 
-Throughput modes (a short panning "video" of one generated frame, the first seed from --seed on whose frame
-detect() finds every hand, up to STREAM_SEED_TRIES seeds): plain detect() per frame; streaming with
+Throughput modes (a short panning "video" of one generated frame: the first seed from --seed, up to
+STREAM_SEED_TRIES, whose hands detect() finds and track() follows): plain detect() per frame; streaming with
 tracking (detector.track: stage I only when tracking needs it); pipelined, where stage I of frame t+1 runs
 in a second thread while stage II of frame t runs (each stage has its own backend session; ONNX Runtime,
 PyTorch and TensorRT release the GIL while they run).
@@ -174,19 +174,32 @@ def pipelined_mode(detector, frames) -> list[int]:
 
 
 # The throughput modes time the work of the hands a frame holds, but a generated hand that stage I misses leaves
-# detect() with stage I alone and track() with no hand to follow (640x480's seed-0 hand with the shipped models). So
-# the stream takes the first of STREAM_SEED_TRIES seeds on whose frame detect() finds every hand.
+# detect() with stage I alone and track() with no hand to follow (640x480's seed-0 hand with the shipped models), and
+# one that track() keeps losing sends it back to stage I on every frame (960x540's seed 0). So the stream takes the
+# first of STREAM_SEED_TRIES seeds whose hands detect() finds and track() follows over the pan's first frames.
 STREAM_SEED_TRIES = 20
+PAN_FARTHEST = 10     # C.shifted_sequence's frame of largest shift
+
+
+def _holds_hands(detector, image: np.ndarray, hands: int) -> int:
+    """How many of the frame's hands detect() finds, or 0 when track() does not follow that many over the pan's
+    first PAN_FARTHEST + 1 frames with stage I on the first frame only (options.max_hands = hands, as run_backend
+    sets it: with room for more hands track() would look for them)."""
+    found = len(detector.detect(image))
+    detector.reset_tracking()
+    counts, runs = tracking_mode(detector, C.shifted_sequence(image, PAN_FARTHEST + 1))
+    detector.reset_tracking()
+    return found if min(counts) >= hands and runs == 1 else 0
 
 
 def stream_frame(detector, width: int, height: int, hands: int, seed: int,
                  tries: int = STREAM_SEED_TRIES) -> tuple[np.ndarray, int, int]:
-    """A generated (height, width) frame of ``hands`` hands for the throughput modes, its seed and the hands detect()
-    finds on it: the first of seeds seed..seed+tries-1 where it finds them all, else seed's frame."""
+    """A generated (height, width) frame of ``hands`` hands for the throughput modes, its seed and the hands found
+    and followed on it (_holds_hands): the first of seeds seed..seed+tries-1 where all are, else seed's frame."""
     first = None
     for s in range(seed, seed + max(1, tries)):
         image = C.synthetic_frame(width, height, hands, s)[0]
-        found = len(detector.detect(image))
+        found = _holds_hands(detector, image, hands)
         if found >= hands:
             return image, s, found
         if first is None:

@@ -83,7 +83,8 @@ def test_fps_quick_writes_all_resolutions(tmp_path, untrained_cache):
 
 def test_fps_stream_frame_holds_hands_the_detector_finds():
     """The throughput modes' frame, with the shipped models at 640x480 (where seed 0's generated hand is missed): the
-    first seed whose hand detect() finds; with one try, the --seed frame as it is."""
+    first seed whose hand detect() finds and track() follows with one stage-I run; with one try, the --seed frame as
+    it is."""
     import fps
 
     from handjoints_trt import HandJointDetector
@@ -91,9 +92,11 @@ def test_fps_stream_frame_holds_hands_the_detector_finds():
 
     if not shipped_models_present("fp32"):
         pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
-    with HandJointDetector(backend="onnxruntime", threads=1) as detector:
+    with HandJointDetector(backend="onnxruntime", threads=1, max_hands=1) as detector:
         image, seed, found = fps.stream_frame(detector, 640, 480, 1, 0)
         assert found == 1 and len(detector.detect(image)) == 1
+        counts, runs = fps.tracking_mode(detector, _common.shifted_sequence(image, 11))
+        assert min(counts) == 1 and runs == 1
         np.testing.assert_array_equal(image, _common.synthetic_frame(640, 480, 1, seed)[0])
         first, first_seed, _ = fps.stream_frame(detector, 640, 480, 1, 0, tries=1)
         assert first_seed == 0
