@@ -480,7 +480,7 @@ def _video_parser(sub, full: bool) -> None:
                         "(DetectorOptions.refind_lost)")
     p.add_argument("--track-window", type=int, default=DetectorOptions.track_window, metavar="PX",
                    help="between stage-I frames, crop each followed hand from stage I run on a PX-pixel window around "
-                        "it (steadier joints, more hands kept, up to 1.37x the time; default 192; 0 = off)")
+                        "it (steadier joints, more hands kept, up to 1.36x the time; default 192; 0 = off)")
     p.add_argument("--track-recrop", type=float, default=DetectorOptions.track_recrop, metavar="F",
                    help=f"read a followed hand again around its joints when they lie off its crop's centre by more "
                         f"than F of the crop's side (default {DetectorOptions.track_recrop}; 0 = off)")

@@ -261,8 +261,8 @@ class DetectorOptions:
         at IoU >= 0.5. Steadier crops than the last frame's joints alone give. On by default at 192 since session 28
         (off before): on labelled video (track_eval.py, RESULTS.md section 23) jitter -27 to -40 %, joint error -8 to
         -15 % and PCK@0.2 +1.4 to +2.4 points on real photos held still and panned; PCK@0.2 lower on none of ten
-        sets; for 1.00-1.37x the time of a frame stage I skips (about 2.5 ms per followed hand at 640x480 on 2 CPU
-        cores); 0 where that time matters more.
+        sets; for 1.00-1.36x the median frame time (about 2.6 ms per followed hand at 640x480 on a 2-core CPU); 0
+        where that time matters more.
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).
     smoothing: One-Euro smoothing of the tracked joints (tracking.OneEuroFilter, one cut-off per hand from its speed;
