@@ -186,9 +186,7 @@ def _holds_hands(detector, image: np.ndarray, hands: int) -> int:
     first PAN_FARTHEST + 1 frames with stage I on the first frame only (options.max_hands = hands, as run_backend
     sets it: with room for more hands track() would look for them)."""
     found = len(detector.detect(image))
-    detector.reset_tracking()
-    counts, runs = tracking_mode(detector, C.shifted_sequence(image, PAN_FARTHEST + 1))
-    detector.reset_tracking()
+    counts, runs = tracking_mode(detector, C.shifted_sequence(image, PAN_FARTHEST + 1))   # starts from a reset
     return found if min(counts) >= hands and runs == 1 else 0
 
 
