@@ -481,6 +481,9 @@ def _video_parser(sub, full: bool) -> None:
     p.add_argument("--track-window", type=int, default=DetectorOptions.track_window, metavar="PX",
                    help="between stage-I frames, crop each followed hand from stage I run on a PX-pixel window around "
                         "it (steadier joints, more hands kept, up to 1.36x the time; default 192; 0 = off)")
+    p.add_argument("--no-track-hold", dest="track_hold", action="store_false",
+                   help="let each followed hand's crop follow its joints on every frame, not hold still while the hand "
+                        "moves little (DetectorOptions.track_hold; steadier joints with it)")
     p.add_argument("--track-recrop", type=float, default=DetectorOptions.track_recrop, metavar="F",
                    help=f"read a followed hand again around its joints when they lie off its crop's centre by more "
                         f"than F of the crop's side (default {DetectorOptions.track_recrop}; 0 = off)")
@@ -528,7 +531,8 @@ def cmd_video(args) -> int:
     try:
         with make_detector(args, smoothing=args.smoothing, fps=fps, redetect_interval=args.redetect_interval,
                            new_hand_interval=args.new_hand_interval, refind_lost=args.refind_lost,
-                           track_recrop=args.track_recrop, track_window=args.track_window) as detector, \
+                           track_recrop=args.track_recrop, track_window=args.track_window,
+                           track_hold=args.track_hold) as detector, \
                 open(joints_path, "w") as joints, Progress(total, args.video.name, not args.quiet) as progress:
             if args.format == "csv":
                 joints.write(CSV_HEADER + "\n")

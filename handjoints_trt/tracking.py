@@ -71,6 +71,13 @@ FOLLOWED_IOU = 0.3
 WINDOW_FACTOR = 2.5
 WINDOW_IOU = 0.5
 WINDOW_BLEND = 0.5
+# DetectorOptions.track_hold: on a frame stage I skips, a followed hand's last crop box is kept while the new one's
+# centre moves under HOLD_SHIFT of its side and its side changes under HOLD_SIZE, and the crop's angle (any_angle)
+# while the joints turn it under HOLD_ANGLE degrees; past either, the new one is taken and kept from then on. Why: a
+# crop that follows the last joints never settles on a still hand (RESULTS.md section 23: jitter 2.24 % with no sensor
+# noise, detect() 0.00 %). Tried and dropped (RESULTS.md section 24): holding only hands whose joints were sure (mean
+# confidence >= 0.5), letting go every 15 / 30 frames or on stage-I frames, and the box alone.
+HOLD_SHIFT, HOLD_SIZE, HOLD_ANGLE = 0.03, 0.05, 5.0
 
 
 class OneEuroFilter:
@@ -171,6 +178,19 @@ def _map_box(affine: np.ndarray, box: np.ndarray) -> np.ndarray:
     return apply_affine(affine, np.asarray(box, np.float64).reshape(2, 2)).reshape(4)
 
 
+def _held_box(track: "Track", box: np.ndarray) -> np.ndarray:
+    """DetectorOptions.track_hold: the crop box for a followed hand on a frame stage I skips: its held box while
+    ``box`` is within HOLD_SHIFT / HOLD_SIZE of it, else ``box``, which becomes the held one."""
+    held = track.held_box
+    if held is not None:
+        side = max(float((held[2:] - held[:2]).max()), 1.0)
+        shift = float(np.abs((box[:2] + box[2:]) / 2 - (held[:2] + held[2:]) / 2).max()) / side
+        if shift < HOLD_SHIFT and abs(float((box[2:] - box[:2]).max()) / side - 1) < HOLD_SIZE:
+            return held
+    track.held_box = np.asarray(box, np.float64).copy()
+    return track.held_box
+
+
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     lt, rb = np.maximum(a[:2], b[:2]), np.minimum(a[2:], b[2:])
     inter = float(np.prod(np.clip(rb - lt, 0, None)))
@@ -195,6 +215,8 @@ class Track:
     rotation: float = 0.0
     upright_retry: int = 0   # the frame index from which the upright pass may run again for this hand
     angle_known: bool = False   # DetectorOptions.any_angle: rotation is the hand's angle on the last frame
+    held_box: np.ndarray | None = None    # the crop box HOLD_SHIFT / HOLD_SIZE keep (frame px)
+    held_angle: float | None = None       # the crop angle HOLD_ANGLE keeps (degrees)
 
     def observe_handedness(self, right: float) -> float:
         """Fold one frame's P(right hand) into the track's running value; returns the new value."""
@@ -357,6 +379,8 @@ class HandTracker:
         if not self.last_ran_localizer:
             if self.options.track_window:
                 predicted = np.array([self._window_box(image, box) for box in predicted]).reshape(-1, 4)
+            if self.options.track_hold:
+                predicted = np.array([_held_box(t, b) for t, b in zip(self.tracks.tracks, predicted)]).reshape(-1, 4)
             return predicted, ids, [None] * len(ids)
         self._last_detect, self._force_detect = self.frame_index, False
         det_boxes, det_scores = self.detector.localize(image, long_side)
@@ -444,7 +468,8 @@ class HandTracker:
                                                                 self.options.confidence_weight)[0])
                            for score in scores], bool)
         hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned,
-                                       rotations_deg=[self._rotation(t, aligned) for t in followed], reread=reread)
+                                       rotations_deg=[self._rotation(t, aligned, self.options.track_hold) for t in followed],
+                                       reread=reread)
         rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
         if self.options.track_recrop:
             hands = self._recropped(image, boxes, scores, hands, rotations, aligned)
@@ -518,11 +543,16 @@ class HandTracker:
         return ended
 
     @staticmethod
-    def _rotation(track: Track, aligned: bool) -> float:
+    def _rotation(track: Track, aligned: bool, hold: bool = False) -> float:
         """The degrees a followed hand's crop is turned: with any_angle its angle on the last frame (the aligned
-        network's joints), NaN for a new hand (the orientation network's); else Track.rotation (upright_pass)."""
+        network's joints), NaN for a new hand (the orientation network's); else Track.rotation (upright_pass). hold
+        (DetectorOptions.track_hold): the angle held while the hand turns under HOLD_ANGLE from it."""
         if aligned and not (ANY_ANGLE_CARRY and track.angle_known):
             return float("nan")
+        held = track.held_angle
+        if hold and held is not None and abs((track.rotation - held + 180) % 360 - 180) < HOLD_ANGLE:
+            return held
+        track.held_angle = track.rotation
         return track.rotation
 
     def _vote_threshold(self) -> float:

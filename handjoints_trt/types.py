@@ -263,6 +263,12 @@ class DetectorOptions:
         -15 % and PCK@0.2 +1.4 to +2.4 points on real photos held still and panned; PCK@0.2 lower on none of ten
         sets; for 1.00-1.36x the median frame time (about 2.6 ms per followed hand at 640x480 on a 2-core CPU); 0
         where that time matters more.
+    track_hold: on a frame stage I skips, a followed hand's crop stays as it was while the hand moves under 3 % of
+        its box's side, its box's side changes under 5 % and it turns under 5 degrees (tracking.HOLD_SHIFT /
+        HOLD_SIZE / HOLD_ANGLE); past any of them the crop follows the joints again. A crop that follows the last
+        joints never settles on a still hand, so neither do the joints read from it. On by default since session 29
+        (off before): on labelled video (track_eval.py, RESULTS.md section 24) jitter lower on 9 of 10 sets (real
+        photos held still -30 %), at no cost in time; False gives session 28's tracker.
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).
     smoothing: One-Euro smoothing of the tracked joints (tracking.OneEuroFilter, one cut-off per hand from its speed;
@@ -324,6 +330,8 @@ class DetectorOptions:
     unseen_confidence: float = UNSEEN_CONFIDENCE
     # Added in session 27.
     track_window: int = 192
+    # Added in session 29.
+    track_hold: bool = True
 
     def resolved(self) -> "DetectorOptions":
         """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
@@ -382,7 +390,7 @@ class DetectorOptions:
         if not (self.any_angle is None or isinstance(self.any_angle, bool) or self.any_angle == "track"):
             raise ValueError(f"any_angle must be None (on with the shipped hand network), True (detect() and track()), "
                              f"'track' (track() only) or False, got {self.any_angle!r}")
-        for name in ("flip_test", "mirrored", "refind_lost"):
+        for name in ("flip_test", "mirrored", "refind_lost", "track_hold"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not (isinstance(self.upright_pass, bool) or self.upright_pass == "track"):

@@ -232,6 +232,78 @@ def test_track_window_finds_the_hand_stage_one_boxes_around_a_prediction_that_is
         np.testing.assert_allclose(read_on[0][0], moved, atol=4.0)   # stage II read the moved box, not `off`
 
 
+def test_a_crop_that_moves_little_is_held():
+    """HOLD_SHIFT / HOLD_SIZE: a followed hand's crop box stays while the new one's centre moves under HOLD_SHIFT of
+    its side and its side changes under HOLD_SIZE; past either, the new box is taken and held from then on. HOLD_ANGLE:
+    the crop's angle likewise, and with the hold off the angle is the last frame's."""
+    from handjoints_trt.tracking import HOLD_ANGLE, HOLD_SHIFT, HOLD_SIZE, Track, _held_box
+
+    first = np.array([100.0, 100.0, 200.0, 200.0])     # side 100 px
+    track = Track(0, first.copy())
+    np.testing.assert_array_equal(_held_box(track, first), first)
+    near = first + 100 * HOLD_SHIFT / 2
+    np.testing.assert_array_equal(_held_box(track, near), first)
+    d = 100 * HOLD_SIZE * 0.75                            # the side grows 1.5x HOLD_SIZE, the centre stays
+    grown = first + [-d, -d, d, d]
+    np.testing.assert_array_equal(_held_box(track, grown), grown)
+    far = grown + 2 * HOLD_SHIFT * (100 + 2 * d)
+    np.testing.assert_array_equal(_held_box(track, far), far)
+    np.testing.assert_array_equal(_held_box(track, far + 1.0), far)
+    track.rotation = 10.0
+    assert HandTracker._rotation(track, aligned=False, hold=True) == 10.0
+    track.rotation = 10.0 + HOLD_ANGLE / 2
+    assert HandTracker._rotation(track, aligned=False, hold=True) == 10.0
+    assert HandTracker._rotation(track, aligned=False, hold=False) == track.rotation
+    track.rotation = 10.0 + HOLD_ANGLE * 0.75                 # within HOLD_ANGLE of the angle the hold-off frame took
+    assert HandTracker._rotation(track, aligned=False, hold=True) == 10.0 + HOLD_ANGLE / 2
+    track.rotation = 10.0 + HOLD_ANGLE * 2
+    assert HandTracker._rotation(track, aligned=False, hold=True) == track.rotation
+    track.rotation = 180.0 - HOLD_ANGLE / 4
+    assert HandTracker._rotation(track, aligned=False, hold=True) == track.rotation
+    track.rotation = -180.0 + HOLD_ANGLE / 4                  # across the wrap, HOLD_ANGLE / 2 away: held
+    assert HandTracker._rotation(track, aligned=False, hold=True) == 180.0 - HOLD_ANGLE / 4
+
+
+@pytest.mark.parametrize("hold", [True, False])
+def test_stage_two_reads_the_held_crop(dots, hold):
+    """On a frame stage I skips, stage II reads the held box when the hand's predicted box moved 1 px, and the
+    prediction itself with DetectorOptions.track_hold off."""
+    frame, _ = dot_hand_frame((480, 640), [(200, 150, 150)])
+    with _detector(dots, max_hands=1, redetect_interval=1000, track_window=0, track_recrop=0.0,
+                   smoothing=False, track_hold=hold) as detector:
+        tracker = HandTracker(detector)
+        tracker.update(frame)
+        track = tracker.tracks.tracks[0]
+        held = track.box.copy()
+        track.held_box, track.box, track.velocity[:] = held.copy(), held + 1.0, 0
+        read_on, estimate = [], detector.estimate
+        detector.estimate = lambda image, boxes, **kw: read_on.append(np.array(boxes)) or estimate(image, boxes, **kw)
+        tracker.update(frame)
+        assert not tracker.last_ran_localizer
+        np.testing.assert_array_equal(read_on[0][0], held if hold else held + 1.0)
+
+
+def test_a_still_hand_is_read_from_one_crop(dots):
+    """With track_hold, a hand standing still under camera noise is read from the same crop frame after frame, so its
+    joints move only as much as the noise moves the network's reading; without it the crop follows the noisy joints."""
+    rng = np.random.default_rng(0)
+    clean, _ = dot_hand_frame((480, 640), [(220, 170, 150)])
+    frames = [np.clip(clean + rng.normal(0, 6, clean.shape), 0, 255).astype(np.uint8) for _ in range(8)]
+    crops = {}
+    for hold in (True, False):
+        with _detector(dots, max_hands=1, redetect_interval=1000, new_hand_interval=1000, track_window=0,
+                       track_recrop=0.0, smoothing=False, track_hold=hold) as detector:
+            tracker = HandTracker(detector)
+            read_on, estimate = [], detector.estimate
+            detector.estimate = lambda image, boxes, **kw: read_on.append(np.array(boxes)) or estimate(image, boxes,
+                                                                                                       **kw)
+            for frame in frames:
+                assert len(tracker.update(frame)) == 1
+            crops[hold] = np.array([boxes[0] for boxes in read_on[2:]])   # frames stage I skipped, after the first
+    assert np.ptp(crops[True], axis=0).max() == 0.0
+    assert np.ptp(crops[False], axis=0).max() > 0.0
+
+
 def _dots_only(count: int) -> np.ndarray:
     """The dot hand of dot_hand_frame((480, 640), [(100, 100, 150)]) with its palm gone and only its first ``count``
     dots left: stage I (which looks for palms) proposes nothing there, stage II reads middling joints."""

@@ -417,3 +417,23 @@ tr photo_still_60 --motion photo-still --camera-noise 3 --sequences 60 --seed 2
     --peer --track '' track_window=0 smoothing=false,track_window=0 --out benchmarks/results/track_window/peer_photo_still
 #     The variants compared in section 23 (the window's box taken whole, windows of 128 / 160 px) were runs/ one-offs
 #     of the same commands with tracking.WINDOW_BLEND set to 1.0 (and track_window=128 / 160 modes added).
+# 26. (Session 29) No new weights: a followed hand's crop holds still while the hand moves under 3 % of its box, its
+#     box's size changes under 5 % and it turns under 5 degrees (DetectorOptions.track_hold, on by default; RESULTS
+#     section 24). The defaults against the hold off on section 23's ten sets, 60 more still hands (--seed 3), the
+#     photos held still with no camera noise, and beside MediaPipe Hands:
+hold_off=(--threads 1 --track '' track_hold=false)
+th() { out=$1; shift; python benchmarks/track_eval.py "$@" "${hold_off[@]}" --out benchmarks/results/track_hold/$out; }
+th fit_still --motion still --camera-noise 3 --sequences 30
+th fit_hands --motion hands --camera-noise 3 --sequences 30
+th check_still --motion still --camera-noise 3 --sequences 20 --seed 1
+th check_hands --motion hands --camera-noise 3 --sequences 20 --seed 1
+th check_any_angle --motion hands --any-angle --camera-noise 3 --sequences 20 --seed 1
+th check_pans --motion pan --sequences 20 --seed 1
+th photo_pan --motion photo-pan --sequences 20
+th photo_still --motion photo-still --camera-noise 3 --sequences 20
+th photo_pan_60 --motion photo-pan --camera-noise 3 --sequences 60 --seed 2
+th photo_still_60 --motion photo-still --camera-noise 3 --sequences 60 --seed 2
+th check_still_60 --motion still --camera-noise 3 --sequences 60 --seed 3
+th photo_still_no_noise --motion photo-still --sequences 20
+/work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
+    --peer --track '' track_hold=false --out benchmarks/results/track_hold/peer_photo_still
