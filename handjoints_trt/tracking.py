@@ -467,8 +467,8 @@ class HandTracker:
         reread = np.array([score is None or bool(vote_reachable([score], self._vote_threshold(),
                                                                 self.options.confidence_weight)[0])
                            for score in scores], bool)
-        hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned,
-                                       rotations_deg=[self._rotation(t, aligned, self.options.track_hold) for t in followed],
+        turns = [self._rotation(t, aligned, self.options.track_hold) for t in followed]
+        hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned, rotations_deg=turns,
                                        reread=reread)
         rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
         if self.options.track_recrop:

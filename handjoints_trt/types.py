@@ -267,8 +267,9 @@ class DetectorOptions:
         its box's side, its box's side changes under 5 % and it turns under 5 degrees (tracking.HOLD_SHIFT /
         HOLD_SIZE / HOLD_ANGLE); past any of them the crop follows the joints again. A crop that follows the last
         joints never settles on a still hand, so neither do the joints read from it. On by default since session 29
-        (off before): on labelled video (track_eval.py, RESULTS.md section 24) jitter lower on 9 of 10 sets (real
-        photos held still -30 %), at no cost in time; False gives session 28's tracker.
+        (off before): on labelled video (track_eval.py, RESULTS.md section 24) jitter lower on 11 of 12 sets (real
+        photos held still -30 %), PCK@0.2 within -0.7 to +1.2 points, at no cost in time; False gives session 28's
+        tracker.
     track_box_scale: the next frame's box is the box of the joints, enlarged by this factor about its
         centre (crop_hands adds its own margin on top).
     smoothing: One-Euro smoothing of the tracked joints (tracking.OneEuroFilter, one cut-off per hand from its speed;

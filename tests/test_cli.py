@@ -249,6 +249,28 @@ def test_video_no_refind_lost_reaches_the_tracker(dot, tmp_path):
     assert [len(json.loads(line)["hands"]) for line in (out / "jump.jsonl").read_text().splitlines()] == [1] * 5
 
 
+def test_video_no_track_hold_lets_the_crop_follow_the_joints(dot, tmp_path):
+    """--no-track-hold reaches DetectorOptions.track_hold: on a real MJPG clip of a still hand under sensor noise the
+    held crop (the default) and the crop that follows the joints give different joints, each hand found on every
+    frame."""
+    clip = tmp_path / "still.avi"
+    rng = np.random.default_rng(3)
+    frame = dot_hand_frame((360, 480), [(150, 120, 140)])[0]
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (480, 360))
+    for _ in range(10):
+        writer.write(np.clip(frame + rng.normal(0, 8, frame.shape), 0, 255).astype(np.uint8))
+    writer.release()
+    joints = {}
+    for flags in ((), ("--no-track-hold",)):
+        out = tmp_path / ("follow" if flags else "held")
+        run("video", str(clip), "--out", str(out), "--no-video", "--quiet", "--max-hands", "1", "--no-smoothing",
+            "--track-window", "0", *flags, *models(dot))
+        rows = [json.loads(line)["hands"] for line in (out / "still.jsonl").read_text().splitlines()]
+        assert [len(hands) for hands in rows] == [1] * 10
+        joints[flags] = np.array([[[j["x"], j["y"]] for j in hands[0]["joints"]] for hands in rows])
+    assert not np.allclose(joints[()], joints[("--no-track-hold",)])
+
+
 def test_video_smooths_joints_by_default_and_no_smoothing_gives_them_as_read(dot, tmp_path):
     """A real MJPG clip of a hand held still but jittering +-4 px from frame to frame: by default (One-Euro smoothing,
     DetectorOptions.smoothing) the written wrist moves less from frame to frame than with --no-smoothing."""

@@ -323,6 +323,8 @@ def test_options_are_checked(dots):
         HandJointDetector(flip_test=1, **common)
     with pytest.raises(ValueError, match="refind_lost must be True or False"):
         HandJointDetector(refind_lost="no", **common)
+    with pytest.raises(ValueError, match="track_hold must be True or False"):
+        HandJointDetector(track_hold=0, **common)
     with pytest.raises(ValueError, match="track_recrop must be a number in 0..1"):
         HandJointDetector(track_recrop=1.5, **common)
     with pytest.raises(ValueError, match="unseen_confidence must be a number in 0..1"):
