@@ -400,18 +400,21 @@ done
 #     coordinates; half a window pixel off before) and grey outside the frame as the letterbox is; the crop moves
 #     halfway (tracking.WINDOW_BLEND) to the window's box; on by default at 192 px (RESULTS section 23). The defaults
 #     against the window off on the ten sets (the md files name the runs/ folders they were first written to):
+ten_sets() {   # the ten labelled video sets of RESULTS sections 23-24, each run by "$1 OUT ARGS..."
+  "$1" fit_still --motion still --camera-noise 3 --sequences 30
+  "$1" fit_hands --motion hands --camera-noise 3 --sequences 30
+  "$1" check_still --motion still --camera-noise 3 --sequences 20 --seed 1
+  "$1" check_hands --motion hands --camera-noise 3 --sequences 20 --seed 1
+  "$1" check_any_angle --motion hands --any-angle --camera-noise 3 --sequences 20 --seed 1
+  "$1" check_pans --motion pan --sequences 20 --seed 1
+  "$1" photo_pan --motion photo-pan --sequences 20
+  "$1" photo_still --motion photo-still --camera-noise 3 --sequences 20
+  "$1" photo_pan_60 --motion photo-pan --camera-noise 3 --sequences 60 --seed 2
+  "$1" photo_still_60 --motion photo-still --camera-noise 3 --sequences 60 --seed 2
+}
 tw=(--threads 1 --track '' track_window=0)
 tr() { out=$1; shift; python benchmarks/track_eval.py "$@" "${tw[@]}" --out benchmarks/results/track_window/$out; }
-tr fit_still --motion still --camera-noise 3 --sequences 30
-tr fit_hands --motion hands --camera-noise 3 --sequences 30
-tr check_still --motion still --camera-noise 3 --sequences 20 --seed 1
-tr check_hands --motion hands --camera-noise 3 --sequences 20 --seed 1
-tr check_any_angle --motion hands --any-angle --camera-noise 3 --sequences 20 --seed 1
-tr check_pans --motion pan --sequences 20 --seed 1
-tr photo_pan --motion photo-pan --sequences 20
-tr photo_still --motion photo-still --camera-noise 3 --sequences 20
-tr photo_pan_60 --motion photo-pan --camera-noise 3 --sequences 60 --seed 2
-tr photo_still_60 --motion photo-still --camera-noise 3 --sequences 60 --seed 2
+ten_sets tr
 #     beside MediaPipe Hands on real photos held still (in /work/mp_venv):
 /work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
     --peer --track '' track_window=0 smoothing=false,track_window=0 --out benchmarks/results/track_window/peer_photo_still
@@ -423,16 +426,7 @@ tr photo_still_60 --motion photo-still --camera-noise 3 --sequences 60 --seed 2
 #     photos held still with no camera noise, and beside MediaPipe Hands:
 hold_off=(--threads 1 --track '' track_hold=false)
 th() { out=$1; shift; python benchmarks/track_eval.py "$@" "${hold_off[@]}" --out benchmarks/results/track_hold/$out; }
-th fit_still --motion still --camera-noise 3 --sequences 30
-th fit_hands --motion hands --camera-noise 3 --sequences 30
-th check_still --motion still --camera-noise 3 --sequences 20 --seed 1
-th check_hands --motion hands --camera-noise 3 --sequences 20 --seed 1
-th check_any_angle --motion hands --any-angle --camera-noise 3 --sequences 20 --seed 1
-th check_pans --motion pan --sequences 20 --seed 1
-th photo_pan --motion photo-pan --sequences 20
-th photo_still --motion photo-still --camera-noise 3 --sequences 20
-th photo_pan_60 --motion photo-pan --camera-noise 3 --sequences 60 --seed 2
-th photo_still_60 --motion photo-still --camera-noise 3 --sequences 60 --seed 2
+ten_sets th
 th check_still_60 --motion still --camera-noise 3 --sequences 60 --seed 3
 th photo_still_no_noise --motion photo-still --sequences 20
 /work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
