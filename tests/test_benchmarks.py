@@ -882,6 +882,28 @@ def test_track_eval_runs_and_track_with_stage_one_every_frame_matches_detect(tmp
     assert (tmp_path / "track_eval.png").stat().st_size > 0 and "| detect |" in (tmp_path / "track_eval.md").read_text()
 
 
+def test_jitter_trace_follows_one_joint_of_a_still_real_hand(tmp_path, hagrid_dir, shipped_fp32):
+    """jitter_trace.py end to end on the shipped models and a real val photo: with no camera noise every frame is the
+    same picture and detect() puts the joint on the same pixel each time (step 0); with noise drawn afresh on each
+    frame it moves. Every mode has the joint on every frame, near the label, and the PNG is written."""
+    import jitter_trace
+
+    steps = {}
+    for noise in (0, 3):
+        out = tmp_path / f"noise{noise}"
+        assert jitter_trace.main(["--photo", "1", "--frames", "5", "--camera-noise", str(noise), "--out",
+                                  str(out)]) == 0
+        result = json.loads((out / "jitter_trace.json").read_text())
+        assert set(result["modes"]) == set(jitter_trace.MODES)
+        label = np.array(result["label"])
+        for mode in result["modes"].values():
+            positions = np.array(mode["positions"], np.float64)   # a None (hand not found) fails here
+            assert positions.shape == (5, 2) and np.abs(positions - label).max() < 30, positions - label
+        steps[noise] = result["modes"]["detect"]["median_step_px"]
+        assert (out / "jitter_trace.png").stat().st_size > 0
+    assert steps[0] == 0.0 and steps[3] > 0.0, steps
+
+
 def test_track_eval_moving_hands_are_labelled_where_they_are_drawn(hagrid_dir):
     """The static-camera sequences: deterministic for their seed; every required hand's box lies in the frame and
     holds its joints in view, and the hands move between frames."""
