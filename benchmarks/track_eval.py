@@ -139,6 +139,8 @@ class ModeScore:
         self.ms: list[float] = []
         self.found_by_index = np.zeros(frames)
         self.hands_by_index = np.zeros(frames)
+        self.per_sequence: list[dict] = []   # end_sequence(): each sequence's own figures, to find the outliers
+        self._sequence_start = self._counts()
 
     def add(self, index: int, hands, labels: ViewLabels, ms: float, ran_stage1: bool, last_ids: dict) -> None:
         boxes = np.array([h.box for h in hands], np.float32).reshape(-1, 4)
@@ -162,6 +164,20 @@ class ModeScore:
                 if hand_id in last_ids and last_ids[hand_id] != hands[p].track_id:
                     self.switches += 1
                 last_ids[hand_id] = hands[p].track_id
+
+    def _counts(self) -> tuple[int, int, int, int, int]:
+        return self.tp, self.fp, self.fn, len(self.errors), len(self.jitters)
+
+    def end_sequence(self) -> None:
+        """Close one sequence: its own recall, precision, joint error and jitter (as result() defines them, over this
+        sequence's frames only) go to per_sequence."""
+        tp0, fp0, fn0, e0, j0 = self._sequence_start
+        tp, fp, fn = self.tp - tp0, self.fp - fp0, self.fn - fn0
+        errors, jitters = self.errors[e0:], self.jitters[j0:]
+        self.per_sequence.append({"recall": tp / max(tp + fn, 1), "precision": tp / max(tp + fp, 1),
+                                  "joint_error": float(np.mean(errors)) if errors else None,
+                                  "jitter": float(np.mean(jitters)) if jitters else None})
+        self._sequence_start = self._counts()
 
     def _handedness(self, hand, labels: ViewLabels, g: int, last_ids: dict) -> None:
         named = getattr(hand, "handedness", None)
@@ -206,7 +222,8 @@ class ModeScore:
                 "jitter": float(np.mean(self.jitters)) if self.jitters else None,
                 "jitter_p90": float(np.percentile(self.jitters, 90)) if self.jitters else None,
                 "median_ms": float(np.median(self.ms)) if self.ms else float("nan"),
-                "recall_by_index": (self.found_by_index / np.maximum(self.hands_by_index, 1)).tolist()}
+                "recall_by_index": (self.found_by_index / np.maximum(self.hands_by_index, 1)).tolist(),
+                "per_sequence": self.per_sequence}
 
 
 # DetectorOptions that choose the models a detector loads: modes that differ in them get detectors of their own
@@ -224,6 +241,7 @@ def run_sequence(detector, frames: list[np.ndarray], labels: list[ViewLabels], m
         ms = (time.perf_counter() - start) * 1e3
         ran = True if mode == "detect" else detector._tracker.last_ran_localizer
         score.add(index, hands, label, ms, ran, last_ids)
+    score.end_sequence()
 
 
 PEER_MODE = "MediaPipe Hands (video mode)"
@@ -255,6 +273,7 @@ def run_peer_sequence(hands_module, frames: list[np.ndarray], labels: list[ViewL
             start = time.perf_counter()
             hands = peer.detect(frame)
             score.add(index, hands, label, (time.perf_counter() - start) * 1e3, False, last_ids)
+    score.end_sequence()
 
 
 def photo_canvases(records, canvas: tuple[int, int], seed: int = TRACK_SEED):
@@ -392,6 +411,13 @@ def moving_hand_sequences(records, count: int, frames: int, view: tuple[int, int
         yield images, labels
 
 
+def worst_sequences(mode_result: dict, count: int = 3) -> list[tuple[int, float]]:
+    """The ``count`` sequences of one mode with the largest joint error, as (sequence number, error), worst first."""
+    errors = [(i, r["joint_error"]) for i, r in enumerate(mode_result.get("per_sequence", []))
+              if r["joint_error"] is not None]
+    return sorted(errors, key=lambda item: -item[1])[:count]
+
+
 def markdown(results: dict) -> str:
     kind = results.get("motion", "pan")
     motion = {"pan": "camera pans", "photo-pan": "camera pans over real photos",
@@ -421,6 +447,11 @@ def markdown(results: dict) -> str:
                      f"{stage1} | {'-' if peer else r['id_switches']} | "
                      f"{'-' if agree is None else f'{agree:.3f}'} | {r.get('handedness_flips', '-')} | "
                      f"{r['median_ms']:.1f} |")
+    worst = [f"{name}: " + ", ".join(f"#{i} {100 * e:.1f}" for i, e in worst_sequences(r)) for name, r in
+             results["modes"].items() if worst_sequences(r)]
+    if worst:
+        lines += ["", "The sequences with the largest joint error (their number from 0, and the error in %; each "
+                  "sequence's own figures are in the JSON's per_sequence): " + "; ".join(worst) + "."]
     lines += ["", "Joint error: a found hand's mean joint error, in % of its size (the longer side of its visible "
               "joints' box), averaged over found hand-frames; jitter: how much that error moves between consecutive "
               "frames (evaluation.error_jitter: noise, not motion that is followed), mean and 90th percentile.",

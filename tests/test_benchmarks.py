@@ -828,6 +828,33 @@ def test_track_eval_scores_joint_error_and_jitter():
     assert scored([None, None])["jitter"] is None
 
 
+def test_track_eval_keeps_each_sequences_own_figures():
+    """ModeScore.end_sequence: two sequences scored into one ModeScore keep their own recall, joint error and jitter
+    (per_sequence), while the totals pool both; worst_sequences ranks them by joint error."""
+    import track_eval
+
+    from handjoints_trt.data.sample import HandLabel
+    from handjoints_trt.types import Hand
+
+    kp = np.stack([np.linspace(0, 20, 21), np.linspace(0, 10, 21)], axis=1).astype(np.float32)
+    labels = track_eval.view_labels([HandLabel(kp, np.ones(21, bool), None)], np.zeros(2, np.float32), (640, 480))
+    score = track_eval.ModeScore(3)
+    for errors in ([0.0, 0.0, 0.0], [4.0, None, 2.0]):
+        last_ids = {}
+        for index, error in enumerate(errors):
+            hands = [] if error is None else [Hand((0.0, 0.0, 20.0, 10.0), 0.9, kp + [error, 0.0],
+                                                   np.ones(21, np.float32), 0)]
+            score.add(index, hands, labels, 1.0, True, last_ids)
+        score.end_sequence()
+    result = score.result()
+    first, second = result["per_sequence"]
+    assert first == {"recall": 1.0, "precision": 1.0, "joint_error": 0.0, "jitter": 0.0}
+    assert second["recall"] == pytest.approx(2 / 3) and second["joint_error"] == pytest.approx(6 / 20 / 2)
+    assert second["jitter"] is None                      # the miss breaks the only chain
+    assert result["recall"] == pytest.approx(5 / 6) and result["joint_error"] == pytest.approx(6 / 20 / 5)
+    assert track_eval.worst_sequences(result) == [(1, pytest.approx(0.15)), (0, 0.0)]
+
+
 def test_track_eval_camera_noise_is_fresh_per_frame():
     """--camera-noise: each frame gets its own noise of about the asked standard deviation; sigma 0 leaves them."""
     import track_eval
