@@ -123,6 +123,14 @@ def match_view(pred_boxes: np.ndarray, pred_scores: np.ndarray, labels: ViewLabe
     return matched, false
 
 
+def _recall_precision(tp: int, fp: int, fn: int) -> tuple[float, float]:
+    return tp / max(tp + fn, 1), tp / max(tp + fp, 1)
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
 class ModeScore:
     """Running figures of one mode over all sequences."""
 
@@ -172,11 +180,9 @@ class ModeScore:
         """Close one sequence: its own recall, precision, joint error and jitter (as result() defines them, over this
         sequence's frames only) go to per_sequence."""
         tp0, fp0, fn0, e0, j0 = self._sequence_start
-        tp, fp, fn = self.tp - tp0, self.fp - fp0, self.fn - fn0
-        errors, jitters = self.errors[e0:], self.jitters[j0:]
-        self.per_sequence.append({"recall": tp / max(tp + fn, 1), "precision": tp / max(tp + fp, 1),
-                                  "joint_error": float(np.mean(errors)) if errors else None,
-                                  "jitter": float(np.mean(jitters)) if jitters else None})
+        recall, precision = _recall_precision(self.tp - tp0, self.fp - fp0, self.fn - fn0)
+        self.per_sequence.append({"recall": recall, "precision": precision,
+                                  "joint_error": _mean(self.errors[e0:]), "jitter": _mean(self.jitters[j0:])})
         self._sequence_start = self._counts()
 
     def _handedness(self, hand, labels: ViewLabels, g: int, last_ids: dict) -> None:
@@ -208,8 +214,7 @@ class ModeScore:
         last_ids[key] = (index, np.asarray(keypoints, np.float64), gt, visible)
 
     def result(self) -> dict:
-        recall = self.tp / max(self.tp + self.fn, 1)
-        precision = self.tp / max(self.tp + self.fp, 1)
+        recall, precision = _recall_precision(self.tp, self.fp, self.fn)
         pck = self.pck.result()
         return {"recall": recall, "precision": precision,
                 "f1": 2 * recall * precision / (recall + precision) if recall + precision else 0.0,
@@ -218,8 +223,7 @@ class ModeScore:
                 "id_switches": self.switches,
                 "handedness_agreement": self.hand_agree / self.hand_named if self.hand_named else None,
                 "handedness_flips": self.hand_flips,
-                "joint_error": float(np.mean(self.errors)) if self.errors else None,
-                "jitter": float(np.mean(self.jitters)) if self.jitters else None,
+                "joint_error": _mean(self.errors), "jitter": _mean(self.jitters),
                 "jitter_p90": float(np.percentile(self.jitters, 90)) if self.jitters else None,
                 "median_ms": float(np.median(self.ms)) if self.ms else float("nan"),
                 "recall_by_index": (self.found_by_index / np.maximum(self.hands_by_index, 1)).tolist(),
@@ -447,8 +451,8 @@ def markdown(results: dict) -> str:
                      f"{stage1} | {'-' if peer else r['id_switches']} | "
                      f"{'-' if agree is None else f'{agree:.3f}'} | {r.get('handedness_flips', '-')} | "
                      f"{r['median_ms']:.1f} |")
-    worst = [f"{name}: " + ", ".join(f"#{i} {100 * e:.1f}" for i, e in worst_sequences(r)) for name, r in
-             results["modes"].items() if worst_sequences(r)]
+    ranked = {name: worst_sequences(r) for name, r in results["modes"].items()}
+    worst = [f"{name}: " + ", ".join(f"#{i} {100 * e:.1f}" for i, e in seqs) for name, seqs in ranked.items() if seqs]
     if worst:
         lines += ["", "The sequences with the largest joint error (their number from 0, and the error in %; each "
                   "sequence's own figures are in the JSON's per_sequence): " + "; ".join(worst) + "."]

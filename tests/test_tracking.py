@@ -207,6 +207,14 @@ def test_a_hand_that_outran_its_crop_is_read_again_around_its_joints(dots):
     assert error[0.0] > 20 and error[0.2] < 2.5, error
 
 
+def _record_crops(detector) -> list[np.ndarray]:
+    """The boxes (frame px) stage II is given on each call from now on, one (N, 4) array per call, in order: the
+    detector's estimate wrapped to record them."""
+    read_on, estimate = [], detector.estimate
+    detector.estimate = lambda image, boxes, **kw: read_on.append(np.array(boxes)) or estimate(image, boxes, **kw)
+    return read_on
+
+
 def test_track_window_finds_the_hand_stage_one_boxes_around_a_prediction_that_is_off(dots):
     """DetectorOptions.track_window: stage I on a window around a predicted box that is 20 px off the hand finds the
     box stage I gives on the whole frame (within 8 px, 5 % of it, at another scale; mapped back to frame pixels), and
@@ -225,8 +233,7 @@ def test_track_window_finds_the_hand_stage_one_boxes_around_a_prediction_that_is
         tracker.update(frame)
         tracker.tracks.tracks[0].box = off      # the track's box drifted off the hand
         tracker.tracks.tracks[0].velocity[:] = 0
-        read_on, estimate = [], detector.estimate
-        detector.estimate = lambda image, boxes, **kw: read_on.append(np.array(boxes)) or estimate(image, boxes, **kw)
+        read_on = _record_crops(detector)
         hands = tracker.update(frame)
         assert not tracker.last_ran_localizer and len(hands) == 1
         np.testing.assert_allclose(read_on[0][0], moved, atol=4.0)   # stage II read the moved box, not `off`
@@ -276,8 +283,7 @@ def test_stage_two_reads_the_held_crop(dots, hold):
         track = tracker.tracks.tracks[0]
         held = track.box.copy()
         track.held_box, track.box, track.velocity[:] = held.copy(), held + 1.0, 0
-        read_on, estimate = [], detector.estimate
-        detector.estimate = lambda image, boxes, **kw: read_on.append(np.array(boxes)) or estimate(image, boxes, **kw)
+        read_on = _record_crops(detector)
         tracker.update(frame)
         assert not tracker.last_ran_localizer
         np.testing.assert_array_equal(read_on[0][0], held if hold else held + 1.0)
@@ -294,9 +300,7 @@ def test_a_still_hand_is_read_from_one_crop(dots):
         with _detector(dots, max_hands=1, redetect_interval=1000, new_hand_interval=1000, track_window=0,
                        track_recrop=0.0, smoothing=False, track_hold=hold) as detector:
             tracker = HandTracker(detector)
-            read_on, estimate = [], detector.estimate
-            detector.estimate = lambda image, boxes, **kw: read_on.append(np.array(boxes)) or estimate(image, boxes,
-                                                                                                       **kw)
+            read_on = _record_crops(detector)
             for frame in frames:
                 assert len(tracker.update(frame)) == 1
             crops[hold] = np.array([boxes[0] for boxes in read_on[2:]])   # frames stage I skipped, after the first
