@@ -19,7 +19,12 @@ this order:
 
 Each hand is judged on its own (a candidate may serve two overlapping hands), so "found" can exceed
 model_eval.py's one-to-one recall by a hand or two. Counts are split by the hand's long side, whether it
-touches the frame edge and whether it overlaps another labelled hand. Writes miss_reasons.json and .md.
+touches the frame edge, whether it overlaps another labelled hand and whether half of it or more is hidden (at most
+HIDDEN_JOINTS of its 21 joints visible: the composed frames mark the joints another pasted hand covers or the frame
+cuts off as not visible). Writes miss_reasons.json and .md, and with ``--examples N``
+miss_reasons_examples.jpg: the first N missed composed hands, each in a tile around it (green: its label, dark
+green: other labels, red: the boxes detect() reports at the default box threshold), with its reason, size and
+visible joints.
 """
 from __future__ import annotations
 
@@ -44,6 +49,8 @@ from handjoints_trt.types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, 
 REASONS = ("found", "dropped by stage II", "score below threshold", "box misfit", "not proposed")
 CANDIDATE_THRESHOLD = 0.05     # low enough that a hand's weak candidate is kept; what detect() sees at 0.30
 MISFIT_IOU = 0.3
+HIDDEN_JOINTS = 10              # a hand with at most this many of its 21 joints visible is half hidden or more
+EXAMPLE_TILE = 200              # px, one missed hand's tile in miss_reasons_examples.jpg
 # The bins of model_eval's recall-by-size table (evaluation.recall_by_size), so the two reports line up.
 SIZE_BINS = tuple(zip(SIZE_EDGES_PX[:-1], SIZE_EDGES_PX[1:]))
 
@@ -70,22 +77,27 @@ def classify(truth: np.ndarray, boxes: np.ndarray, scores: np.ndarray, confidenc
 
 
 TRAIT_ORDER = tuple(f"{lo}-{hi} px".replace("-inf px", "+ px") for lo, hi in SIZE_BINS) + (
-    "at the frame edge", "overlaps another hand")
+    "at the frame edge", "overlaps another hand", "half hidden or more")
 
 
-def hand_traits(truth: np.ndarray, others: np.ndarray, width: int, height: int) -> list[str]:
-    """The rows a labelled hand counts in: its size bin, 'at the frame edge', 'overlaps another hand'."""
+def hand_traits(truth: np.ndarray, others: np.ndarray, width: int, height: int,
+                visible_joints: int = 21) -> list[str]:
+    """The rows a labelled hand counts in: its size bin, 'at the frame edge', 'overlaps another hand', 'half hidden
+    or more' (``visible_joints`` <= HIDDEN_JOINTS)."""
     side = float(max(truth[2] - truth[0], truth[3] - truth[1]))
     traits = [TRAIT_ORDER[next(i for i, (lo, hi) in enumerate(SIZE_BINS) if lo <= side < hi)]]
     if truth[0] <= 1 or truth[1] <= 1 or truth[2] >= width - 1 or truth[3] >= height - 1:
         traits.append("at the frame edge")
     if len(others) and (box_iou(truth[None].astype(np.float32), others.astype(np.float32))[0] > 0).any():
         traits.append("overlaps another hand")
+    if visible_joints <= HIDDEN_JOINTS:
+        traits.append("half hidden or more")
     return traits
 
 
-def tally(detector, samples) -> dict:
-    """{'reasons': Counter, 'traits': {trait: Counter of reasons}} over ``samples`` (frames with .hands)."""
+def tally(detector, samples, examples: list | None = None, max_examples: int = 0) -> dict:
+    """{'reasons': Counter, 'traits': {trait: Counter of reasons}} over ``samples`` (frames with .hands). examples: a
+    list the first ``max_examples`` missed hands' tiles (example_tile) are appended to."""
     reasons, traits = Counter(), {}
     for sample in samples:
         hands = detector.detect(sample.image)
@@ -94,12 +106,52 @@ def tally(detector, samples) -> dict:
         confidences = np.array([h.mean_confidence for h in hands], np.float32)
         truth = np.array([h.box for h in sample.hands], np.float32).reshape(-1, 4)
         height, width = sample.image.shape[:2]
-        for g in range(len(truth)):
+        for g, label in enumerate(sample.hands):
             reason = classify(truth[g], boxes, scores, confidences)
             reasons[reason] += 1
-            for trait in hand_traits(truth[g], np.delete(truth, g, axis=0), width, height):
+            visible = int(np.count_nonzero(label.visible))
+            for trait in hand_traits(truth[g], np.delete(truth, g, axis=0), width, height, visible):
                 traits.setdefault(trait, Counter())[reason] += 1
+            if reason != "found" and examples is not None and len(examples) < max_examples:
+                shown = boxes[scores >= BOX_THRESHOLD]
+                examples.append(example_tile(sample.image, truth, g, shown, f"{reason}, {visible} visible"))
     return {"reasons": reasons, "traits": traits}
+
+
+def example_tile(image: np.ndarray, truth: np.ndarray, index: int, boxes: np.ndarray, caption: str) -> np.ndarray:
+    """(EXAMPLE_TILE, EXAMPLE_TILE, 3) uint8: the frame around labelled hand ``index`` of ``truth`` (N, 4) (2.4x its
+    long side, grey outside the frame), its label green, the other labels dark green, ``boxes`` (M, 4) red, and the
+    caption and the hand's size in px."""
+    import cv2
+
+    frame = image.copy()
+    for k, box in enumerate(truth):
+        cv2.rectangle(frame, _corner(box[:2]), _corner(box[2:]), (0, 255, 0) if k == index else (0, 110, 0), 1)
+    for box in boxes:
+        cv2.rectangle(frame, _corner(box[:2]), _corner(box[2:]), (0, 0, 255), 1)
+    box = truth[index]
+    side = float(max(box[2] - box[0], box[3] - box[1]))
+    half = max(1.2 * side, 8.0)
+    centre = (box[:2] + box[2:]) / 2
+    scale = EXAMPLE_TILE / (2 * half)
+    to_tile = np.array([[scale, 0, EXAMPLE_TILE / 2 - scale * centre[0]],
+                        [0, scale, EXAMPLE_TILE / 2 - scale * centre[1]]], np.float32)
+    tile = cv2.warpAffine(frame, to_tile, (EXAMPLE_TILE, EXAMPLE_TILE), flags=cv2.INTER_AREA,
+                          borderValue=(128, 128, 128))
+    for row, text in enumerate((caption, f"{side:.0f} px")):
+        cv2.putText(tile, text, (3, 13 + 14 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3)
+        cv2.putText(tile, text, (3, 13 + 14 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1)
+    return tile
+
+
+def _corner(xy) -> tuple[int, int]:
+    return int(round(float(xy[0]))), int(round(float(xy[1])))
+
+
+def example_grid(tiles: list[np.ndarray], columns: int = 8) -> np.ndarray:
+    """The tiles row by row, ``columns`` to a row, the last row filled with black."""
+    tiles = list(tiles) + [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
+    return np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
 
 
 def markdown(results: dict, command: str) -> str:
@@ -124,6 +176,8 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=60, help="composed val frames per frame size")
     parser.add_argument("--photos", type=int, default=500, help="val photos run whole (0 = none)")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0 = its default)")
+    parser.add_argument("--examples", type=int, default=0,
+                        help="picture the first N missed composed hands (miss_reasons_examples.jpg; 0 = none)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
     from handjoints_trt.data.loaders import load_hagrid_mp
@@ -134,13 +188,20 @@ def main(argv=None) -> int:
     with HandJointDetector(backend="onnxruntime", box_threshold=CANDIDATE_THRESHOLD, min_hand_confidence=0.0,
                            hand_threshold=0.0, joint_nms=0.0, threads=args.threads) as detector:
         composed = (composed_frames(size, records).frame(i) for size in FRAME_SIZES for i in range(args.frames))
-        results[f"composed, {args.frames} x {len(FRAME_SIZES)} sizes"] = tally(detector, composed)
+        examples: list[np.ndarray] = []
+        results[f"composed, {args.frames} x {len(FRAME_SIZES)} sizes"] = tally(detector, composed, examples,
+                                                                           args.examples)
         if args.photos:
             results[f"{args.photos} photos"] = tally(detector, val_photos(records, args.photos))
     command = " ".join(["python benchmarks/miss_reasons.py", *(argv if argv is not None else sys.argv[1:])])
     plain = {name: {"reasons": dict(r["reasons"]), "traits": {t: dict(c) for t, c in r["traits"].items()}}
              for name, r in results.items()}
     write_outputs(args.out, "miss_reasons", {"command": command, "results": plain}, markdown(results, command))
+    if examples:   # a grid of photos: as JPEG a tenth of the PNG's size
+        import cv2
+
+        cv2.imwrite(str(Path(args.out) / "miss_reasons_examples.jpg"), example_grid(examples),
+                    [cv2.IMWRITE_JPEG_QUALITY, 85])
     return 0
 
 

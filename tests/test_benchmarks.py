@@ -581,6 +581,34 @@ def test_miss_reasons_classify_hand_built_cases():
     # The size bins are model_eval's recall-by-size bins (evaluation.SIZE_EDGES_PX), up to 256+ px.
     assert miss_reasons.hand_traits(np.array([100, 100, 300, 250], np.float32), np.zeros((0, 4)), 640, 480) == ["128-256 px"]
     assert miss_reasons.hand_traits(np.array([10, 10, 400, 300], np.float32), np.zeros((0, 4)), 640, 480) == ["256+ px"]
+    # Half hidden: at most HIDDEN_JOINTS of the 21 joints visible (covered by another pasted hand or cut off).
+    middle = np.array([200, 200, 300, 300], np.float32)
+    assert miss_reasons.hand_traits(middle, np.zeros((0, 4)), 640, 480, visible_joints=10) == [
+        "64-128 px", "half hidden or more"]
+    assert miss_reasons.hand_traits(middle, np.zeros((0, 4)), 640, 480, visible_joints=11) == ["64-128 px"]
+
+
+def test_miss_reasons_example_tile_centres_the_missed_hand():
+    """A missed hand's tile: the frame around that hand, scaled so the hand fills 1 / 2.4 of it, its label drawn
+    green where the frame has it, a reported box red, grey beyond the frame's edge; tiles grid up row by row."""
+    import miss_reasons
+
+    frame = np.full((240, 320, 3), 40, np.uint8)
+    truth = np.array([[10, 100, 60, 150], [200, 20, 300, 120]], np.float32)     # a 50 px hand at the left edge
+    reported = np.array([[30, 90, 80, 140], [200, 20, 300, 120]], np.float32)   # one near the hand, one far away
+    tile = miss_reasons.example_tile(frame, truth, 0, reported, "box misfit")
+    n = miss_reasons.EXAMPLE_TILE
+    assert tile.shape == (n, n, 3) and tile.dtype == np.uint8
+    scale = n / (2 * 1.2 * 50)                       # the hand's long side 50 px -> n / 2.4 px
+    left = int(n / 2 - 25 * scale)                   # the label's left side, x = 10 in the frame
+    column = tile[n // 2 - 10:n // 2 + 10, left - 1:left + 2]
+    assert (column[..., 1] > 200).any() and (column[..., 2] < 60).all()      # green, no red
+    assert (tile[n // 2, :left - int(12 * scale)] == 128).all()            # left of x = 0: outside the frame
+    red = (tile[..., 2] > 200) & (tile[..., 1] < 60)
+    right = int(n / 2 + 45 * scale)                  # the near box's right side, x = 80 in the frame
+    assert red[:, right - 1:right + 2].any() and not red[:, right + 3:].any()   # the far box is not in this tile
+    grid = miss_reasons.example_grid([tile] * 3, columns=2)
+    assert grid.shape == (2 * n, 2 * n, 3) and not grid[n:, n:].any() and (grid[n:, :n] == tile).all()
 
 
 def test_miss_reasons_runs_on_the_shipped_models(tmp_path, hagrid_dir):
@@ -591,7 +619,8 @@ def test_miss_reasons_runs_on_the_shipped_models(tmp_path, hagrid_dir):
         pytest.skip("the trained models are not shipped yet")
     import miss_reasons
 
-    assert miss_reasons.main(["--frames", "2", "--photos", "10", "--threads", "1", "--out", str(tmp_path)]) == 0
+    assert miss_reasons.main(["--frames", "2", "--photos", "10", "--threads", "1", "--examples", "2",
+                              "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "miss_reasons.json").read_text())["results"]
     photos = results["10 photos"]
     assert sum(photos["reasons"].values()) == 10 and photos["reasons"].get("found", 0) >= 5
@@ -600,6 +629,14 @@ def test_miss_reasons_runs_on_the_shipped_models(tmp_path, hagrid_dir):
         sizes = [t for t in result["traits"] if t.endswith("px")]
         assert sum(sum(result["traits"][t].values()) for t in sizes) == total > 0
     assert "| dropped by stage II |" in (tmp_path / "miss_reasons.md").read_text()
+    composed = next(r for name, r in results.items() if name.startswith("composed"))
+    missed = sum(composed["reasons"].values()) - composed["reasons"].get("found", 0)
+    examples = tmp_path / "miss_reasons_examples.jpg"
+    assert examples.exists() == (missed > 0)
+    if missed:
+        import cv2
+
+        assert cv2.imread(str(examples)).shape == (miss_reasons.EXAMPLE_TILE, 8 * miss_reasons.EXAMPLE_TILE, 3)
 
 
 def test_joint_nms_sweep_runs_on_the_shipped_models(tmp_path, hagrid_dir):
