@@ -431,3 +431,6 @@ th check_still_60 --motion still --camera-noise 3 --sequences 60 --seed 3
 th photo_still_no_noise --motion photo-still --sequences 20
 /work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
     --peer --track '' track_hold=false --out benchmarks/results/track_hold/peer_photo_still
+# 27. (Session 30) No new weights or defaults: where the composed frames' misses are, with a picture of them (RESULTS
+#     section 25). The ideas section 25 closes were runs/ patches of tracking.py and detector.py, not options.
+python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 2 --examples 40
