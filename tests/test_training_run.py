@@ -163,6 +163,47 @@ def test_negative_crops_train_empty_maps_and_leave_the_error_weights_alone(tmp_p
     assert RECIPES["hand-negatives"]["train"][-1]["kind"] == "negatives"
 
 
+def test_part_crops_box_a_finger_of_a_real_hand_and_train_empty_maps(hagrid_dir):
+    """Recipe kind 'parts' (session 30): a box PART_SIDE times the hand's size around one of its labelled joints
+    (never the wrist) of a real photo, read by HandCrops as a negative (every map trained towards zero); the same
+    index gives the same box; the *-parts recipes add it to the shipped networks' recipes at 0.1."""
+    from handjoints_trt.preprocess import CROP_SCALE
+    from handjoints_trt.training.datasets import (PART_CROP_REACH, PART_SIDE, CropJitter, HandCrops, PartCrops,
+                                                  hand_source)
+
+    parts = hand_source({"kind": "parts", "dataset": "hagrid_mp", "root": str(hagrid_dir), "split": "val",
+                         "seed": 4}, 128)
+    assert isinstance(parts, PartCrops) and len(parts) > 2000
+    inside = 0
+    for index in range(30):
+        image, [(points, trainable)] = parts.item(index)
+        hand = parts.records[index % len(parts.records)].load().hands[0]
+        size = float((hand.keypoints.max(0) - hand.keypoints.min(0)).max())
+        lo, hi = points.min(0), points.max(0)
+        assert trainable.all() and points.shape == (21, 2)
+        assert PART_SIDE[0] * 0.8 - 1e-3 <= (hi - lo).max() / size <= PART_SIDE[1] * 1.25 + 1e-3
+        centre = (lo + hi) / 2
+        nearest = np.linalg.norm(hand.keypoints - centre, axis=1).argmin()
+        assert nearest != 0 and np.allclose(hand.keypoints[nearest], centre, atol=1e-3)
+        # the widest crop of the part's (square) box lies inside the photo: no border that would make it a hand
+        # cut by the frame's edge
+        reach = (hi - lo).min() * CROP_SCALE * PART_CROP_REACH / 2
+        inside += bool((centre - reach >= -1e-3).all() and (centre + reach <= np.array(image.shape[1::-1]) + 1e-3).all())
+    assert inside >= 24   # the rest: photos with no room around any joint, the smallest part near the centre
+    np.testing.assert_array_equal(parts.item(7)[1][0][0], parts.item(7)[1][0][0])
+    assert not np.array_equal(parts.item(7)[1][0][0], parts.item(8)[1][0][0])
+    crops = HandCrops([(parts, 1.0)], 64, 4, 1.0, 6, seed=0, jitter=CropJitter(align=True))
+    for i in range(6):
+        item = crops[i]
+        assert item["negative"] == 1.0 and not item["heatmaps"].any() and item["trainable"].all()
+        assert item["image"].std() > 0.01
+    for name in ("hand-camera-parts", "hand-camera-aligned-parts"):
+        train = RECIPES[name]["train"]
+        assert train[-1]["kind"] == "parts" and train[-1]["weight"] == 0.1
+        assert abs(sum(s["weight"] for s in train) - 1.0) < 1e-9
+    assert RECIPES["hand-camera-aligned-parts"]["jitter"]["align"] is True
+
+
 def test_a_recipe_augment_object_reaches_the_training_crops():
     """A recipe's "augment" object overrides AugmentConfig fields for its training items (the "*-camera"
     recipes' over-exposure, dark scenes and noise); validation items stay unaugmented; unknown fields are refused."""

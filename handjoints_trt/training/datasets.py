@@ -93,6 +93,59 @@ class NegativeCrops:
         return image, [(points.astype(np.float32), np.ones(NUM_JOINTS, bool))]
 
 
+class PartCrops:
+    """Boxes on a part of a real hand (session 30): a square of PART_SIDE times the hand's size around one of its
+    joints (a fingertip, a knuckle, the thumb), as stage I boxes a finger or the thumb of a fist close to the camera
+    as a hand of its own. Stage II reads a squeezed skeleton into such a crop, sure enough for the vote; trained
+    towards empty heatmaps (HandCrops treats it as NegativeCrops), it can tell part of a hand from a whole one.
+    item i -> (image, [(points, trainable)]) whose trainable points span the part's box."""
+
+    negative = True
+
+    def __init__(self, records: Sequence, seed: int, length: int | None = None) -> None:
+        self.records = [r for r in records if r.hands]
+        if not self.records:
+            raise ValueError("PartCrops: the source holds no labelled hand")
+        self.seed, self.length = seed, length or len(self.records)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def item(self, index: int):
+        rng = np.random.default_rng([self.seed, index])
+        sample = self.records[index % len(self.records)].load()
+        hand = sample.hands[int(rng.integers(len(sample.hands)))]
+        points, visible = hand.keypoints, np.asarray(hand.visible, bool)
+        size = float((points[visible].max(0) - points[visible].min(0)).max())
+        side = rng.uniform(*PART_SIDE) * size
+        # Only parts whose widest training crop lies inside the photo: a part at the photo's border, with grey or a
+        # random background beyond it, looks like a whole hand cut by the frame's edge, which must stay a hand.
+        height, width = sample.image.shape[:2]
+        reach = side * preprocess.CROP_SCALE * PART_CROP_REACH / 2
+        inside = (points[:, 0] >= reach) & (points[:, 0] <= width - reach) & \
+                 (points[:, 1] >= reach) & (points[:, 1] <= height - reach)
+        choices = np.flatnonzero(visible[1:] & inside[1:]) + 1             # any joint but the wrist
+        if not len(choices):   # no room around any joint: the smallest part around the joint nearest the centre
+            centre = np.array([width, height], np.float32) / 2
+            choices = np.array([int(np.linalg.norm(points[1:] - centre, axis=1).argmin()) + 1])
+            side = PART_SIDE[0] * size
+        joint = int(rng.choice(choices))
+        aspect = rng.uniform(0.8, 1.25)
+        # The box spanned by a random corner (the first point) and its opposite (the rest): CropJitter.align stands
+        # the crop "upright" along that diagonal, so aligned crops of parts come at every angle.
+        half = np.array([side, side * aspect]) / 2 * rng.choice([-1.0, 1.0], 2)
+        corners = np.array([points[joint] - half, points[joint] + half], np.float32)
+        box_points = np.repeat(corners, [1, NUM_JOINTS - 1], axis=0)
+        return sample.image, [(box_points, np.ones(NUM_JOINTS, bool))]
+
+
+# A part's box side, as a fraction of the hand's size: a finger or the thumb, never most of the hand (a tight or
+# cut-off box on a whole hand must still be read as a hand).
+PART_SIDE = (0.2, 0.35)
+# The widest crop of a part, in its box's sides: the crop's scale (CROP_SCALE) times CropJitter.scale's top, 1.25.
+PART_CROP_REACH = 1.25
+
+
 def hand_source(spec: dict, crop_size: int):
     """Build one hand source from its recipe entry."""
     kind = spec["kind"]
@@ -102,6 +155,9 @@ def hand_source(spec: dict, crop_size: int):
         return NegativeCrops(int(spec.get("seed", 0)), int(spec.get("length", 1_000_000)))
     from ..data.loaders import load_dataset
 
+    if kind == "parts":   # {"kind": "parts", "dataset": <loader format>, "root", "split", "seed"}
+        options = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit", "seed", "dataset")}
+        return PartCrops(load_dataset(spec["dataset"], spec["root"], **options), int(spec.get("seed", 0)))
     options = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit")}
     records = load_dataset(kind, spec["root"], **options)
     if spec.get("limit"):

@@ -25,6 +25,13 @@ def _hand_with_negatives(real: float, synthetic: float, synthetic_seed: int) -> 
     }
 
 
+def _with_parts(recipe: dict, seed: int, weight: float = 0.1) -> dict:
+    """``recipe`` with boxes on a part of a hagrid_mp train hand (datasets.PartCrops, seed ``seed``) at ``weight``."""
+    part = {"kind": "parts", "dataset": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train",
+            "seed": seed, "weight": weight}
+    return {**recipe, "train": [*recipe["train"], part]}
+
+
 def _localizer(composed: dict) -> dict:
     """A stage-I recipe: hagrid_mp train hands composed into frames with ComposeConfig fields ``composed``, plus
     synthetic and hand-free frames; validated on composed hagrid_mp val frames at the default ComposeConfig,
@@ -140,6 +147,14 @@ RECIPES: dict[str, dict] = {
     "hand-camera-aligned-synthetic": {**_hand_with_negatives(0.5, 0.4, synthetic_seed=17),
                                       "augment": dict(CAMERA_AUGMENT),
                                       "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    # The shipped networks' recipes with boxes on a part of a real hand (a finger, the thumb, a knuckle; PartCrops)
+    # trained towards empty heatmaps at 0.1, taken from the photos (session 30): on real photos most false hands are
+    # such boxes, on the thumb or a finger of a fist close to the camera, read as a squeezed hand of their own.
+    "hand-camera-aligned-parts": {**_with_parts(_hand_with_negatives(0.575, 0.225, synthetic_seed=23), seed=24),
+                                  "augment": dict(CAMERA_AUGMENT),
+                                  "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    "hand-camera-parts": {**_with_parts(_hand_with_negatives(0.575, 0.225, synthetic_seed=25), seed=26),
+                          "augment": dict(CAMERA_AUGMENT)},
     # hand-real with the camera-light augmentation: for the handedness head (session 18), which learns on photos only.
     "hand-real-camera": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
