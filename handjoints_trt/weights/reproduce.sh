@@ -434,3 +434,14 @@ th photo_still_no_noise --motion photo-still --sequences 20
 # 27. (Session 30) No new weights or defaults: where the composed frames' misses are, with a picture of them (RESULTS
 #     section 25). The ideas section 25 closes were runs/ patches of tracking.py and detector.py, not options.
 python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 2 --examples 40
+#     Trained, not shipped (RESULTS section 25; CSVs in checkpoints/hand_parts*, hand_align_parts*): both hand
+#     networks with boxes on a part of a real hand as negatives (recipe kind "parts"), then their handedness heads:
+#   $D --recipe hand-camera-parts --init-from $RUNS/hand_hd_up2/best.pt --out $RUNS/hand_parts2 --lr 1e-4 \
+#       --epochs 3 --ema-decay 0.998
+#   $D --recipe hand-camera-aligned-parts --init-from $RUNS/hand_align_hd3/best.pt --out $RUNS/hand_align_parts2 \
+#       --lr 1e-4 --epochs 3 --ema-decay 0.998
+#   handjoints train-handedness $RUNS/hand_parts2/best.pt --out $RUNS/hand_parts2_hd --recipe hand-real --upright \
+#       --threads 1
+#   handjoints train-handedness $RUNS/hand_align_parts2/best.pt --out $RUNS/hand_align_parts2_hd \
+#       --recipe hand-real-network-aligned --upright --threads 1 --synthetic-val 200
+#   (hand_parts / hand_align_parts: the same for 4 epochs with the PartCrops of before PART_CROP_REACH)
