@@ -93,11 +93,19 @@ class NegativeCrops:
         return image, [(points.astype(np.float32), np.ones(NUM_JOINTS, bool))]
 
 
+# A part's box side, as a fraction of the hand's size: a finger or the thumb, never most of the hand (a tight or
+# cut-off box on a whole hand must still be read as a hand).
+PART_SIDE = (0.2, 0.35)
+# The widest crop of a part, in its box's sides: the crop's scale (CROP_SCALE) times CropJitter.scale's top, 1.25.
+PART_CROP_REACH = 1.25
+
+
 class PartCrops:
     """Boxes on a part of a real hand (session 30): a square of PART_SIDE times the hand's size around one of its
     joints (a fingertip, a knuckle, the thumb), as stage I boxes a finger or the thumb of a fist close to the camera
     as a hand of its own. Stage II reads a squeezed skeleton into such a crop, sure enough for the vote; trained
-    towards empty heatmaps (HandCrops treats it as NegativeCrops), it can tell part of a hand from a whole one.
+    towards empty heatmaps (HandCrops treats it as NegativeCrops), it learns to tell part of a hand from a whole one;
+    session 30's fine-tunes also learnt to drop hands cut by the frame's edge (benchmarks/RESULTS.md section 25).
     item i -> (image, [(points, trainable)]) whose trainable points span the part's box."""
 
     negative = True
@@ -137,13 +145,6 @@ class PartCrops:
         corners = np.array([points[joint] - half, points[joint] + half], np.float32)
         box_points = np.repeat(corners, [1, NUM_JOINTS - 1], axis=0)
         return sample.image, [(box_points, np.ones(NUM_JOINTS, bool))]
-
-
-# A part's box side, as a fraction of the hand's size: a finger or the thumb, never most of the hand (a tight or
-# cut-off box on a whole hand must still be read as a hand).
-PART_SIDE = (0.2, 0.35)
-# The widest crop of a part, in its box's sides: the crop's scale (CROP_SCALE) times CropJitter.scale's top, 1.25.
-PART_CROP_REACH = 1.25
 
 
 def hand_source(spec: dict, crop_size: int):
