@@ -204,6 +204,48 @@ def test_part_crops_box_a_finger_of_a_real_hand_and_train_empty_maps(hagrid_dir)
     assert RECIPES["hand-camera-aligned-parts"]["jitter"]["align"] is True
 
 
+def test_a_hand_cut_by_a_frame_edge_keeps_its_own_pixels_and_trains_only_the_joints_left():
+    """CropJitter.p_frame_edge (session 30): the photo is cut across the hand's joints' box, the joints beyond the cut
+    are not trained, the kept joints keep their own pixels (coordinates shifted with the cut), at least three stay;
+    HandCrops then trains fewer joints and crops the kept ones."""
+    from handjoints_trt.training.datasets import CropJitter, HandCrops, cut_at_frame_edge
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (200, 240, 3), dtype=np.uint8)
+    points = np.stack([np.linspace(40, 200, 21), np.linspace(30, 170, 21)], axis=1).astype(np.float32)
+    trainable = np.ones(21, bool)
+    trainable[20] = False                      # an unlabelled joint stays unlabelled
+    cuts = 0
+    for seed in range(40):
+        kept_image, kept_points, kept = cut_at_frame_edge(image, points, trainable, np.random.default_rng(seed))
+        assert kept.sum() >= 3 and not kept[20] and (kept <= trainable).all()
+        if kept.sum() < trainable.sum():
+            cuts += 1
+            assert kept_image.shape[0] < 200 or kept_image.shape[1] < 240
+            for (x, y), (x0, y0) in zip(kept_points[kept].astype(int), points[kept].astype(int)):
+                assert (kept_image[y, x] == image[y0, x0]).all()            # the same pixel, where it now is
+            dropped = trainable & ~kept
+            inside = (kept_points[dropped] >= 0).all(1) & (kept_points[dropped] < kept_image.shape[1::-1]).all(1)
+            assert not inside.any()                                        # every cut-off joint lies beyond the cut
+            assert 0.2 <= kept.sum() / trainable.sum() <= 0.85
+    assert cuts >= 30
+
+    class OneHand:
+        def __len__(self):
+            return 1
+
+        def item(self, index):
+            return image, [(points, trainable, "left")]
+
+    plain = HandCrops([(OneHand(), 1.0)], 64, 4, 1.0, 20, seed=0, jitter=CropJitter())
+    edge = HandCrops([(OneHand(), 1.0)], 64, 4, 1.0, 20, seed=0, jitter=CropJitter(p_frame_edge=1.0))
+    trained = [edge[i]["trainable"].sum() for i in range(20)]
+    assert max(trained) < min(plain[i]["trainable"].sum() for i in range(20)) or np.mean(trained) < 15
+    for i in range(20):
+        item = edge[i]
+        assert (item["heatmaps"].reshape(21, -1).max(1) > 0.5).sum() == item["trainable"].sum()
+
+
 def test_a_recipe_augment_object_reaches_the_training_crops():
     """A recipe's "augment" object overrides AugmentConfig fields for its training items (the "*-camera"
     recipes' over-exposure, dark scenes and noise); validation items stay unaugmented; unknown fields are refused."""

@@ -187,6 +187,10 @@ class CropJitter:
     # handedness head, trained on label-upright crops, agreed 0.970 with MediaPipe there but 0.925 on the crops the
     # direction network turns, its errors being partly tied to the hand's side).
     align_model: str | None = None
+    # A hand cut by the frame's edge, as the runtime crops it (session 30): the photo cut at a line across the hand's
+    # box keeping 35-75 % of it, the crop box the kept joints' box (stage I's box is clipped to the frame), the cut-off
+    # side replicated as preprocess.crop_hands replicates a frame's border, the joints beyond it not trained.
+    p_frame_edge: float = 0.0
 
 
 class HandCrops:
@@ -291,11 +295,15 @@ class HandCrops:
         source, (image, hands) = self._pick(index, rng)
         hand = hands[int(rng.integers(len(hands)))] if self.augment else hands[0]
         points, trainable = hand[0], hand[1]
+        at_edge = self.augment and not getattr(source, "negative", False) and rng.random() < self.jitter.p_frame_edge
+        if at_edge:
+            image, points, trainable = cut_at_frame_edge(image, points, trainable, rng)
         box = preprocess_box(points, trainable)
         by_network = self.jitter.align and self.jitter.align_model and not getattr(source, "negative", False)
         m, flipped = self._affine(box, rng, upright_angle(points, trainable) if self.jitter.align else 0.0,
                                   image if by_network else None)
-        crop = self._warp(image, m, rng)
+        crop = preprocess.warp(image, m, (self.crop_size,) * 2, border=preprocess.CROP_BORDER) if at_edge \
+            else self._warp(image, m, rng)
         if self.augment and self.photometric is not None:
             crop = self.photometric(crop, rng)
         n = self.crop_size // self.stride
@@ -318,6 +326,28 @@ class HandCrops:
             "negative": np.float32(0.0),
             "handedness": handedness_target(hand[2] if len(hand) > 2 else None, flipped),
         }
+
+
+def cut_at_frame_edge(image: np.ndarray, points: np.ndarray, trainable: np.ndarray,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CropJitter.p_frame_edge: ``image`` cut at a random side through the trainable joints' box, 35-75 % of the box
+    kept, at least three joints with it; returns (the kept image, the points in its pixels, trainable less the joints
+    cut off). Unchanged when no cut keeps three joints."""
+    ok = np.asarray(trainable, bool)
+    lo, hi = points[ok].min(0), points[ok].max(0)
+    axis, keep_low = int(rng.integers(2)), bool(rng.integers(2))
+    cut = lo[axis] + (hi[axis] - lo[axis]) * (rng.uniform(0.35, 0.75) if keep_low else rng.uniform(0.25, 0.65))
+    cut = int(round(cut))
+    kept = ok & ((points[:, axis] < cut) if keep_low else (points[:, axis] >= cut))
+    if kept.sum() < 3 or not 0 < cut < image.shape[1 - axis]:
+        return image, points, trainable
+    if keep_low:
+        image = image[:, :cut] if axis == 0 else image[:cut]
+        return image, points, kept
+    image = image[:, cut:] if axis == 0 else image[cut:]
+    shifted = np.asarray(points, np.float32).copy()
+    shifted[:, axis] -= cut
+    return image, shifted, kept
 
 
 def upright_angle(points: np.ndarray, trainable: np.ndarray) -> float:
