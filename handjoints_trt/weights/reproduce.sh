@@ -445,3 +445,5 @@ python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 2 --example
 #   handjoints train-handedness $RUNS/hand_align_parts2/best.pt --out $RUNS/hand_align_parts2_hd \
 #       --recipe hand-real-network-aligned --upright --threads 1 --synthetic-val 200
 #   (hand_parts / hand_align_parts: the same for 4 epochs with the PartCrops of before PART_CROP_REACH)
+#   (hand_parts_edge / hand_align_parts_edge: recipes hand-camera-parts-edge / hand-camera-aligned-parts-edge, the
+#   same commands, 3 epochs)
