@@ -228,6 +228,12 @@ def shifted_sequence(frame: np.ndarray, count: int, step: float = 2.0) -> list[n
 
 
 # ------------------------------------------------------------------------------------------------ writing
+def tile_grid(tiles: Sequence[np.ndarray], columns: int) -> np.ndarray:
+    """The (equal-sized) tiles row by row, ``columns`` to a row, the last row filled with black: one picture."""
+    tiles = list(tiles) + [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
+    return np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table; None cells print as 'n/a', floats with one decimal unless already strings."""
     def cell(v):

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import tile_grid  # noqa: E402
 from model_eval import shared_data  # noqa: E402
 
 from handjoints_trt import HandJointDetector, draw_hands  # noqa: E402
@@ -100,9 +101,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "false_boxes.json").write_text(json.dumps(summary, indent=1))
     if tiles:
-        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 6)
-        rows = [np.hstack(tiles[i:i + 6]) for i in range(0, len(tiles), 6)]
-        cv2.imwrite(str(args.out / "false_boxes_photos.png"), np.vstack(rows))
+        cv2.imwrite(str(args.out / "false_boxes_photos.png"), tile_grid(tiles, 6))
     print(f"{summary['false']} false of {summary['reported']} reported hands on {summary['photos']} photos: " +
           ", ".join(f"{k} {v}" for k, v in summary["kinds"].items()))
     return 0

@@ -175,9 +175,7 @@ def example_grid(detector, records, count: int = 12, tile: int = 220, columns: i
         cv2.putText(drawn, text, (4, tile - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
                     (80, 220, 80) if agree else (60, 60, 240), 1, cv2.LINE_AA)
         tiles.append(drawn)
-    while len(tiles) % columns:
-        tiles.append(np.zeros_like(tiles[0]))
-    return np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+    return _common.tile_grid(tiles, columns)
 
 
 def markdown(results: dict) -> str:

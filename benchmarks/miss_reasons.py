@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_outputs  # noqa: E402
+from _common import tile_grid, write_outputs  # noqa: E402
 from model_eval import FRAME_SIZES, composed_frames, shared_data, val_photos  # noqa: E402
 
 from handjoints_trt import HandJointDetector  # noqa: E402
@@ -51,6 +51,7 @@ CANDIDATE_THRESHOLD = 0.05     # low enough that a hand's weak candidate is kept
 MISFIT_IOU = 0.3
 HIDDEN_JOINTS = 10              # a hand with at most this many of its 21 joints visible is half hidden or more
 EXAMPLE_TILE = 200              # px, one missed hand's tile in miss_reasons_examples.jpg
+EXAMPLE_COLUMNS = 8
 # The bins of model_eval's recall-by-size table (evaluation.recall_by_size), so the two reports line up.
 SIZE_BINS = tuple(zip(SIZE_EDGES_PX[:-1], SIZE_EDGES_PX[1:]))
 
@@ -148,12 +149,6 @@ def _corner(xy) -> tuple[int, int]:
     return int(round(float(xy[0]))), int(round(float(xy[1])))
 
 
-def example_grid(tiles: list[np.ndarray], columns: int = 8) -> np.ndarray:
-    """The tiles row by row, ``columns`` to a row, the last row filled with black."""
-    tiles = list(tiles) + [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
-    return np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
-
-
 def markdown(results: dict, command: str) -> str:
     lines = [f"# Why hands are missed ({date.today().isoformat()})", "", f"Command: `{command}`", "",
              f"Operating point: box_threshold {BOX_THRESHOLD}, hand_threshold {HAND_THRESHOLD}, confidence_weight "
@@ -200,7 +195,7 @@ def main(argv=None) -> int:
     if examples:   # a grid of photos: as JPEG a tenth of the PNG's size
         import cv2
 
-        cv2.imwrite(str(Path(args.out) / "miss_reasons_examples.jpg"), example_grid(examples),
+        cv2.imwrite(str(Path(args.out) / "miss_reasons_examples.jpg"), tile_grid(examples, EXAMPLE_COLUMNS),
                     [cv2.IMWRITE_JPEG_QUALITY, 85])
     return 0
 

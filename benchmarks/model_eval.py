@@ -29,7 +29,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import tile_grid  # noqa: E402
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import (PCKAccumulator, detection_pr, format_table, plot_pck_curves,  # noqa: E402
                                       recall_by_size)
@@ -203,9 +205,7 @@ def overlay_grid(detector, count: int = 6, tile: tuple[int, int] = (400, 300), c
     for sample in samples:
         drawn = draw_hands(sample.image, detector.detect(sample.image))
         tiles.append(letterbox_image(drawn, tile)[0])
-    while len(tiles) % columns:
-        tiles.append(np.zeros_like(tiles[0]))
-    grid = np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+    grid = tile_grid(tiles, columns)
     return cv2.putText(grid, "shipped models, synthetic val frames", (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
                        (255, 255, 255), 1, cv2.LINE_AA)
 

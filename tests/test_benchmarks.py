@@ -607,7 +607,9 @@ def test_miss_reasons_example_tile_centres_the_missed_hand():
     red = (tile[..., 2] > 200) & (tile[..., 1] < 60)
     right = int(n / 2 + 45 * scale)                  # the near box's right side, x = 80 in the frame
     assert red[:, right - 1:right + 2].any() and not red[:, right + 3:].any()   # the far box is not in this tile
-    grid = miss_reasons.example_grid([tile] * 3, columns=2)
+    import _common
+
+    grid = _common.tile_grid([tile] * 3, columns=2)
     assert grid.shape == (2 * n, 2 * n, 3) and not grid[n:, n:].any() and (grid[n:, :n] == tile).all()
 
 
