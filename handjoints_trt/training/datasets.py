@@ -123,8 +123,10 @@ class PartCrops:
         rng = np.random.default_rng([self.seed, index])
         sample = self.records[index % len(self.records)].load()
         hand = sample.hands[int(rng.integers(len(sample.hands)))]
+        from ..data.compose import hand_size
+
         points, visible = hand.keypoints, np.asarray(hand.visible, bool)
-        size = float((points[visible].max(0) - points[visible].min(0)).max())
+        size = hand_size(points, visible)
         side = rng.uniform(*PART_SIDE) * size
         # Only parts whose widest training crop lies inside the photo: a part at the photo's border, with grey or a
         # random background beyond it, looks like a whole hand cut by the frame's edge, which must stay a hand.
@@ -156,10 +158,10 @@ def hand_source(spec: dict, crop_size: int):
         return NegativeCrops(int(spec.get("seed", 0)), int(spec.get("length", 1_000_000)))
     from ..data.loaders import load_dataset
 
-    if kind == "parts":   # {"kind": "parts", "dataset": <loader format>, "root", "split", "seed"}
-        options = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit", "seed", "dataset")}
-        return PartCrops(load_dataset(spec["dataset"], spec["root"], **options), int(spec.get("seed", 0)))
     options = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit")}
+    if kind == "parts":   # {"kind": "parts", "dataset": <loader format>, "root", "split", "seed"}
+        dataset, seed = options.pop("dataset"), int(options.pop("seed", 0))
+        return PartCrops(load_dataset(dataset, spec["root"], **options), seed)
     records = load_dataset(kind, spec["root"], **options)
     if spec.get("limit"):
         records = records[: int(spec["limit"])]
@@ -280,9 +282,11 @@ class HandCrops:
         # an ONNX Runtime session does not pickle: each data-loader worker opens its own
         return {**self.__dict__, "_orienter": None}
 
-    def _warp(self, image: np.ndarray, m: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _warp(self, image: np.ndarray, m: np.ndarray, rng: np.random.Generator, background: bool = True) -> np.ndarray:
+        """The crop ``m`` of ``image``; beyond the image a random background (CropJitter.p_background, training only,
+        and only with ``background``), else the image's edge replicated as the runtime crops a frame's border."""
         size = (self.crop_size, self.crop_size)
-        if self.augment and rng.random() < self.jitter.p_background:
+        if background and self.augment and rng.random() < self.jitter.p_background:
             from ..data.backgrounds import random_background
 
             canvas = random_background(rng, self.crop_size, self.crop_size)
@@ -295,19 +299,19 @@ class HandCrops:
         source, (image, hands) = self._pick(index, rng)
         hand = hands[int(rng.integers(len(hands)))] if self.augment else hands[0]
         points, trainable = hand[0], hand[1]
-        at_edge = self.augment and not getattr(source, "negative", False) and rng.random() < self.jitter.p_frame_edge
+        negative = getattr(source, "negative", False)
+        at_edge = self.augment and not negative and rng.random() < self.jitter.p_frame_edge
         if at_edge:
             image, points, trainable = cut_at_frame_edge(image, points, trainable, rng)
         box = preprocess_box(points, trainable)
-        by_network = self.jitter.align and self.jitter.align_model and not getattr(source, "negative", False)
+        by_network = self.jitter.align and self.jitter.align_model and not negative
         m, flipped = self._affine(box, rng, upright_angle(points, trainable) if self.jitter.align else 0.0,
                                   image if by_network else None)
-        crop = preprocess.warp(image, m, (self.crop_size,) * 2, border=preprocess.CROP_BORDER) if at_edge \
-            else self._warp(image, m, rng)
+        crop = self._warp(image, m, rng, background=not at_edge)
         if self.augment and self.photometric is not None:
             crop = self.photometric(crop, rng)
         n = self.crop_size // self.stride
-        if getattr(source, "negative", False):   # no hand: every map is trained towards zero
+        if negative:   # no hand: every map is trained towards zero
             return {"image": preprocess.normalize(crop)[0],
                     "heatmaps": np.zeros((NUM_JOINTS, n, n), np.float32),
                     "keypoints": np.zeros((NUM_JOINTS, 2), np.float32),
