@@ -72,6 +72,9 @@ class ComposeConfig:
         exp(N(0, brightness_sigma)) * exp(N(0, channel_sigma)) per channel, plus N(0, bias_sigma) grey levels.
     p_blur, blur_sigma: probability and sigma range (pixels) of a Gaussian blur of the whole composed frame,
         which also softens the seams between pasted hands and background.
+    p_faces: probability that a background (of a cut-out or hand-free frame) gets 1..max_faces drawn faces
+        (data.faces) before the hands are pasted over it, their heads face_height_frac (log-uniform) of the
+        frame's shorter side: faces are not hands (session 31: stage I took real faces for hands).
     """
 
     frame_sizes: tuple[tuple[int, int], ...] = ((320, 320), (368, 368), (640, 480), (1280, 720),
@@ -99,6 +102,9 @@ class ComposeConfig:
     bias_sigma: float = 8.0
     p_blur: float = 0.2
     blur_sigma: tuple[float, float] = (0.4, 1.2)
+    p_faces: float = 0.0
+    max_faces: int = 2
+    face_height_frac: tuple[float, float] = (0.08, 0.6)
 
     def __post_init__(self) -> None:
         if not self.frame_sizes or any(len(s) != 2 or int(s[0]) < 8 or int(s[1]) < 8 for s in self.frame_sizes):
@@ -107,7 +113,8 @@ class ComposeConfig:
         if self.max_hands < 1:
             raise ValueError(f"ComposeConfig.max_hands must be >= 1, got {self.max_hands} "
                              "(use p_empty for hand-free frames)")
-        for name in ("p_empty", "p_synthetic", "p_photo", "p_photo_turn", "p_upright", "p_flip", "p_blur", "max_iou"):
+        for name in ("p_empty", "p_synthetic", "p_photo", "p_photo_turn", "p_upright", "p_flip", "p_blur", "max_iou",
+                     "p_faces"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"ComposeConfig.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.p_empty + self.p_synthetic + self.p_photo > 1.0:
@@ -126,6 +133,9 @@ class ComposeConfig:
             raise ValueError(f"ComposeConfig.mask_shape must be one of {MASK_SHAPES}, got {self.mask_shape!r}")
         if self.placement_tries < 1:
             raise ValueError(f"ComposeConfig.placement_tries must be >= 1, got {self.placement_tries}")
+        if self.max_faces < 1 or not 0.0 < self.face_height_frac[0] <= self.face_height_frac[1] <= 1.0:
+            raise ValueError(f"ComposeConfig.max_faces must be >= 1 and face_height_frac (low, high) with "
+                             f"0 < low <= high <= 1, got {self.max_faces}, {self.face_height_frac}")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -422,6 +432,11 @@ class ComposedFrames:
         if photo_from <= kind < photo_from + cfg.p_photo:
             return self._photo_frame(rng, width, height, f"photo:seed={self.seed}:index={index}")
         image = _local_background(rng, width, height, self.backgrounds)
+        # Drawn only when faces are asked for, so that older recipes' frames stay exactly as they were.
+        if cfg.p_faces > 0 and rng.random() < cfg.p_faces:
+            from .faces import add_faces
+
+            add_faces(rng, image, int(rng.integers(1, cfg.max_faces + 1)), cfg.face_height_frac)
         source = f"composed:seed={self.seed}:index={index}"
         if kind < cfg.p_empty:
             return Sample(image, [], source)

@@ -93,6 +93,43 @@ class NegativeCrops:
         return image, [(points.astype(np.float32), np.ones(NUM_JOINTS, bool))]
 
 
+# A face crop's box: its side as a fraction of the head's height, and how far its centre strays from the head's
+# (fractions of the side): stage I's boxes on real faces were 0.9-1.3 times the head, some on its lower half.
+FACE_BOX_SIDE = (0.6, 1.4)
+FACE_BOX_SHIFT = 0.25
+
+
+class FaceCrops:
+    """Drawn faces (data.faces) on hand-free backgrounds with a box on the face, as stage I boxes a face it takes
+    for a hand (session 31): trained towards empty heatmaps (HandCrops treats it as NegativeCrops).
+    item i -> (image, [(points, trainable)]) whose trainable points span the box."""
+
+    negative = True
+
+    def __init__(self, seed: int, length: int = 1_000_000) -> None:
+        self.seed, self.length = seed, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def item(self, index: int):
+        from ..data.backgrounds import random_background
+        from ..data.faces import draw_face
+
+        rng = np.random.default_rng([self.seed, index])
+        width, height = (int(v) for v in rng.integers(128, 321, 2))
+        image = random_background(rng, width, height)
+        head = rng.uniform(0.35, 0.7) * min(width, height)
+        centre = np.array([width, height]) / 2 + rng.normal(0, 0.05, 2) * min(width, height)
+        draw_face(rng, image, tuple(centre), head, rng.uniform(-25, 25))
+        side = rng.uniform(*FACE_BOX_SIDE) * head
+        aspect = rng.uniform(0.8, 1.25)
+        middle = centre + rng.uniform(-FACE_BOX_SHIFT, FACE_BOX_SHIFT, 2) * side
+        half = np.array([side, side * aspect]) / 2
+        points = np.repeat([middle - half, middle + half], [1, NUM_JOINTS - 1], axis=0)
+        return image, [(points.astype(np.float32), np.ones(NUM_JOINTS, bool))]
+
+
 # A part's box side, as a fraction of the hand's size: a finger or the thumb, never most of the hand (a tight or
 # cut-off box on a whole hand must still be read as a hand).
 PART_SIDE = (0.2, 0.35)
@@ -156,6 +193,8 @@ def hand_source(spec: dict, crop_size: int):
         return SyntheticCrops(int(spec.get("seed", 0)), crop_size, int(spec.get("length", 1_000_000)))
     if kind == "negatives":
         return NegativeCrops(int(spec.get("seed", 0)), int(spec.get("length", 1_000_000)))
+    if kind == "faces":
+        return FaceCrops(int(spec.get("seed", 0)), int(spec.get("length", 1_000_000)))
     from ..data.loaders import load_dataset
 
     options = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit")}

@@ -1,0 +1,155 @@
+"""Drawn faces (data.faces, session 31): where they are drawn, how training uses them (FaceCrops, ComposeConfig.
+p_faces) and benchmarks/faces_eval.py, which counts the faces detect() takes for hands."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from handjoints_trt.data.compose import ComposeConfig, ComposedFrames
+from handjoints_trt.data.faces import add_faces, draw_face
+from handjoints_trt.data.sample import HandLabel, Record
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+
+def test_a_face_is_drawn_around_its_centre_and_its_box_is_the_head():
+    image = np.full((300, 400, 3), 128, np.uint8)
+    box = draw_face(np.random.default_rng(1), image, (200, 150), 100)
+    np.testing.assert_allclose(box, [160, 100, 240, 200])
+    changed = np.abs(image.astype(int) - 128).sum(axis=2) > 10
+    ys, xs = np.nonzero(changed)
+    assert changed[100:200, 160:240].mean() > 0.8                   # the head is drawn over most of its box
+    assert ys.min() >= 150 - 100 * 0.8 and xs.min() >= 200 - 100 and xs.max() <= 200 + 100  # hair and shoulders
+    assert not changed[:, :90].any() and not changed[:, 310:].any()
+    # the same generator state draws the same face; another seed another one
+    again = np.full_like(image, 128)
+    draw_face(np.random.default_rng(1), again, (200, 150), 100)
+    other = np.full_like(image, 128)
+    draw_face(np.random.default_rng(2), other, (200, 150), 100)
+    np.testing.assert_array_equal(image, again)
+    assert not np.array_equal(image, other)
+
+
+def test_add_faces_sizes_the_heads_to_the_frame_and_clips_their_boxes():
+    image = np.zeros((240, 320, 3), np.uint8)
+    boxes = add_faces(np.random.default_rng(3), image, 5, (0.1, 0.3))
+    assert len(boxes) == 5
+    for box in boxes:
+        assert (box >= 0).all() and box[2] <= 320 and box[3] <= 240 and (box[2:] > box[:2]).all()
+        assert (box[3] - box[1]) <= 0.3 * 240 + 1e-3
+    assert image.any()
+
+
+def _records(tmp_path: Path) -> list[Record]:
+    """One drawn hand photo on disk, as a data set of one record."""
+    image = np.full((120, 120, 3), 90, np.uint8)
+    points = np.stack([np.linspace(30, 90, 21), np.linspace(90, 20, 21)], axis=1).astype(np.float32)
+    for p in points:
+        cv2.circle(image, tuple(int(v) for v in p), 4, (150, 180, 230), -1)
+    path = tmp_path / "hand.png"
+    cv2.imwrite(str(path), image)
+    return [Record(str(path), [HandLabel(points, np.ones(21, bool))], 120, 120)]
+
+
+def test_composed_frames_draw_faces_only_when_asked(tmp_path):
+    """p_faces 0 (every recipe before session 31) leaves the frames exactly as they were; p_faces 1 draws faces on
+    hand-free frames, which stay hand-free."""
+    records = _records(tmp_path)
+    empty = dict(p_empty=1.0, p_synthetic=0.0)
+    plain = ComposedFrames(records, ComposeConfig(**empty), seed=5).frame(0)
+    zero = ComposedFrames(records, ComposeConfig(**empty, p_faces=0.0), seed=5).frame(0)
+    faces = ComposedFrames(records, ComposeConfig(**empty, p_faces=1.0), seed=5).frame(0)
+    np.testing.assert_array_equal(plain.image, zero.image)
+    assert faces.hands == [] and not np.array_equal(plain.image, faces.image)
+    with_hands = ComposedFrames(records, ComposeConfig(p_empty=0.0, p_synthetic=0.0, p_faces=1.0), seed=5).frame(1)
+    assert with_hands.hands                         # the hands are still pasted, over the faces
+    with pytest.raises(ValueError, match="p_faces"):
+        ComposeConfig(p_faces=1.5)
+    with pytest.raises(ValueError, match="max_faces"):
+        ComposeConfig(max_faces=0)
+
+
+def test_face_crops_box_the_face_and_train_empty_maps():
+    from handjoints_trt.training.datasets import FACE_BOX_SIDE, FaceCrops, HandCrops, hand_source
+    from handjoints_trt.training.recipes import RECIPES
+
+    faces = hand_source({"kind": "faces", "seed": 4}, 128)
+    assert isinstance(faces, FaceCrops) and faces.negative
+    for index in range(10):
+        image, [(points, trainable)] = faces.item(index)
+        h, w = image.shape[:2]
+        side = (points.max(0) - points.min(0)).max()
+        centre = (points.min(0) + points.max(0)) / 2
+        # the box: about a head's size (0.35-0.7 of the image's short side), near the image's centre
+        assert FACE_BOX_SIDE[0] * 0.35 * min(w, h) * 0.8 <= side <= FACE_BOX_SIDE[1] * 0.7 * min(w, h) * 1.25 + 1
+        assert np.abs(centre - np.array([w, h]) / 2).max() <= 0.6 * min(w, h)
+        assert trainable.all()
+    np.testing.assert_array_equal(faces.item(3)[0], faces.item(3)[0])
+    crops = HandCrops([(faces, 1.0)], 64, 4, 1.0, 4, seed=0)
+    for i in range(4):
+        item = crops[i]
+        assert item["negative"] == 1.0 and not item["heatmaps"].any() and item["image"].std() > 0.01
+    for name in ("hand-camera-faces", "hand-camera-aligned-faces"):
+        train = RECIPES[name]["train"]
+        assert train[-1] == {"kind": "faces", "seed": train[-1]["seed"], "weight": 0.1}
+        assert abs(sum(s["weight"] for s in train) - 1.0) < 1e-9
+    composed = [s for s in RECIPES["localizer-overlap-faces"]["train"] if s["kind"] == "composed"][0]
+    assert composed["config"]["p_faces"] == 0.4
+
+
+def test_faces_hit_counts_a_face_under_a_reported_box_centre():
+    import faces_eval
+
+    faces = np.array([[100, 100, 200, 220], [300, 50, 340, 100]], np.float32)
+    hands = np.array([[120, 150, 190, 200],        # centre inside face 0
+                      [320, 90, 370, 130],         # centre (345, 110): beyond face 1, within it grown by a quarter
+                      [0, 0, 20, 20]], np.float32)
+    np.testing.assert_array_equal(faces_eval.faces_hit(faces, hands), [True, True])
+    np.testing.assert_array_equal(faces_eval.faces_hit(faces, hands[2:]), [False, False])
+    assert faces_eval.faces_hit(faces, np.zeros((0, 4), np.float32)).tolist() == [False, False]
+
+
+def test_faces_eval_reads_photos_with_their_face_boxes(tmp_path, monkeypatch):
+    """--photos DIR with DIR/faces.json runs without mediapipe; without faces.json and mediapipe it says how to make
+    it; a folder without images says where to get some."""
+    import faces_eval
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    with pytest.raises(FileNotFoundError, match="face_photos.sh"):
+        list(faces_eval.photo_set(folder))
+    boxes = {}
+    for index, (name, image, faces) in enumerate(faces_eval.drawn_frames(2)):
+        cv2.imwrite(str(folder / f"p{index}.png"), image)
+        boxes[f"p{index}.png"] = faces.tolist()
+    monkeypatch.setitem(sys.modules, "mediapipe", None)          # import mediapipe -> ImportError
+    with pytest.raises(RuntimeError, match="mp_venv"):
+        list(faces_eval.photo_set(folder))
+    (folder / "faces.json").write_text(json.dumps(boxes))
+    read = list(faces_eval.photo_set(folder))
+    assert [r[0] for r in read] == ["p0.png", "p1.png"]
+    for (_, image, faces), (_, drawn, drawn_faces) in zip(read, faces_eval.drawn_frames(2)):
+        np.testing.assert_allclose(faces, drawn_faces, atol=1e-3)
+        assert image.shape == drawn.shape
+
+
+def test_faces_eval_runs_on_drawn_faces_with_the_shipped_models(tmp_path):
+    import faces_eval
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    assert faces_eval.main(["--drawn", "4", "--threads", "1", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "faces_eval.json").read_text())
+    [row] = result["rows"]
+    assert row["faces"] == sum(p["faces"] for p in row["per_image"]) >= 4
+    assert row["taken_for_hands"] == sum(p["taken_for_hands"] for p in row["per_image"]) <= row["faces"]
+    assert "| drawn faces | handjoints_trt |" in (tmp_path / "faces_eval.md").read_text()
+    if row["taken_for_hands"]:
+        assert cv2.imread(str(tmp_path / "faces_eval.png")) is not None
