@@ -20,8 +20,8 @@ Two sets:
 Per set: faces, faces taken for a hand (share), reported hands in all. With ``--peer`` (needs mediapipe) MediaPipe
 Hands on the same images. ``--localizer-model``, ``--hand-model`` and ``--aligned-model`` compare other networks
 (with a hand model given, any_angle is on when an aligned model is given too).
-Writes faces_eval.json, faces_eval.md and faces_eval.png (the drawn faces taken for hands, each with what was
-reported; none of the photos, which are not ours to copy) into --out.
+Writes faces_eval.json, faces_eval.md and faces_eval.jpg (the first PICTURE_TILES drawn faces taken for hands, each
+with what was reported; none of the photos, which are not ours to copy) into --out.
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ DRAWN_SEED = 9_031          # data.faces' training recipes use seeds 35 and 36 t
 FACE_GROW = 0.25            # a reported box's centre within the face's box grown by this (each side) hits the face
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 TILE = 200
+PICTURE_TILES = 24
 
 
 def drawn_frames(count: int, seed: int = DRAWN_SEED, size: tuple[int, int] = (640, 480)):
@@ -197,7 +198,8 @@ def main(argv=None) -> int:
     text = f"# Faces taken for hands\n\nCommand: `{command}`\n\n" + table
     write_outputs(args.out, "faces_eval", {"rows": rows, "command": command}, text)
     if tiles:
-        cv2.imwrite(str(args.out / "faces_eval.png"), tile_grid(tiles[:40], 8))
+        cv2.imwrite(str(args.out / "faces_eval.jpg"), tile_grid(tiles[:PICTURE_TILES], 8),
+                    [cv2.IMWRITE_JPEG_QUALITY, 85])
     return 0
 
 

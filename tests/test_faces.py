@@ -95,10 +95,12 @@ def test_face_crops_box_the_face_and_train_empty_maps():
     for i in range(4):
         item = crops[i]
         assert item["negative"] == 1.0 and not item["heatmaps"].any() and item["image"].std() > 0.01
-    for name in ("hand-camera-faces", "hand-camera-aligned-faces"):
+    for name, weight in (("hand-camera-faces", 0.1), ("hand-camera-aligned-faces", 0.1),
+                         ("hand-camera-faces-heavy", 0.25), ("hand-camera-aligned-faces-heavy", 0.25)):
         train = RECIPES[name]["train"]
-        assert train[-1] == {"kind": "faces", "seed": train[-1]["seed"], "weight": 0.1}
+        assert train[-1] == {"kind": "faces", "seed": train[-1]["seed"], "weight": weight}
         assert abs(sum(s["weight"] for s in train) - 1.0) < 1e-9
+    assert RECIPES["hand-camera-aligned-faces-heavy"]["jitter"]["align"] is True
     composed = [s for s in RECIPES["localizer-overlap-faces"]["train"] if s["kind"] == "composed"][0]
     assert composed["config"]["p_faces"] == 0.4
 
@@ -152,4 +154,4 @@ def test_faces_eval_runs_on_drawn_faces_with_the_shipped_models(tmp_path):
     assert row["taken_for_hands"] == sum(p["taken_for_hands"] for p in row["per_image"]) <= row["faces"]
     assert "| drawn faces | handjoints_trt |" in (tmp_path / "faces_eval.md").read_text()
     if row["taken_for_hands"]:
-        assert cv2.imread(str(tmp_path / "faces_eval.png")) is not None
+        assert cv2.imread(str(tmp_path / "faces_eval.jpg")) is not None

