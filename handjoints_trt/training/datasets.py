@@ -89,8 +89,14 @@ class NegativeCrops:
         side = rng.uniform(0.3, 0.8) * min(width, height)
         x0, y0 = rng.uniform(0, width - side), rng.uniform(0, height - side)
         aspect = rng.uniform(0.7, 1.4)
-        points = np.repeat([[x0, y0], [x0 + side, y0 + side * aspect]], [1, NUM_JOINTS - 1], axis=0)
-        return image, [(points.astype(np.float32), np.ones(NUM_JOINTS, bool))]
+        return image, [box_points((x0, y0), (x0 + side, y0 + side * aspect))]
+
+
+def box_points(corner, opposite) -> tuple[np.ndarray, np.ndarray]:
+    """A box as a hand-free item's (points, trainable): the first point at ``corner``, the other 20 at the opposite
+    corner, all trainable (HandCrops crops the points' box and trains every map towards 0)."""
+    points = np.repeat(np.array([corner, opposite], np.float64), [1, NUM_JOINTS - 1], axis=0)
+    return points.astype(np.float32), np.ones(NUM_JOINTS, bool)
 
 
 # A face crop's box: its side as a fraction of the head's height, and how far its centre strays from the head's
@@ -99,18 +105,10 @@ FACE_BOX_SIDE = (0.6, 1.4)
 FACE_BOX_SHIFT = 0.25
 
 
-class FaceCrops:
+class FaceCrops(NegativeCrops):
     """Drawn faces (data.faces) on hand-free backgrounds with a box on the face, as stage I boxes a face it takes
-    for a hand (session 31): trained towards empty heatmaps (HandCrops treats it as NegativeCrops).
+    for a hand (session 31): trained towards empty heatmaps, as NegativeCrops.
     item i -> (image, [(points, trainable)]) whose trainable points span the box."""
-
-    negative = True
-
-    def __init__(self, seed: int, length: int = 1_000_000) -> None:
-        self.seed, self.length = seed, length
-
-    def __len__(self) -> int:
-        return self.length
 
     def item(self, index: int):
         from ..data.backgrounds import random_background
@@ -126,8 +124,7 @@ class FaceCrops:
         aspect = rng.uniform(0.8, 1.25)
         middle = centre + rng.uniform(-FACE_BOX_SHIFT, FACE_BOX_SHIFT, 2) * side
         half = np.array([side, side * aspect]) / 2
-        points = np.repeat([middle - half, middle + half], [1, NUM_JOINTS - 1], axis=0)
-        return image, [(points.astype(np.float32), np.ones(NUM_JOINTS, bool))]
+        return image, [box_points(middle - half, middle + half)]
 
 
 # A part's box side, as a fraction of the hand's size: a finger or the thumb, never most of the hand (a tight or
