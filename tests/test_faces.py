@@ -101,8 +101,9 @@ def test_face_crops_box_the_face_and_train_empty_maps():
         assert train[-1] == {"kind": "faces", "seed": train[-1]["seed"], "weight": weight}
         assert abs(sum(s["weight"] for s in train) - 1.0) < 1e-9
     assert RECIPES["hand-camera-aligned-faces-heavy"]["jitter"]["align"] is True
-    composed = [s for s in RECIPES["localizer-overlap-faces"]["train"] if s["kind"] == "composed"][0]
-    assert composed["config"]["p_faces"] == 0.4
+    for name, share in (("localizer-overlap-faces", 0.4), ("localizer-overlap-faces-mild", 0.15)):
+        composed = [s for s in RECIPES[name]["train"] if s["kind"] == "composed"][0]
+        assert composed["config"]["p_faces"] == share
 
 
 def test_faces_hit_counts_a_face_under_a_reported_box_centre():
