@@ -461,4 +461,6 @@ bash benchmarks/face_photos.sh /work/face_photos
 #   $RS --recipe localizer-overlap-faces --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_faces --lr 1e-4 --epochs 3 \
 #       --ema-decay 0.998
 #   (then hand_faces2 / hand_align_faces2: recipes hand-camera-faces-heavy / hand-camera-aligned-faces-heavy from
-#   those runs' best.pt, the same commands, 4 epochs)
+#   those runs' best.pt, the same commands, stopped after 1 of 4 epochs)
+#   $RS --recipe localizer-overlap-faces-mild --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_faces_mild --lr 5e-5 \
+#       --epochs 4 --ema-decay 0.998
