@@ -121,8 +121,8 @@ def face_tile(image: np.ndarray, face: np.ndarray, hands) -> np.ndarray:
 
 
 def score_set(name: str, samples, detect, pictures: bool = True) -> tuple[dict, list[np.ndarray]]:
-    """Faces, faces hit, reported hands over ``samples``; ``detect(image)`` -> list of Hand-like (.box); with
-    ``pictures`` a tile per face taken for a hand (the hands must be Hands, for draw_hands)."""
+    """Faces, faces hit, reported hands over ``samples``; ``detect(image)`` -> list of Hands; with ``pictures`` a
+    tile per face taken for a hand."""
     faces = hit = reported = 0
     tiles, per_image = [], []
     for key, image, face_boxes in samples:
@@ -136,24 +136,6 @@ def score_set(name: str, samples, detect, pictures: bool = True) -> tuple[dict, 
             tiles += [face_tile(image, f, hands) for f in face_boxes[hits]]
     return {"set": name, "faces": faces, "taken_for_hands": hit, "share": hit / faces if faces else None,
             "hands_reported": reported, "per_image": per_image}, tiles
-
-
-def peer_detect():
-    """MediaPipe Hands (static images, 4 hands) as a detect(image) -> boxes of its landmarks."""
-    import mediapipe as mp
-    from types import SimpleNamespace
-
-    hands_module = mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=4, model_complexity=1)
-
-    def detect(image):
-        h, w = image.shape[:2]
-        result = hands_module.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        out = []
-        for lm in result.multi_hand_landmarks or []:
-            pts = np.array([[p.x * w, p.y * h] for p in lm.landmark], np.float32)
-            out.append(SimpleNamespace(box=np.concatenate([pts.min(0), pts.max(0)])))
-        return out
-    return detect
 
 
 def options_for(args) -> DetectorOptions:
@@ -177,6 +159,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.drawn and args.photos is None:
         parser.error("give --drawn N and/or --photos DIR")
+    if args.peer:
+        from peer_mediapipe import MediaPipeMissing, import_hands_module
+
+        try:
+            hands_module = import_hands_module()
+        except MediaPipeMissing as exc:
+            print(exc, file=sys.stderr)
+            return 2
     sets = ([("drawn faces", lambda: drawn_frames(args.drawn))] if args.drawn else []) + \
            ([("photos of people", lambda: photo_set(args.photos))] if args.photos is not None else [])
     rows, tiles = [], []
@@ -187,9 +177,11 @@ def main(argv=None) -> int:
             rows.append({**row, "detector": "handjoints_trt"})
             tiles += found
     if args.peer:
-        detect = peer_detect()
-        rows += [{**score_set(name, samples(), detect, pictures=False)[0], "detector": "MediaPipe Hands"}
-                 for name, samples in sets]
+        from peer_mediapipe import MediaPipeHands
+
+        with MediaPipeHands(hands_module, max_hands=DetectorOptions().max_hands) as peer:
+            rows += [{**score_set(name, samples(), peer.detect, pictures=False)[0], "detector": "MediaPipe Hands"}
+                     for name, samples in sets]
     table = markdown_table(("set", "detector", "faces", "taken for a hand", "share", "hands reported"),
                            [(r["set"], r["detector"], r["faces"], r["taken_for_hands"],
                              "n/a" if r["share"] is None else f"{r['share']:.3f}", r["hands_reported"])

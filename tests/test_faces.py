@@ -156,3 +156,12 @@ def test_faces_eval_runs_on_drawn_faces_with_the_shipped_models(tmp_path):
     assert "| drawn faces | handjoints_trt |" in (tmp_path / "faces_eval.md").read_text()
     if row["taken_for_hands"]:
         assert cv2.imread(str(tmp_path / "faces_eval.jpg")) is not None
+
+
+def test_faces_eval_peer_without_mediapipe_exits_2_with_the_fix(monkeypatch, tmp_path, capsys):
+    import faces_eval
+
+    monkeypatch.setitem(sys.modules, "mediapipe", None)                    # import mediapipe -> ImportError
+    assert faces_eval.main(["--drawn", "1", "--peer", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install mediapipe" in err and "Traceback" not in err and list(tmp_path.iterdir()) == []
