@@ -464,3 +464,7 @@ bash benchmarks/face_photos.sh /work/face_photos
 #   those runs' best.pt, the same commands, stopped after 1 of 4 epochs)
 #   $RS --recipe localizer-overlap-faces-mild --init-from $RUNS/loc_cam03.pt --out $RUNS/loc_faces_mild --lr 5e-5 \
 #       --epochs 4 --ema-decay 0.998
+#     Started at the session's end, to go on (it resumes from its last.pt): the mild recipe on a full schedule from
+#     loc_ov4 (the shipped soup's main part) instead of a fine-tune of the soup, which drifted on composed frames:
+#   $RS --recipe localizer-overlap-faces-mild --init-from $RUNS/loc_ov4/best.pt --out $RUNS/loc_faces_long --lr 1e-4 \
+#       --epochs 12 --ema-decay 0.998 --threads 2
