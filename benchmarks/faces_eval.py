@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, tile_grid, write_outputs  # noqa: E402
 
 from handjoints_trt import HandJointDetector, draw_hands  # noqa: E402
+from handjoints_trt.fileio import atomic_write  # noqa: E402
 from handjoints_trt.types import DetectorOptions  # noqa: E402
 
 DRAWN_SEED = 9_031          # data.faces' training recipes use seeds 35 and 36 through FaceCrops, compose others
@@ -94,7 +95,7 @@ def photo_set(folder: Path):
         except ImportError as error:
             raise RuntimeError(f"{labels} is missing and mediapipe is not importable to make it ({error}); run "
                                "once in an environment with mediapipe (e.g. /work/mp_venv/bin/python)") from None
-        labels.write_text(json.dumps(faces, indent=1))
+        atomic_write(labels, json.dumps(faces, indent=1))   # a stopped run leaves no half-written labels
     faces = json.loads(labels.read_text())
     for path in paths:
         yield path.name, cv2.imread(str(path)), np.array(faces.get(path.name, []), np.float32).reshape(-1, 4)
