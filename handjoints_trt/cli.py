@@ -576,6 +576,9 @@ def _export_parser(sub, full: bool) -> None:
     p.add_argument("--out", type=Path, required=True, help="ONNX file to write")
     p.add_argument("--tolerance", type=float, default=1e-3, help="parity tolerance x output peak (1e-3)")
     p.add_argument("--no-check", action="store_true", help="skip the parity check")
+    p.add_argument("--average", action="store_true",
+                   help="export the run's weight average at the checkpoint's step (a last.pt of a run trained with "
+                        "--ema-decay) instead of its raw weights")
 
 
 def _interpolate_parser(sub, full: bool) -> None:
@@ -589,14 +592,17 @@ def _interpolate_parser(sub, full: bool) -> None:
     p.add_argument("base", type=Path, help="the base checkpoint (alpha 0)")
     p.add_argument("tuned", type=Path, help="the fine-tuned checkpoint (alpha 1)")
     p.add_argument("--alpha", type=float, default=0.5, help="weight of TUNED, 0..1 (0.5)")
+    p.add_argument("--average", action="store_true",
+                   help="take TUNED's weight average (a last.pt of a run trained with --ema-decay), not its raw weights")
     p.add_argument("--out", type=Path, required=True, help="checkpoint to write (atomically)")
 
 
 def cmd_interpolate(args) -> int:
     from .training.interpolate import interpolate_checkpoints
 
-    interpolate_checkpoints(args.base, args.tuned, args.alpha, args.out)
-    print(f"wrote {args.out}: alpha {args.alpha:g} x {args.tuned} + {1 - args.alpha:g} x {args.base}")
+    interpolate_checkpoints(args.base, args.tuned, args.alpha, args.out, average=args.average)
+    tuned = f"{args.tuned} (its weight average)" if args.average else str(args.tuned)
+    print(f"wrote {args.out}: alpha {args.alpha:g} x {tuned} + {1 - args.alpha:g} x {args.base}")
     return 0
 
 
@@ -606,7 +612,8 @@ def cmd_export(args) -> int:
     from .export.onnx_export import ExportParityError, export_checkpoint
 
     try:
-        report = export_checkpoint(args.checkpoint, args.out, check=not args.no_check, tolerance=args.tolerance)
+        report = export_checkpoint(args.checkpoint, args.out, check=not args.no_check, tolerance=args.tolerance,
+                                   average=args.average)
     except ExportParityError as exc:
         print(f"handjoints export: parity check failed: {exc}", file=sys.stderr)
         return 3

@@ -89,3 +89,42 @@ def test_cli_interpolate_then_export_runs_in_onnxruntime(tmp_path, capsys):
     assert heatmaps.shape[:2] == (1, 21) and np.isfinite(heatmaps).all()
     assert main(["interpolate", str(tmp_path / "missing.pt"), str(tmp_path / "tuned.pt"), "--out",
                  str(tmp_path / "x.pt")]) == 2
+
+
+def test_the_weight_average_of_a_last_checkpoint_exports_and_soups(tmp_path, capsys):
+    """--average takes a last.pt's weight average (its run's EMA at that step) instead of its raw weights: the
+    exported ONNX computes the average's heatmaps, the soup interpolates towards the average, and a checkpoint
+    without an average is refused with the fix named."""
+    raw = small_checkpoint(tmp_path / "raw.pt", 1)
+    average = small_checkpoint(tmp_path / "average.pt", 2)["model"]
+    last = {**raw, "ema": {"weights": average, "updates": 50, "decay": 0.998}, "optimizer": {"state": {}}}
+    save_checkpoint(tmp_path / "last.pt", last)
+    state = load_checkpoint(tmp_path / "last.pt", average=True)
+    assert state["weights"] == "ema" and "optimizer" not in state and "ema" not in state
+    key = next(k for k, v in average.items() if v.is_floating_point())
+    assert torch.equal(state["model"][key], average[key]) and not torch.equal(raw["model"][key], average[key])
+
+    crops = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
+    expected = {}
+    for name, weights in (("raw", raw["model"]), ("average", average)):
+        model = build_model("hand", raw["model_config"]).eval()
+        model.load_state_dict(weights)
+        with torch.no_grad():
+            expected[name] = model(torch.from_numpy(crops)).numpy()
+    assert main(["export", str(tmp_path / "last.pt"), "--average", "--out", str(tmp_path / "avg.onnx")]) == 0
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(tmp_path / "avg.onnx"), providers=["CPUExecutionProvider"])
+    heatmaps = session.run(["heatmaps"], {"crops": crops})[0]
+    np.testing.assert_allclose(heatmaps, expected["average"], rtol=1e-4, atol=1e-5 * np.abs(heatmaps).max())
+    assert np.abs(heatmaps - expected["raw"]).max() > 1e-3 * np.abs(heatmaps).max()
+
+    base = small_checkpoint(tmp_path / "base.pt", 3)["model"]
+    assert main(["interpolate", str(tmp_path / "base.pt"), str(tmp_path / "last.pt"), "--alpha", "0.5", "--average",
+                 "--out", str(tmp_path / "soup.pt")]) == 0
+    assert "its weight average" in capsys.readouterr().out
+    soup = load_checkpoint(tmp_path / "soup.pt")
+    torch.testing.assert_close(soup["model"][key], 0.5 * (base[key] + average[key]))
+    assert soup["interpolated"]["tuned_average"] is True
+    with pytest.raises(ValueError, match="holds no weight average.*--ema-decay"):
+        load_checkpoint(tmp_path / "raw.pt", average=True)

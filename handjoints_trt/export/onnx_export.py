@@ -252,12 +252,13 @@ def check_parity(module, onnx_path: str | Path, kind: str, tolerance: float = 1e
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, check: bool = True,
-                      tolerance: float = 1e-3) -> ParityReport | None:
-    """Export a trainer checkpoint (best.pt / last.pt) of either stage."""
+                      tolerance: float = 1e-3, average: bool = False) -> ParityReport | None:
+    """Export a trainer checkpoint (best.pt / last.pt) of either stage; ``average``: its run's weight average
+    instead of its raw weights (training.loop.load_checkpoint)."""
     from ..models import build_model
     from ..training.loop import load_checkpoint
 
-    state = load_checkpoint(checkpoint)
+    state = load_checkpoint(checkpoint, average=average)
     kind = state["stage"]
     model = build_model(kind, state["model_config"])
     model.load_state_dict(state["model"])

@@ -36,11 +36,12 @@ def interpolate_states(base: dict[str, torch.Tensor], tuned: dict[str, torch.Ten
 
 
 def interpolate_checkpoints(base_path: str | Path, tuned_path: str | Path, alpha: float,
-                            out_path: str | Path) -> dict:
+                            out_path: str | Path, average: bool = False) -> dict:
     """Write a checkpoint whose weights interpolate two trainer checkpoints of one network (see
     interpolate_states); everything else (config, recipe, step) is the fine-tune's, with an 'interpolated'
-    record of the sources. Returns the written checkpoint."""
-    base, tuned = load_checkpoint(base_path), load_checkpoint(tuned_path)
+    record of the sources. ``average``: the fine-tune's weight average (a last.pt's; load_checkpoint) rather than
+    its raw weights. Returns the written checkpoint."""
+    base, tuned = load_checkpoint(base_path), load_checkpoint(tuned_path, average=average)
     for key, a, b in (("stage", base.get("stage"), tuned.get("stage")),
                       ("model_config", full_model_config(base), full_model_config(tuned))):
         if a != b:
@@ -50,6 +51,6 @@ def interpolate_checkpoints(base_path: str | Path, tuned_path: str | Path, alpha
     state = {k: v for k, v in tuned.items() if k not in ("optimizer", "scheduler", "scaler", "ema", "weights")}
     state["model"] = interpolate_states(base["model"], tuned["model"], float(alpha))
     state["interpolated"] = {"base": str(base_path), "base_step": base.get("step"), "tuned": str(tuned_path),
-                             "tuned_step": tuned.get("step"), "alpha": float(alpha)}
+                             "tuned_step": tuned.get("step"), "tuned_average": bool(average), "alpha": float(alpha)}
     save_checkpoint(Path(out_path), state)
     return state

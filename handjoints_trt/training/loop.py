@@ -86,8 +86,11 @@ def append_csv_row(path: Path, row: dict) -> None:
         writer.writerow(row)
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Read a checkpoint written by this trainer; raises a clear error for anything else."""
+def load_checkpoint(path: str | Path, average: bool = False) -> dict:
+    """Read a checkpoint written by this trainer; raises a clear error for anything else. ``average``: the
+    run's weight average (TrainConfig.ema_decay) at the checkpoint's step in place of its raw weights, for the
+    last.pt of a run with a weight average (best.pt already holds the average of its best epoch, which is not the
+    last: a cosine schedule's end is often wanted; ValueError when the checkpoint holds no average)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
@@ -97,7 +100,19 @@ def load_checkpoint(path: str | Path) -> dict:
         raise ValueError(f"{path} is not a readable handjoints_trt checkpoint: {exc}") from exc
     if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
         raise ValueError(f"{path} is not a handjoints_trt checkpoint (no model/model_config entries)")
-    return state
+    return _with_average(state, path) if average else state
+
+
+def _with_average(state: dict, path: Path) -> dict:
+    """``state`` with its weight average as its model (see load_checkpoint), without the optimizer's state."""
+    if state.get("weights") == "ema":  # best.pt: its model already is the average
+        return state
+    saved = state.get("ema")
+    if not saved or set(saved.get("weights", {})) != set(state["model"]):
+        raise ValueError(f"{path} holds no weight average of its network: use a last.pt of a run trained with "
+                         "--ema-decay, or leave out --average")
+    kept = {k: v for k, v in state.items() if k not in ("optimizer", "scaler", "ema")}
+    return {**kept, "model": saved["weights"], "weights": "ema"}
 
 
 def full_model_config(state: dict) -> dict:
