@@ -6,7 +6,8 @@ confidence alone (min_hand_confidence; the "pairs" table, kept to compare); and 
 towards the box of its joints (DetectorOptions.box_refine, ramped over BOX_REFINE_RAMP; session 16), swept at the
 best vote.
 
-    python benchmarks/fit_box_threshold.py [--localizer L.onnx --hand H.onnx] [--frames 40 --photos 300 --turned 0]
+    python benchmarks/fit_box_threshold.py [--localizer L.onnx --hand H.onnx [--any-angle on --aligned A.onnx]]
+        [--frames 40 --photos 300 --turned 0]
 
 Two kinds of frames, both from hagrid_mp *val* and neither the ones model_eval.py reports on: composed
 multi-hand frames at the five frame sizes of the timing table plus 640x480, the webcam size (FIT_SIZES;
@@ -291,6 +292,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--localizer", default=None, help="localizer ONNX (default: the shipped one)")
     parser.add_argument("--hand", default=None, help="hand ONNX (default: the shipped one)")
+    parser.add_argument("--aligned", default=None,
+                        help="with --any-angle on: the aligned hand ONNX (default: the shipped one)")
     parser.add_argument("--frames", type=int, default=40, help="composed frames per frame size")
     parser.add_argument("--photos", type=int, default=300, help="real val photos run whole (0 = none)")
     parser.add_argument("--turned", type=int, default=0,
@@ -307,6 +310,9 @@ def main(argv=None) -> int:
                              "default 0: the sweeps as fitted before session 25)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
+    if args.aligned and args.any_angle != "on":
+        parser.error("--aligned is read only with --any-angle on (a hand network other than the shipped one turns "
+                     "any_angle off by default)")
     if FIT_SEED + args.seed_offset == VAL_SEED:
         parser.error(f"--seed-offset {args.seed_offset} gives model_eval.py's seed; choose another")
 
@@ -320,7 +326,7 @@ def main(argv=None) -> int:
     if args.any_angle is not None:
         options = replace(options, any_angle=args.any_angle == "on")
     with HandJointDetector(backend="onnxruntime", localizer_model=args.localizer, hand_model=args.hand,
-                           options=options) as detector:
+                           aligned_model=args.aligned, options=options) as detector:
         sets = fit_sets(detector, records, args.frames, args.photos, FIT_SEED + args.seed_offset, args.turned)
     # The thresholds are swept with the boxes refined as detect() refines them; then the refinement at the best vote.
     refine = DetectorOptions().box_refine

@@ -323,6 +323,18 @@ def test_fit_check_refuses_model_evals_frames(capsys):
     assert "gives model_eval.py's seed" in capsys.readouterr().err
 
 
+def test_fit_refuses_an_aligned_network_that_would_not_be_read(capsys):
+    """--aligned A.onnx is read only on any_angle's path: without --any-angle on (a hand network other than the
+    shipped one turns any_angle off by default) the fit would silently score the plain network, so it is refused
+    before any data is read."""
+    import fit_box_threshold as fit
+
+    for extra in ([], ["--any-angle", "off"]):
+        with pytest.raises(SystemExit):
+            fit.main(["--aligned", "candidate.onnx", *extra])
+        assert "--aligned is read only with --any-angle on" in capsys.readouterr().err
+
+
 def test_operating_point_candidates_replay_detect_on_dot_frames(dot_dataset):
     """collect() + operate() give exactly the boxes detect() returns at the same threshold and floor."""
     import fit_box_threshold as fit
