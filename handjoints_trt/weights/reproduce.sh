@@ -468,3 +468,31 @@ bash benchmarks/face_photos.sh /work/face_photos
 #     loc_ov4 (the shipped soup's main part) instead of a fine-tune of the soup, which drifted on composed frames:
 #   $RS --recipe localizer-overlap-faces-mild --init-from $RUNS/loc_ov4/best.pt --out $RUNS/loc_faces_long --lr 1e-4 \
 #       --epochs 12 --ema-decay 0.998 --threads 2
+# 29. (Session 32) No new weights or defaults: step 28's face-trained runs again (session 31's .pt files were
+#     ignored by git and lost with its checkout; the localizer's validation came out identical epoch by epoch), now
+#     kept as checkpoints without optimizer state, and measured as one set (RESULTS section 27):
+#   $RS --recipe localizer-overlap-faces-mild --init-from $RUNS/loc_ov4/best.pt --out $RUNS/loc_faces_long --lr 1e-4 \
+#       --epochs 12 --ema-decay 0.998 --threads 2
+#   $D --recipe hand-camera-faces --init-from $RUNS/hand_hd_up2/best.pt --out $RUNS/hand_faces --lr 1e-4 --epochs 3 \
+#       --ema-decay 0.998
+#   $D --recipe hand-camera-aligned-faces --init-from $RUNS/hand_align_hd3/best.pt --out $RUNS/hand_align_faces \
+#       --lr 1e-4 --epochs 3 --ema-decay 0.998
+#   handjoints train-handedness $RUNS/hand_faces/best.pt --out $RUNS/hand_faces_hd --recipe hand-real --upright \
+#       --threads 1
+#   handjoints train-handedness $RUNS/hand_align_faces/best.pt --out $RUNS/hand_align_faces_hd \
+#       --recipe hand-real-network-aligned --threads 1 --synthetic-val 200
+#   (best.pt of a run keeps its best validation epoch, here loc_faces_long's first; --average takes the weight
+#   average at the end of the cosine schedule instead; the soup is the shipped localizer's own recipe with it in
+#   loc_ov4's place; 0.5 / 0.85 of it were screened too)
+#   handjoints interpolate $RUNS/loc_cam/best.pt $RUNS/loc_faces_long/last.pt --average --alpha 0.7 \
+#       --out $RUNS/loc_faces_soup.pt
+#   (committed: loc_faces_soup.pt, loc_faces_long/final_ema.pt, hand_faces_hd/best.pt, hand_align_faces_hd/best.pt)
+#   To ship them: export the three (loc_faces_soup.pt -> localizer.onnx, hand_faces_hd -> hand.onnx,
+#   hand_align_faces_hd -> hand_aligned.onnx), then calibrate.py as in step 21 for each (all three passed their
+#   gates in session 32), fit_box_threshold.py --frames 100 --photos 600 --turned 200 (the defaults stayed best),
+#   model_eval.py --frames 60 --runs 60 --photos 500, faces_eval.py --drawn 300 --photos DIR --peer, and the other
+#   figures the README quotes. Compared before shipping, with the candidates given as paths:
+#   python benchmarks/fit_box_threshold.py --localizer L.onnx --hand H.onnx --any-angle on --aligned A.onnx \
+#       --frames 100 --photos 600 --turned 200 --out DIR
+#   /work/mp_venv/bin/python benchmarks/faces_eval.py --photos /work/face_photos --drawn 100 --threads 1 \
+#       --localizer-model L.onnx --hand-model H.onnx --aligned-model A.onnx --out DIR
