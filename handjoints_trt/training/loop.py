@@ -104,7 +104,8 @@ def load_checkpoint(path: str | Path, average: bool = False) -> dict:
 
 
 def _with_average(state: dict, path: Path) -> dict:
-    """``state`` with its weight average as its model (see load_checkpoint), without the optimizer's state."""
+    """``state`` with its weight average as its model (see load_checkpoint): a last.pt's average, its optimizer's
+    state left out (it belongs to the raw weights); a best.pt as it is."""
     if state.get("weights") == "ema":  # best.pt: its model already is the average
         return state
     saved = state.get("ema")
