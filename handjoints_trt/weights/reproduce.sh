@@ -496,3 +496,24 @@ bash benchmarks/face_photos.sh /work/face_photos
 #       --frames 100 --photos 600 --turned 200 --out DIR
 #   /work/mp_venv/bin/python benchmarks/faces_eval.py --photos /work/face_photos --drawn 100 --threads 1 \
 #       --localizer-model L.onnx --hand-model H.onnx --aligned-model A.onnx --out DIR
+# 30. (Session 33) Step 29's face-trained set shipped (RESULTS section 28; PLAIN_BELOW replayed on labelled boxes and
+#     kept at 0.7; the operating point stays: session 32's fit of these exact files, section 27):
+handjoints export $RUNS/loc_faces_soup.pt --out "$WEIGHTS/localizer.onnx"
+handjoints export $RUNS/hand_faces_hd/best.pt --out "$WEIGHTS/hand.onnx"
+handjoints export $RUNS/hand_align_faces_hd/best.pt --out "$WEIGHTS/hand_aligned.onnx"
+python calibration/calibrate.py --model "$WEIGHTS/localizer.onnx" --manifest "$RUNS/localizer.manifest.json" \
+    --out "$WEIGHTS/localizer.int8.onnx" --val 200 --search --search-size 100 --on-fail raise \
+    --report benchmarks/results/localizer_int8_gate.json --search-report benchmarks/results/localizer_int8_search.json
+python calibration/calibrate.py --model "$WEIGHTS/hand.onnx" --manifest $RUNS/hand.manifest.json \
+    --out "$WEIGHTS/hand.int8.onnx" --val 800 --search --on-fail raise \
+    --report benchmarks/results/hand_int8_gate.json --search-report benchmarks/results/hand_int8_search.json
+python calibration/calibrate.py --model "$WEIGHTS/hand_aligned.onnx" --manifest $RUNS/hand.manifest.json \
+    --out "$WEIGHTS/hand_aligned.int8.onnx" --val 800 --search --on-fail raise \
+    --report benchmarks/results/any_angle/hand_aligned_int8_gate.json \
+    --search-report benchmarks/results/any_angle/hand_aligned_int8_search.json
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
+python benchmarks/fps.py --backends onnxruntime:fp32 onnxruntime:int8 --stream-frames 0
+/work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
+python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 \
+    --out benchmarks/results/any_angle/handedness_faces
