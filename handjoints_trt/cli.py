@@ -597,6 +597,29 @@ def _interpolate_parser(sub, full: bool) -> None:
     p.add_argument("--out", type=Path, required=True, help="checkpoint to write (atomically)")
 
 
+def _graft_head_parser(sub, full: bool) -> None:
+    p = _subparser(sub, "graft-head", "put a checkpoint's handedness head on a fine-tune of its network",
+                   "Write a checkpoint holding NETWORK's hand network (its heatmaps exactly) with HEAD's\n"
+                   "handedness head: a fine-tune of a network drops the head, and the head trained on the network\n"
+                   "it came from may name left and right better than one trained again (measure it:\n"
+                   "benchmarks/handedness.py). Needs torch.",
+                   "  handjoints graft-head checkpoints/hand_align_faces/best.pt checkpoints/hand_align_hd3/best.pt "
+                   "--out grafted.pt")
+    if not full:
+        return
+    p.add_argument("network", type=Path, help="the hand checkpoint whose network is kept")
+    p.add_argument("head", type=Path, help="a hand checkpoint of the same architecture with a handedness head")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint to write (atomically)")
+
+
+def cmd_graft_head(args) -> int:
+    from .training.handedness import graft_head
+
+    graft_head(args.network, args.head, args.out)
+    print(f"wrote {args.out}: {args.network}'s network with {args.head}'s handedness head")
+    return 0
+
+
 def cmd_interpolate(args) -> int:
     from .training.interpolate import interpolate_checkpoints
 
@@ -870,6 +893,7 @@ COMMANDS = {
     "train-orientation": (_orientation_parser, cmd_orientation),
     "export": (_export_parser, cmd_export),
     "interpolate": (_interpolate_parser, cmd_interpolate),
+    "graft-head": (_graft_head_parser, cmd_graft_head),
     "calibration-set": (_calibset_parser, cmd_script),
     "calibrate": (_calibrate_parser, cmd_script),
     "build": (_build_parser, cmd_build),

@@ -7,6 +7,7 @@ torch = pytest.importorskip("torch")
 from handjoints_trt.cli import main  # noqa: E402
 from handjoints_trt.models import build_model  # noqa: E402
 from handjoints_trt.models.config import hand_config  # noqa: E402
+from handjoints_trt.training.handedness import graft_head  # noqa: E402
 from handjoints_trt.training.interpolate import interpolate_checkpoints, interpolate_states  # noqa: E402
 from handjoints_trt.training.loop import load_checkpoint, save_checkpoint  # noqa: E402
 
@@ -128,3 +129,37 @@ def test_the_weight_average_of_a_last_checkpoint_exports_and_soups(tmp_path, cap
     assert soup["interpolated"]["tuned_average"] is True
     with pytest.raises(ValueError, match="holds no weight average.*--ema-decay"):
         load_checkpoint(tmp_path / "raw.pt", average=True)
+
+
+def test_graft_head_keeps_the_network_and_takes_the_head(tmp_path, capsys):
+    """handjoints graft-head: every weight but the head is NETWORK's (its heatmaps exactly), the head and its config
+    are HEAD's; a head-less HEAD or another architecture is refused with the reason."""
+    network = small_checkpoint(tmp_path / "net.pt", 1, handedness_head=True)
+    head = small_checkpoint(tmp_path / "head.pt", 2, handedness_head=True, handedness_upright=True)
+    out = tmp_path / "grafted.pt"
+    assert main(["graft-head", str(tmp_path / "net.pt"), str(tmp_path / "head.pt"), "--out", str(out)]) == 0
+    grafted = load_checkpoint(out)
+    assert grafted["model_config"]["handedness_upright"] is True and "optimizer" not in grafted
+    assert set(grafted["model"]) == set(head["model"])
+    for key, value in grafted["model"].items():
+        source = head if key.startswith("handedness.") else network
+        assert torch.equal(value, source["model"][key]), key
+
+    def outputs(state):
+        model = build_model("hand", state["model_config"])
+        model.load_state_dict(state["model"])
+        with torch.no_grad():
+            crops = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+            return model.eval().forward_with_handedness(crops)
+
+    (net_maps, net_right), (maps, right) = outputs(network), outputs(grafted)
+    torch.testing.assert_close(maps, net_maps, rtol=0, atol=0)
+    assert not torch.equal(right, net_right)                         # the head is another one
+
+    capsys.readouterr()
+    small_checkpoint(tmp_path / "headless.pt", 3)
+    assert main(["graft-head", str(tmp_path / "net.pt"), str(tmp_path / "headless.pt"), "--out", str(out)]) == 2
+    assert "no handedness head to graft" in capsys.readouterr().err
+    small_checkpoint(tmp_path / "wide.pt", 4, handedness_head=True, c=32)
+    with pytest.raises(ValueError, match="different networks"):
+        graft_head(tmp_path / "net.pt", tmp_path / "wide.pt", out)

@@ -25,7 +25,7 @@ import torch
 from .. import __version__
 from .datasets import HandCrops, SyntheticCrops, recipe_hash
 from .epochs import EpochTrainer
-from .loop import TrainConfig, append_csv_row, build_datasets, load_checkpoint, save_checkpoint
+from .loop import TrainConfig, append_csv_row, build_datasets, full_model_config, load_checkpoint, save_checkpoint
 
 SYNTHETIC_VAL_SEED = 20261125   # benchmarks/model_eval.VAL_SEED: the synthetic val seed (training uses others)
 
@@ -186,3 +186,33 @@ class HandednessTrainer(EpochTrainer):
 def train_handedness(cfg: HandednessConfig) -> dict:
     """Run (or resume) a head training; returns the last validation metrics."""
     return HandednessTrainer(cfg).fit()
+
+
+HEAD_CONFIG_KEYS = ("handedness_head", "handedness_upright")
+
+
+def graft_head(network_path: str | Path, head_path: str | Path, out_path: str | Path) -> dict:
+    """Write a checkpoint holding ``network_path``'s hand network with ``head_path``'s handedness head: for a
+    fine-tune of a network that had a head (the fine-tune drops it), the head trained on the network it came from.
+    The heatmaps are those of ``network_path`` exactly; the head reads slightly moved features, so measure it
+    (benchmarks/handedness.py). Both must hold the same architecture; ``head_path`` must have a head. Returns the
+    written checkpoint (no optimizer state), with a 'grafted' record of the sources."""
+    network, head = load_checkpoint(network_path), load_checkpoint(head_path)
+    for name, state in (("network", network), ("head", head)):
+        if state.get("stage") != "hand":
+            raise ValueError(f"{name} checkpoint {state.get('stage')!r}: a handedness head goes on a hand network")
+    net_cfg, head_cfg = full_model_config(network), full_model_config(head)
+    if not head_cfg["handedness_head"]:
+        raise ValueError(f"{head_path} has no handedness head to graft; train one with `handjoints train-handedness`")
+    differ = [k for k in net_cfg if k not in HEAD_CONFIG_KEYS and net_cfg[k] != head_cfg.get(k)]
+    if differ:
+        raise ValueError(f"{network_path} and {head_path} hold different networks ({differ[0]}: {net_cfg[differ[0]]!r} "
+                         f"vs {head_cfg.get(differ[0])!r}); a head only fits the network it was trained on")
+    weights = {k: v for k, v in network["model"].items() if not k.startswith("handedness.")}
+    weights.update({k: v for k, v in head["model"].items() if k.startswith("handedness.")})
+    state = {k: v for k, v in network.items() if k not in ("optimizer", "scheduler", "scaler", "ema", "weights")}
+    state.update(model=weights, model_config={**net_cfg, **{k: head_cfg[k] for k in HEAD_CONFIG_KEYS}},
+                 head_config=head.get("head_config"), head_source=head.get("head_source"),
+                 grafted={"network": str(network_path), "head": str(head_path)})
+    save_checkpoint(Path(out_path), state)
+    return state

@@ -498,9 +498,13 @@ bash benchmarks/face_photos.sh /work/face_photos
 #       --localizer-model L.onnx --hand-model H.onnx --aligned-model A.onnx --out DIR
 # 30. (Session 33) Step 29's face-trained set shipped (RESULTS section 28; PLAIN_BELOW replayed on labelled boxes and
 #     kept at 0.7; the operating point stays: session 32's fit of these exact files, section 27):
+#     The hand networks carry the handedness heads trained on the networks they were fine-tuned from, grafted back
+#     (the retrained heads of step 29 named left and right less well; graft-head is new, the heatmaps bit-identical):
+handjoints graft-head $RUNS/hand_faces_hd/best.pt $RUNS/hand_hd_up2/best.pt --out $RUNS/hand_faces_graft.pt
+handjoints graft-head $RUNS/hand_align_faces_hd/best.pt $RUNS/hand_align_hd3/best.pt --out $RUNS/hand_align_faces_graft.pt
 handjoints export $RUNS/loc_faces_soup.pt --out "$WEIGHTS/localizer.onnx"
-handjoints export $RUNS/hand_faces_hd/best.pt --out "$WEIGHTS/hand.onnx"
-handjoints export $RUNS/hand_align_faces_hd/best.pt --out "$WEIGHTS/hand_aligned.onnx"
+handjoints export $RUNS/hand_faces_graft.pt --out "$WEIGHTS/hand.onnx"
+handjoints export $RUNS/hand_align_faces_graft.pt --out "$WEIGHTS/hand_aligned.onnx"
 python calibration/calibrate.py --model "$WEIGHTS/localizer.onnx" --manifest "$RUNS/localizer.manifest.json" \
     --out "$WEIGHTS/localizer.int8.onnx" --val 200 --search --search-size 100 --on-fail raise \
     --report benchmarks/results/localizer_int8_gate.json --search-report benchmarks/results/localizer_int8_search.json
@@ -517,3 +521,13 @@ python benchmarks/fps.py --backends onnxruntime:fp32 onnxruntime:int8 --stream-f
 /work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
 python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 \
     --out benchmarks/results/any_angle/handedness_faces
+python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 --no-any-angle \
+    --out benchmarks/results/any_angle/handedness_faces_plain
+#     Video: section 23-24's ten sets with the defaults (ten_sets above), and beside MediaPipe:
+ts() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' --out benchmarks/results/faces_set/$out; }
+ten_sets ts
+/work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
+    --peer --out benchmarks/results/faces_set/peer_photo_still
+#     Tried, not shipped: the aligned head trained again with --upright (CSV in checkpoints/hand_align_faces_hd2):
+#   handjoints train-handedness $RUNS/hand_align_faces/best.pt --out $RUNS/hand_align_faces_hd2 \
+#       --recipe hand-real-network-aligned --upright --threads 1 --synthetic-val 200
