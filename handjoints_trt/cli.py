@@ -603,7 +603,7 @@ def _graft_head_parser(sub, full: bool) -> None:
                    "handedness head: a fine-tune of a network drops the head, and the head trained on the network\n"
                    "it came from may name left and right better than one trained again (measure it:\n"
                    "benchmarks/handedness.py). Needs torch.",
-                   "  handjoints graft-head checkpoints/hand_align_faces/best.pt checkpoints/hand_align_hd3/best.pt "
+                   "  handjoints graft-head checkpoints/hand_align_faces_hd/best.pt checkpoints/hand_align_hd3/best.pt "
                    "--out grafted.pt")
     if not full:
         return
