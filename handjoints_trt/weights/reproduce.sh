@@ -501,7 +501,8 @@ bash benchmarks/face_photos.sh /work/face_photos
 #     The hand networks carry the handedness heads trained on the networks they were fine-tuned from, grafted back
 #     (the retrained heads of step 29 named left and right less well; graft-head is new, the heatmaps bit-identical):
 handjoints graft-head $RUNS/hand_faces_hd/best.pt $RUNS/hand_hd_up2/best.pt --out $RUNS/hand_faces_graft.pt
-handjoints graft-head $RUNS/hand_align_faces_hd/best.pt $RUNS/hand_align_hd3/best.pt --out $RUNS/hand_align_faces_graft.pt
+handjoints graft-head $RUNS/hand_align_faces_hd/best.pt $RUNS/hand_align_hd3/best.pt \
+    --out $RUNS/hand_align_faces_graft.pt
 handjoints export $RUNS/loc_faces_soup.pt --out "$WEIGHTS/localizer.onnx"
 handjoints export $RUNS/hand_faces_graft.pt --out "$WEIGHTS/hand.onnx"
 handjoints export $RUNS/hand_align_faces_graft.pt --out "$WEIGHTS/hand_aligned.onnx"
@@ -524,7 +525,8 @@ python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --thr
 python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 --no-any-angle \
     --out benchmarks/results/any_angle/handedness_faces_plain
 #     Video: section 23-24's ten sets with the defaults (ten_sets above), and beside MediaPipe:
-ts() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' --out benchmarks/results/faces_set/$out; }
+ts() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/faces_set/$out; }
 ten_sets ts
 /work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
     --peer --out benchmarks/results/faces_set/peer_photo_still
