@@ -533,3 +533,4 @@ ten_sets ts
 #     Tried, not shipped: the aligned head trained again with --upright (CSV in checkpoints/hand_align_faces_hd2):
 #   handjoints train-handedness $RUNS/hand_align_faces/best.pt --out $RUNS/hand_align_faces_hd2 \
 #       --recipe hand-real-network-aligned --upright --threads 1 --synthetic-val 200
+/work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
