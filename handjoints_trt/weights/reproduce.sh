@@ -534,3 +534,11 @@ ten_sets ts
 #   handjoints train-handedness $RUNS/hand_align_faces/best.pt --out $RUNS/hand_align_faces_hd2 \
 #       --recipe hand-real-network-aligned --upright --threads 1 --synthetic-val 200
 /work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
+#     Trained at the session's end, not shipped (a lead; CSV in checkpoints/hand_align_faces_syn, the network with
+#     hand_align_hd3's head committed as checkpoints/hand_align_faces_syn_graft.pt; RESULTS section 28):
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
+#       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic \
+#       --init-from $RUNS/hand_align_faces_hd/best.pt --out $RUNS/hand_align_faces_syn --lr 1e-4 --epochs 2 \
+#       --ema-decay 0.998
+#   handjoints graft-head $RUNS/hand_align_faces_syn/best.pt $RUNS/hand_align_hd3/best.pt \
+#       --out $RUNS/hand_align_faces_syn_graft.pt
