@@ -25,7 +25,8 @@ import torch
 from .. import __version__
 from .datasets import HandCrops, SyntheticCrops, recipe_hash
 from .epochs import EpochTrainer
-from .loop import TrainConfig, append_csv_row, build_datasets, full_model_config, load_checkpoint, save_checkpoint
+from .loop import (TrainConfig, append_csv_row, build_datasets, derived_checkpoint, full_model_config,
+                   load_checkpoint, save_checkpoint)
 
 SYNTHETIC_VAL_SEED = 20261125   # benchmarks/model_eval.VAL_SEED: the synthetic val seed (training uses others)
 
@@ -210,7 +211,7 @@ def graft_head(network_path: str | Path, head_path: str | Path, out_path: str | 
                          f"vs {head_cfg.get(differ[0])!r}); a head only fits the network it was trained on")
     weights = {k: v for k, v in network["model"].items() if not k.startswith("handedness.")}
     weights.update({k: v for k, v in head["model"].items() if k.startswith("handedness.")})
-    state = {k: v for k, v in network.items() if k not in ("optimizer", "scheduler", "scaler", "ema", "weights")}
+    state = derived_checkpoint(network)
     state.update(model=weights, model_config={**net_cfg, **{k: head_cfg[k] for k in HEAD_CONFIG_KEYS}},
                  head_config=head.get("head_config"), head_source=head.get("head_source"),
                  grafted={"network": str(network_path), "head": str(head_path)})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .loop import full_model_config, load_checkpoint, save_checkpoint
+from .loop import derived_checkpoint, full_model_config, load_checkpoint, save_checkpoint
 
 
 def interpolate_states(base: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor],
@@ -48,7 +48,7 @@ def interpolate_checkpoints(base_path: str | Path, tuned_path: str | Path, alpha
             raise ValueError(f"{base_path} and {tuned_path} differ in {key} ({a!r} vs {b!r}); only checkpoints "
                              "of one network can be interpolated")
     # The fine-tune's weight average (TrainConfig.ema_decay) is not the soup's: leave it out.
-    state = {k: v for k, v in tuned.items() if k not in ("optimizer", "scheduler", "scaler", "ema", "weights")}
+    state = derived_checkpoint(tuned)
     state["model"] = interpolate_states(base["model"], tuned["model"], float(alpha))
     state["interpolated"] = {"base": str(base_path), "base_step": base.get("step"), "tuned": str(tuned_path),
                              "tuned_step": tuned.get("step"), "tuned_average": bool(average), "alpha": float(alpha)}

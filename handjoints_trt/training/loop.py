@@ -116,6 +116,12 @@ def _with_average(state: dict, path: Path) -> dict:
     return {**kept, "model": saved["weights"], "weights": "ema"}
 
 
+def derived_checkpoint(state: dict) -> dict:
+    """``state`` without what belongs to its training run's raw weights (optimizer, scheduler, scaler, weight average,
+    which weights it holds): the start of a checkpoint made from it with other weights (a soup, a grafted head)."""
+    return {k: v for k, v in state.items() if k not in ("optimizer", "scheduler", "scaler", "ema", "weights")}
+
+
 def full_model_config(state: dict) -> dict:
     """A checkpoint's model config with every field, so that a checkpoint written before a field existed (e.g.
     session 18's handedness_head, default off) compares equal to a newer one of the same network."""
