@@ -13,6 +13,9 @@ when INT8 loses more than --max-drop points. --trt-cache writes a TensorRT 8.5 i
 and the output head. --search finds both, on a search set disjoint from the gate's (hagrid_mp val hands after
 the first --val / other composed frames): it sweeps the percentile, and if no percentile passes, measures how
 much each group costs when quantized and keeps the costliest float until the drop is within --max-drop.
+--hand-free N (hand stage): both the gate and the search also run N hand-free crops (drawn faces, backgrounds;
+other seeds in each) and refuse an INT8 model surer of hands there than FP32 by more than --max-hand-free-rise
+(a range too wide for near-empty heatmaps lifts every peak, and detect() takes faces for hands).
 """
 from __future__ import annotations
 
@@ -49,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--search-report", type=Path, help="write what --search measured (JSON) here")
     parser.add_argument("--percentile", type=float, default=99.999,
                         help="calibration percentile of --method percentile (--search sweeps 99..99.999)")
+    from handjoints_trt.export.quantize import HAND_FREE_COUNT, MAX_HAND_FREE_RISE
+
+    parser.add_argument("--hand-free", type=int, default=HAND_FREE_COUNT,
+                        help="hand stage: hand-free crops the gate and the search check (0: not checked)")
+    parser.add_argument("--max-hand-free-rise", type=float, default=MAX_HAND_FREE_RISE,
+                        help="how much surer (mean joint confidence, 0..1) INT8 may be of hands on hand-free crops")
     return parser
 
 
@@ -62,20 +71,26 @@ def _search(args, manifest: dict) -> list[str]:
     root = args.data or Path(manifest["source"]["root"])
     meta = read_metadata(args.model)
     val = load_hagrid_mp(root, "val")
+    admissible = None
     if manifest["stage"] == "hand":
         skip = max(args.val, 0)
         evaluate = q.hand_evaluator([r for r in val if r.hands][skip:], int(meta["input_size"]), args.search_size)
+        if args.hand_free > 0:
+            admissible = q.hand_free_check(args.model, int(meta["input_size"]), args.hand_free,
+                                           q.HAND_FREE_SEEDS["search"], args.max_hand_free_rise)
     else:
         from handjoints_trt.data.compose import ComposedFrames
 
         size = tuple(int(v) for v in meta["input_size"].split("x"))
         frames = ComposedFrames(val, seed=int(manifest["source"]["seed"]) + 1)
         evaluate = q.localizer_evaluator(frames, size, args.search_size, start=max(args.val, 0))
-    result = q.search_mixed_precision(args.model, manifest, evaluate, args.max_drop, args.method)
+    result = q.search_mixed_precision(args.model, manifest, evaluate, args.max_drop, args.method,
+                                      admissible=admissible)
     print(f"search on {result.count}: FP32 {result.fp32:.4f}; everything quantized, drop (points) by percentile: "
           + ", ".join(f"{p:g} {d:+.2f}" for p, d in result.percentile_drops.items() if p is not None))
     print(f"chose percentile {result.percentile}; keeping float: {' '.join(result.float_modules) or '(nothing more)'}"
-          f" -> drop {result.steps[-1].drop_points:+.2f} points" + ("" if result.passed else " (over the limit)"))
+          f" -> drop {result.steps[-1].drop_points:+.2f} points" + ("" if result.passed else " (over the limit)")
+          + (f"; refused (hand-free crops): {' '.join(f'{p:g}' for p in result.refused)}" if result.refused else ""))
     if args.search_report:
         atomic_write(args.search_report, json.dumps(result.to_dict(), indent=1, default=str))
     return result.percentile, result.float_modules
@@ -88,7 +103,8 @@ def _gate(args, manifest: dict):
     root = args.data or Path(manifest["source"]["root"])
     if manifest["stage"] == "hand":
         return q.gate_hand(args.model, args.out, load_hagrid_mp(root, "val"), args.val, args.max_drop,
-                           args.on_fail, reference=args.reference)
+                           args.on_fail, reference=args.reference, hand_free=args.hand_free,
+                           max_hand_free_rise=args.max_hand_free_rise)
     from handjoints_trt.data.compose import ComposedFrames
 
     # Validation frames: other hands (val split) and another seed than the calibration frames.

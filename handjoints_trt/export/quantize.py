@@ -44,6 +44,13 @@ TRT_CACHE_HEADER = "TRT-{version}-EntropyCalibration2"
 CALIBRATION_CHUNK = 8   # batches per collect pass (bounds calibration memory)
 DEFAULT_PERCENTILE = 99.999   # ORT's; the hand network needs a tighter one (see search_mixed_precision)
 PERCENTILE_SWEEP = (99.0, 99.5, 99.8, 99.9, 99.99, 99.999)
+# INT8 may raise stage II's mean joint confidence on hand-free crops by at most this much (absolute, 0..1). A range
+# too wide for the near-zero maps of a hand-free crop lifts every peak: session 34's aligned network at percentile
+# 99.999 read drawn faces at 0.080 against FP32's 0.012, and detect() took 23 of 56 drawn faces for hands (FP32: 3),
+# while its PCK on hands rose. PCK alone cannot see it.
+MAX_HAND_FREE_RISE = 0.02
+HAND_FREE_SEEDS = {"search": 900, "gate": 910}   # hand-free crop seeds no training recipe uses
+HAND_FREE_COUNT = 200
 
 
 class Int8AccuracyError(RuntimeError):
@@ -447,6 +454,48 @@ def hand_pck(model: str | Path, crops: np.ndarray, gt: np.ndarray, visible: np.n
     return acc.result()
 
 
+def hand_free_crops(crop_size: int, count: int = HAND_FREE_COUNT, seed: int = HAND_FREE_SEEDS["gate"]) -> np.ndarray:
+    """Hand-free crops through the runtime's crop path: drawn faces boxed as stage I boxes a face it takes for a
+    hand (training.datasets.FaceCrops, ``seed``) and boxes on hand-free backgrounds (NegativeCrops, ``seed`` + 1),
+    half each. Returns (count, 3, S, S) float32."""
+    from .. import preprocess
+    from ..training.datasets import FaceCrops, NegativeCrops
+
+    crops = []
+    for source, n in ((FaceCrops(seed), count - count // 2), (NegativeCrops(seed + 1), count // 2)):
+        for index in range(n):
+            image, [(points, _)] = source.item(index)
+            box = np.concatenate([points.min(0), points.max(0)])[None]
+            crops.append(preprocess.crop_hands(image, box, crop_size)[0])
+    return np.concatenate(crops)
+
+
+def hand_free_confidence(model: str | Path, crops: np.ndarray, batch: int = 16, session=None) -> float:
+    """Mean over hand-free ``crops`` of the mean joint peak (decode_heatmaps' confidence, 0..1): how sure the hand
+    model is of a hand that is not there, the figure stage II's vote with stage I reads."""
+    from ..postprocess import decode_heatmaps
+
+    sess = session or _session(model)
+    name = sess.get_inputs()[0].name
+    peaks = [decode_heatmaps(sess.run(None, {name: crops[i:i + batch]})[0])[1].mean(axis=1)
+             for i in range(0, len(crops), batch)]
+    return float(np.concatenate(peaks).mean())
+
+
+def hand_free_check(fp32: str | Path, crop_size: int, count: int = HAND_FREE_COUNT,
+                    seed: int = HAND_FREE_SEEDS["search"], max_rise: float = MAX_HAND_FREE_RISE):
+    """admissible(path) -> bool for :func:`search_mixed_precision`: the quantized model at ``path`` is at most
+    ``max_rise`` surer than ``fp32`` on ``count`` hand-free crops (:func:`hand_free_crops`, ``seed``)."""
+    crops = hand_free_crops(crop_size, count, seed)
+    reference = hand_free_confidence(fp32, crops)
+
+    def admissible(path) -> bool:
+        return hand_free_confidence(path, crops) - reference <= max_rise
+
+    admissible.reason = f"surer than FP32 on hand-free crops by more than {max_rise:g}"
+    return admissible
+
+
 def localizer_val_set(frames, input_size: tuple[int, int], count: int, start: int = 0):
     """Composed frames [start, start + count) letterboxed: list of (1, 3, H, W) inputs and their GT boxes
     (M, 4) in model-input pixels."""
@@ -511,26 +560,44 @@ class GateReport:
     fp32_ms: float = float("nan")
     int8_ms: float = float("nan")
     extra: dict = field(default_factory=dict)
+    hand_free_fp32: float = float("nan")   # hand stage: mean joint confidence on hand-free crops (NaN: not measured)
+    hand_free_int8: float = float("nan")
+    max_hand_free_rise: float = MAX_HAND_FREE_RISE
 
     @property
     def drop_points(self) -> float:
         return (self.fp32 - self.int8) * 100.0
 
     @property
+    def hand_free_rise(self) -> float:
+        return self.hand_free_int8 - self.hand_free_fp32
+
+    @property
+    def hand_free_passed(self) -> bool:
+        return not self.hand_free_rise > self.max_hand_free_rise    # NaN (not measured) passes
+
+    @property
     def passed(self) -> bool:
-        return bool(self.drop_points <= self.max_drop_points)
+        return bool(self.drop_points <= self.max_drop_points and self.hand_free_passed)
 
     @property
     def speedup(self) -> float:
         return self.fp32_ms / self.int8_ms
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "drop_points": self.drop_points, "passed": self.passed, "speedup": self.speedup}
+        return {**asdict(self), "drop_points": self.drop_points, "hand_free_rise": self.hand_free_rise,
+                "passed": self.passed, "speedup": self.speedup}
 
     def summary(self) -> str:
         return (f"{self.stage}: {self.metric} FP32 {self.fp32:.4f} INT8 {self.int8:.4f} (drop {self.drop_points:+.2f} "
                 f"points, limit {self.max_drop_points:g}) on {self.count}; ORT CPU {self.fp32_ms:.2f} ms vs "
-                f"{self.int8_ms:.2f} ms = {self.speedup:.2f}x")
+                f"{self.int8_ms:.2f} ms = {self.speedup:.2f}x" + self._hand_free_summary())
+
+    def _hand_free_summary(self) -> str:
+        if np.isnan(self.hand_free_rise):
+            return ""
+        return (f"; hand-free crops' confidence FP32 {self.hand_free_fp32:.3f} INT8 {self.hand_free_int8:.3f} "
+                f"(rise {self.hand_free_rise:+.3f}, limit {self.max_hand_free_rise:g})")
 
 
 def apply_gate(report: GateReport, on_fail: str = "raise") -> GateReport:
@@ -543,6 +610,11 @@ def apply_gate(report: GateReport, on_fail: str = "raise") -> GateReport:
                    f"set, or no FP32 detection to compare with?): {report.summary()}")
     elif report.passed:
         return report
+    elif not report.hand_free_passed:
+        message = (f"INT8 ACCURACY GATE FAILED: {report.summary()}. The INT8 model is surer of hands on hand-free "
+                   f"crops (drawn faces, backgrounds) than FP32 by more than {report.max_hand_free_rise:g}: a "
+                   f"calibration range too wide for near-empty heatmaps lifts every peak, and detect() then takes "
+                   f"faces for hands; calibrate with a lower --percentile, or use --search.")
     else:
         message = (f"INT8 ACCURACY GATE FAILED: {report.summary()}. The INT8 model is worse than FP32 by more "
                    f"than {report.max_drop_points:g} point(s); calibrate on more / more representative data, try "
@@ -571,9 +643,12 @@ def _reference_joints(fp32: str | Path, crops: np.ndarray, batch: int = 16) -> n
 
 def gate_hand(fp32: str | Path, int8: str | Path, records: Sequence, limit: int | None = 256,
               max_drop_points: float = MAX_DROP_POINTS, on_fail: str = "raise", runs: int = 50,
-              sigma: float = 0.2, reference: str = "labels") -> GateReport:
+              sigma: float = 0.2, reference: str = "labels", hand_free: int = HAND_FREE_COUNT,
+              max_hand_free_rise: float = MAX_HAND_FREE_RISE) -> GateReport:
     """The gate for the hand stage on validation ``records`` (e.g. load_hagrid_mp(root, 'val')): PCK@sigma of
-    both models on ground-truth-box crops, and their speed on a batch of one crop.
+    both models on ground-truth-box crops, their mean joint confidence on ``hand_free`` hand-free crops
+    (:func:`hand_free_crops`; INT8 may rise by at most ``max_hand_free_rise``; 0 crops: not checked), and their
+    speed on a batch of one crop.
 
     reference: 'labels' scores against the ground truth; 'fp32' against the FP32 model's own joints (FP32
     then scores 1.0 and the INT8 number is the agreement: the only meaningful accuracy of an untrained net).
@@ -589,8 +664,13 @@ def gate_hand(fp32: str | Path, int8: str | Path, records: Sequence, limit: int 
         res = hand_pck(path, crops, gt, vis)
         values.append(float(np.interp(sigma, res.curve_sigmas, res.curve_pck)))
     ms = time_models([fp32, int8], crops[:1], runs) if runs else [float("nan")] * 2
+    free = [float("nan")] * 2
+    if hand_free > 0:
+        negatives = hand_free_crops(size, hand_free)
+        free = [hand_free_confidence(path, negatives) for path in (fp32, int8)]
     report = GateReport("hand", f"pck@{sigma:g}", values[0], values[1], max_drop_points, len(crops), ms[0], ms[1],
-                        extra={"reference": reference})
+                        extra={"reference": reference, "hand_free_crops": hand_free}, hand_free_fp32=free[0],
+                        hand_free_int8=free[1], max_hand_free_rise=max_hand_free_rise)
     return apply_gate(report, on_fail)
 
 
@@ -639,7 +719,8 @@ class MixedPrecisionResult:
     """What :func:`search_mixed_precision` chose. percentile: the calibration percentile (None for entropy);
     percentile_drops: {percentile: drop_points, everything quantized}; sensitivity: {module group: drop_points
     with only it kept float} (empty when the percentile alone passed); steps: the greedy path; float_modules:
-    the groups to keep float (all those tried when none passed: ``passed`` False); fp32: FP32 on the search set.
+    the groups to keep float (all those tried when none passed: ``passed`` False); fp32: FP32 on the search set;
+    refused: the percentiles whose model the search's ``admissible`` check refused (never chosen while one passes).
     """
 
     fp32: float
@@ -651,6 +732,7 @@ class MixedPrecisionResult:
     passed: bool
     max_drop_points: float
     count: int = 0
+    refused: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -669,7 +751,8 @@ def module_groups(model) -> dict[str, list[str]]:
 
 def search_mixed_precision(model: str | Path, manifest: dict, evaluate, max_drop_points: float = MAX_DROP_POINTS,
                            method: str = "percentile", percentiles: Sequence[float] = PERCENTILE_SWEEP,
-                           candidates: Sequence[str] | None = None, progress: bool = True) -> MixedPrecisionResult:
+                           candidates: Sequence[str] | None = None, progress: bool = True,
+                           admissible=None) -> MixedPrecisionResult:
     """The calibration and the float modules with which INT8 loses at most ``max_drop_points``.
 
     ``evaluate(path) -> metric 0..1`` (higher is better) scores a model on the caller's search set, which must
@@ -677,6 +760,8 @@ def search_mixed_precision(model: str | Path, manifest: dict, evaluate, max_drop
     ``percentiles`` (the outliers of residual sums make the default 99.999 too wide for the hand network); the
     best is kept. (2) Only if that still fails: sensitivity (each module group kept float alone, everything else
     quantized) and greedy (keep the groups float in order of their recovery until the drop is within the limit).
+    ``admissible(path) -> bool`` (e.g. :func:`hand_free_check`): a percentile whose model it refuses is not chosen
+    while another is admitted (if none is, the best is kept and ``passed`` is False).
     ``candidates``: the groups to consider (default: every group of :func:`module_groups` holding a quantized
     node). Costs one quantization + one evaluation per percentile, per group and per greedy step.
     """
@@ -692,22 +777,26 @@ def search_mixed_precision(model: str | Path, manifest: dict, evaluate, max_drop
     with tempfile.TemporaryDirectory(prefix="handjoints-mixed-") as tmp:
         out = Path(tmp) / "int8.onnx"
 
-        def score(float_modules: Sequence[str], calibration, percentile) -> tuple[float, object]:
+        def score(float_modules: Sequence[str], calibration, percentile) -> tuple[float, object, bool]:
             exclude = sorted(defaults.union(*(groups[g] for g in float_modules)))
             res = quantize_int8(model, out, manifest, method, nodes_to_exclude=exclude, progress=False,
                                 calibration=calibration, percentile=percentile or DEFAULT_PERCENTILE)
-            return float(evaluate(out)), res.calibration
+            return float(evaluate(out)), res.calibration, admissible is None or bool(admissible(out))
 
         if method == "percentile":
             calibrations = calibrate_percentiles(model, manifest, percentiles, progress=progress)
         else:
             calibrations = {None: score([], None, None)[1]}
-        drops = {}
+        drops, refused = {}, []
         for p, cal in calibrations.items():
-            drops[p] = (fp32 - score([], cal, p)[0]) * 100
+            metric, _, ok = score([], cal, p)
+            drops[p] = (fp32 - metric) * 100
+            refused += [] if ok else [p]
             if progress:
-                print(f"  calibration {method} {p if p is not None else ''}: drop {drops[p]:+.2f} points")
-        best = min(drops, key=drops.get)
+                print(f"  calibration {method} {p if p is not None else ''}: drop {drops[p]:+.2f} points"
+                      + ("" if ok else f" (refused: {getattr(admissible, 'reason', 'not admissible')})"))
+        eligible = [p for p in drops if p not in refused] or list(drops)
+        best = min(eligible, key=drops.get)
         calibration = calibrations[best]
         steps = [MixedPrecisionStep([], fp32 - drops[best] / 100, drops[best])]
         sensitivity, chosen = {}, []
@@ -725,9 +814,9 @@ def search_mixed_precision(model: str | Path, manifest: dict, evaluate, max_drop
                 steps.append(MixedPrecisionStep(list(chosen), metric, (fp32 - metric) * 100))
                 if progress:
                     print(f"  float {len(chosen):2d} group(s), +{g}: drop {steps[-1].drop_points:+.2f} points")
-    passed = steps[-1].drop_points <= max_drop_points
+    passed = steps[-1].drop_points <= max_drop_points and best not in refused
     return MixedPrecisionResult(fp32, best, drops, sensitivity, steps, chosen, passed, max_drop_points,
-                                getattr(evaluate, "count", 0))
+                                getattr(evaluate, "count", 0), refused)
 
 
 def _bar(enabled: bool, total: int, desc: str):
