@@ -183,6 +183,9 @@ RECIPES: dict[str, dict] = {
     "hand-camera-aligned-faces-synthetic": {
         **_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=41), seed=43),
         "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    # The plain network's twin of it (session 34): the same weights, its own seeds.
+    "hand-camera-faces-synthetic": {**_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=44), seed=45),
+                                    "augment": dict(CAMERA_AUGMENT)},
     "localizer-overlap-faces": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.4}),
     # Milder: faces on 15 % of those frames (at 0.4 three epochs cost the composed frames 1.5-5.7 points of recall).
     "localizer-overlap-faces-mild": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.15}),
