@@ -97,14 +97,15 @@ def test_face_crops_box_the_face_and_train_empty_maps():
         assert item["negative"] == 1.0 and not item["heatmaps"].any() and item["image"].std() > 0.01
     for name, weight in (("hand-camera-faces", 0.1), ("hand-camera-aligned-faces", 0.1),
                          ("hand-camera-faces-heavy", 0.25), ("hand-camera-aligned-faces-heavy", 0.25),
-                         ("hand-camera-aligned-faces-synthetic", 0.1)):
+                         ("hand-camera-aligned-faces-synthetic", 0.1), ("hand-camera-faces-synthetic", 0.1)):
         train = RECIPES[name]["train"]
         assert train[-1] == {"kind": "faces", "seed": train[-1]["seed"], "weight": weight}
         assert abs(sum(s["weight"] for s in train) - 1.0) < 1e-9
     assert RECIPES["hand-camera-aligned-faces-heavy"]["jitter"]["align"] is True
-    synthetic = [s for s in RECIPES["hand-camera-aligned-faces-synthetic"]["train"] if s["kind"] == "synthetic"]
-    assert synthetic[0]["weight"] > [s for s in RECIPES["hand-camera-aligned-faces"]["train"]
-                                     if s["kind"] == "synthetic"][0]["weight"]
+    for heavier, base in (("hand-camera-aligned-faces-synthetic", "hand-camera-aligned-faces"),
+                          ("hand-camera-faces-synthetic", "hand-camera-faces")):
+        synthetic = [s["weight"] for name in (heavier, base) for s in RECIPES[name]["train"] if s["kind"] == "synthetic"]
+        assert synthetic[0] > synthetic[1], (heavier, synthetic)
     for name, share in (("localizer-overlap-faces", 0.4), ("localizer-overlap-faces-mild", 0.15)):
         composed = [s for s in RECIPES[name]["train"] if s["kind"] == "composed"][0]
         assert composed["config"]["p_faces"] == share
