@@ -534,7 +534,8 @@ ten_sets ts
 #   handjoints train-handedness $RUNS/hand_align_faces/best.pt --out $RUNS/hand_align_faces_hd2 \
 #       --recipe hand-real-network-aligned --upright --threads 1 --synthetic-val 200
 /work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
-#     Trained at the session's end, not shipped (a lead; CSV in checkpoints/hand_align_faces_syn, the network with
+#     Trained at the session's end, not shipped then (a lead, shipped in step 31; CSV in
+#     checkpoints/hand_align_faces_syn, the network with
 #     hand_align_hd3's head committed as checkpoints/hand_align_faces_syn_graft.pt; RESULTS section 28):
 #   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
 #       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic \
@@ -542,3 +543,33 @@ ten_sets ts
 #       --ema-decay 0.998
 #   handjoints graft-head $RUNS/hand_align_faces_syn/best.pt $RUNS/hand_align_hd3/best.pt \
 #       --out $RUNS/hand_align_faces_syn_graft.pt
+# 31. (Session 34) Step 30's lead shipped: the aligned network 2 epochs more with synthetic hands weighted up, its
+#     INT8 calibrated with the hand-free check (new: calibrate.py's gate and --search refuse an INT8 hand file more
+#     than 0.02 surer of hands than FP32 on hand-free crops; 99.999 was refused here). RESULTS section 29.
+handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
+    --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic \
+    --init-from $RUNS/hand_align_faces_hd/best.pt --out $RUNS/hand_align_faces_syn --lr 1e-4 --epochs 2 \
+    --ema-decay 0.998
+handjoints graft-head $RUNS/hand_align_faces_syn/best.pt $RUNS/hand_align_hd3/best.pt \
+    --out $RUNS/hand_align_faces_syn_graft.pt
+handjoints export $RUNS/hand_align_faces_syn_graft.pt --out "$WEIGHTS/hand_aligned.onnx"
+python calibration/calibrate.py --model "$WEIGHTS/hand_aligned.onnx" --manifest $RUNS/hand.manifest.json \
+    --out "$WEIGHTS/hand_aligned.int8.onnx" --val 800 --search --on-fail raise \
+    --report benchmarks/results/any_angle/hand_aligned_int8_gate.json \
+    --search-report benchmarks/results/any_angle/hand_aligned_int8_search.json
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
+python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 \
+    --out benchmarks/results/any_angle/handedness_faces
+python benchmarks/fps.py --backends onnxruntime:fp32 onnxruntime:int8 --stream-frames 0
+/work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
+/work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
+ta() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/aligned_syn/$out; }
+ten_sets ta
+/work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
+    --peer --out benchmarks/results/aligned_syn/peer_photo_still
+#     Tried, not shipped (CSV in checkpoints/hand_faces_syn): the plain network's twin recipe, 2 epochs:
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
+#       --checkpoint-every 50 --recipe hand-camera-faces-synthetic --init-from $RUNS/hand_faces_hd/best.pt \
+#       --out $RUNS/hand_faces_syn --lr 1e-4 --epochs 2 --ema-decay 0.998
