@@ -448,9 +448,12 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     # the renderer's look, and the networks became unsure of cartoon hands too (synthetic val PCK 0.749 -> 0.728)
     # while real photos gained precision (0.944 -> 0.966) and real faces are taken for hands half as often; so the
     # bounds came down to 0.48 (off) and 0.33 / 0.56 (the vote).
+    # Session 34 (the aligned network 2 epochs more with synthetic hands weighted up, RESULTS.md section 29): off
+    # 52/70 / 52/70, PCK 0.493 / 0.511; with the vote 26/70 (0.371) / 27/70 (0.386), PCK 0.626 / 0.593; the vote's
+    # PCK bound rose to 0.58.
     # An untrained pair scores 0 and 0. Raise these as the models improve.
     assert recall_off >= 0.70 and pck_off >= 0.48, (recall_off, pck_off)
-    assert recall >= 0.33 and pck >= 0.56, (recall, pck)
+    assert recall >= 0.33 and pck >= 0.58, (recall, pck)
 
 
 def test_shipped_models_find_hands_in_small_real_photos(hagrid_dir, monkeypatch):
