@@ -16,6 +16,8 @@ much each group costs when quantized and keeps the costliest float until the dro
 --hand-free N (hand stage): both the gate and the search also run N hand-free crops (drawn faces, backgrounds;
 other seeds in each) and refuse an INT8 model surer of hands there than FP32 by more than --max-hand-free-rise
 (a range too wide for near-empty heatmaps lifts every peak, and detect() takes faces for hands).
+--max-precision-drop (localizer): both also refuse an INT8 localizer that loses more than this many points of
+precision at IoU 0.5 (more false boxes), besides the recall limit of --max-drop.
 """
 from __future__ import annotations
 
@@ -58,6 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="hand stage: hand-free crops the gate and the search check (0: not checked)")
     parser.add_argument("--max-hand-free-rise", type=float, default=MAX_HAND_FREE_RISE,
                         help="how much surer (mean joint confidence, 0..1) INT8 may be of hands on hand-free crops")
+    parser.add_argument("--max-precision-drop", type=float, default=1.0,
+                        help="localizer: points of precision at IoU 0.5 INT8 may lose")
     return parser
 
 
@@ -84,13 +88,15 @@ def _search(args, manifest: dict) -> list[str]:
         size = tuple(int(v) for v in meta["input_size"].split("x"))
         frames = ComposedFrames(val, seed=int(manifest["source"]["seed"]) + 1)
         evaluate = q.localizer_evaluator(frames, size, args.search_size, start=max(args.val, 0))
+        admissible = q.localizer_precision_check(args.model, evaluate.val_set, args.max_precision_drop)
     result = q.search_mixed_precision(args.model, manifest, evaluate, args.max_drop, args.method,
                                       admissible=admissible)
     print(f"search on {result.count}: FP32 {result.fp32:.4f}; everything quantized, drop (points) by percentile: "
           + ", ".join(f"{p:g} {d:+.2f}" for p, d in result.percentile_drops.items() if p is not None))
     print(f"chose percentile {result.percentile}; keeping float: {' '.join(result.float_modules) or '(nothing more)'}"
           f" -> drop {result.steps[-1].drop_points:+.2f} points" + ("" if result.passed else " (over the limit)")
-          + (f"; refused (hand-free crops): {' '.join(f'{p:g}' for p in result.refused)}" if result.refused else ""))
+          + (f"; refused ({admissible.reason}): {' '.join(f'{p:g}' for p in result.refused)}"
+             if result.refused else ""))
     if args.search_report:
         atomic_write(args.search_report, json.dumps(result.to_dict(), indent=1, default=str))
     return result.percentile, result.float_modules
@@ -110,7 +116,7 @@ def _gate(args, manifest: dict):
     # Validation frames: other hands (val split) and another seed than the calibration frames.
     frames = ComposedFrames(load_hagrid_mp(root, "val"), seed=int(manifest["source"]["seed"]) + 1)
     return q.gate_localizer(args.model, args.out, frames, args.val, 0, args.max_drop, args.on_fail,
-                            reference=args.reference)
+                            reference=args.reference, max_precision_drop_points=args.max_precision_drop)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -229,18 +229,27 @@ def test_gate_logic_threshold():
         quantize.apply_gate(undefined, "warn")
 
 
-def test_gate_refuses_int8_surer_of_hands_on_hand_free_crops():
-    """The hand-free check: INT8 may be at most max_hand_free_rise surer than FP32 on hand-free crops, whatever its
-    PCK; an unmeasured check (NaN) passes."""
-    kwargs = dict(hand_free_fp32=0.012, max_hand_free_rise=0.02)
-    ok = quantize.GateReport("hand", "pck@0.2", 0.90, 0.91, 1.0, 10, hand_free_int8=0.03, **kwargs)
-    assert quantize.apply_gate(ok, "raise") is ok and "rise +0.018" in ok.summary()
-    lifted = quantize.GateReport("hand", "pck@0.2", 0.90, 0.91, 1.0, 10, hand_free_int8=0.08, **kwargs)
-    assert not lifted.passed and lifted.to_dict()["hand_free_rise"] == pytest.approx(0.068)
+def test_gate_refuses_int8_worse_on_a_side_check():
+    """Side checks: INT8 may be at most 0.02 surer than FP32 on hand-free crops (higher is worse), and lose at most
+    a point of precision (lower is worse), whatever its main metric; an unmeasured check (NaN) passes."""
+    def hand(int8_confidence):
+        check = quantize.SideCheck(quantize.HAND_FREE_CHECK, 0.012, int8_confidence, 0.02, higher_is_worse=True)
+        return quantize.GateReport("hand", "pck@0.2", 0.90, 0.91, 1.0, 10, checks=[check])
+
+    ok = hand(0.03)
+    assert quantize.apply_gate(ok, "raise") is ok and "worse by +0.018" in ok.summary()
+    lifted = hand(0.08)
+    assert not lifted.passed and lifted.to_dict()["checks"][0]["loss"] == pytest.approx(0.068)
     with pytest.raises(quantize.Int8AccuracyError, match="hand-free crops .*--percentile"):
         quantize.apply_gate(lifted, "raise")
-    unmeasured = quantize.GateReport("hand", "pck@0.2", 0.90, 0.90, 1.0, 10)
-    assert unmeasured.passed and "hand-free" not in unmeasured.summary()
+    assert hand(float("nan")).passed and quantize.GateReport("hand", "pck@0.2", 0.9, 0.9, 1.0, 10).passed
+    precision = quantize.SideCheck(quantize.PRECISION_CHECK, 0.97, 0.95, 0.01)
+    flooded = quantize.GateReport("localizer", "recall@0.5", 0.86, 0.86, 1.0, 10, checks=[precision])
+    assert precision.loss == pytest.approx(0.02) and not flooded.passed
+    with pytest.warns(quantize.Int8AccuracyWarning, match="false boxes"):
+        quantize.apply_gate(flooded, "warn")
+    fine = quantize.SideCheck(quantize.PRECISION_CHECK, 0.97, 0.965, 0.01)
+    assert quantize.GateReport("localizer", "recall@0.5", 0.86, 0.86, 1.0, 10, checks=[fine]).passed
 
 
 def test_hand_free_crops_are_faces_and_backgrounds_through_the_runtime_crop(hand_models):
@@ -259,9 +268,10 @@ def test_gate_measures_hand_free_confidence_on_real_models(hand_models):
     records = load_hagrid_mp(HAGRID, "val")
     args = dict(limit=8, runs=0, reference="fp32", hand_free=8)
     same = quantize.gate_hand(hand_models["fp32"], hand_models["fp32"], records, **args)
-    assert same.passed and same.hand_free_rise == 0.0 and 0.0 <= same.hand_free_fp32 <= 1.0
-    int8 = quantize.gate_hand(hand_models["fp32"], hand_models["int8"], records, on_fail="warn", **args)
-    assert np.isfinite(int8.hand_free_int8) and int8.hand_free_int8 != int8.hand_free_fp32
+    [check] = same.checks
+    assert same.passed and check.name == quantize.HAND_FREE_CHECK and check.loss == 0.0 and 0.0 <= check.fp32 <= 1.0
+    [check] = quantize.gate_hand(hand_models["fp32"], hand_models["int8"], records, on_fail="warn", **args).checks
+    assert np.isfinite(check.int8) and check.int8 != check.fp32
     # A limit below zero refuses even the FP32 model against itself: the check runs, on both files.
     with pytest.raises(quantize.Int8AccuracyError, match="hand-free"):
         quantize.gate_hand(hand_models["fp32"], hand_models["fp32"], records, max_hand_free_rise=-0.001, **args)
@@ -318,6 +328,32 @@ def test_localizer_int8_keeps_dynamic_size(tmp_path):
         got, want = sess.run(None, {"frame": x}), ref.run(None, {"frame": x})
         assert [g.shape for g in got] == [v.shape for v in want] == [(1, 1, h // 4, w // 4), (1, 2, h // 4, w // 4),
                                                                      (1, 2, h // 4, w // 4)]
+
+
+def test_localizer_gate_checks_precision_on_the_shipped_models():
+    """The localizer gate's precision check on the shipped FP32 / INT8 localizers and 12 composed val frames (an
+    untrained localizer proposes no box, so precision would be undefined): the shipped INT8 file passes it, and
+    a limit below zero refuses even the FP32 file against itself, so the check runs on both files."""
+    _need_hagrid()
+    from handjoints_trt.data.compose import ComposedFrames
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.export.onnx_export import read_metadata
+    from handjoints_trt.models_registry import WEIGHTS_DIR, model_filename
+
+    fp32, int8 = (WEIGHTS_DIR / model_filename("localizer", precision) for precision in ("fp32", "int8"))
+    if not (fp32.is_file() and int8.is_file()):
+        pytest.skip("the shipped FP32 / INT8 localizers are absent")
+    frames = ComposedFrames(load_hagrid_mp(HAGRID, "val"), seed=5)
+    report = quantize.gate_localizer(fp32, int8, frames, count=12, runs=0, on_fail="warn")
+    [check] = report.checks
+    assert check.name == quantize.PRECISION_CHECK and 0.5 < check.fp32 <= 1.0 and 0.5 < check.int8 <= 1.0
+    assert check.passed, report.summary()
+    with pytest.raises(quantize.Int8AccuracyError, match="false boxes"):
+        quantize.gate_localizer(fp32, fp32, frames, count=12, runs=0, max_precision_drop_points=-0.001)
+    size = tuple(int(v) for v in read_metadata(fp32)["input_size"].split("x"))
+    val_set = quantize.localizer_val_set(frames, size, 12)
+    assert quantize.localizer_precision_check(fp32, val_set, 0.0)(fp32)
+    assert not quantize.localizer_precision_check(fp32, val_set, -0.001)(fp32)
 
 
 # ------------------------------------------------------------------------------------------- mixed precision

@@ -51,6 +51,8 @@ PERCENTILE_SWEEP = (99.0, 99.5, 99.8, 99.9, 99.99, 99.999)
 MAX_HAND_FREE_RISE = 0.02
 HAND_FREE_SEEDS = {"search": 900, "gate": 910}   # hand-free crop seeds no training recipe uses
 HAND_FREE_COUNT = 200
+HAND_FREE_CHECK = "hand-free crops' confidence"
+PRECISION_CHECK = "precision@0.5"
 
 
 class Int8AccuracyError(RuntimeError):
@@ -547,9 +549,45 @@ def time_models(paths: Sequence[str | Path], feed: np.ndarray, runs: int = 50, w
 
 # ------------------------------------------------------------------------------------------- the gate
 @dataclass
+class SideCheck:
+    """A figure beside the gate's metric that INT8 may worsen by at most ``limit`` (in the figure's own units):
+    FP32's and INT8's values, and which way is worse (``higher_is_worse``: a hand-free crop's confidence;
+    otherwise lower is worse: precision). loss = how much worse INT8 is (negative: better)."""
+
+    name: str
+    fp32: float
+    int8: float
+    limit: float
+    higher_is_worse: bool = False
+
+    @property
+    def loss(self) -> float:
+        return self.int8 - self.fp32 if self.higher_is_worse else self.fp32 - self.int8
+
+    @property
+    def passed(self) -> bool:
+        return not self.loss > self.limit    # NaN (not measured) passes
+
+    def summary(self) -> str:
+        return (f"{self.name} FP32 {self.fp32:.3f} INT8 {self.int8:.3f} (worse by {self.loss:+.3f}, "
+                f"limit {self.limit:g})")
+
+
+# Why a side check fails, and what to do: the gate's message.
+SIDE_CHECK_HINTS = {
+    HAND_FREE_CHECK: "the INT8 model is surer of hands on hand-free crops (drawn faces, backgrounds) than FP32: a "
+                     "calibration range too wide for near-empty heatmaps lifts every peak, and detect() then takes "
+                     "faces for hands; calibrate with a lower --percentile, or use --search",
+    PRECISION_CHECK: "the INT8 localizer proposes more false boxes than FP32; calibrate with another --percentile, "
+                     "use --search, or keep more of the network float (--keep-float)",
+}
+
+
+@dataclass
 class GateReport:
     """FP32 vs INT8 on a validation set. metric: 'pck@0.2' (hand) or 'recall@0.5' (localizer), 0..1;
-    drop_points = (fp32 - int8) * 100; ms: median ORT CPU latency; speedup = fp32_ms / int8_ms."""
+    drop_points = (fp32 - int8) * 100; ms: median ORT CPU latency; speedup = fp32_ms / int8_ms; checks: the
+    :class:`SideCheck` figures INT8 must also keep (hand-free confidence, precision), each within its limit."""
 
     stage: str
     metric: str
@@ -560,44 +598,33 @@ class GateReport:
     fp32_ms: float = float("nan")
     int8_ms: float = float("nan")
     extra: dict = field(default_factory=dict)
-    hand_free_fp32: float = float("nan")   # hand stage: mean joint confidence on hand-free crops (NaN: not measured)
-    hand_free_int8: float = float("nan")
-    max_hand_free_rise: float = MAX_HAND_FREE_RISE
+    checks: list = field(default_factory=list)
 
     @property
     def drop_points(self) -> float:
         return (self.fp32 - self.int8) * 100.0
 
     @property
-    def hand_free_rise(self) -> float:
-        return self.hand_free_int8 - self.hand_free_fp32
-
-    @property
-    def hand_free_passed(self) -> bool:
-        return not self.hand_free_rise > self.max_hand_free_rise    # NaN (not measured) passes
+    def failed_checks(self) -> list:
+        return [c for c in self.checks if not c.passed]
 
     @property
     def passed(self) -> bool:
-        return bool(self.drop_points <= self.max_drop_points and self.hand_free_passed)
+        return bool(self.drop_points <= self.max_drop_points and not self.failed_checks)
 
     @property
     def speedup(self) -> float:
         return self.fp32_ms / self.int8_ms
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "drop_points": self.drop_points, "hand_free_rise": self.hand_free_rise,
-                "passed": self.passed, "speedup": self.speedup}
+        checks = [{**asdict(c), "loss": c.loss, "passed": c.passed} for c in self.checks]
+        return {**asdict(self), "checks": checks, "drop_points": self.drop_points, "passed": self.passed,
+                "speedup": self.speedup}
 
     def summary(self) -> str:
         return (f"{self.stage}: {self.metric} FP32 {self.fp32:.4f} INT8 {self.int8:.4f} (drop {self.drop_points:+.2f} "
                 f"points, limit {self.max_drop_points:g}) on {self.count}; ORT CPU {self.fp32_ms:.2f} ms vs "
-                f"{self.int8_ms:.2f} ms = {self.speedup:.2f}x" + self._hand_free_summary())
-
-    def _hand_free_summary(self) -> str:
-        if np.isnan(self.hand_free_rise):
-            return ""
-        return (f"; hand-free crops' confidence FP32 {self.hand_free_fp32:.3f} INT8 {self.hand_free_int8:.3f} "
-                f"(rise {self.hand_free_rise:+.3f}, limit {self.max_hand_free_rise:g})")
+                f"{self.int8_ms:.2f} ms = {self.speedup:.2f}x" + "".join(f"; {c.summary()}" for c in self.checks))
 
 
 def apply_gate(report: GateReport, on_fail: str = "raise") -> GateReport:
@@ -610,11 +637,10 @@ def apply_gate(report: GateReport, on_fail: str = "raise") -> GateReport:
                    f"set, or no FP32 detection to compare with?): {report.summary()}")
     elif report.passed:
         return report
-    elif not report.hand_free_passed:
-        message = (f"INT8 ACCURACY GATE FAILED: {report.summary()}. The INT8 model is surer of hands on hand-free "
-                   f"crops (drawn faces, backgrounds) than FP32 by more than {report.max_hand_free_rise:g}: a "
-                   f"calibration range too wide for near-empty heatmaps lifts every peak, and detect() then takes "
-                   f"faces for hands; calibrate with a lower --percentile, or use --search.")
+    elif report.drop_points <= report.max_drop_points:
+        hints = "; ".join(f"{c.name}: {SIDE_CHECK_HINTS.get(c.name, 'INT8 is worse than FP32 beyond the limit')}"
+                          for c in report.failed_checks)
+        message = f"INT8 ACCURACY GATE FAILED: {report.summary()}. {hints}."
     else:
         message = (f"INT8 ACCURACY GATE FAILED: {report.summary()}. The INT8 model is worse than FP32 by more "
                    f"than {report.max_drop_points:g} point(s); calibrate on more / more representative data, try "
@@ -664,21 +690,22 @@ def gate_hand(fp32: str | Path, int8: str | Path, records: Sequence, limit: int 
         res = hand_pck(path, crops, gt, vis)
         values.append(float(np.interp(sigma, res.curve_sigmas, res.curve_pck)))
     ms = time_models([fp32, int8], crops[:1], runs) if runs else [float("nan")] * 2
-    free = [float("nan")] * 2
+    checks = []
     if hand_free > 0:
         negatives = hand_free_crops(size, hand_free)
-        free = [hand_free_confidence(path, negatives) for path in (fp32, int8)]
+        checks.append(SideCheck(HAND_FREE_CHECK, *(hand_free_confidence(p, negatives) for p in (fp32, int8)),
+                                max_hand_free_rise, higher_is_worse=True))
     report = GateReport("hand", f"pck@{sigma:g}", values[0], values[1], max_drop_points, len(crops), ms[0], ms[1],
-                        extra={"reference": reference, "hand_free_crops": hand_free}, hand_free_fp32=free[0],
-                        hand_free_int8=free[1], max_hand_free_rise=max_hand_free_rise)
+                        extra={"reference": reference, "hand_free_crops": hand_free}, checks=checks)
     return apply_gate(report, on_fail)
 
 
 def gate_localizer(fp32: str | Path, int8: str | Path, frames, count: int = 64, start: int = 0,
                    max_drop_points: float = MAX_DROP_POINTS, on_fail: str = "raise", runs: int = 50,
-                   reference: str = "labels") -> GateReport:
+                   reference: str = "labels", max_precision_drop_points: float = MAX_DROP_POINTS) -> GateReport:
     """The gate for the localizer on ``count`` composed frames (e.g. ComposedFrames of the val split): recall
-    at IoU 0.5 of both models, and their speed on one frame at the model's input size.
+    at IoU 0.5 of both models, their precision (INT8 may lose at most ``max_precision_drop_points``: more false
+    boxes), and their speed on one frame at the model's input size.
     reference: 'labels' (ground-truth boxes) or 'fp32' (the FP32 model's own boxes)."""
     if reference not in REFERENCES:
         raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
@@ -691,10 +718,11 @@ def gate_localizer(fp32: str | Path, int8: str | Path, frames, count: int = 64, 
         boxes = [decode_boxes(*sess.run(None, {sess.get_inputs()[0].name: x}))[0] for x in inputs]
     prs = [localizer_pr(p, inputs, boxes) for p in (fp32, int8)]
     ms = time_models([fp32, int8], inputs[0], runs) if runs else [float("nan")] * 2
+    precision = SideCheck(PRECISION_CHECK, float(prs[0]["precision"]), float(prs[1]["precision"]),
+                          max_precision_drop_points / 100.0)
     report = GateReport("localizer", "recall@0.5", float(prs[0]["recall"]), float(prs[1]["recall"]),
-                        max_drop_points, len(inputs), ms[0], ms[1],
-                        extra={"precision_fp32": prs[0]["precision"], "precision_int8": prs[1]["precision"],
-                               "reference": reference})
+                        max_drop_points, len(inputs), ms[0], ms[1], extra={"reference": reference},
+                        checks=[precision])
     return apply_gate(report, on_fail)
 
 
@@ -866,5 +894,19 @@ def localizer_evaluator(frames, input_size: tuple[int, int], count: int = 64, st
     def evaluate(path) -> float:
         return float(localizer_pr(path, inputs, boxes)["recall"])
 
-    evaluate.count = len(inputs)
+    evaluate.count, evaluate.val_set = len(inputs), (inputs, boxes)
     return evaluate
+
+
+def localizer_precision_check(fp32: str | Path, val_set: tuple, max_drop_points: float = MAX_DROP_POINTS):
+    """admissible(path) -> bool for :func:`search_mixed_precision`: the quantized localizer at ``path`` loses at most
+    ``max_drop_points`` of precision at IoU 0.5 against ``fp32`` on ``val_set`` ((inputs, boxes), e.g. a
+    :func:`localizer_evaluator`'s ``val_set``)."""
+    inputs, boxes = val_set
+    reference = float(localizer_pr(fp32, inputs, boxes)["precision"])
+
+    def admissible(path) -> bool:
+        return (reference - float(localizer_pr(path, inputs, boxes)["precision"])) * 100 <= max_drop_points
+
+    admissible.reason = f"loses more than {max_drop_points:g} points of precision"
+    return admissible
