@@ -32,13 +32,16 @@ sys.path.insert(0, str(REPO))
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options of `calibrate` (mountable as `handjoints calibrate`)."""
+    from handjoints_trt.export.gate_limits import HAND_FREE_COUNT, MAX_DROP_POINTS, MAX_HAND_FREE_RISE
+
     parser.add_argument("--model", type=Path, required=True, help="FP32 ONNX model (handjoints export)")
     parser.add_argument("--manifest", type=Path, required=True, help="from make_calibration_set.py")
     parser.add_argument("--method", choices=("entropy", "percentile"), default="percentile")
     parser.add_argument("--out", type=Path, required=True, help="INT8 ONNX to write")
     parser.add_argument("--val", type=int, default=256, help="validation hands/frames for the gate (0: no gate)")
     parser.add_argument("--on-fail", choices=("raise", "warn"), default="raise")
-    parser.add_argument("--max-drop", type=float, default=1.0, help="points of PCK@0.2 / recall INT8 may lose")
+    parser.add_argument("--max-drop", type=float, default=MAX_DROP_POINTS,
+                        help="points of PCK@0.2 / recall INT8 may lose")
     parser.add_argument("--reference", choices=("labels", "fp32"), default="labels",
                         help="score against ground truth, or against the FP32 model's own outputs")
     parser.add_argument("--trt-cache", type=Path, help="also write a TensorRT 8.5 calibration cache")
@@ -54,13 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--search-report", type=Path, help="write what --search measured (JSON) here")
     parser.add_argument("--percentile", type=float, default=99.999,
                         help="calibration percentile of --method percentile (--search sweeps 99..99.999)")
-    from handjoints_trt.export.quantize import HAND_FREE_COUNT, MAX_HAND_FREE_RISE
-
     parser.add_argument("--hand-free", type=int, default=HAND_FREE_COUNT,
                         help="hand stage: hand-free crops the gate and the search check (0: not checked)")
     parser.add_argument("--max-hand-free-rise", type=float, default=MAX_HAND_FREE_RISE,
                         help="how much surer (mean joint confidence, 0..1) INT8 may be of hands on hand-free crops")
-    parser.add_argument("--max-precision-drop", type=float, default=1.0,
+    parser.add_argument("--max-precision-drop", type=float, default=MAX_DROP_POINTS,
                         help="localizer: points of precision at IoU 0.5 INT8 may lose")
     return parser
 

@@ -33,24 +33,23 @@ import numpy as np
 
 from ..fileio import atomic_path, atomic_write
 from .calibset import ManifestDataReader, check_manifest_matches, load_manifest, manifest_hash
+from .gate_limits import HAND_FREE_COUNT, MAX_DROP_POINTS, MAX_HAND_FREE_RISE
 from .onnx_export import META_PREFIX, read_metadata
 
 OP_TYPES = ("Conv", "Add", "Mul", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Resize", "Concat")
 METHODS = ("entropy", "percentile")
 ON_FAIL = ("raise", "warn")
-MAX_DROP_POINTS = 1.0   # the gate: INT8 may lose at most this many points (x 0.01) of PCK@0.2 / recall
 TRT_CACHE_VERSION = "8503"  # TensorRT 8.5.3, the implicit-quantization path this cache is for
 TRT_CACHE_HEADER = "TRT-{version}-EntropyCalibration2"
 CALIBRATION_CHUNK = 8   # batches per collect pass (bounds calibration memory)
 DEFAULT_PERCENTILE = 99.999   # ORT's; the hand network needs a tighter one (see search_mixed_precision)
 PERCENTILE_SWEEP = (99.0, 99.5, 99.8, 99.9, 99.99, 99.999)
-# INT8 may raise stage II's mean joint confidence on hand-free crops by at most this much (absolute, 0..1). A range
-# too wide for the near-zero maps of a hand-free crop lifts every peak: session 34's aligned network at percentile
-# 99.999 read drawn faces at 0.080 against FP32's 0.012, and detect() took 23 of 56 drawn faces for hands (FP32: 3),
-# while its PCK on hands rose. PCK alone cannot see it.
-MAX_HAND_FREE_RISE = 0.02
+# The gate: INT8 may lose at most MAX_DROP_POINTS points (x 0.01) of PCK@0.2 / recall (and of the localizer's
+# precision), and raise stage II's mean joint confidence on hand-free crops by at most MAX_HAND_FREE_RISE (absolute,
+# 0..1). A range too wide for the near-zero maps of a hand-free crop lifts every peak: session 34's aligned network at
+# percentile 99.999 read drawn faces at 0.080 against FP32's 0.012, and detect() took 23 of 56 drawn faces for hands
+# (FP32: 3), while its PCK on hands rose. PCK alone cannot see it.
 HAND_FREE_SEEDS = {"search": 900, "gate": 910}   # hand-free crop seeds no training recipe uses
-HAND_FREE_COUNT = 200
 HAND_FREE_CHECK = "hand-free crops' confidence"
 PRECISION_CHECK = "precision@0.5"
 
