@@ -248,6 +248,9 @@ def test_gate_refuses_int8_worse_on_a_side_check():
     assert precision.loss == pytest.approx(0.02) and not flooded.passed
     with pytest.warns(quantize.Int8AccuracyWarning, match="false boxes"):
         quantize.apply_gate(flooded, "warn")
+    both = quantize.GateReport("localizer", "recall@0.5", 0.86, 0.80, 1.0, 10, checks=[precision])
+    with pytest.raises(quantize.Int8AccuracyError, match="more than 1 point.*false boxes"):
+        quantize.apply_gate(both, "raise")      # the message names every reason
     fine = quantize.SideCheck(quantize.PRECISION_CHECK, 0.97, 0.965, 0.01)
     assert quantize.GateReport("localizer", "recall@0.5", 0.86, 0.86, 1.0, 10, checks=[fine]).passed
 

@@ -636,14 +636,14 @@ def apply_gate(report: GateReport, on_fail: str = "raise") -> GateReport:
                    f"set, or no FP32 detection to compare with?): {report.summary()}")
     elif report.passed:
         return report
-    elif report.drop_points <= report.max_drop_points:
-        hints = "; ".join(f"{c.name}: {SIDE_CHECK_HINTS.get(c.name, 'INT8 is worse than FP32 beyond the limit')}"
-                          for c in report.failed_checks)
-        message = f"INT8 ACCURACY GATE FAILED: {report.summary()}. {hints}."
     else:
-        message = (f"INT8 ACCURACY GATE FAILED: {report.summary()}. The INT8 model is worse than FP32 by more "
-                   f"than {report.max_drop_points:g} point(s); calibrate on more / more representative data, try "
-                   f"--method percentile, or exclude more nodes from quantization.")
+        reasons = [f"{c.name}: {SIDE_CHECK_HINTS.get(c.name, 'INT8 is worse than FP32 beyond the limit')}"
+                   for c in report.failed_checks]
+        if report.drop_points > report.max_drop_points:
+            reasons.insert(0, f"the INT8 model is worse than FP32 by more than {report.max_drop_points:g} point(s); "
+                              f"calibrate on more / more representative data, try --method percentile, or exclude "
+                              f"more nodes from quantization")
+        message = f"INT8 ACCURACY GATE FAILED: {report.summary()}. " + "; ".join(reasons) + "."
     if on_fail == "raise":
         raise Int8AccuracyError(message)
     warnings.warn(message, Int8AccuracyWarning, stacklevel=2)
