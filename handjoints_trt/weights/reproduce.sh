@@ -512,16 +512,22 @@ python calibration/calibrate.py --model "$WEIGHTS/localizer.onnx" --manifest "$R
 python calibration/calibrate.py --model "$WEIGHTS/hand.onnx" --manifest $RUNS/hand.manifest.json \
     --out "$WEIGHTS/hand.int8.onnx" --val 800 --search --on-fail raise \
     --report benchmarks/results/hand_int8_gate.json --search-report benchmarks/results/hand_int8_search.json
-python calibration/calibrate.py --model "$WEIGHTS/hand_aligned.onnx" --manifest $RUNS/hand.manifest.json \
-    --out "$WEIGHTS/hand_aligned.int8.onnx" --val 800 --search --on-fail raise \
-    --report benchmarks/results/any_angle/hand_aligned_int8_gate.json \
-    --search-report benchmarks/results/any_angle/hand_aligned_int8_search.json
-python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
-/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
-python benchmarks/fps.py --backends onnxruntime:fp32 onnxruntime:int8 --stream-frames 0
-/work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
-python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 \
-    --out benchmarks/results/any_angle/handedness_faces
+aligned_int8() {   # the aligned network's INT8 file, its calibration chosen by --search (steps 30-31)
+  python calibration/calibrate.py --model "$WEIGHTS/hand_aligned.onnx" --manifest $RUNS/hand.manifest.json \
+      --out "$WEIGHTS/hand_aligned.int8.onnx" --val 800 --search --on-fail raise \
+      --report benchmarks/results/any_angle/hand_aligned_int8_gate.json \
+      --search-report benchmarks/results/any_angle/hand_aligned_int8_search.json
+}
+shipped_figures() {   # the shipped set's figures: the issue's, faces, speed, corruptions, left / right (steps 30-31)
+  python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+  /work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
+  python benchmarks/fps.py --backends onnxruntime:fp32 onnxruntime:int8 --stream-frames 0
+  /work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
+  python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 \
+      --out benchmarks/results/any_angle/handedness_faces
+}
+aligned_int8
+shipped_figures
 python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 --no-any-angle \
     --out benchmarks/results/any_angle/handedness_faces_plain
 #     Video: section 23-24's ten sets with the defaults (ten_sets above), and beside MediaPipe:
@@ -553,22 +559,16 @@ handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-siz
 handjoints graft-head $RUNS/hand_align_faces_syn/best.pt $RUNS/hand_align_hd3/best.pt \
     --out $RUNS/hand_align_faces_syn_graft.pt
 handjoints export $RUNS/hand_align_faces_syn_graft.pt --out "$WEIGHTS/hand_aligned.onnx"
-python calibration/calibrate.py --model "$WEIGHTS/hand_aligned.onnx" --manifest $RUNS/hand.manifest.json \
-    --out "$WEIGHTS/hand_aligned.int8.onnx" --val 800 --search --on-fail raise \
-    --report benchmarks/results/any_angle/hand_aligned_int8_gate.json \
-    --search-report benchmarks/results/any_angle/hand_aligned_int8_search.json
-python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
-/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
-python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 \
-    --out benchmarks/results/any_angle/handedness_faces
-python benchmarks/fps.py --backends onnxruntime:fp32 onnxruntime:int8 --stream-frames 0
+aligned_int8
+shipped_figures
 /work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
-/work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
 ta() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
     --out benchmarks/results/aligned_syn/$out; }
 ten_sets ta
 /work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
     --peer --out benchmarks/results/aligned_syn/peer_photo_still
+#     Step 30's localizer calibration, run again with the new precision check, wrote a byte-identical file (and its
+#     gate and search reports in the new form).
 #     Tried, not shipped (CSV in checkpoints/hand_faces_syn): the plain network's twin recipe, 2 epochs:
 #   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
 #       --checkpoint-every 50 --recipe hand-camera-faces-synthetic --init-from $RUNS/hand_faces_hd/best.pt \
