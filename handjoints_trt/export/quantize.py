@@ -804,11 +804,11 @@ def search_mixed_precision(model: str | Path, manifest: dict, evaluate, max_drop
     with tempfile.TemporaryDirectory(prefix="handjoints-mixed-") as tmp:
         out = Path(tmp) / "int8.onnx"
 
-        def score(float_modules: Sequence[str], calibration, percentile) -> tuple[float, object, bool]:
+        def score(float_modules: Sequence[str], calibration, percentile) -> tuple[float, object]:
             exclude = sorted(defaults.union(*(groups[g] for g in float_modules)))
             res = quantize_int8(model, out, manifest, method, nodes_to_exclude=exclude, progress=False,
                                 calibration=calibration, percentile=percentile or DEFAULT_PERCENTILE)
-            return float(evaluate(out)), res.calibration, admissible is None or bool(admissible(out))
+            return float(evaluate(out)), res.calibration
 
         if method == "percentile":
             calibrations = calibrate_percentiles(model, manifest, percentiles, progress=progress)
@@ -816,8 +816,8 @@ def search_mixed_precision(model: str | Path, manifest: dict, evaluate, max_drop
             calibrations = {None: score([], None, None)[1]}
         drops, refused = {}, []
         for p, cal in calibrations.items():
-            metric, _, ok = score([], cal, p)
-            drops[p] = (fp32 - metric) * 100
+            drops[p] = (fp32 - score([], cal, p)[0]) * 100
+            ok = admissible is None or bool(admissible(out))    # checked on the percentiles only: they are chosen
             refused += [] if ok else [p]
             if progress:
                 print(f"  calibration {method} {p if p is not None else ''}: drop {drops[p]:+.2f} points"
