@@ -192,6 +192,9 @@ class HandJointDetector:
     max_hands=2, ...). Models: options.localizer_model / hand_model, else the shipped ones
     (models_registry). Use as a context manager or call close().
     After each call, ``last_timings`` holds the time per stage in ms: localizer, crop, hands, decode, total.
+    ``crops_read`` counts the hand crops detect(), estimate() and track() have had stage II read since the
+    detector was made, second readings (the quarter-turn recheck, the plain network, the upright pass) included:
+    its difference across a call says how much stage-II work a frame took.
     ``has_handedness`` says whether the hand model names each hand left or right (Hand.handedness; the shipped
     one does, a model without the handedness head gives None).
     """
@@ -200,6 +203,7 @@ class HandJointDetector:
         self.options = _merge_options(options, overrides).resolved()
         self.backend_kind = resolve_kind(self.options.backend)
         self.last_timings: dict[str, float] = {}
+        self.crops_read = 0
         self.last_crop_rotations, self.last_upright_lost = np.zeros(0), np.zeros(0, bool)
         self._tracker = None
         self.hand_backend: Backend | None = None
@@ -369,7 +373,8 @@ class HandJointDetector:
 
     def _hands(self, crops: np.ndarray, aligned: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """hand_stage on the plain or the aligned network; the plain call keeps its one-argument form (benchmarks
-        wrap hand_stage to record what it returns)."""
+        wrap hand_stage to record what it returns); counts the crops in crops_read."""
+        self.crops_read += len(crops)
         return self.hand_stage(crops, aligned=True) if aligned else self.hand_stage(crops)
 
     def _joints_at(self, image: np.ndarray, boxes: np.ndarray, rotations: np.ndarray,

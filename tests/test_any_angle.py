@@ -398,6 +398,30 @@ def test_unsure_hands_are_read_again_a_quarter_turn_further(any_angle_models, mo
             assert hand.mean_confidence >= plain.mean_confidence - 1e-6
 
 
+def test_crops_read_counts_every_stage_two_reading(any_angle_models, monkeypatch):
+    """crops_read: one crop per box when every hand is sure; an unsure hand (all, for untrained networks) adds its
+    three quarter turns and its plain reading; a given turn is read once; detect_crops (the network alone) is not
+    the detector's work and is not counted."""
+    frame, boxes = _frame()
+    m = any_angle_models
+    with _lite(m) as det:
+        assert det.crops_read == 0
+        monkeypatch.setattr("handjoints_trt.detector.RECHECK_BELOW", 0.0)
+        monkeypatch.setattr("handjoints_trt.detector.PLAIN_BELOW", 0.0)
+        det.estimate(frame, boxes)
+        assert det.crops_read == 2
+        monkeypatch.setattr("handjoints_trt.detector.RECHECK_BELOW", 1.01)
+        det.estimate(frame, boxes)
+        assert det.crops_read == 2 + 2 * 4
+        monkeypatch.setattr("handjoints_trt.detector.PLAIN_BELOW", 1.01)
+        det.estimate(frame, boxes)
+        assert det.crops_read == 10 + 2 * 5
+        det.estimate(frame, boxes, rotations_deg=[0.0, 0.0])      # a given turn: never read again
+        assert det.crops_read == 22
+        det.detect_crops(np.zeros((3, 3, det.crop_size, det.crop_size), np.float32))
+        assert det.crops_read == 22
+
+
 def test_boxes_the_vote_would_refuse_are_not_read_again(any_angle_models, monkeypatch):
     """estimate(reread=...): an unsure hand left out is read once, at the direction network's turn (no recheck, no
     plain network); detect() leaves out exactly the stage-I boxes whose vote could not pass at REREAD_REACH."""

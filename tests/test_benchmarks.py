@@ -460,6 +460,21 @@ def test_model_eval_photos_as_frames_on_dot_hands(dot_dataset):
     assert out["recall"] == pytest.approx(5 / 5) and out["precision"] == pytest.approx(5 / 5)
 
 
+def test_model_eval_frame_time_counts_the_stage_two_crops(dot_dataset):
+    """model_eval's timing row says how many crops stage II read per run: one per hand for a plain detector (no
+    second readings), the figure that tells a model read twice from a slower one."""
+    import model_eval
+
+    from handjoints_trt import HandJointDetector
+
+    with HandJointDetector(backend="onnxruntime", localizer_model=dot_dataset["localizer"],
+                           hand_model=dot_dataset["hand"], threads=1) as detector:
+        for hands in (1, 4):
+            row = model_eval.frame_time(detector, hands, runs=3)
+            assert row["hands"] == hands and row["crops_read_per_run"] == hands
+            assert row["median_ms"] > 0
+
+
 def test_model_eval_turned_photos_on_the_shipped_models(tmp_path, hagrid_dir, shipped_fp32):
     """model_eval.py's turned rows: the same photos at each turn (as many hands), the hand network's PCK on the
     turned labelled boxes equal to a direct count through estimate(), and --upright-pass reaching the detector."""

@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from handjoints_trt.training import losses  # noqa: E402
-from handjoints_trt.training.targets import gaussian_heatmaps, localizer_targets  # noqa: E402
+from handjoints_trt.training.targets import center_radius, gaussian_heatmaps, localizer_targets  # noqa: E402
 
 
 def one_hot_maps(points, size=16, k=3):
@@ -78,6 +78,21 @@ def test_localizer_targets_mark_each_centre_with_size_and_offset():
     assert np.allclose(t["offsets"][:, 10, 7], [0.5, 0.0])
     assert np.allclose(np.exp(t["sizes"][:, 10, 7]), [40, 40])
     assert np.allclose(np.exp(t["sizes"][:, 35, 30]), [40, 80])
+
+
+def test_localizer_targets_center_sigma_narrows_the_peaks_and_keeps_overlapping_hands_apart():
+    # Two 80 px hands overlapping at box IoU 0.5 (offset by a third of their side), stride 4.
+    boxes = np.array([[40, 40, 120, 120], [67, 40, 147, 120]], np.float32)
+    wide = localizer_targets(boxes, (192, 160), 4)["centers"][0]
+    sharp = localizer_targets(boxes, (192, 160), 4, center_sigma=0.08)["centers"][0]
+    assert wide[20, 20] == sharp[20, 20] == 1.0 and wide[20, 26] == sharp[20, 26] == 1.0
+    # halfway between the centres: wide peaks nearly merge, sharp ones fall well below
+    assert wide[20, 23] > 0.6 and sharp[20, 23] < 0.25
+    assert sharp.sum() < 0.5 * wide.sum()
+    # the sigma never falls below 0.8 cell, and a non-positive scale is refused
+    assert center_radius(4, 4, 4, 0.01) == 0.8
+    with pytest.raises(ValueError, match="scale"):
+        center_radius(40, 40, 4, 0.0)
 
 
 def test_focal_loss_is_lower_for_logits_that_match_the_peaks():

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import preprocess
 from ..skeleton import NUM_JOINTS
-from .targets import gaussian_heatmaps, localizer_targets
+from .targets import CENTER_SIGMA, gaussian_heatmaps, localizer_targets
 
 
 def recipe_hash(recipe: object) -> str:
@@ -421,17 +421,19 @@ class LocalizerFrames:
     image (3, H, W); centers (1, h, w); sizes (2, h, w); offsets (2, h, w); mask (1, h, w); plus boxes
     (max_objects, 4) input pixels padded with -1 (for validation). p_turn: in training, the probability that a
     frame is turned by a quarter turn (90, 180 or 270 degrees, equally likely; compose.turned_sample), hands,
-    arms and faces with it: the photos and most pasted hands are upright, hands in front of cameras are not."""
+    arms and faces with it: the photos and most pasted hands are upright, hands in front of cameras are not.
+    center_sigma: the centre peaks' width (targets.center_radius)."""
 
     max_objects = 16
 
     def __init__(self, frames, input_size: tuple[int, int], stride: int, length: int, seed: int = 0,
                  augment: bool = True, photometric=None, runtime_scale: bool = False,
-                 model_long_side: int | None = None, p_turn: float = 0.0) -> None:
+                 model_long_side: int | None = None, p_turn: float = 0.0,
+                 center_sigma: float = CENTER_SIGMA) -> None:
         if not 0.0 <= p_turn <= 1.0:
             raise ValueError(f"LocalizerFrames: p_turn must be in [0, 1], got {p_turn!r}")
         self.frames, self.input_size, self.stride = frames, tuple(input_size), stride
-        self.p_turn = float(p_turn)
+        self.p_turn, self.center_sigma = float(p_turn), float(center_sigma)
         self.length, self.seed, self.augment = length, seed, augment
         self.photometric = photometric
         # runtime_scale: training items are input-sized windows of frames at the runtime's scale; validation
@@ -467,7 +469,7 @@ class LocalizerFrames:
             boxes = (boxes.reshape(-1, 2, 2) * [lb.scale_x, lb.scale_y] + [lb.pad_x, lb.pad_y]).reshape(-1, 4)
         if self.augment and self.photometric is not None:
             image = self.photometric(image, rng)
-        out = localizer_targets(boxes, self.input_size, self.stride, self.max_objects)
+        out = localizer_targets(boxes, self.input_size, self.stride, self.max_objects, self.center_sigma)
         padded = np.full((self.max_objects, 4), -1, np.float32)
         padded[: len(boxes)] = boxes[: self.max_objects]
         out.update(image=preprocess.normalize(image)[0], boxes=padded)

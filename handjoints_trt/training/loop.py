@@ -20,6 +20,7 @@ from ..fileio import atomic_path
 from . import losses
 from .datasets import recipe_hash
 from .ema import WeightAverage
+from .targets import CENTER_SIGMA
 
 LOCALIZER_STRIDE = 4  # the localizer's outputs are at 1/4 of its input (models/localizer.py)
 
@@ -199,8 +200,12 @@ def build_datasets(cfg: TrainConfig, model_cfg):
     frames = build_frames(recipe["train"], cfg.seed)
     val_frames = build_frames(recipe.get("val", recipe["train"]), cfg.seed + 7919)
     size = tuple(model_cfg.input_size)
+    # "center_sigma": the recipe's centre peak width (targets.center_radius); training items only, since
+    # validation decodes boxes and never reads the targets' peaks
+    sigma = float(recipe.get("center_sigma", CENTER_SIGMA))
     train = D.LocalizerFrames(frames, size, LOCALIZER_STRIDE, cfg.epoch_size, cfg.seed, True, photo,
-                              runtime_scale=cfg.runtime_scale, p_turn=float(recipe.get("p_frame_turn", 0.0)))
+                              runtime_scale=cfg.runtime_scale, p_turn=float(recipe.get("p_frame_turn", 0.0)),
+                              center_sigma=sigma)
     if cfg.runtime_scale:   # validate as detect() runs: whole frames at the runtime's input sizes
         from ..detector import AUTO_HD_LONG_SIDE
 

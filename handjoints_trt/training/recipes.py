@@ -189,6 +189,11 @@ RECIPES: dict[str, dict] = {
     "localizer-overlap-faces": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.4}),
     # Milder: faces on 15 % of those frames (at 0.4 three epochs cost the composed frames 1.5-5.7 points of recall).
     "localizer-overlap-faces-mild": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.15}),
+    # The shipped localizer's recipe with centre peaks about half as wide (targets.center_radius; 0.15 of a hand's
+    # longer side before): with wide peaks the focal loss barely penalises high scores between two overlapping
+    # hands, and overlapping hands are a third of the composed frames' misses (session 35).
+    "localizer-overlap-faces-sharp": {**_localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.15}),
+                                      "center_sigma": 0.08},
     # The same with the faces at 0.25 (photos 0.425): three epochs at 0.1 moved real faces' stage-II confidence
     # from a median 0.39 to 0.28 but drawn ones' to 0.06 (benchmarks/RESULTS.md section 26).
     "hand-camera-faces-heavy": {**_with_faces(_hand_with_negatives(0.425, 0.225, synthetic_seed=37), seed=38,

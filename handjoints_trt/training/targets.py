@@ -27,17 +27,23 @@ def gaussian_heatmaps(points: np.ndarray, trainable: np.ndarray, size: tuple[int
     return maps.astype(np.float32)
 
 
-def center_radius(box_w: float, box_h: float, stride: int) -> float:
-    """Gaussian sigma (cells) of a hand's centre peak: grows with the hand so big hands tolerate more
-    centre error, but never below one cell (CenterNet-style, simplified)."""
-    return max(0.8, 0.15 * max(box_w, box_h) / stride)
+CENTER_SIGMA = 0.15   # centre peak sigma as a fraction of the hand's longer side: every model shipped to session 34
+
+
+def center_radius(box_w: float, box_h: float, stride: int, scale: float = CENTER_SIGMA) -> float:
+    """Gaussian sigma (cells) of a hand's centre peak: ``scale`` x the hand's longer side, so big hands
+    tolerate more centre error, but never below 0.8 cell (CenterNet-style, simplified). A smaller scale gives
+    sharper peaks, which stay apart where hands overlap."""
+    if not scale > 0:
+        raise ValueError(f"center_radius: scale must be > 0, got {scale!r}")
+    return max(0.8, scale * max(box_w, box_h) / stride)
 
 
 def localizer_targets(boxes: np.ndarray, input_size: tuple[int, int], stride: int,
-                      max_objects: int = 16) -> dict[str, np.ndarray]:
+                      max_objects: int = 16, center_sigma: float = CENTER_SIGMA) -> dict[str, np.ndarray]:
     """CenterNet-style targets for the localizer.
 
-    boxes: (M, 4) float, localizer INPUT pixels (x0, y0, x1, y1). Returns
+    boxes: (M, 4) float, localizer INPUT pixels (x0, y0, x1, y1); center_sigma: see center_radius. Returns
     centers (1, h, w) float32 Gaussian peaks of 1 at each hand's centre cell; sizes (2, h, w) log(box w, h);
     offsets (2, h, w) sub-cell centre offset in 0..1; mask (1, h, w) 1 at the centre cells (where sizes and
     offsets are supervised).
@@ -56,7 +62,7 @@ def localizer_targets(boxes: np.ndarray, input_size: tuple[int, int], stride: in
         ix, iy = int(np.floor(cx)), int(np.floor(cy))
         if not (0 <= ix < w and 0 <= iy < h):
             continue  # the centre left the input: no peak to learn
-        s = center_radius(bw, bh, stride)
+        s = center_radius(bw, bh, stride, center_sigma)
         g = np.exp(-((xs - ix) ** 2 + (ys - iy) ** 2) / (2 * s * s))
         np.maximum(centers[0], g, out=centers[0])
         sizes[:, iy, ix] = np.log([bw, bh])
