@@ -324,6 +324,12 @@ class TrackSet:
 # from the aligned crop), the orientation network asked only for new hands. False: asked every frame.
 ANY_ANGLE_CARRY = True
 
+# any_angle in track(): a followed hand read under this mean joint confidence at its carried turn is read once more
+# as detect() reads a new hand (the direction network, the quarter-turn recheck, the plain network), the surer kept.
+# None: never. A hand held sideways that only the plain network reads well otherwise carries the unsure aligned
+# joints' angle from frame to frame, and its crop wanders (RESULTS.md section 28, sequence 15).
+CARRIED_REREAD_BELOW: float | None = 0.6
+
 # After the upright pass lost for a tracked hand (its plain crop stayed surer), frames before it is tried again.
 UPRIGHT_RETRY_FRAMES = 15
 
@@ -470,7 +476,9 @@ class HandTracker:
         turns = [self._rotation(t, aligned, self.options.track_hold) for t in followed]
         hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned, rotations_deg=turns,
                                        reread=reread)
-        rotations, lost = self.detector.last_crop_rotations, self.detector.last_upright_lost
+        rotations, lost = self.detector.last_crop_rotations.copy(), self.detector.last_upright_lost.copy()
+        if aligned:
+            hands = self._carried_reread(image, boxes, hands, turns, rotations, reread)
         if self.options.track_recrop:
             hands = self._recropped(image, boxes, scores, hands, rotations, aligned)
         out = []
@@ -501,6 +509,26 @@ class HandTracker:
             out.append(self._finish(hand, tid, score, t))
         dropped = self._same_hand_tracks(out) | set(self.tracks.drop_duplicates())
         return self.detector.refine(image, [h for h in out if h.track_id not in dropped])
+
+    def _carried_reread(self, image: np.ndarray, boxes: np.ndarray, hands: list[Hand], turns: list[float],
+                        rotations: np.ndarray, reread: np.ndarray) -> list[Hand]:
+        """any_angle: the hands read at a carried turn (not NaN) under CARRIED_REREAD_BELOW, and which ``reread``
+        allows, read again as detect() reads a new hand; the surer read (mean joint confidence) kept, its crop's turn
+        written into ``rotations`` in place."""
+        if CARRIED_REREAD_BELOW is None:
+            return hands
+        redo = [i for i, (hand, turn) in enumerate(zip(hands, turns))
+                if not math.isnan(turn) and reread[i] and hand.mean_confidence < CARRIED_REREAD_BELOW]
+        if not redo:
+            return hands
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        again = self.detector.estimate(image, boxes[redo], upright_pass=False, aligned=True,
+                                       rotations_deg=np.full(len(redo), np.nan), reread=np.ones(len(redo), bool))
+        hands = list(hands)
+        for j, (i, hand) in enumerate(zip(redo, again)):
+            if hand.mean_confidence > hands[i].mean_confidence:
+                hands[i], rotations[i] = hand, self.detector.last_crop_rotations[j]
+        return hands
 
     def _recropped(self, image: np.ndarray, boxes: np.ndarray, scores: list[float | None], hands: list[Hand],
                    rotations: np.ndarray, aligned: bool) -> list[Hand]:

@@ -134,9 +134,10 @@ def any_angle_models(tmp_path_factory):
 @pytest.fixture
 def no_recheck(monkeypatch):
     """The untrained networks are never sure: without this every hand would take _recheck_turns' crops and the
-    plain network's."""
+    plain network's, and every followed hand the tracker's second reading."""
     monkeypatch.setattr("handjoints_trt.detector.RECHECK_BELOW", 0.0)
     monkeypatch.setattr("handjoints_trt.detector.PLAIN_BELOW", 0.0)
+    monkeypatch.setattr("handjoints_trt.tracking.CARRIED_REREAD_BELOW", None)
 
 
 def _frame():
@@ -234,6 +235,39 @@ def test_the_tracker_carries_each_hand_angle_to_the_next_frame(any_angle_models,
         np.testing.assert_allclose(sorted(det.last_crop_rotations[:len(expected)]), sorted(expected), atol=1e-4)
     assert tracking.ANY_ANGLE_CARRY
 
+
+
+def test_an_unsure_followed_hand_is_read_again_as_detect_reads_it(any_angle_models, no_recheck, monkeypatch):
+    """tracking.CARRIED_REREAD_BELOW: a followed hand read under it at its carried turn is read once more as a new
+    hand (the direction network's turn); the surer read is kept; over it, or with None, the carried read stands
+    alone."""
+    import handjoints_trt.tracking as tracking
+
+    frame, _ = _frame()
+    m = any_angle_models
+    lenient = dict(box_threshold=0.0, hand_threshold=0.0, lost_confidence=0.0, unseen_confidence=0.0,
+                   min_box_size=0.0, max_hands=2, redetect_interval=1000, track_recrop=0.0)
+    with _lite(m, **lenient) as det:
+        first = det.track(frame)
+        assert first
+        before = det.crops_read
+        det.track(frame)                            # None: each followed hand read once, at its carried turn
+        assert det.crops_read - before == len(first)
+        monkeypatch.setattr(tracking, "CARRIED_REREAD_BELOW", 1.01)   # every hand unsure: each read twice
+        carried = [tracking.HandTracker._rotation(t, True) for t in det._tracker.tracks.tracks]
+        boxes = det._tracker.tracks.predicted_boxes()
+        once = det.estimate(frame, boxes, rotations_deg=carried)
+        fresh = det.estimate(frame, boxes)          # as a new hand: the direction network's turn
+        before = det.crops_read
+        second = det.track(frame)
+        assert det.crops_read - before == 2 * len(first)
+        for hand, a, b in zip(second, once, fresh):
+            surer = b if b.mean_confidence > a.mean_confidence else a
+            assert hand.mean_confidence == pytest.approx(surer.mean_confidence, abs=1e-5)
+        monkeypatch.setattr(tracking, "CARRIED_REREAD_BELOW", 0.0)    # no hand under it: read once
+        before = det.crops_read
+        det.track(frame)
+        assert det.crops_read - before == len(first)
 
 # ------------------------------------------------------------------------------------------ the shipped models
 @pytest.mark.skipif(not SHIPPED, reason="the any_angle models are not shipped in this checkout")
