@@ -579,3 +579,18 @@ ten_sets ta
 #       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic \
 #       --init-from $RUNS/hand_align_faces_syn/best.pt --out $RUNS/hand_align_faces_syn2 --lr 1e-4 --epochs 2 \
 #       --ema-decay 0.998
+# 32. (Session 35) No new weights. track() reads a followed hand again, as detect() reads a new one, when its reading
+#     at the carried turn is under 0.6 (tracking.CARRIED_REREAD_BELOW; the sideways hand's loop). RESULTS section 30.
+tc() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/carried_reread/$out; }
+ten_sets tc
+python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 --track '' \
+    --out benchmarks/results/carried_reread/photo_still_30
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500   # the timing row's new stage-II crops column
+#     Tried, not shipped (CSV in checkpoints/loc_sharp, checkpoints/loc_broad): the shipped localizer fine-tuned with
+#     centre peaks about half as wide (recipe key center_sigma 0.08) and half again as wide (0.22), then measured
+#     through detect() on 200 composed val frames per size at several box thresholds (a runs/ script):
+#   $RS --recipe localizer-overlap-faces-sharp --init-from $RUNS/loc_faces_soup.pt --out $RUNS/loc_sharp --lr 1e-4 \
+#       --epochs 4 --ema-decay 0.998 --threads 2
+#   $RS --recipe localizer-overlap-faces-broad --init-from $RUNS/loc_faces_soup.pt --out $RUNS/loc_broad --lr 1e-4 \
+#       --epochs 4 --ema-decay 0.998 --threads 2
