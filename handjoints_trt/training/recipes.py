@@ -191,10 +191,11 @@ RECIPES: dict[str, dict] = {
     "localizer-overlap-faces-mild": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.15}),
     # The shipped localizer's recipe with centre peaks about half as wide (targets.center_radius; 0.15 of a hand's
     # longer side before): with wide peaks the focal loss barely penalises high scores between two overlapping
-    # hands, and overlapping hands are a third of the composed frames' misses (session 35).
+    # hands, and overlapping hands are half the composed frames' misses (session 35).
     "localizer-overlap-faces-sharp": {**_localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.15}),
                                       "center_sigma": 0.08},
-    # ... and wider (sharp lost recall at every box threshold: a hand the network is unsure of gets a lower peak)
+    # ... and wider (sharp lost recall even at half the box threshold: an unsure hand gets a lower peak). Neither
+    # found more hands than the shipped localizer (RESULTS.md section 30).
     "localizer-overlap-faces-broad": {**_localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.15}),
                                       "center_sigma": 0.22},
     # The same with the faces at 0.25 (photos 0.425): three epochs at 0.1 moved real faces' stage-II confidence
