@@ -642,9 +642,10 @@ def cmd_export(args) -> int:
         return 3
     print(f"wrote {args.out}")
     if report is not None:
-        print(f"parity (ONNX Runtime vs PyTorch): max |diff| {report.max_abs:.3g} (output peak {report.peak:.3g}, "
-              f"tolerance {args.tolerance:g} x peak), decoded joints moved {report.joint_max_cells:.3g} "
-              f"heatmap cells: OK")
+        # joints are decoded for a hand network only: a localizer's or direction network's line does not claim it
+        joints = f", decoded joints moved {report.joint_max_cells:.3g} heatmap cells" if report.kind == "hand" else ""
+        print(f"{report.kind} parity (ONNX Runtime vs PyTorch): max |diff| {report.max_abs:.3g} (output peak "
+              f"{report.peak:.3g}, tolerance {args.tolerance:g} x peak){joints}: OK")
     return 0
 
 

@@ -327,11 +327,14 @@ def test_eval_unknown_format(dot, tmp_path):
 def test_export_prints_the_parity_report(lite, tmp_path):
     out = tmp_path / "hand.onnx"
     stdout = run("export", str(lite["hand_pt"]), "--out", str(out)).stdout
-    assert "parity" in stdout and "max |diff|" in stdout
+    assert "hand parity" in stdout and "max |diff|" in stdout and "decoded joints moved" in stdout
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["crops"]
+    # a localizer has no joints to decode: its line says what was checked and nothing more
+    stdout = run("export", str(lite["localizer_pt"]), "--out", str(tmp_path / "loc.onnx")).stdout
+    assert "localizer parity" in stdout and "max |diff|" in stdout and "joints" not in stdout
 
 
 def test_export_missing_checkpoint(tmp_path):

@@ -40,11 +40,13 @@ class ExportParityError(RuntimeError):
 class ParityReport:
     """How closely ONNX Runtime reproduces PyTorch on the check inputs.
     max_abs: largest absolute difference over all outputs; peak: largest |PyTorch output| (for scale);
-    joint_max_cells: (hand stage) largest distance between decoded joints, heatmap cells."""
+    joint_max_cells: (hand stage) largest distance between decoded joints, heatmap cells; kind: the stage checked
+    ("hand", "localizer", "orientation"; joints are decoded for "hand" only)."""
 
     max_abs: float
     peak: float
     joint_max_cells: float = 0.0
+    kind: str = "hand"
 
 
 def model_metadata(kind: str, model_config: dict, recipe_hash: str = "", extra: dict | None = None) -> dict:
@@ -244,7 +246,7 @@ def check_parity(module, onnx_path: str | Path, kind: str, tolerance: float = 1e
             peak = max(peak, float(np.abs(b).max()))
         if kind == "hand":
             joint = max(joint, float(np.abs(decode_heatmaps(got[0])[0] - decode_heatmaps(ref[0])[0]).max()))
-    report = ParityReport(max_abs, peak, joint)
+    report = ParityReport(max_abs, peak, joint, kind)
     if max_abs > tolerance * max(peak, 1.0) or joint > 0.1:
         raise ExportParityError(f"{onnx_path}: ONNX Runtime differs from PyTorch: max |diff| {max_abs:.3g} "
                                 f"(tolerance {tolerance:g} x peak {peak:.3g}), joints moved {joint:.3g} cells")
