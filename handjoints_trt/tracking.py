@@ -479,7 +479,8 @@ class HandTracker:
         turns = [self._rotation(t, aligned, self.options.track_hold) for t in followed]
         hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned, rotations_deg=turns,
                                        reread=reread)
-        rotations, lost = self.detector.last_crop_rotations.copy(), self.detector.last_upright_lost.copy()
+        # a copy: _carried_reread writes the turns of the hands it reads again into it
+        rotations, lost = self.detector.last_crop_rotations.copy(), self.detector.last_upright_lost
         if aligned:
             hands = self._carried_reread(image, boxes, hands, turns, rotations, reread)
         if self.options.track_recrop:

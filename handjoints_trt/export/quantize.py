@@ -460,13 +460,13 @@ def hand_free_crops(crop_size: int, count: int = HAND_FREE_COUNT, seed: int = HA
     hand (training.datasets.FaceCrops, ``seed``) and boxes on hand-free backgrounds (NegativeCrops, ``seed`` + 1),
     half each. Returns (count, 3, S, S) float32."""
     from .. import preprocess
-    from ..training.datasets import FaceCrops, NegativeCrops
+    from ..training.datasets import FaceCrops, NegativeCrops, preprocess_box
 
     crops = []
     for source, n in ((FaceCrops(seed), count - count // 2), (NegativeCrops(seed + 1), count // 2)):
         for index in range(n):
-            image, [(points, _)] = source.item(index)
-            box = np.concatenate([points.min(0), points.max(0)])[None]
+            image, [(points, trainable)] = source.item(index)
+            box = preprocess_box(points, trainable)[None]    # the box training crops these items on
             crops.append(preprocess.crop_hands(image, box, crop_size)[0])
     return np.concatenate(crops)
 
