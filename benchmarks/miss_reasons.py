@@ -4,13 +4,12 @@ default operating point, classified by the first stage of the pipeline that lost
     python benchmarks/miss_reasons.py [--frames 60 --photos 500]
 
 On model_eval.py's frames (composed hagrid_mp val frames at its five frame sizes and seed, and the first
-``--photos`` val photos run whole), detect() runs once with the stage-I threshold at CANDIDATE_THRESHOLD and
-stage II's vote off, so every candidate box keeps its stage-I score and its mean joint confidence (and its box
-is refined towards its joints' box as at the default, DetectorOptions.box_refine). A labelled hand is then, in
-this order:
+``--photos`` val photos run whole), stage I runs at CANDIDATE_THRESHOLD and stage II reads every box as detect()
+reads it; each candidate keeps its stage-I score, whether the default vote confirms it (DetectorOptions.vote: the
+learned vote with the shipped networks, else the linear one) and its box refined towards its joints' box as at the
+default (DetectorOptions.box_refine). A labelled hand is then, in this order:
 
-- found: a candidate with IoU >= 0.5 passes the box threshold and stage II's vote (postprocess.verify_hands
-  at the default hand_threshold, confidence_weight and min_hand_confidence);
+- found: a candidate with IoU >= 0.5 passes the box threshold and stage II's vote;
 - dropped by stage II: a candidate with IoU >= 0.5 passes the box threshold, none the vote (until session 15,
   "dropped by the floor": the confidence floor alone);
 - score below threshold: a candidate with IoU >= 0.5 exists, all below the box threshold;
@@ -42,9 +41,8 @@ from model_eval import FRAME_SIZES, composed_frames, shared_data, val_photos  # 
 
 from handjoints_trt import HandJointDetector  # noqa: E402
 from handjoints_trt.evaluation import SIZE_EDGES_PX  # noqa: E402
-from handjoints_trt.postprocess import box_iou, verify_hands  # noqa: E402
-from handjoints_trt.types import (BOX_REFINE, BOX_THRESHOLD, CONFIDENCE_WEIGHT, HAND_THRESHOLD,  # noqa: E402
-                                  JOINT_NMS, MIN_HAND_CONFIDENCE)
+from handjoints_trt.postprocess import box_iou  # noqa: E402
+from handjoints_trt.types import BOX_REFINE, BOX_THRESHOLD, JOINT_NMS  # noqa: E402
 
 REASONS = ("found", "dropped by stage II", "score below threshold", "box misfit", "not proposed")
 CANDIDATE_THRESHOLD = 0.05     # low enough that a hand's weak candidate is kept; what detect() sees at 0.30
@@ -56,25 +54,36 @@ EXAMPLE_COLUMNS = 8
 SIZE_BINS = tuple(zip(SIZE_EDGES_PX[:-1], SIZE_EDGES_PX[1:]))
 
 
-def classify(truth: np.ndarray, boxes: np.ndarray, scores: np.ndarray, confidences: np.ndarray,
-             box_threshold: float = BOX_THRESHOLD, floor: float = MIN_HAND_CONFIDENCE,
-             hand_threshold: float = HAND_THRESHOLD, weight: float = CONFIDENCE_WEIGHT, iou_min: float = 0.5) -> str:
+def classify(truth: np.ndarray, boxes: np.ndarray, scores: np.ndarray, confirmed: np.ndarray,
+             box_threshold: float = BOX_THRESHOLD, iou_min: float = 0.5) -> str:
     """The reason (one of REASONS) for one labelled hand ``truth`` (4,) xyxy against candidate ``boxes``
-    (N, 4) xyxy frame px with their stage-I ``scores`` (N,) and mean joint ``confidences`` (N,)."""
+    (N, 4) xyxy frame px with their stage-I ``scores`` (N,) and whether stage II's vote ``confirmed`` each (N,)."""
     if not len(boxes):
         return "not proposed"
     iou = box_iou(np.asarray(truth, np.float32)[None], np.asarray(boxes, np.float32))[0]
     near = iou >= iou_min
     passes = near & (scores >= box_threshold)
-    confirmed = np.zeros(len(boxes), bool)
-    confirmed[verify_hands(scores, confidences, hand_threshold, weight, floor)] = True
-    if (passes & confirmed).any():
+    if (passes & np.asarray(confirmed, bool)).any():
         return "found"
     if passes.any():
         return "dropped by stage II"
     if near.any():
         return "score below threshold"
     return "box misfit" if iou.max() >= MISFIT_IOU else "not proposed"
+
+
+def candidates(detector, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """detect()'s candidates before its vote: stage I's boxes (N, 4) read by stage II and refined as detect() refines
+    them, their scores (N,) and (N,) bools, the ones the detector's vote (DetectorOptions.vote) confirms."""
+    boxes, scores = detector.localize(image)
+    if not len(boxes):
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, bool)
+    size = (image.shape[1], image.shape[0])
+    hands = detector.estimate(image, boxes, scores, reread=detector.vote_reachable_boxes(scores, boxes, size))
+    confirmed = np.zeros(len(hands), bool)
+    confirmed[detector.vote_passes(scores, hands, size)] = True
+    refined = np.array([h.box for h in detector.refine(image, hands)], np.float32).reshape(-1, 4)
+    return refined, np.asarray(scores, np.float32), confirmed
 
 
 TRAIT_ORDER = tuple(f"{lo}-{hi} px".replace("-inf px", "+ px") for lo, hi in SIZE_BINS) + (
@@ -101,14 +110,11 @@ def tally(detector, samples, examples: list | None = None, max_examples: int = 0
     list the first ``max_examples`` missed hands' tiles (example_tile) are appended to."""
     reasons, traits = Counter(), {}
     for sample in samples:
-        hands = detector.detect(sample.image)
-        boxes = np.array([h.box for h in hands], np.float32).reshape(-1, 4)
-        scores = np.array([h.score for h in hands], np.float32)
-        confidences = np.array([h.mean_confidence for h in hands], np.float32)
+        boxes, scores, confirmed = candidates(detector, sample.image)
         truth = np.array([h.box for h in sample.hands], np.float32).reshape(-1, 4)
         height, width = sample.image.shape[:2]
         for g, label in enumerate(sample.hands):
-            reason = classify(truth[g], boxes, scores, confidences)
+            reason = classify(truth[g], boxes, scores, confirmed)
             reasons[reason] += 1
             visible = int(np.count_nonzero(label.visible))
             for trait in hand_traits(truth[g], np.delete(truth, g, axis=0), width, height, visible):
@@ -149,11 +155,20 @@ def _corner(xy) -> tuple[int, int]:
     return int(round(float(xy[0]))), int(round(float(xy[1])))
 
 
-def markdown(results: dict, command: str) -> str:
+def vote_words(options) -> str:
+    """The vote of DetectorOptions ``options`` in words."""
+    if options.vote == "learned":
+        return "the learned vote (vote.json" + ("" if options.vote_threshold is None else
+                                                 f", threshold {options.vote_threshold:g}") + ")"
+    return (f"the linear vote (hand_threshold {options.hand_threshold:g}, confidence_weight "
+            f"{options.confidence_weight:g}, min_hand_confidence {options.min_hand_confidence:g})")
+
+
+def markdown(results: dict, command: str, results_vote) -> str:
     lines = [f"# Why hands are missed ({date.today().isoformat()})", "", f"Command: `{command}`", "",
-             f"Operating point: box_threshold {BOX_THRESHOLD}, hand_threshold {HAND_THRESHOLD}, confidence_weight "
-             f"{CONFIDENCE_WEIGHT}, min_hand_confidence {MIN_HAND_CONFIDENCE}, box_refine {BOX_REFINE}; joint_nms "
-             f"off (at its default {JOINT_NMS:g} it only drops a second skeleton on a hand already found)", ""]
+             f"Operating point: box_threshold {BOX_THRESHOLD}, {vote_words(results_vote)}, box_refine "
+             f"{BOX_REFINE}; joint_nms off (at its default {JOINT_NMS:g} it only drops a second skeleton on a hand "
+             f"already found)", ""]
     for name, result in results.items():
         total = sum(result["reasons"].values())
         columns = [t for t in TRAIT_ORDER if t in result["traits"]]
@@ -179,9 +194,9 @@ def main(argv=None) -> int:
 
     records = load_hagrid_mp(shared_data(), split="val")
     results = {}
-    # joint_nms off: it runs after the vote in detect(), and only drops a second skeleton on a hand already found
-    with HandJointDetector(backend="onnxruntime", box_threshold=CANDIDATE_THRESHOLD, min_hand_confidence=0.0,
-                           hand_threshold=0.0, joint_nms=0.0, threads=args.threads) as detector:
+    # The default vote (DetectorOptions.vote) confirms the candidates; joint_nms is not run (see markdown())
+    with HandJointDetector(backend="onnxruntime", box_threshold=CANDIDATE_THRESHOLD,
+                           threads=args.threads) as detector:
         composed = (composed_frames(size, records).frame(i) for size in FRAME_SIZES for i in range(args.frames))
         examples: list[np.ndarray] = []
         results[f"composed, {args.frames} x {len(FRAME_SIZES)} sizes"] = tally(detector, composed, examples,
@@ -191,7 +206,7 @@ def main(argv=None) -> int:
     command = " ".join(["python benchmarks/miss_reasons.py", *(argv if argv is not None else sys.argv[1:])])
     plain = {name: {"reasons": dict(r["reasons"]), "traits": {t: dict(c) for t, c in r["traits"].items()}}
              for name, r in results.items()}
-    write_outputs(args.out, "miss_reasons", {"command": command, "results": plain}, markdown(results, command))
+    write_outputs(args.out, "miss_reasons", {"command": command, "results": plain}, markdown(results, command, detector.options))
     if examples:   # a grid of photos: as JPEG a tenth of the PNG's size
         import cv2
 

@@ -241,11 +241,17 @@ def frame_time(detector, hands: int, runs: int) -> dict:
             "crops_read_per_run": (detector.crops_read - read) / runs}
 
 
+def _vote_threshold_words(point: dict) -> str:
+    """' (P(hand) >= t)' for the learned vote (the threshold detect() used), '' for the linear one."""
+    return f" (P(hand) >= {point['vote_threshold']:g})" if point.get("vote") == "learned" else ""
+
+
 def markdown(results: dict) -> str:
     lines = [f"# Model card figures ({results['date']}, {results['machine']})", "",
              f"Command: `{results['command']}`", "",
              f"Operating point: box_threshold {results['operating_point']['box_threshold']:g}, "
-             f"hand_threshold {results['operating_point'].get('hand_threshold', 0):g}, "
+             f"vote {results['operating_point'].get('vote', 'linear')}"
+             f"{_vote_threshold_words(results['operating_point'])}, hand_threshold {results['operating_point'].get('hand_threshold', 0):g}, "
              f"confidence_weight {results['operating_point'].get('confidence_weight', 0):g}, "
              f"min_hand_confidence {results['operating_point']['min_hand_confidence']:g}, "
              f"min_box_size {results['operating_point'].get('min_box_size', 0):g}, "
@@ -334,6 +340,8 @@ def main(argv=None) -> int:
         grid = overlay_grid(detector)
         operating_point = {"box_threshold": detector.options.box_threshold,
                            "min_hand_confidence": detector.options.min_hand_confidence,
+                           "vote": detector.options.vote,
+                           "vote_threshold": (detector.learned_vote.threshold if detector.learned_vote else None),
                            "hand_threshold": detector.options.hand_threshold,
                            "confidence_weight": detector.options.confidence_weight,
                            "min_box_size": detector.options.min_box_size, "flip_test": detector.options.flip_test,

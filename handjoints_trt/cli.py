@@ -92,9 +92,16 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--box-threshold", type=float, default=BOX_THRESHOLD,
                    help=f"minimum stage-I score of a proposed hand 0..1 (default {BOX_THRESHOLD:g}; fitted with "
                         f"--hand-threshold and --confidence-weight for the shipped models' best F1)")
+    g.add_argument("--vote", choices=("auto", "learned", "linear"), default="auto",
+                   help="how stage II confirms stage I's boxes: learned (a regression fitted for the shipped "
+                        "networks, --vote-threshold) or linear (--hand-threshold, --confidence-weight); auto = "
+                        "learned with the shipped networks, else linear (default: auto)")
+    g.add_argument("--vote-threshold", type=float, default=None, metavar="P",
+                   help="the learned vote's P(hand) threshold, 0..1 (default: the fitted one; raise for fewer "
+                        "false hands)")
     g.add_argument("--hand-threshold", type=float, default=HAND_THRESHOLD,
-                   help=f"report a proposed hand when (box score + w x mean joint confidence) / (1 + w) reaches "
-                        f"this, 0..1 (default {HAND_THRESHOLD:g}; raise for fewer false hands)")
+                   help=f"the linear vote: report a proposed hand when (box score + w x mean joint confidence) / "
+                        f"(1 + w) reaches this, 0..1 (default {HAND_THRESHOLD:g}; raise for fewer false hands)")
     g.add_argument("--confidence-weight", type=float, default=CONFIDENCE_WEIGHT, metavar="W",
                    help=f"w, the weight of stage II's joints in that vote, 0..1 (default {CONFIDENCE_WEIGHT:g})")
     g.add_argument("--min-hand-confidence", type=float, default=MIN_HAND_CONFIDENCE,
@@ -156,6 +163,9 @@ def _localizer_size(text: str):
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 
+VOTE_WORDS = {"auto": None, "learned": "learned", "linear": "linear"}
+
+
 def make_detector(args, **options):
     """A HandJointDetector from the runtime options (plus any DetectorOptions keywords)."""
     from .detector import HandJointDetector
@@ -179,7 +189,9 @@ def make_detector(args, **options):
                              upright_pass=UPRIGHT_PASS_WORDS[getattr(args, "upright_pass", "off")],
                              any_angle=ANY_ANGLE_WORDS[getattr(args, "any_angle", "auto")],
                              orientation_model=getattr(args, "orientation", None),
-                             aligned_model=getattr(args, "aligned", None), **options)
+                             aligned_model=getattr(args, "aligned", None),
+                             vote=VOTE_WORDS[getattr(args, "vote", "auto")],
+                             vote_threshold=getattr(args, "vote_threshold", None), **options)
 
 
 class Progress:

@@ -19,11 +19,12 @@ from typing import Sequence
 import numpy as np
 
 from .backends.base import Backend, load_backend, resolve_kind
-from .models_registry import default_model_path, orientation_precision
+from .models_registry import WEIGHTS_DIR, default_model_path, orientation_precision
 from .postprocess import (BOX_STRIDE, decode_boxes, decode_joints, hand_scores, joint_nms, refine_boxes,
                           verify_hands)
 from .preprocess import Letterbox, crop_hands, letterbox
 from .types import BOX_REFINE_RAMP, DetectorOptions, Hand
+from .vote import VOTE_FILENAME, LearnedVote, load_vote
 
 LOCALIZER_MULTIPLE = 32          # the localizer reaches stride 32: its input sides are multiples of 32
 LOCALIZER_MIN_SIDE = 128         # the exported localizer's dynamic range is 128..1280 per side
@@ -210,6 +211,7 @@ class HandJointDetector:
         self.localizer_backend: Backend | None = None
         self.orientation_backend: Backend | None = None
         self.aligned_backend: Backend | None = None   # any_angle's hand network
+        self.learned_vote: LearnedVote | None = None  # DetectorOptions.vote "learned"; None: the linear vote
         localizer_path, hand_path = self._model_paths()
         try:
             self.hand_backend = load_backend(hand_path, self.backend_kind, **self._backend_options())
@@ -217,6 +219,7 @@ class HandJointDetector:
             self._read_models(localizer_path, hand_path)
             if self.options.any_angle:
                 self._load_any_angle()
+            self.learned_vote = self._load_vote()
         except BaseException:
             self.close()
             raise
@@ -248,6 +251,23 @@ class HandJointDetector:
         self.orientation_backend = load_backend(path, self.backend_kind, **self._backend_options())
         _expect(self.orientation_backend, "orientation_model", path, "crops", ("direction",))
         self._check_crop_side(self.orientation_backend, "orientation_model", path)
+
+    def _load_vote(self) -> LearnedVote | None:
+        """DetectorOptions.vote "learned": the shipped vote file (refused for other networks, which it was not fitted
+        for), its thresholds moved by vote_threshold; None for the linear vote."""
+        o = self.options
+        if o.vote != "learned":
+            return None
+        if not o._shipped_vote():
+            raise ValueError("vote='learned' was fitted for the shipped localizer, hand and any_angle networks (with "
+                             "any_angle=True); with other networks use vote='linear' (hand_threshold), or fit a vote "
+                             "for them with benchmarks/fit_vote.py")
+        vote = load_vote(WEIGHTS_DIR / VOTE_FILENAME)
+        if o.vote_threshold is None:
+            return vote
+        shift = o.vote_threshold - vote.threshold
+        return replace(vote, threshold=o.vote_threshold,
+                       track_threshold=float(np.clip(vote.track_threshold + shift, 0.0, 1.0)))
 
     def _check_crop_side(self, backend: Backend, option: str, path: Path) -> None:
         side = crop_side(backend, self.crop_size)
@@ -561,18 +581,46 @@ class HandJointDetector:
 
     def _found_hands(self, image: np.ndarray, long_side: int | None) -> list[Hand]:
         """Stage I at ``long_side`` (None: the default input), then stage II on its boxes, confirmed by the vote
-        (verify_hands), each hand once (joint_nms), boxes refined; adds the stage-I time to last_timings."""
+        (vote_passes), each hand once (joint_nms), boxes refined; adds the stage-I time to last_timings."""
         o = self.options
         start = time.perf_counter()
         boxes, scores = self.localize(image, long_side)
         self.last_timings["localizer"] = self.last_timings.get("localizer", 0.0) + (time.perf_counter() - start) * 1e3
-        hands = self.estimate(image, boxes, scores, reread=vote_reachable(scores, o.hand_threshold,
-                                                                            o.confidence_weight))
+        size = (image.shape[1], image.shape[0])
+        hands = self.estimate(image, boxes, scores, reread=self.vote_reachable_boxes(scores, boxes, size))
         if not hands:
             return []
-        keep = verify_hands(scores, [h.mean_confidence for h in hands], o.hand_threshold, o.confidence_weight,
-                            o.min_hand_confidence)
+        keep = self.vote_passes(scores, hands, size)
         return self.refine(image, same_hand_once([hands[i] for i in keep], o.joint_nms))
+
+    def vote_passes(self, box_scores, hands: Sequence[Hand], frame_size: tuple[int, int],
+                    tracking: bool = False) -> np.ndarray:
+        """Indices (ascending) of the hands stage II confirms (DetectorOptions.vote): box_scores (N,) stage I's
+        scores of the boxes estimate() read the N hands in (Hand.box still stage I's box), frame_size (width,
+        height); ``tracking``: at track()'s threshold (tracking.TRACK_VOTE_MARGIN lower for the linear vote)."""
+        o = self.options
+        if not len(hands):
+            return np.zeros(0, np.int64)
+        if self.learned_vote is None:
+            from .tracking import TRACK_VOTE_MARGIN
+
+            threshold = o.hand_threshold - (TRACK_VOTE_MARGIN if tracking else 0.0)
+            return verify_hands(box_scores, [h.mean_confidence for h in hands], threshold, o.confidence_weight,
+                                o.min_hand_confidence)
+        return self.learned_vote.passes(box_scores, [h.box for h in hands], [h.keypoints for h in hands],
+                                        [h.confidence for h in hands], frame_size, tracking)
+
+    def vote_reachable_boxes(self, box_scores, boxes, frame_size: tuple[int, int],
+                             tracking: bool = False) -> np.ndarray:
+        """(N,) bools: the stage-I boxes the vote could still pass if stage II read them surely (REREAD_REACH): the
+        ones worth any_angle's second readings."""
+        if self.learned_vote is None:
+            from .tracking import TRACK_VOTE_MARGIN
+
+            threshold = self.options.hand_threshold - (TRACK_VOTE_MARGIN if tracking else 0.0)
+            return vote_reachable(box_scores, threshold, self.options.confidence_weight)
+        return self.learned_vote.reachable(box_scores, np.asarray(boxes, np.float64).reshape(-1, 4), frame_size,
+                                           REREAD_REACH, tracking)
 
     def refine(self, frame: np.ndarray, hands: list[Hand]) -> list[Hand]:
         """The hands with each box moved towards the box of its joints by options.box_refine, the more the surer

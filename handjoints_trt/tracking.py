@@ -8,7 +8,7 @@ by the hand's velocity (constant-velocity prediction of the box centre). Stage I
   - every new_hand_interval frames while fewer than max_hands are tracked (a new hand may have entered).
 Stage-I boxes are matched to the tracks' *predicted* boxes (greedy on centre distance, in box sides), so
 two hands that cross keep their ids: after the crossing each prediction is nearer its own hand. A stage-I box
-that starts a new track must also pass detect()'s vote (postprocess.verify_hands), so a video's first frame
+that starts a new track must also pass detect()'s vote (HandJointDetector.vote_passes), so a video's first frame
 reports no hand that detect() would not. On every frame where stage I runs and scores a tracked hand, the same
 vote decides whether it lives (so track() with redetect_interval=1 reports what detect() reports, with ids); a
 hand the vote keeps while its joints are under lost_confidence (a hand cut by the frame edge, say) gets stage I
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .postprocess import box_iou, joint_nms, verify_hands
+from .postprocess import box_iou, joint_nms
 from .preprocess import LETTERBOX_FILL, apply_affine, crop_affine, invert_affine, warp
 from .types import Hand
 
@@ -464,7 +464,7 @@ class HandTracker:
               scores: list[float | None]) -> list[Hand]:
         """Stage II on this frame's boxes, the tracks updated (a new one must pass the vote, a followed one its
         joints' confidence), the hands returned. t: seconds; known: the track ids before this frame."""
-        from .detector import hand_angles, vote_reachable
+        from .detector import hand_angles
 
         # Each hand cropped as the last frame's surer pass had it: a hand found turned is cropped upright at
         # once, with no second pass while it stays turned (DetectorOptions.upright_pass; else all 0).
@@ -473,9 +473,10 @@ class HandTracker:
         allowed = np.array([upright and self.frame_index >= t.upright_retry for t in followed], bool)
         aligned = self.options.any_angle_in(tracking=True)
         # A box stage I scored is read again when unsure only if the vote could still pass it (as in detect()).
-        reread = np.array([score is None or bool(vote_reachable([score], self._vote_threshold(),
-                                                                self.options.confidence_weight)[0])
-                           for score in scores], bool)
+        size = (image.shape[1], image.shape[0])
+        reread = np.array([score is None or bool(self.detector.vote_reachable_boxes([score], [box], size,
+                                                                                    tracking=True)[0])
+                           for score, box in zip(scores, boxes)], bool)
         turns = [self._rotation(t, aligned, self.options.track_hold) for t in followed]
         hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned, rotations_deg=turns,
                                        reread=reread)
@@ -497,7 +498,7 @@ class HandTracker:
             if score is not None:
                 # Where stage I ran and scored the hand, detect()'s vote decides (at TRACK_VOTE_MARGIN less); a track
                 # stage I started now and the vote refuses was never reported, so is not remembered.
-                if not self._passes_vote(score, hand):
+                if not self._passes_vote(score, hand, image):
                     self.tracks.remove(tid, remember=tid in known)
                     continue
                 # Kept with joints too unsure for stage II to follow it alone: stage I again next frame.
@@ -587,15 +588,10 @@ class HandTracker:
         track.held_angle = track.rotation
         return track.rotation
 
-    def _vote_threshold(self) -> float:
-        """The hand threshold of track()'s vote: TRACK_VOTE_MARGIN under the options' hand_threshold."""
-        return self.options.hand_threshold - TRACK_VOTE_MARGIN
-
-    def _passes_vote(self, score: float, hand: Hand) -> bool:
-        """detect()'s vote on one stage-I box and its hand, at _vote_threshold()."""
-        o = self.options
-        return len(verify_hands([score], [hand.mean_confidence], self._vote_threshold(), o.confidence_weight,
-                                o.min_hand_confidence)) == 1
+    def _passes_vote(self, score: float, hand: Hand, image: np.ndarray) -> bool:
+        """detect()'s vote on one stage-I box and its hand (Hand.box still stage I's box), at track()'s threshold
+        (HandJointDetector.vote_passes)."""
+        return len(self.detector.vote_passes([score], [hand], (image.shape[1], image.shape[0]), tracking=True)) == 1
 
     def _finish(self, hand: Hand, track_id: int, score: float | None, t: float) -> Hand:
         """The Hand as returned: its id, score, the track's handedness, and smoothed joints when smoothing is on."""

@@ -178,6 +178,18 @@ class DetectorOptions:
         None of the three applies to boxes you pass to detect(boxes=...); in track() the vote (at
         tracking.TRACK_VOTE_MARGIN under hand_threshold) decides which stage-I boxes start a track and, on frames
         stage I runs, which tracks go on; in between a track ends below lost_confidence.
+    vote: how stage II confirms stage I's boxes. "linear": the vote above (hand_threshold, confidence_weight,
+        min_hand_confidence). "learned": a logistic regression on the box score, the 21 joint confidences' spread,
+        the box's size, whether it touches the frame edge and how much of it the joints fill
+        (handjoints_trt/vote.py), fitted for the shipped networks (weights/vote.json, benchmarks/fit_vote.py): a
+        box is reported when P(hand) >= vote_threshold. None (the default) = "learned" with the shipped networks
+        and any_angle, else "linear" (the fit holds for those networks only). On model_eval's check frames it
+        takes 34 -> 14 false hands on 300 frames of drawn faces and finds 2 more points of hands held turned, at
+        the same precision elsewhere (benchmarks/RESULTS.md section 31). track() votes at the file's
+        track_threshold (moved with vote_threshold). The Triton pipeline reads with the plain network and keeps
+        the linear vote.
+    vote_threshold: the learned vote's P(hand) threshold, 0..1 (None = the fitted one, vote.json's threshold).
+        Raise it for fewer false hands, lower it for fewer missed ones.
     box_refine: how far Hand.box of a hand stage I found moves from stage I's box towards the tight box of
         stage II's joints, 0..1 (0 = stage I's box as found; 1 = the joints' box for hands whose joints are
         sure). The move scales with the mean joint confidence over BOX_REFINE_RAMP, so a doubtful hand keeps
@@ -333,20 +345,44 @@ class DetectorOptions:
     track_window: int = 192
     # Added in session 29.
     track_hold: bool = True
+    # Added in session 36.
+    vote: str | None = None
+    vote_threshold: float | None = None
 
     def resolved(self) -> "DetectorOptions":
-        """These options with any_angle None decided, as HandJointDetector decides it: True when stage II is the
-        shipped hand network and its direction and aligned networks are shipped beside it (they were made for it
-        and read its crops), else False. Options already decided come back as they are."""
-        if self.any_angle is not None:
-            return self
+        """These options with any_angle and vote None decided, as HandJointDetector decides them. any_angle: True
+        when stage II is the shipped hand network and its direction and aligned networks are shipped beside it
+        (they were made for it and read its crops), else False. vote: "learned" when any_angle is True (as decided)
+        with the shipped localizer, hand and any_angle networks and the learnt vote's file is shipped beside them
+        (it was fitted for them), else "linear". Options already decided come back as they are."""
+        options = self
+        if options.any_angle is None:
+            options = replace(options, any_angle=options._shipped_any_angle())
+        if options.vote is None:
+            options = replace(options, vote="learned" if options._shipped_vote() else "linear")
+        return options
+
+    def _shipped_any_angle(self) -> bool:
         from .models_registry import WEIGHTS_DIR, model_filename, orientation_precision
 
-        shipped_hand = WEIGHTS_DIR / model_filename("hand", self.precision)
         companions = [WEIGHTS_DIR / model_filename("orientation", orientation_precision(self.precision)),
                       WEIGHTS_DIR / model_filename("hand_aligned", self.precision)]
-        ours = self.hand_model is None or Path(self.hand_model).resolve() == shipped_hand.resolve()
-        return replace(self, any_angle=bool(ours and all(p.is_file() for p in companions)))
+        return self._is_shipped(self.hand_model, "hand") and all(p.is_file() for p in companions)
+
+    def _shipped_vote(self) -> bool:
+        """Whether the learnt vote was fitted for these networks: the shipped localizer and hand network read with
+        the shipped any_angle networks, and its file beside them."""
+        from .models_registry import WEIGHTS_DIR
+        from .vote import VOTE_FILENAME
+
+        return (self.any_angle is True and self.orientation_model is None and self.aligned_model is None
+                and self._is_shipped(self.hand_model, "hand") and self._is_shipped(self.localizer_model, "localizer")
+                and (WEIGHTS_DIR / VOTE_FILENAME).is_file())
+
+    def _is_shipped(self, path, stage: str) -> bool:
+        from .models_registry import WEIGHTS_DIR, model_filename
+
+        return path is None or Path(path).resolve() == (WEIGHTS_DIR / model_filename(stage, self.precision)).resolve()
 
     def any_angle_in(self, tracking: bool) -> bool:
         """Whether any_angle's aligned path runs in track() (``tracking``) or in detect() and estimate()."""
@@ -394,6 +430,14 @@ class DetectorOptions:
         for name in ("flip_test", "mirrored", "refind_lost", "track_hold"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.vote not in (None, "learned", "linear"):
+            raise ValueError(f"vote must be None (learned with the shipped networks), 'learned' or 'linear', got "
+                             f"{self.vote!r}")
+        if self.vote_threshold is not None and (not isinstance(self.vote_threshold, (int, float))
+                                                or isinstance(self.vote_threshold, bool)
+                                                or not 0.0 <= self.vote_threshold <= 1.0):
+            raise ValueError(f"vote_threshold must be None (the fitted one) or a probability in 0..1, got "
+                             f"{self.vote_threshold!r}")
         if not (isinstance(self.upright_pass, bool) or self.upright_pass == "track"):
             raise ValueError(f"upright_pass must be True (detect() and track()), 'track' (track() only) or False, "
                              f"got {self.upright_pass!r}")

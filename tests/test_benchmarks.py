@@ -586,33 +586,17 @@ def test_miss_reasons_classify_hand_built_cases():
     truth = np.array([0, 0, 100, 100], np.float32)
     exact, shifted, far = [0, 0, 100, 100], [40, 0, 140, 100], [300, 300, 400, 400]   # IoU 1, 0.43, 0
 
-    def reason(boxes, scores, confidences):
+    def reason(boxes, scores, confirmed):
         return miss_reasons.classify(truth, np.array(boxes, np.float32).reshape(-1, 4), np.array(scores, np.float32),
-                                     np.array(confidences, np.float32), **point)
-
-    point = dict(box_threshold=0.3, floor=0.15, hand_threshold=0.0, weight=0.0)    # the floor alone
+                                     np.array(confirmed, bool), box_threshold=0.3)
 
     assert reason([], [], []) == "not proposed"
-    assert reason([far], [0.9], [0.9]) == "not proposed"
-    assert reason([shifted], [0.9], [0.9]) == "box misfit"
-    assert reason([exact, far], [0.2, 0.9], [0.9, 0.9]) == "score below threshold"
-    assert reason([exact], [0.9], [0.1]) == "dropped by stage II"
-    assert reason([exact, exact], [0.9, 0.4], [0.1, 0.5]) == "found"
-    point = dict(box_threshold=0.3, floor=0.0, hand_threshold=0.37, weight=0.5)    # the vote (the default)
-    assert reason([exact], [0.9], [0.1]) == "found"                 # (0.9 + 0.05) / 1.5 = 0.63: a sure box stays
-    assert reason([exact], [0.35], [0.3]) == "dropped by stage II"  # (0.35 + 0.15) / 1.5 = 0.33
-    assert reason([exact, exact], [0.35, 0.32], [0.3, 0.9]) == "found"
-    traits = miss_reasons.hand_traits(truth, np.array([shifted], np.float32), width=640, height=480)
-    assert traits == ["64-128 px", "at the frame edge", "overlaps another hand"]
-    assert miss_reasons.hand_traits(np.array([200, 200, 220, 230], np.float32), np.zeros((0, 4)), 640, 480) == ["0-32 px"]
-    # The size bins are model_eval's recall-by-size bins (evaluation.SIZE_EDGES_PX), up to 256+ px.
-    assert miss_reasons.hand_traits(np.array([100, 100, 300, 250], np.float32), np.zeros((0, 4)), 640, 480) == ["128-256 px"]
-    assert miss_reasons.hand_traits(np.array([10, 10, 400, 300], np.float32), np.zeros((0, 4)), 640, 480) == ["256+ px"]
-    # Half hidden: at most HIDDEN_JOINTS of the 21 joints visible (covered by another pasted hand or cut off).
-    middle = np.array([200, 200, 300, 300], np.float32)
-    assert miss_reasons.hand_traits(middle, np.zeros((0, 4)), 640, 480, visible_joints=10) == [
-        "64-128 px", "half hidden or more"]
-    assert miss_reasons.hand_traits(middle, np.zeros((0, 4)), 640, 480, visible_joints=11) == ["64-128 px"]
+    assert reason([far], [0.9], [True]) == "not proposed"
+    assert reason([shifted], [0.9], [True]) == "box misfit"
+    assert reason([exact, far], [0.2, 0.9], [True, True]) == "score below threshold"
+    assert reason([exact], [0.9], [False]) == "dropped by stage II"
+    assert reason([exact, exact], [0.9, 0.4], [False, True]) == "found"
+    assert reason([exact, far], [0.9, 0.9], [False, True]) == "dropped by stage II"   # confirmed, but elsewhere
 
 
 def test_miss_reasons_example_tile_centres_the_missed_hand():

@@ -400,19 +400,21 @@ def _recall_and_pck(samples, found_hands) -> tuple[float, float]:
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     """Recall and PCK@0.2 of the shipped (trained) models on generated frames, FP32 and INT8 Q/DQ, with the
-    default operating point and with stage II's check off."""
+    default operating point (the learned vote), with the linear vote and with stage II's check off."""
     if not shipped_models_present(precision):
         pytest.skip(f"the trained {precision} models are not in {WEIGHTS_DIR} yet")
     synthetic = pytest.importorskip("handjoints_trt.data.synthetic", reason="the synthetic generator is absent")
 
     generator = synthetic.SyntheticHands(seed=123)
     samples = [generator.frame(index) for index in range(40)]
-    with HandJointDetector(backend="onnxruntime", precision=precision, hand_threshold=0.0) as detector:
-        unfiltered = [detector.detect(sample.image) for sample in samples]
-    o = DetectorOptions()    # what detect() keeps by default: stage II's vote with stage I
-    kept = [[hands[i] for i in verify_hands([h.score for h in hands], [h.mean_confidence for h in hands],
-                                            o.hand_threshold, o.confidence_weight, o.min_hand_confidence)]
-            for hands in unfiltered]
+    with HandJointDetector(backend="onnxruntime", precision=precision, vote="linear", hand_threshold=0.0) as off:
+        unfiltered = [off.detect(sample.image) for sample in samples]
+    o = DetectorOptions()    # what the linear vote would keep
+    linear = [[hands[i] for i in verify_hands([h.score for h in hands], [h.mean_confidence for h in hands],
+                                              o.hand_threshold, o.confidence_weight, o.min_hand_confidence)]
+              for hands in unfiltered]
+    with HandJointDetector(backend="onnxruntime", precision=precision) as detector:    # the default: learned
+        kept = [detector.detect(sample.image) for sample in samples]
     recall_off, pck_off = _recall_and_pck(samples, unfiltered)
     recall, pck = _recall_and_pck(samples, kept)
     # A regression guard for the shipped models, not their target: on these 40 synthetic frames (70 hands from
@@ -451,9 +453,13 @@ def test_shipped_models_end_to_end_on_synthetic_frames(precision):
     # Session 34 (the aligned network 2 epochs more with synthetic hands weighted up, RESULTS.md section 29): off
     # 52/70 / 52/70, PCK 0.493 / 0.511; with the vote 26/70 (0.371) / 27/70 (0.386), PCK 0.626 / 0.593; the vote's
     # PCK bound rose to 0.58.
+    # Session 36 (the learned vote by default, RESULTS.md section 31; the linear vote's figures as above): with the
+    # learned vote 28/70 (0.400) / 30/70 (0.429), PCK 0.677 / 0.598; the recall bound rose to 0.37.
     # An untrained pair scores 0 and 0. Raise these as the models improve.
     assert recall_off >= 0.70 and pck_off >= 0.48, (recall_off, pck_off)
-    assert recall >= 0.33 and pck >= 0.58, (recall, pck)
+    assert recall >= 0.37 and pck >= 0.58, (recall, pck)
+    linear_recall, linear_pck = _recall_and_pck(samples, linear)
+    assert linear_recall >= 0.33 and linear_pck >= 0.58, (linear_recall, linear_pck)
 
 
 def test_shipped_models_find_hands_in_small_real_photos(hagrid_dir, monkeypatch):

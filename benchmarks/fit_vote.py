@@ -1,0 +1,229 @@
+"""Fit stage II's learnt vote (handjoints_trt/vote.py) to the shipped networks and write weights/vote.json.
+
+    python benchmarks/fit_vote.py [--frames 100 --photos 600 --turned 200 --faces 400] [--check] [--write]
+
+The fit set is fit_box_threshold.py's (composed hagrid_mp val frames at FIT_SIZES and its seed, the last val photos
+whole and turned) plus ``--faces`` drawn hand-free frames with faces (faces_eval.drawn_frames at another seed than
+faces_eval.py's), where every box is false: stage I took real faces for hands at 0.5-0.84 (RESULTS.md section 26).
+Every stage-I candidate at or above the box threshold (DetectorOptions.box_threshold) is read by stage II once, as
+detect() reads it with the default any_angle; a candidate is a hand when its box, refined as detect() refines it,
+overlaps a labelled hand by IoU >= 0.5. A logistic regression on vote.vote_features learns P(hand); its threshold
+is the one with the best F1 pooled over the four sets, as detect() would report (the max_hands best boxes, the vote,
+joint_nms, the refined boxes). track()'s threshold passes as many more fit candidates as the linear vote passes at
+tracking.TRACK_VOTE_MARGIN under its own.
+
+``--check`` also scores model_eval.py's frames (its composed frames, first 500 photos, first 300 turned) and
+faces_eval.py's 300 drawn frames, with the linear default and the learnt vote. ``--write`` writes the vote beside
+the shipped networks (weights/vote.json, with their sha256). Writes fit_vote.json and fit_vote.md into --out.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import faces_eval  # noqa: E402
+import fit_box_threshold as fit  # noqa: E402
+from _common import markdown_table, write_outputs  # noqa: E402
+from model_eval import FRAME_SIZES, composed_frames, shared_data  # noqa: E402
+
+from handjoints_trt import HandJointDetector  # noqa: E402
+from handjoints_trt.engines.cache import sha256_file  # noqa: E402
+from handjoints_trt.evaluation import detection_pr  # noqa: E402
+from handjoints_trt.fileio import atomic_write  # noqa: E402
+from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_path  # noqa: E402
+from handjoints_trt.postprocess import box_iou, joint_nms, refine_boxes  # noqa: E402
+from handjoints_trt.tracking import TRACK_VOTE_MARGIN  # noqa: E402
+from handjoints_trt.types import BOX_REFINE_RAMP, DetectorOptions  # noqa: E402
+from handjoints_trt.vote import VOTE_FILENAME, LearnedVote, fit_logistic, vote_features  # noqa: E402
+
+THRESHOLDS = np.round(np.arange(0.20, 0.701, 0.025), 3)
+FIT_FACES_SEED = faces_eval.DRAWN_SEED + 1     # faces_eval.py's drawn frames are the check set's
+CHECK_PHOTOS, CHECK_TURNED, CHECK_FRAMES, CHECK_FACES = 500, 300, 60, 300   # model_eval.py's and faces_eval.py's
+
+
+class _Frame:
+    """A hand-free frame as collect() takes a sample: its image and no labelled hands."""
+    hands = ()
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+
+
+def drawn_faces(count: int, seed: int):
+    """Drawn hand-free frames with faces, as samples collect() takes."""
+    return (_Frame(image) for _, image, _ in faces_eval.drawn_frames(count, seed))
+
+
+def candidate_table(sets: dict, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Features (M, F) and labels (M,) of every candidate at or above the box threshold in the sets."""
+    features, labels = [], []
+    for c in sets.values():
+        for i in range(len(c)):
+            keep = c.scores[i] >= threshold
+            if not keep.any():
+                continue
+            boxes, points, conf = c.boxes[i][keep], c.keypoints[i][keep], c.joint_confidences[i][keep]
+            features.append(vote_features(c.scores[i][keep], boxes, points, conf, c.frame_sizes[i]))
+            refined = refine_boxes(boxes, points, conf, c.frame_sizes[i], DetectorOptions().box_refine,
+                                   tuple(BOX_REFINE_RAMP))
+            labels.append(box_iou(refined, c.gts[i]).max(axis=1) >= 0.5 if len(c.gts[i]) else np.zeros(len(boxes)))
+    return np.concatenate(features), np.concatenate(labels).astype(np.float64)
+
+
+def operate_learned(c: fit.Candidates, vote: LearnedVote, box_threshold: float, tracking: bool = False):
+    """fit_box_threshold.operate() with the learnt vote: what detect() reports per frame (boxes, scores)."""
+    o = DetectorOptions()
+    boxes, scores = [], []
+    for i in range(len(c)):
+        keep = np.flatnonzero(c.scores[i] >= box_threshold)[:fit.RUNTIME_MAX_HANDS]
+        if len(keep):
+            p = vote.probability(vote_features(c.scores[i][keep], c.boxes[i][keep], c.keypoints[i][keep],
+                                               c.joint_confidences[i][keep], c.frame_sizes[i]))
+            keep = keep[p >= (vote.track_threshold if tracking else vote.threshold)]
+            keep = keep[joint_nms(c.keypoints[i][keep], c.joint_confidences[i][keep], o.joint_nms)]
+        boxes.append(refine_boxes(c.boxes[i][keep], c.keypoints[i][keep], c.joint_confidences[i][keep],
+                                  c.frame_sizes[i], o.box_refine, tuple(BOX_REFINE_RAMP)))
+        scores.append(c.scores[i][keep])
+    return boxes, scores
+
+
+def operate_linear(c: fit.Candidates, margin: float = 0.0):
+    """What detect() reports with the linear vote at the defaults (hand_threshold less ``margin``)."""
+    o = DetectorOptions()
+    return fit.operate(c, o.box_threshold, o.min_hand_confidence, hand_threshold=o.hand_threshold - margin,
+                       weight=o.confidence_weight, refine=o.box_refine, joint_nms=o.joint_nms)
+
+
+def score(sets: dict, rule) -> dict:
+    """Per set recall / precision (faces: boxes reported, all false) and the F1 pooled over all sets."""
+    pooled, per_set = ([], [], []), {}
+    for name, c in sets.items():
+        boxes, scores = rule(c)
+        pr = detection_pr(boxes, scores, c.gts)
+        per_set[name] = {"recall": pr["recall"], "precision": pr["precision"], "reported": int(sum(map(len, boxes)))}
+        for part, values in zip(pooled, (boxes, scores, c.gts)):
+            part += values
+    pr = detection_pr(*pooled)
+    r, p = pr["recall"], pr["precision"]
+    return {"f1": 2 * r * p / (r + p) if r + p else 0.0, "recall": r, "precision": p, "sets": per_set}
+
+
+def with_threshold(vote: LearnedVote, threshold: float, track_threshold: float | None = None) -> LearnedVote:
+    from dataclasses import replace
+
+    return replace(vote, threshold=float(threshold),
+                   track_threshold=float(threshold if track_threshold is None else track_threshold))
+
+
+def passed(sets: dict, rule) -> int:
+    return sum(sum(map(len, rule(c)[0])) for c in sets.values())
+
+
+def track_threshold(sets: dict, vote: LearnedVote, box_threshold: float) -> float:
+    """The learnt vote's threshold that reports as many more fit boxes than at vote.threshold as the linear vote
+    does at TRACK_VOTE_MARGIN under its own."""
+    extra = passed(sets, lambda c: operate_linear(c, TRACK_VOTE_MARGIN)) - passed(sets, operate_linear)
+    base = passed(sets, lambda c: operate_learned(c, vote, box_threshold))
+    for t in np.round(np.arange(vote.threshold, 0.0, -0.005), 3):
+        if passed(sets, lambda c: operate_learned(c, with_threshold(vote, t), box_threshold)) - base >= extra:
+            return float(t)
+    return 0.0
+
+
+def fit_vote(sets: dict, box_threshold: float, models: dict) -> tuple[LearnedVote, list[dict]]:
+    """The regression on the candidates, its threshold by pooled F1 and track()'s; the threshold sweep's rows."""
+    center, scale, weights, bias = fit_logistic(*candidate_table(sets, box_threshold))
+    vote = LearnedVote(tuple(center), tuple(scale), tuple(weights), float(bias), 0.5, 0.5, models)
+    rows = [{"threshold": float(t), **score(sets, lambda c: operate_learned(c, with_threshold(vote, t), box_threshold))}
+            for t in THRESHOLDS]
+    best = max(rows, key=lambda r: r["f1"])
+    vote = with_threshold(vote, best["threshold"])
+    return with_threshold(vote, vote.threshold, track_threshold(sets, vote, box_threshold)), rows
+
+
+def check_sets(detector, records) -> dict:
+    from handjoints_trt.data.compose import turned_sample
+
+    labelled = [r for r in records if r.hands]
+    composed = (composed_frames(size, records).frame(i) for size in FRAME_SIZES for i in range(CHECK_FRAMES))
+    return {"composed": fit.collect(detector, composed),
+            "photos": fit.collect(detector, (r.load() for r in labelled[:CHECK_PHOTOS])),
+            "turned": fit.collect(detector, (turned_sample(r.load(), q) for q in (1, 2, 3)
+                                             for r in labelled[:CHECK_TURNED])),
+            "faces": fit.collect(detector, drawn_faces(CHECK_FACES, faces_eval.DRAWN_SEED))}
+
+
+def rows_of(name: str, result: dict) -> list:
+    cells = []
+    for key, r in result["sets"].items():
+        cells.append(str(r["reported"]) if key == "faces" else f"{r['recall']:.3f} / {r['precision']:.3f}")
+    return [name, f"{result['f1']:.4f}", *cells]
+
+
+def markdown(results: dict, command: str) -> str:
+    vote = results["vote"]
+    lines = [f"# Stage II's learnt vote ({date.today().isoformat()})", "", f"Command: `{command}`", "",
+             f"Threshold P(hand) >= {vote['threshold']:g} (track(): {vote['track_threshold']:g}), fitted by pooled F1.",
+             "Each set: recall / precision at IoU 0.5; faces: hands reported on drawn hand-free frames (all false).", ""]
+    for title, key in (("Fit set", "fit"), ("Check set (model_eval.py's frames, faces_eval.py's drawn faces)", "check")):
+        if key not in results:
+            continue
+        names = list(results[key]["linear"]["sets"])
+        lines += [f"## {title}", "", markdown_table(["vote", "pooled F1", *names],
+                                                    [rows_of("linear (defaults)", results[key]["linear"]),
+                                                     rows_of("learnt", results[key]["learned"])]), ""]
+    lines += ["Weights (standardised features):", "",
+              markdown_table(["feature", "weight"], [[f, f"{w:+.3f}"] for f, w in zip(vote["features"],
+                                                                                       vote["weights"])])]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=100, help="composed fit frames per FIT_SIZES size")
+    parser.add_argument("--photos", type=int, default=600, help="the last N val photos, whole")
+    parser.add_argument("--turned", type=int, default=200, help="the last N val photos turned 90 / 180 / 270")
+    parser.add_argument("--faces", type=int, default=400, help="drawn hand-free frames with faces")
+    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0 = its default)")
+    parser.add_argument("--check", action="store_true", help="also score model_eval.py's and faces_eval.py's frames")
+    parser.add_argument("--write", action="store_true", help=f"write weights/{VOTE_FILENAME} for the shipped networks")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = parser.parse_args(argv)
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(shared_data(), split="val")
+    defaults = DetectorOptions()
+    options = DetectorOptions(box_threshold=float(fit.THRESHOLDS[0]), max_hands=fit.RUNTIME_MAX_HANDS,
+                              min_hand_confidence=0.0, hand_threshold=0.0, threads=args.threads, vote="linear")
+    models = {stage: sha256_file(default_model_path(stage)) for stage in ("localizer", "hand", "hand_aligned",
+                                                                          "orientation")}
+    with HandJointDetector(options=options) as detector:
+        print("collecting the fit set's candidates ...", flush=True)
+        sets = fit.fit_sets(detector, records, args.frames, args.photos, turned=args.turned)
+        sets["faces"] = fit.collect(detector, drawn_faces(args.faces, FIT_FACES_SEED))
+        checks = check_sets(detector, records) if args.check else None
+    vote, rows = fit_vote(sets, defaults.box_threshold, models)
+    results = {"vote": vote.to_dict(), "sweep": rows,
+               "fit": {"linear": score(sets, operate_linear),
+                       "learned": score(sets, lambda c: operate_learned(c, vote, defaults.box_threshold))}}
+    if checks is not None:
+        results["check"] = {"linear": score(checks, operate_linear),
+                            "learned": score(checks, lambda c: operate_learned(c, vote, defaults.box_threshold))}
+    command = " ".join(["python benchmarks/fit_vote.py", *(argv if argv is not None else sys.argv[1:])])
+    results["command"] = command
+    write_outputs(args.out, "fit_vote", results, markdown(results, command))
+    if args.write:
+        import json
+
+        atomic_write(WEIGHTS_DIR / VOTE_FILENAME, json.dumps(vote.to_dict(), indent=1) + "\n")
+        print(f"wrote {WEIGHTS_DIR / VOTE_FILENAME}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
