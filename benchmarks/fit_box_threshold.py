@@ -4,7 +4,8 @@ proposed hand: by a vote, (box score + w x mean joint confidence) / (1 + w) >= h
 session 15: DetectorOptions.confidence_weight = w, hand_threshold), or, as before, by a floor on the mean joint
 confidence alone (min_hand_confidence; the "pairs" table, kept to compare); and how far a found hand's box moves
 towards the box of its joints (DetectorOptions.box_refine, ramped over BOX_REFINE_RAMP; session 16), swept at the
-best vote.
+best vote. Since session 36 the shipped networks vote with the learnt vote (benchmarks/fit_vote.py); this script
+fits the linear one (DetectorOptions.vote "linear": other networks, any_angle off, the Triton pipeline).
 
     python benchmarks/fit_box_threshold.py [--localizer L.onnx --hand H.onnx [--any-angle on --aligned A.onnx]]
         [--frames 40 --photos 300 --turned 0]

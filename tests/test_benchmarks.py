@@ -1258,3 +1258,29 @@ def test_one_given_model_is_used_beside_the_shipped_other(tmp_path):
     models = _common.resolve_models("fp32", localizer=str(candidate))
     assert models["localizer"] == candidate and models["hand"] == WEIGHTS_DIR / "hand.onnx"
     assert _common.resolve_models("fp32")["source"] == "shipped"
+
+
+def test_fit_vote_runs_on_the_shipped_models_and_writes_only_when_asked(tmp_path, hagrid_dir):
+    """fit_vote.py end to end on a few frames: a vote with a weight per feature, a threshold from its sweep, both
+    votes scored on every set; the shipped vote.json untouched without --write."""
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
+    from handjoints_trt.vote import VOTE_FEATURES, VOTE_FILENAME, LearnedVote
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import fit_vote
+
+    shipped = WEIGHTS_DIR / VOTE_FILENAME
+    before = shipped.read_bytes() if shipped.exists() else None
+    assert fit_vote.main(["--frames", "2", "--photos", "8", "--turned", "2", "--faces", "4", "--threads", "1",
+                          "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "fit_vote.json").read_text())
+    vote = LearnedVote.from_dict(results["vote"])
+    assert len(vote.weights) == len(VOTE_FEATURES) and 0 < vote.track_threshold <= vote.threshold
+    best = max(results["sweep"], key=lambda r: r["f1"])
+    assert vote.threshold == best["threshold"]
+    for votes in results["fit"].values():
+        assert set(votes["sets"]) == {"composed", "photos", "turned", "faces"}
+    assert results["fit"]["learned"]["f1"] == pytest.approx(best["f1"])
+    assert "| learnt |" in (tmp_path / "fit_vote.md").read_text()
+    assert (shipped.read_bytes() if shipped.exists() else None) == before

@@ -594,3 +594,17 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500   # the timin
 #       --epochs 4 --ema-decay 0.998 --threads 2
 #   $RS --recipe localizer-overlap-faces-broad --init-from $RUNS/loc_faces_soup.pt --out $RUNS/loc_broad --lr 1e-4 \
 #       --epochs 4 --ema-decay 0.998 --threads 2
+
+# 33. (Session 36) No new networks. Stage II's vote learnt for them: a logistic regression on the box score, the 21
+#     joint confidences, the frame edge, the box's size and fill (handjoints_trt/vote.py), fitted on
+#     fit_box_threshold.py's fit frames plus 400 drawn frames of faces, its threshold by pooled F1; --check scores
+#     model_eval.py's frames and faces_eval.py's drawn faces with both votes (RESULTS section 31,
+#     results/fit_vote.*). --write writes weights/vote.json, the default vote with the shipped networks.
+python benchmarks/fit_vote.py --check --write --threads 2
+tv() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/learned_vote/$out; }
+ten_sets tv
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 2 --examples 40
+/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
+/work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
