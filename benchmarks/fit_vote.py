@@ -14,7 +14,9 @@ tracking.TRACK_VOTE_MARGIN under its own.
 
 ``--check`` also scores model_eval.py's frames (its composed frames, first 500 photos, first 300 turned) and
 faces_eval.py's 300 drawn frames, with the linear default and the learnt vote. ``--write`` writes the vote beside
-the shipped networks (weights/vote.json, with their sha256). Writes fit_vote.json and fit_vote.md into --out.
+the shipped networks (weights/vote.json, with their sha256). Writes fit_vote.json, fit_vote.md and fit_vote.png (both
+votes' thresholds swept: pooled precision against recall, composed recall against hands reported on drawn faces)
+into --out.
 """
 from __future__ import annotations
 
@@ -146,6 +148,55 @@ def fit_vote(sets: dict, box_threshold: float, models: dict) -> tuple[LearnedVot
     return with_threshold(vote, vote.threshold, track_threshold(sets, vote, box_threshold)), rows
 
 
+LINEAR_SWEEP = np.round(np.arange(0.30, 0.601, 0.02), 2)    # the linear vote's hand_threshold, for the picture
+
+
+def sweeps(sets: dict, vote: LearnedVote, box_threshold: float) -> dict:
+    """Both votes swept on the sets: {'learned': rows per THRESHOLDS, 'linear': rows per LINEAR_SWEEP}, each row
+    score()'s with its threshold."""
+    o = DetectorOptions()
+    learned = [{"threshold": float(t), **score(sets, lambda c: operate_learned(c, with_threshold(vote, t),
+                                                                                box_threshold))} for t in THRESHOLDS]
+    linear = [{"threshold": float(t), **score(sets, lambda c: fit.operate(
+        c, o.box_threshold, o.min_hand_confidence, hand_threshold=t, weight=o.confidence_weight, refine=o.box_refine,
+        joint_nms=o.joint_nms))} for t in LINEAR_SWEEP]
+    return {"learned": learned, "linear": linear}
+
+
+def plot(curves: dict, chosen: dict, path: Path) -> None:
+    """Two panels per swept set of frames (fit, check): precision against recall pooled over the hand sets, and
+    composed frames' recall against the hands reported on drawn faces; each vote's threshold swept, the defaults
+    marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(curves), 2, figsize=(11, 4.4 * len(curves)), squeeze=False)
+    styles = {"linear": ("s--", "linear vote: hand_threshold swept"), "learned": ("o-", "learnt vote: P(hand) swept")}
+    for row, (name, sweep) in zip(axes, curves.items()):
+        for vote, rows in sweep.items():
+            style, label = styles[vote]
+            row[0].plot([r["recall"] for r in rows], [r["precision"] for r in rows], style, ms=3, label=label)
+            row[1].plot([r["sets"]["faces"]["reported"] for r in rows], [r["sets"]["composed"]["recall"] for r in rows],
+                        style, ms=3, label=label)
+            point = chosen[name][vote]
+            row[0].plot(point["recall"], point["precision"], "r*" if vote == "learned" else "k*", ms=13)
+            row[1].plot(point["sets"]["faces"]["reported"], point["sets"]["composed"]["recall"],
+                        "r*" if vote == "learned" else "k*", ms=13)
+        row[0].set(xlabel="recall, pooled (IoU 0.5)", ylabel="precision, pooled (drawn faces' hands count false)",
+                   title=f"{name} set: composed frames, photos, turned photos, drawn faces")
+        row[1].set(xlabel="hands reported on drawn hand-free frames of faces (all false)",
+                   ylabel="composed frames' recall", title=f"{name} set: composed recall against faces taken")
+        for ax in row:
+            ax.grid(alpha=0.3)
+            ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("Stage II's vote, linear against learnt (stars: the defaults)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def check_sets(detector, records) -> dict:
     from handjoints_trt.data.compose import turned_sample
 
@@ -214,9 +265,14 @@ def main(argv=None) -> int:
     if checks is not None:
         results["check"] = {"linear": score(checks, operate_linear),
                             "learned": score(checks, lambda c: operate_learned(c, vote, defaults.box_threshold))}
+    curves = {"fit": sweeps(sets, vote, defaults.box_threshold)}
+    if checks is not None:
+        curves["check"] = sweeps(checks, vote, defaults.box_threshold)
+    results["curves"] = curves
     command = " ".join(["python benchmarks/fit_vote.py", *(argv if argv is not None else sys.argv[1:])])
     results["command"] = command
     write_outputs(args.out, "fit_vote", results, markdown(results, command))
+    plot(curves, {name: results[name] for name in curves}, Path(args.out) / "fit_vote.png")
     if args.write:
         import json
 

@@ -1283,4 +1283,7 @@ def test_fit_vote_runs_on_the_shipped_models_and_writes_only_when_asked(tmp_path
         assert set(votes["sets"]) == {"composed", "photos", "turned", "faces"}
     assert results["fit"]["learned"]["f1"] == pytest.approx(best["f1"])
     assert "| learnt |" in (tmp_path / "fit_vote.md").read_text()
+    assert [r["threshold"] for r in results["curves"]["fit"]["learned"]] == [r["threshold"] for r in results["sweep"]]
+    assert len(results["curves"]["fit"]["linear"]) == len(fit_vote.LINEAR_SWEEP)
+    assert (tmp_path / "fit_vote.png").stat().st_size > 10_000
     assert (shipped.read_bytes() if shipped.exists() else None) == before
