@@ -211,7 +211,7 @@ class HandJointDetector:
         self.localizer_backend: Backend | None = None
         self.orientation_backend: Backend | None = None
         self.aligned_backend: Backend | None = None   # any_angle's hand network
-        self.learned_vote: LearnedVote | None = None  # DetectorOptions.vote "learned"; None: the linear vote
+        self._fitted_vote: LearnedVote | None = None  # vote.json as fitted, read once (DetectorOptions.vote)
         localizer_path, hand_path = self._model_paths()
         try:
             self.hand_backend = load_backend(hand_path, self.backend_kind, **self._backend_options())
@@ -219,7 +219,7 @@ class HandJointDetector:
             self._read_models(localizer_path, hand_path)
             if self.options.any_angle:
                 self._load_any_angle()
-            self.learned_vote = self._load_vote()
+            self._fitted_vote = self._load_vote() if self.options.vote == "learned" else None
         except BaseException:
             self.close()
             raise
@@ -252,17 +252,24 @@ class HandJointDetector:
         _expect(self.orientation_backend, "orientation_model", path, "crops", ("direction",))
         self._check_crop_side(self.orientation_backend, "orientation_model", path)
 
-    def _load_vote(self) -> LearnedVote | None:
-        """DetectorOptions.vote "learned": the shipped vote file (refused for other networks, which it was not fitted
-        for), its thresholds moved by vote_threshold; None for the linear vote."""
-        o = self.options
-        if o.vote != "learned":
-            return None
-        if not o._shipped_vote():
+    def _load_vote(self) -> LearnedVote:
+        """The shipped vote file, as fitted; refused for other networks, which it was not fitted for."""
+        if not self.options._shipped_vote():
             raise ValueError("vote='learned' was fitted for the shipped localizer, hand and any_angle networks (with "
                              "any_angle=True); with other networks use vote='linear' (hand_threshold), or fit a vote "
                              "for them with benchmarks/fit_vote.py")
-        vote = load_vote(WEIGHTS_DIR / VOTE_FILENAME)
+        return load_vote(WEIGHTS_DIR / VOTE_FILENAME)
+
+    @property
+    def learned_vote(self) -> LearnedVote | None:
+        """DetectorOptions.vote "learned": the fitted vote with its thresholds moved by vote_threshold (read from
+        the options at each call, which benchmarks swap); None for the linear vote."""
+        o = self.options
+        if o.vote != "learned":
+            return None
+        if self._fitted_vote is None:
+            self._fitted_vote = self._load_vote()
+        vote = self._fitted_vote
         if o.vote_threshold is None:
             return vote
         shift = o.vote_threshold - vote.threshold
@@ -601,26 +608,28 @@ class HandJointDetector:
         o = self.options
         if not len(hands):
             return np.zeros(0, np.int64)
-        if self.learned_vote is None:
+        vote = self.learned_vote
+        if vote is None:
             from .tracking import TRACK_VOTE_MARGIN
 
             threshold = o.hand_threshold - (TRACK_VOTE_MARGIN if tracking else 0.0)
             return verify_hands(box_scores, [h.mean_confidence for h in hands], threshold, o.confidence_weight,
                                 o.min_hand_confidence)
-        return self.learned_vote.passes(box_scores, [h.box for h in hands], [h.keypoints for h in hands],
-                                        [h.confidence for h in hands], frame_size, tracking)
+        return vote.passes(box_scores, [h.box for h in hands], [h.keypoints for h in hands],
+                           [h.confidence for h in hands], frame_size, tracking)
 
     def vote_reachable_boxes(self, box_scores, boxes, frame_size: tuple[int, int],
                              tracking: bool = False) -> np.ndarray:
-        """(N,) bools: the stage-I boxes the vote could still pass if stage II read them surely (REREAD_REACH): the
-        ones worth any_angle's second readings."""
-        if self.learned_vote is None:
+        """(N,) bools: the stage-I boxes worth any_angle's second readings: with the linear vote those it could still
+        pass if stage II read them at REREAD_REACH, with the learnt one those from its reread score (at the linear
+        vote's default reach; boxes and frame_size are for a vote that would weigh them)."""
+        vote = self.learned_vote
+        if vote is None:
             from .tracking import TRACK_VOTE_MARGIN
 
             threshold = self.options.hand_threshold - (TRACK_VOTE_MARGIN if tracking else 0.0)
             return vote_reachable(box_scores, threshold, self.options.confidence_weight)
-        return self.learned_vote.reachable(box_scores, np.asarray(boxes, np.float64).reshape(-1, 4), frame_size,
-                                           REREAD_REACH, tracking)
+        return vote.reachable(box_scores, tracking)
 
     def refine(self, frame: np.ndarray, hands: list[Hand]) -> list[Hand]:
         """The hands with each box moved towards the box of its joints by options.box_refine, the more the surer

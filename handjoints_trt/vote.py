@@ -58,15 +58,19 @@ class LearnedVote:
     """A fitted vote. center, scale, weights: (len(VOTE_FEATURES),) the features' standardisation and the
     regression's weights; bias; threshold: P(hand) at or above which a box is reported (detect()); track_threshold:
     the same in track()'s vote on stage-I frames (lower: there a false track faces the vote again on the next
-    stage-I frame, a missed hand is unseen until then; tracking.TRACK_VOTE_MARGIN for the linear vote); models:
-    {stage: sha256 of the ONNX file} it was fitted with (for the record; the detector uses it with the shipped
-    networks only)."""
+    stage-I frame, a missed hand is unseen until then; tracking.TRACK_VOTE_MARGIN for the linear vote);
+    reread_score, track_reread_score: the stage-I score from which any_angle reads a doubtful box again in detect()
+    and in track() (the linear vote's reach, detector.vote_reachable: a P(hand) reach at confident joints read
+    15-40 % more crops for one more composed hand of 634, benchmarks/RESULTS.md section 31); models: {stage:
+    sha256 of the ONNX file} it was fitted with (the detector uses it with the shipped networks only)."""
     center: tuple[float, ...]
     scale: tuple[float, ...]
     weights: tuple[float, ...]
     bias: float
     threshold: float
     track_threshold: float
+    reread_score: float
+    track_reread_score: float
     models: dict
 
     def probability(self, features: np.ndarray) -> np.ndarray:
@@ -79,20 +83,18 @@ class LearnedVote:
         p = self.probability(vote_features(box_scores, boxes, keypoints, confidence, frame_size))
         return np.flatnonzero(p >= (self.track_threshold if tracking else self.threshold))
 
-    def reachable(self, box_scores, boxes, frame_size, reach: float, tracking: bool = False) -> np.ndarray:
-        """(N,) bools: the boxes that would pass if stage II read all 21 joints at confidence ``reach``, filling the
-        box (any_angle reads only these again; detector.REREAD_REACH)."""
-        b = np.asarray(boxes, np.float64).reshape(-1, 4)
-        corners = np.stack([b[:, :2], b[:, 2:]], axis=1)            # joints spanning the box: log_fill 0
-        keypoints = np.concatenate([corners, np.repeat(b[:, None, :2], 19, axis=1)], axis=1)
-        confidence = np.full((len(b), 21), float(reach))
-        p = self.probability(vote_features(box_scores, b, keypoints, confidence, frame_size))
-        return p >= (self.track_threshold if tracking else self.threshold)
+    def reachable(self, box_scores, tracking: bool = False) -> np.ndarray:
+        """(N,) bools: the stage-I boxes worth any_angle's second readings (score >= reread_score, or
+        track_reread_score with ``tracking``)."""
+        scores = np.asarray(box_scores, np.float64).reshape(-1)
+        return scores >= (self.track_reread_score if tracking else self.reread_score)
 
     def to_dict(self) -> dict:
         return {"format": VOTE_FORMAT, "features": list(VOTE_FEATURES), "center": list(self.center),
                 "scale": list(self.scale), "weights": list(self.weights), "bias": self.bias,
-                "threshold": self.threshold, "track_threshold": self.track_threshold, "models": dict(self.models)}
+                "threshold": self.threshold, "track_threshold": self.track_threshold,
+                "reread_score": self.reread_score, "track_reread_score": self.track_reread_score,
+                "models": dict(self.models)}
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "vote") -> "LearnedVote":
@@ -103,9 +105,14 @@ class LearnedVote:
         vectors = [tuple(float(v) for v in data.get(key, ())) for key in ("center", "scale", "weights")]
         if any(len(v) != n for v in vectors) or min(vectors[1]) <= 0:
             raise ValueError(f"{source}: center, scale and weights must hold {n} numbers each, scale > 0")
-        thresholds = float(data["threshold"]), float(data["track_threshold"])
+        try:
+            thresholds = tuple(float(data[key]) for key in ("threshold", "track_threshold", "reread_score",
+                                                            "track_reread_score"))
+        except KeyError as missing:
+            raise ValueError(f"{source} lacks {missing}; fit it again with benchmarks/fit_vote.py") from None
         if not all(0.0 <= t <= 1.0 for t in thresholds):
-            raise ValueError(f"{source}: threshold and track_threshold must be probabilities in 0..1, got {thresholds}")
+            raise ValueError(f"{source}: threshold, track_threshold, reread_score and track_reread_score must be in "
+                             f"0..1, got {thresholds}")
         return cls(*vectors, float(data["bias"]), *thresholds, dict(data.get("models", {})))
 
 

@@ -31,7 +31,7 @@ def _vote(**changes) -> LearnedVote:
     weights = np.zeros(n)
     weights[VOTE_FEATURES.index("mean_confidence")] = 4.0
     fields = dict(center=(0.0,) * n, scale=(1.0,) * n, weights=tuple(weights), bias=-2.0, threshold=0.5,
-                  track_threshold=0.4, models={})
+                  track_threshold=0.4, reread_score=0.26, track_reread_score=0.215, models={})
     return LearnedVote(**{**fields, **changes})
 
 
@@ -68,7 +68,7 @@ def test_the_regression_learns_a_rule_and_refuses_one_kind_of_label():
         fit_logistic(x, np.ones(400))
 
 
-def test_passes_and_reachable_follow_the_probability():
+def test_passes_follows_the_probability_and_reachable_the_box_score():
     vote = _vote()
     boxes = np.array([[100, 100, 200, 200]] * 3, float)
     points, conf = zip(*(_hand(b, c) for b, c in zip(boxes, (0.9, 0.45, 0.2))))
@@ -76,8 +76,8 @@ def test_passes_and_reachable_follow_the_probability():
     np.testing.assert_allclose(p, 1 / (1 + np.exp(-(4 * np.array([0.9, 0.45, 0.2]) - 2))))
     assert vote.passes([0.5] * 3, boxes, points, conf, (640, 480)).tolist() == [0]              # p >= 0.5
     assert vote.passes([0.5] * 3, boxes, points, conf, (640, 480), tracking=True).tolist() == [0, 1]   # >= 0.4
-    assert vote.reachable([0.5], boxes[:1], (640, 480), reach=0.8).tolist() == [True]
-    assert vote.reachable([0.5], boxes[:1], (640, 480), reach=0.3).tolist() == [False]
+    assert vote.reachable([0.2, 0.22, 0.26, 0.9]).tolist() == [False, False, True, True]
+    assert vote.reachable([0.2, 0.22, 0.26, 0.9], tracking=True).tolist() == [False, True, True, True]
 
 
 def test_the_file_round_trips_and_bad_files_name_the_fix(tmp_path):
@@ -91,10 +91,15 @@ def test_the_file_round_trips_and_bad_files_name_the_fix(tmp_path):
     with pytest.raises(ValueError, match="not a vote file"):
         load_vote(path)
     for change, message in (({"features": ["box_score"]}, "not a vote file of this version"),
-                            ({"weights": [1.0]}, "numbers each"), ({"threshold": 1.5}, "probabilities in 0..1")):
+                            ({"weights": [1.0]}, "numbers each"), ({"threshold": 1.5}, "must be in 0..1")):
         path.write_text(json.dumps({**vote.to_dict(), **change}))
         with pytest.raises(ValueError, match=message):
             load_vote(path)
+    older = vote.to_dict()
+    del older["reread_score"]
+    path.write_text(json.dumps(older))
+    with pytest.raises(ValueError, match="lacks 'reread_score'; fit it again"):
+        load_vote(path)
 
 
 # ----------------------------------------------------------------------------------------------- the options
@@ -196,3 +201,18 @@ def test_the_learnt_vote_takes_fewer_drawn_faces_for_hands_and_keeps_real_hands(
         counts[vote] = false, found
     assert counts["learned"][0] <= counts["linear"][0]
     assert counts["learned"][1] >= counts["linear"][1] - 1 and counts["learned"][1] >= 36, counts
+
+
+@needs_shipped
+def test_options_swapped_on_a_detector_move_its_vote():
+    """Benchmarks swap a detector's options between modes (track_eval.py): the vote follows them."""
+    from dataclasses import replace
+
+    with HandJointDetector(threads=1) as det:
+        fitted = det.learned_vote
+        det.options = replace(det.options, vote_threshold=0.9)
+        assert det.learned_vote.threshold == 0.9
+        det.options = replace(det.options, vote="linear")
+        assert det.learned_vote is None
+        det.options = replace(det.options, vote="learned", vote_threshold=None)
+        assert det.learned_vote == fitted
