@@ -79,7 +79,7 @@ def candidates(detector, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     if not len(boxes):
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, bool)
     size = (image.shape[1], image.shape[0])
-    hands = detector.estimate(image, boxes, scores, reread=detector.vote_reachable_boxes(scores, boxes, size))
+    hands = detector.estimate(image, boxes, scores, reread=detector.worth_rereading(scores))
     confirmed = np.zeros(len(hands), bool)
     confirmed[detector.vote_passes(scores, hands, size)] = True
     refined = np.array([h.box for h in detector.refine(image, hands)], np.float32).reshape(-1, 4)

@@ -445,7 +445,7 @@ class HandJointDetector:
         whose entry is NaN (the tracker's new hands; hand_directions, timed as "orientation"), and the aligned
         hand network reads the crops. reread: None, or (N,) bools: which of those hands any_angle may read again
         when unsure (the quarter-turn recheck, the plain network); detect() and the tracker pass the stage-I boxes
-        whose vote could still pass (vote_reachable)."""
+        worth it (worth_rereading)."""
         image = as_bgr_frame(frame)
         b = as_boxes(boxes, image.shape)
         timings = {"crop": 0.0, "orientation": 0.0, "hands": 0.0, "decode": 0.0}
@@ -594,7 +594,7 @@ class HandJointDetector:
         boxes, scores = self.localize(image, long_side)
         self.last_timings["localizer"] = self.last_timings.get("localizer", 0.0) + (time.perf_counter() - start) * 1e3
         size = (image.shape[1], image.shape[0])
-        hands = self.estimate(image, boxes, scores, reread=self.vote_reachable_boxes(scores, boxes, size))
+        hands = self.estimate(image, boxes, scores, reread=self.worth_rereading(scores))
         if not hands:
             return []
         keep = self.vote_passes(scores, hands, size)
@@ -618,11 +618,10 @@ class HandJointDetector:
         return vote.passes(box_scores, [h.box for h in hands], [h.keypoints for h in hands],
                            [h.confidence for h in hands], frame_size, tracking)
 
-    def vote_reachable_boxes(self, box_scores, boxes, frame_size: tuple[int, int],
-                             tracking: bool = False) -> np.ndarray:
-        """(N,) bools: the stage-I boxes worth any_angle's second readings: with the linear vote those it could still
-        pass if stage II read them at REREAD_REACH, with the learnt one those from its reread score (at the linear
-        vote's default reach; boxes and frame_size are for a vote that would weigh them)."""
+    def worth_rereading(self, box_scores, tracking: bool = False) -> np.ndarray:
+        """(N,) bools: the stage-I boxes (their scores) worth any_angle's second readings: with the linear vote those
+        it could still pass if stage II read them at REREAD_REACH, with the learnt one those from its reread score
+        (the linear vote's reach at the defaults); ``tracking``: at track()'s thresholds."""
         vote = self.learned_vote
         if vote is None:
             from .tracking import TRACK_VOTE_MARGIN

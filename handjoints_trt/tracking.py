@@ -473,10 +473,8 @@ class HandTracker:
         allowed = np.array([upright and self.frame_index >= t.upright_retry for t in followed], bool)
         aligned = self.options.any_angle_in(tracking=True)
         # A box stage I scored is read again when unsure only if the vote could still pass it (as in detect()).
-        size = (image.shape[1], image.shape[0])
-        reread = np.array([score is None or bool(self.detector.vote_reachable_boxes([score], [box], size,
-                                                                                    tracking=True)[0])
-                           for score, box in zip(scores, boxes)], bool)
+        reread = np.array([score is None or bool(self.detector.worth_rereading([score], tracking=True)[0])
+                           for score in scores], bool)
         turns = [self._rotation(t, aligned, self.options.track_hold) for t in followed]
         hands = self.detector.estimate(image, boxes, upright_pass=allowed, aligned=aligned, rotations_deg=turns,
                                        reread=reread)

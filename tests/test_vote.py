@@ -216,3 +216,23 @@ def test_options_swapped_on_a_detector_move_its_vote():
         assert det.learned_vote is None
         det.options = replace(det.options, vote="learned", vote_threshold=None)
         assert det.learned_vote == fitted
+
+
+@needs_shipped
+def test_detect_and_track_read_again_only_boxes_from_the_reread_score(monkeypatch):
+    """With the learnt vote any_angle re-reads the stage-I boxes scoring at least reread_score in detect(), and
+    track_reread_score in track()."""
+    frame, _ = dot_hand_frame((480, 640), [(200, 200, 150), (450, 250, 120), (100, 380, 90)])
+    boxes = np.array([[120, 120, 280, 280], [380, 180, 520, 320], [50, 330, 150, 430]], np.float32)
+    scores = np.array([0.9, 0.24, 0.2], np.float32)
+    with HandJointDetector(threads=1) as det:
+        asked = []
+        real_estimate = det.estimate
+        monkeypatch.setattr(det, "estimate", lambda *a, **k: asked.append(k["reread"]) or real_estimate(*a, **k))
+        monkeypatch.setattr(det, "localize", lambda image, long_side=None: (boxes, scores))
+        det.detect(frame)
+        det.track(frame)
+        vote = det.learned_vote
+    assert vote.reread_score == 0.26 and vote.track_reread_score == 0.215
+    assert asked[0].tolist() == [True, False, False]
+    assert asked[1].tolist() == [True, True, False]
