@@ -112,6 +112,19 @@ def test_detect_vote_flags_reach_the_detector(dot, tmp_path):
     assert len(json.loads((tmp_path / "b" / "hand.json").read_text())["hands"]) == 1
 
 
+def test_learned_vote_flags_reach_the_detector(dot, tmp_path):
+    """--vote learned with other networks than the shipped ones exits 2 naming the fix; --vote linear runs them
+    (the default, auto, picks it)."""
+    proc = run("detect", str(dot["image"]), "--out", str(tmp_path / "a"), *models(dot), "--vote", "learned",
+               check=False)
+    assert proc.returncode == 2 and "vote='linear'" in proc.stderr
+    run("detect", str(dot["image"]), "--out", str(tmp_path / "b"), *models(dot), "--vote", "linear")
+    assert len(json.loads((tmp_path / "b" / "hand.json").read_text())["hands"]) == 1
+    proc = run("detect", str(dot["image"]), "--out", str(tmp_path / "c"), *models(dot), "--vote-threshold", "2",
+               check=False)
+    assert proc.returncode == 2 and "vote_threshold" in proc.stderr
+
+
 def test_detect_box_refine_flag_reaches_the_detector(dot, tmp_path):
     """--box-refine 0 reports stage I's box; the default moves it towards the joints' box; out of range is
     refused by name."""

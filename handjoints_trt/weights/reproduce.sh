@@ -605,6 +605,6 @@ tv() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '
     --out benchmarks/results/learned_vote/$out; }
 ten_sets tv
 python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
-python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 2 --examples 40
+python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --examples 40
 /work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
 /work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
