@@ -325,6 +325,13 @@ def with_camera_noise(frames: list[np.ndarray], sigma: float, rng: np.random.Gen
     return [np.clip(f + rng.normal(0.0, sigma, f.shape), 0, 255).astype(np.uint8) for f in frames]
 
 
+def _number_or_word(value: str):
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
 def parse_settings(spec: str) -> dict:
     """"lost_confidence=0.2,new_hand_interval=2" -> {'lost_confidence': 0.2, 'new_hand_interval': 2}."""
     from handjoints_trt.types import DetectorOptions
@@ -343,6 +350,8 @@ def parse_settings(spec: str) -> dict:
             if value.lower() not in ("true", "false", "1", "0"):
                 raise ValueError(f"--track {spec!r}: {key} takes true or false, got {value!r}")
             out[key] = value.lower() in ("true", "1")
+        elif getattr(defaults, key) is None:   # optional (vote, vote_threshold, nms_nested): none, a number or a word
+            out[key] = None if value.lower() == "none" else _number_or_word(value)
         else:
             out[key] = kind(value)
     return out

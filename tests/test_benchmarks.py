@@ -936,6 +936,9 @@ def test_track_eval_matching_ignores_boxes_on_barely_visible_hands():
     assert track_eval.parse_settings("upright_pass=false") == {"upright_pass": False}
     assert track_eval.parse_settings("upright_pass=True,smoothing=0") == {"upright_pass": True, "smoothing": False}
     assert track_eval.parse_settings("upright_pass=track") == {"upright_pass": "track"}
+    # fields whose default is None take none, a number or a word
+    assert track_eval.parse_settings("vote=linear,vote_threshold=0.4,nms_nested=none") == {
+        "vote": "linear", "vote_threshold": 0.4, "nms_nested": None}
     # any_angle defaults to None (on with the shipped hand network): its words are read all the same
     assert track_eval.parse_settings("any_angle=false,upright_pass=track") == {"any_angle": False,
                                                                                 "upright_pass": "track"}
