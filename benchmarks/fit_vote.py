@@ -231,8 +231,10 @@ def markdown(results: dict, command: str) -> str:
     vote = results["vote"]
     lines = [f"# Stage II's learnt vote ({date.today().isoformat()})", "", f"Command: `{command}`", "",
              f"Threshold P(hand) >= {vote['threshold']:g} (track(): {vote['track_threshold']:g}), fitted by pooled F1.",
-             "Each set: recall / precision at IoU 0.5; faces: hands reported on drawn hand-free frames (all false).", ""]
-    for title, key in (("Fit set", "fit"), ("Check set (model_eval.py's frames, faces_eval.py's drawn faces)", "check")):
+             "Each set: recall / precision at IoU 0.5; faces: hands reported on drawn hand-free frames (all false).",
+             ""]
+    titles = (("Fit set", "fit"), ("Check set (model_eval.py's frames, faces_eval.py's drawn faces)", "check"))
+    for title, key in titles:
         if key not in results:
             continue
         names = list(results[key]["linear"]["sets"])

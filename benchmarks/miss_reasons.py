@@ -206,7 +206,8 @@ def main(argv=None) -> int:
     command = " ".join(["python benchmarks/miss_reasons.py", *(argv if argv is not None else sys.argv[1:])])
     plain = {name: {"reasons": dict(r["reasons"]), "traits": {t: dict(c) for t, c in r["traits"].items()}}
              for name, r in results.items()}
-    write_outputs(args.out, "miss_reasons", {"command": command, "results": plain}, markdown(results, command, detector.options))
+    write_outputs(args.out, "miss_reasons", {"command": command, "results": plain},
+                  markdown(results, command, detector.options))
     if examples:   # a grid of photos: as JPEG a tenth of the PNG's size
         import cv2
 

@@ -251,7 +251,8 @@ def markdown(results: dict) -> str:
              f"Command: `{results['command']}`", "",
              f"Operating point: box_threshold {results['operating_point']['box_threshold']:g}, "
              f"vote {results['operating_point'].get('vote', 'linear')}"
-             f"{_vote_threshold_words(results['operating_point'])}, hand_threshold {results['operating_point'].get('hand_threshold', 0):g}, "
+             f"{_vote_threshold_words(results['operating_point'])}, "
+             f"hand_threshold {results['operating_point'].get('hand_threshold', 0):g}, "
              f"confidence_weight {results['operating_point'].get('confidence_weight', 0):g}, "
              f"min_hand_confidence {results['operating_point']['min_hand_confidence']:g}, "
              f"min_box_size {results['operating_point'].get('min_box_size', 0):g}, "
