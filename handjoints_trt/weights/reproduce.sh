@@ -600,7 +600,7 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500   # the timin
 #     fit_box_threshold.py's fit frames plus 400 drawn frames of faces, its threshold by pooled F1; --check scores
 #     model_eval.py's frames and faces_eval.py's drawn faces with both votes (RESULTS section 31,
 #     results/fit_vote.*). --write writes weights/vote.json, the default vote with the shipped networks.
-python benchmarks/fit_vote.py --check --write --threads 2
+python benchmarks/fit_vote.py --check --write --threads 1
 tv() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
     --out benchmarks/results/learned_vote/$out; }
 ten_sets tv
