@@ -186,9 +186,9 @@ class DetectorOptions:
         and any_angle, else "linear" (the fit holds for those networks only). On model_eval's check frames against
         the linear vote: hands reported on 300 frames of drawn faces 34 -> 21, turned photos' recall +2.3 points
         (precision -1.1), composed frames' recall +0.9 (precision +0.2), upright photos' recall +0.8 (precision
-        -0.5) (benchmarks/RESULTS.md section 31). track() votes at the file's
-        track_threshold (moved with vote_threshold). The Triton pipeline reads with the plain network and keeps
-        the linear vote.
+        -0.5) (benchmarks/RESULTS.md section 31). track() votes at the file's track_threshold (0.05 lower, moved
+        with vote_threshold). The Triton pipeline reads with the plain network and keeps the linear vote. The
+        INT8 models use the vote fitted on the FP32 ones.
     vote_threshold: the learned vote's P(hand) threshold, 0..1 (None = the fitted one, vote.json's threshold).
         Raise it for fewer false hands, lower it for fewer missed ones.
     box_refine: how far Hand.box of a hand stage I found moves from stage I's box towards the tight box of
