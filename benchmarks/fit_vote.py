@@ -83,7 +83,7 @@ def candidate_table(sets: dict, threshold: float) -> tuple[np.ndarray, np.ndarra
     return np.concatenate(features), np.concatenate(labels).astype(np.float64)
 
 
-def operate_learned(c: fit.Candidates, vote: LearnedVote, box_threshold: float, tracking: bool = False):
+def operate_learned(c: fit.Candidates, vote: LearnedVote, box_threshold: float):
     """fit_box_threshold.operate() with the learnt vote: what detect() reports per frame (boxes, scores)."""
     o = DetectorOptions()
     boxes, scores = [], []
@@ -92,7 +92,7 @@ def operate_learned(c: fit.Candidates, vote: LearnedVote, box_threshold: float, 
         if len(keep):
             p = vote.probability(vote_features(c.scores[i][keep], c.boxes[i][keep], c.keypoints[i][keep],
                                                c.joint_confidences[i][keep], c.frame_sizes[i]))
-            keep = keep[p >= (vote.track_threshold if tracking else vote.threshold)]
+            keep = keep[p >= vote.threshold]
             keep = keep[joint_nms(c.keypoints[i][keep], c.joint_confidences[i][keep], o.joint_nms)]
         boxes.append(refine_boxes(c.boxes[i][keep], c.keypoints[i][keep], c.joint_confidences[i][keep],
                                   c.frame_sizes[i], o.box_refine, tuple(BOX_REFINE_RAMP)))
@@ -147,8 +147,7 @@ def fit_vote(sets: dict, box_threshold: float, models: dict) -> tuple[LearnedVot
     center, scale, weights, bias = fit_logistic(*candidate_table(sets, box_threshold))
     reread = [linear_reach_score(margin) for margin in (0.0, TRACK_VOTE_MARGIN)]
     vote = LearnedVote(tuple(center), tuple(scale), tuple(weights), float(bias), 0.5, 0.5, *reread, models)
-    rows = [{"threshold": float(t), **score(sets, lambda c: operate_learned(c, with_threshold(vote, t), box_threshold))}
-            for t in THRESHOLDS]
+    rows = learned_rows(sets, vote, box_threshold)
     best = max(rows, key=lambda r: r["f1"])
     vote = with_threshold(vote, best["threshold"])
     return with_threshold(vote, vote.threshold, track_threshold(vote)), rows
@@ -157,16 +156,18 @@ def fit_vote(sets: dict, box_threshold: float, models: dict) -> tuple[LearnedVot
 LINEAR_SWEEP = np.round(np.arange(0.30, 0.601, 0.02), 2)    # the linear vote's hand_threshold, for the picture
 
 
-def sweeps(sets: dict, vote: LearnedVote, box_threshold: float) -> dict:
-    """Both votes swept on the sets: {'learned': rows per THRESHOLDS, 'linear': rows per LINEAR_SWEEP}, each row
-    score()'s with its threshold."""
+def learned_rows(sets: dict, vote: LearnedVote, box_threshold: float) -> list[dict]:
+    """The learnt vote's threshold swept on the sets: score()'s row per THRESHOLDS, with its threshold."""
+    return [{"threshold": float(t), **score(sets, lambda c: operate_learned(c, with_threshold(vote, t), box_threshold))}
+            for t in THRESHOLDS]
+
+
+def linear_rows(sets: dict) -> list[dict]:
+    """The linear vote's hand_threshold swept on the sets (the other defaults kept): a row per LINEAR_SWEEP."""
     o = DetectorOptions()
-    learned = [{"threshold": float(t), **score(sets, lambda c: operate_learned(c, with_threshold(vote, t),
-                                                                                box_threshold))} for t in THRESHOLDS]
-    linear = [{"threshold": float(t), **score(sets, lambda c: fit.operate(
+    return [{"threshold": float(t), **score(sets, lambda c: fit.operate(
         c, o.box_threshold, o.min_hand_confidence, hand_threshold=t, weight=o.confidence_weight, refine=o.box_refine,
         joint_nms=o.joint_nms))} for t in LINEAR_SWEEP]
-    return {"learned": learned, "linear": linear}
 
 
 def plot(curves: dict, chosen: dict, path: Path) -> None:
@@ -273,9 +274,9 @@ def main(argv=None) -> int:
     if checks is not None:
         results["check"] = {"linear": score(checks, operate_linear),
                             "learned": score(checks, lambda c: operate_learned(c, vote, defaults.box_threshold))}
-    curves = {"fit": sweeps(sets, vote, defaults.box_threshold)}
+    curves = {"fit": {"learned": rows, "linear": linear_rows(sets)}}
     if checks is not None:
-        curves["check"] = sweeps(checks, vote, defaults.box_threshold)
+        curves["check"] = {"learned": learned_rows(checks, vote, defaults.box_threshold), "linear": linear_rows(checks)}
     results["curves"] = curves
     command = " ".join(["python benchmarks/fit_vote.py", *(argv if argv is not None else sys.argv[1:])])
     results["command"] = command
