@@ -164,9 +164,10 @@ def vote_words(options) -> str:
             f"{options.confidence_weight:g}, min_hand_confidence {options.min_hand_confidence:g})")
 
 
-def markdown(results: dict, command: str, results_vote) -> str:
+def markdown(results: dict, command: str, options) -> str:
+    """The report; ``options``: the DetectorOptions the vote came from."""
     lines = [f"# Why hands are missed ({date.today().isoformat()})", "", f"Command: `{command}`", "",
-             f"Operating point: box_threshold {BOX_THRESHOLD}, {vote_words(results_vote)}, box_refine "
+             f"Operating point: box_threshold {BOX_THRESHOLD}, {vote_words(options)}, box_refine "
              f"{BOX_REFINE}; joint_nms off (at its default {JOINT_NMS:g} it only drops a second skeleton on a hand "
              f"already found)", ""]
     for name, result in results.items():
