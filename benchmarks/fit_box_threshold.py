@@ -109,20 +109,26 @@ def collect(detector, samples) -> Candidates:
 
 def operate(c: Candidates, threshold: float, floor: float = 0.0, max_hands: int = RUNTIME_MAX_HANDS,
             hand_threshold: float = 0.0, weight: float = 0.0, refine: float = 0.0, ramp=BOX_REFINE_RAMP,
-            joint_nms: float = 0.0):
+            joint_nms: float = 0.0, vote=None):
     """What detect() reports per frame at an operating point: boxes scoring >= threshold, the max_hands best
     of them, those stage II confirms (postprocess.verify_hands: the vote at hand_threshold with weight, and
     the floor on the mean joint confidence), less a hand found twice (postprocess.joint_nms at ``joint_nms``, 0 =
     off), each moved towards its joints' box by ``refine`` over ``ramp`` (postprocess.refine_boxes; both need the
     candidates' joints). The sweeps leave joint_nms off: it acts after the vote, on a few second skeletons of a hand
     already found (benchmarks/RESULTS.md section 19). Nor does it replay DetectorOptions.retry_scale's second look
-    (section 20), taken only on frames where this gives no hand. Returns (boxes, scores) lists."""
+    (section 20), taken only on frames where this gives no hand. ``vote``: a vote.LearnedVote confirms the hands
+    instead (at its threshold; the candidates' joints needed). Returns (boxes, scores) lists."""
     boxes, scores = [], []
     for i, (b, s, conf) in enumerate(zip(c.boxes, c.scores, c.confidences)):
+        if (refine or joint_nms or vote is not None) and c.keypoints[i] is None:
+            raise ValueError("refine, joint_nms > 0 or a learnt vote needs candidates collected with their joints "
+                             "(collect())")
         keep = np.flatnonzero(s >= threshold)[:max_hands]     # scores are best first (decode_boxes)
-        keep = keep[verify_hands(s[keep], conf[keep], hand_threshold, weight, floor)]
-        if (refine or joint_nms) and c.keypoints[i] is None:
-            raise ValueError("refine or joint_nms > 0 needs candidates collected with their joints (collect())")
+        if vote is None:
+            keep = keep[verify_hands(s[keep], conf[keep], hand_threshold, weight, floor)]
+        elif len(keep):
+            keep = keep[vote.passes(s[keep], b[keep], c.keypoints[i][keep], c.joint_confidences[i][keep],
+                                    c.frame_sizes[i])]
         if joint_nms:
             keep = keep[one_per_hand(c.keypoints[i][keep], c.joint_confidences[i][keep], joint_nms)]
         kept = b[keep]

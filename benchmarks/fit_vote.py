@@ -38,7 +38,7 @@ from handjoints_trt.engines.cache import sha256_file  # noqa: E402
 from handjoints_trt.evaluation import detection_pr  # noqa: E402
 from handjoints_trt.fileio import atomic_write  # noqa: E402
 from handjoints_trt.models_registry import WEIGHTS_DIR, default_model_path  # noqa: E402
-from handjoints_trt.postprocess import box_iou, joint_nms, refine_boxes  # noqa: E402
+from handjoints_trt.postprocess import box_iou, refine_boxes  # noqa: E402
 from handjoints_trt.tracking import TRACK_VOTE_MARGIN  # noqa: E402
 from handjoints_trt.types import BOX_REFINE_RAMP, DetectorOptions  # noqa: E402
 from handjoints_trt.vote import VOTE_FILENAME, LearnedVote, fit_logistic, vote_features  # noqa: E402
@@ -86,18 +86,7 @@ def candidate_table(sets: dict, threshold: float) -> tuple[np.ndarray, np.ndarra
 def operate_learned(c: fit.Candidates, vote: LearnedVote, box_threshold: float):
     """fit_box_threshold.operate() with the learnt vote: what detect() reports per frame (boxes, scores)."""
     o = DetectorOptions()
-    boxes, scores = [], []
-    for i in range(len(c)):
-        keep = np.flatnonzero(c.scores[i] >= box_threshold)[:fit.RUNTIME_MAX_HANDS]
-        if len(keep):
-            p = vote.probability(vote_features(c.scores[i][keep], c.boxes[i][keep], c.keypoints[i][keep],
-                                               c.joint_confidences[i][keep], c.frame_sizes[i]))
-            keep = keep[p >= vote.threshold]
-            keep = keep[joint_nms(c.keypoints[i][keep], c.joint_confidences[i][keep], o.joint_nms)]
-        boxes.append(refine_boxes(c.boxes[i][keep], c.keypoints[i][keep], c.joint_confidences[i][keep],
-                                  c.frame_sizes[i], o.box_refine, tuple(BOX_REFINE_RAMP)))
-        scores.append(c.scores[i][keep])
-    return boxes, scores
+    return fit.operate(c, box_threshold, refine=o.box_refine, joint_nms=o.joint_nms, vote=vote)
 
 
 def operate_linear(c: fit.Candidates, margin: float = 0.0):

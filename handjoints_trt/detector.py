@@ -610,11 +610,8 @@ class HandJointDetector:
             return np.zeros(0, np.int64)
         vote = self.learned_vote
         if vote is None:
-            from .tracking import TRACK_VOTE_MARGIN
-
-            threshold = o.hand_threshold - (TRACK_VOTE_MARGIN if tracking else 0.0)
-            return verify_hands(box_scores, [h.mean_confidence for h in hands], threshold, o.confidence_weight,
-                                o.min_hand_confidence)
+            return verify_hands(box_scores, [h.mean_confidence for h in hands], self._linear_threshold(tracking),
+                                o.confidence_weight, o.min_hand_confidence)
         return vote.passes(box_scores, [h.box for h in hands], [h.keypoints for h in hands],
                            [h.confidence for h in hands], frame_size, tracking)
 
@@ -624,11 +621,14 @@ class HandJointDetector:
         (the linear vote's reach at the defaults); ``tracking``: at track()'s thresholds."""
         vote = self.learned_vote
         if vote is None:
-            from .tracking import TRACK_VOTE_MARGIN
-
-            threshold = self.options.hand_threshold - (TRACK_VOTE_MARGIN if tracking else 0.0)
-            return vote_reachable(box_scores, threshold, self.options.confidence_weight)
+            return vote_reachable(box_scores, self._linear_threshold(tracking), self.options.confidence_weight)
         return vote.reachable(box_scores, tracking)
+
+    def _linear_threshold(self, tracking: bool) -> float:
+        """The linear vote's hand_threshold, tracking.TRACK_VOTE_MARGIN lower in track()."""
+        from .tracking import TRACK_VOTE_MARGIN
+
+        return self.options.hand_threshold - (TRACK_VOTE_MARGIN if tracking else 0.0)
 
     def refine(self, frame: np.ndarray, hands: list[Hand]) -> list[Hand]:
         """The hands with each box moved towards the box of its joints by options.box_refine, the more the surer
