@@ -89,7 +89,8 @@ def _search(args, manifest: dict) -> list[str]:
         size = tuple(int(v) for v in meta["input_size"].split("x"))
         frames = ComposedFrames(val, seed=int(manifest["source"]["seed"]) + 1)
         evaluate = q.localizer_evaluator(frames, size, args.search_size, start=max(args.val, 0))
-        admissible = q.localizer_precision_check(args.model, evaluate.val_set, args.max_precision_drop)
+        admissible = q.localizer_precision_check(args.model, evaluate.val_set, args.max_precision_drop,
+                                                 pr=evaluate.pr)
     result = q.search_mixed_precision(args.model, manifest, evaluate, args.max_drop, args.method,
                                       admissible=admissible)
     print(f"search on {result.count}: FP32 {result.fp32:.4f}; everything quantized, drop (points) by percentile: "

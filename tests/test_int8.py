@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -357,6 +358,34 @@ def test_localizer_gate_checks_precision_on_the_shipped_models():
     val_set = quantize.localizer_val_set(frames, size, 12)
     assert quantize.localizer_precision_check(fp32, val_set, 0.0)(fp32)
     assert not quantize.localizer_precision_check(fp32, val_set, -0.001)(fp32)
+
+
+def test_localizer_search_runs_each_model_once(tmp_path, monkeypatch):
+    """The mixed-precision search scores a candidate's recall and checks its precision on the same frames: one run
+    of the frames per model content serves both (the shipped FP32 / INT8 localizers, 8 composed val frames), and the
+    cached figures are those of a run of its own."""
+    _need_hagrid()
+    from handjoints_trt.data.compose import ComposedFrames
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.export.onnx_export import read_metadata
+    from handjoints_trt.models_registry import WEIGHTS_DIR, model_filename
+
+    fp32, int8 = (WEIGHTS_DIR / model_filename("localizer", precision) for precision in ("fp32", "int8"))
+    if not (fp32.is_file() and int8.is_file()):
+        pytest.skip("the shipped FP32 / INT8 localizers are absent")
+    size = tuple(int(v) for v in read_metadata(fp32)["input_size"].split("x"))
+    val_set = quantize.localizer_val_set(ComposedFrames(load_hagrid_mp(HAGRID, "val"), seed=5), size, 8)
+    real, runs = quantize.localizer_pr, []
+    monkeypatch.setattr(quantize, "localizer_pr", lambda path, *a, **k: runs.append(Path(path).name) or
+                        real(path, *a, **k))
+    pr = quantize.localizer_scorer(*val_set)
+    admissible = quantize.localizer_precision_check(fp32, val_set, 100.0, pr=pr)
+    assert admissible(fp32) and admissible(int8)
+    copy = tmp_path / "candidate.onnx"   # the search writes every candidate to one temporary path
+    copy.write_bytes(int8.read_bytes())
+    assert pr(copy)["recall"] == pr(int8)["recall"] == real(int8, *val_set)["recall"]
+    assert pr(fp32) == real(fp32, *val_set)
+    assert runs == [fp32.name, int8.name]
 
 
 # ------------------------------------------------------------------------------------------- mixed precision

@@ -18,6 +18,7 @@ explicitly and needs no cache.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import statistics
@@ -889,23 +890,41 @@ def localizer_evaluator(frames, input_size: tuple[int, int], count: int = 64, st
     """evaluate(path) -> recall at IoU 0.5 on composed frames [start, start + count): the localizer's metric
     for :func:`search_mixed_precision`."""
     inputs, boxes = localizer_val_set(frames, input_size, count, start)
+    pr = localizer_scorer(inputs, boxes)
 
     def evaluate(path) -> float:
-        return float(localizer_pr(path, inputs, boxes)["recall"])
+        return float(pr(path)["recall"])
 
-    evaluate.count, evaluate.val_set = len(inputs), (inputs, boxes)
+    evaluate.count, evaluate.val_set, evaluate.pr = len(inputs), (inputs, boxes), pr
     return evaluate
 
 
-def localizer_precision_check(fp32: str | Path, val_set: tuple, max_drop_points: float = MAX_DROP_POINTS):
+def localizer_scorer(inputs: list, gt_boxes: list, iou: float = 0.5):
+    """pr(path) -> :func:`localizer_pr`'s dict on (inputs, gt_boxes), run once per model content (sha256 of the
+    file): the mixed-precision search scores each candidate's recall (:func:`localizer_evaluator`) and checks its
+    precision (:func:`localizer_precision_check`) on the same frames, so one run serves both."""
+    cache: dict[str, dict] = {}
+
+    def pr(path) -> dict:
+        key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        if key not in cache:
+            cache[key] = localizer_pr(path, inputs, gt_boxes, iou)
+        return cache[key]
+
+    return pr
+
+
+def localizer_precision_check(fp32: str | Path, val_set: tuple, max_drop_points: float = MAX_DROP_POINTS,
+                              pr=None):
     """admissible(path) -> bool for :func:`search_mixed_precision`: the quantized localizer at ``path`` loses at most
     ``max_drop_points`` of precision at IoU 0.5 against ``fp32`` on ``val_set`` ((inputs, boxes), e.g. a
-    :func:`localizer_evaluator`'s ``val_set``)."""
-    inputs, boxes = val_set
-    reference = float(localizer_pr(fp32, inputs, boxes)["precision"])
+    :func:`localizer_evaluator`'s ``val_set``). pr: a :func:`localizer_scorer` on that set (the evaluator's ``pr``),
+    so that a model the search has scored is not run again; None: a scorer of its own."""
+    pr = pr or localizer_scorer(*val_set)
+    reference = float(pr(fp32)["precision"])
 
     def admissible(path) -> bool:
-        return (reference - float(localizer_pr(path, inputs, boxes)["precision"])) * 100 <= max_drop_points
+        return (reference - float(pr(path)["precision"])) * 100 <= max_drop_points
 
     admissible.reason = f"loses more than {max_drop_points:g} points of precision"
     return admissible
