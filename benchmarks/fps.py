@@ -13,7 +13,9 @@ per-frame work, each stage timed on its own:
              detector.estimate: with DetectorOptions.any_angle (the default since session 22) also the
              direction network and the second readings of unsure hands (their crops and decoding included);
   decode   = heatmaps -> joints in frame pixels and confidences;
-  total    = the whole call; FPS = 1000 / median total.
+  total    = the whole call; FPS = 1000 / median total;
+  stage-II crops = the crops the hand networks read per frame: N, more where any_angle reads an unsure hand again
+             (up to five readings a hand; generated cartoon hands often are, real ones seldom: RESULTS.md section 3).
 Stage II runs on the N ground-truth boxes of the generated frame, not on what the localizer found, so the
 hand count is exact whatever the weights (untrained models find nothing, or rubbish). GPU backends
 synchronise before infer returns (TensorRT synchronises its stream; PyTorch's outputs are copied to NumPy,
@@ -111,15 +113,17 @@ def time_frame(detector, image: np.ndarray, boxes: np.ndarray, warmup: int, iter
     as stage II; the crops and the decoding from its last_timings)."""
     names = ("localizer", "crop", "stage1", "stage2", "decode", "total")
     samples = {n: [] for n in names}
-    found = []
+    found, crops = [], []
     for i in range(warmup + iters):
         t0 = time.perf_counter()
         found_boxes, _ = detector.localize(image)
         t1 = time.perf_counter()
+        before = detector.crops_read
         detector.estimate(image, boxes)
         t2 = time.perf_counter()
         if i < warmup:
             continue
+        crops.append(detector.crops_read - before)
         timing = detector.last_timings
         stage2 = timing["orientation"] + timing["hands"]
         for name, value in zip(names, ((t1 - t0) * 1e3, timing["crop"], (t1 - t0) * 1e3 + timing["crop"], stage2,
@@ -129,6 +133,7 @@ def time_frame(detector, image: np.ndarray, boxes: np.ndarray, warmup: int, iter
     out = {n: C.stats(s) for n, s in samples.items()}
     out["fps"] = C.fps(out["total"]["median"])
     out["localizer_found_mean"] = float(np.mean(found)) if found else 0.0
+    out["crops_mean"] = float(np.mean(crops)) if crops else 0.0
     return out
 
 
@@ -141,7 +146,8 @@ def run_table(detector, resolutions, hands_list, args, frames: dict) -> list[dic
             rows.append({"dataset": name, "frame": [w, h], "hands": n,
                          "localizer_input": list(detector.localizer_input_size((w, h))), **result})
             print(f"  {name:10s} {w}x{h} hands={n:2d}: stage I {result['stage1']['median']:6.1f} ms, "
-                  f"stage II {result['stage2']['median']:6.1f} ms, total {result['total']['median']:6.1f} ms "
+                  f"stage II {result['stage2']['median']:6.1f} ms ({result['crops_mean']:.1f} crops), "
+                  f"total {result['total']['median']:6.1f} ms "
                   f"-> {result['fps']:6.1f} FPS", flush=True)
     return rows
 
@@ -236,20 +242,21 @@ def paper_row(w: int, h: int):
 
 def table_markdown(rows: list[dict]) -> str:
     """Table VI layout, ours (median ms) beside the paper's RTX 2080 (PyTorch) figures."""
-    header = ["dataset", "frame", "hands", "stage I (ms)", "(localizer + crop)", "MSFF 1-3 (ms)", "decode (ms)",
-              "total (ms) median / p95", "FPS", "paper stage I", "paper MSFF 1-3", "paper FPS"]
+    header = ["dataset", "frame", "hands", "stage I (ms)", "(localizer + crop)", "MSFF 1-3 (ms)", "stage-II crops",
+              "decode (ms)", "total (ms) median / p95", "FPS", "paper stage I", "paper MSFF 1-3", "paper FPS"]
     body = []
     for r in rows:
         w, h = r["frame"]
         p1, p2, pf = paper_row(w, h) if r["hands"] == 1 else (None, None, None)
         body.append([r["dataset"], f"{w}x{h}", r["hands"], r["stage1"]["median"],
                      f"{r['localizer']['median']:.1f} + {r['crop']['median']:.1f}", r["stage2"]["median"],
+                     f"{r.get('crops_mean', float('nan')):.1f}",
                      r["decode"]["median"], f"{r['total']['median']:.1f} / {r['total']['p95']:.1f}", r["fps"],
                      p1, p2, pf])
     one = [r for r in rows if r["hands"] == 1]
     if one:
         body.append(["average", "", 1, float(np.mean([r["stage1"]["median"] for r in one])), "",
-                     float(np.mean([r["stage2"]["median"] for r in one])),
+                     float(np.mean([r["stage2"]["median"] for r in one])), "",
                      float(np.mean([r["decode"]["median"] for r in one])), "",
                      float(np.mean([r["fps"] for r in one])), *PAPER_AVERAGE])
     return C.markdown_table(header, body)

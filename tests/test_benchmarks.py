@@ -52,6 +52,10 @@ def _png_ok(path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ fps.py
+# any_angle's readings of one unsure hand: the first, three quarter turns (detector.RECHECK_TURNS), the plain network
+_READINGS_PER_HAND = 5
+
+
 def test_fps_quick_writes_all_resolutions(tmp_path, untrained_cache):
     proc = _run("fps.py", ["--quick", "--allow-untrained", "--threads", "1", "--out", str(tmp_path)],
                 untrained_cache)
@@ -79,6 +83,7 @@ def test_fps_quick_writes_all_resolutions(tmp_path, untrained_cache):
     for w, h in RESOLUTIONS:
         assert f"| {w}x{h} | 1 |" in table
     assert "paper FPS" in table and "| 37 |" in table     # the paper's RHD FPS stands beside ours
+    assert "| stage-II crops |" in table and all(1 <= r["crops_mean"] <= _READINGS_PER_HAND for r in rows)
 
 
 def test_fps_stream_frame_holds_hands_the_detector_finds():
@@ -109,6 +114,8 @@ def test_fps_hands_count_is_exact(tmp_path, untrained_cache, monkeypatch):
                         str(tmp_path)], untrained_cache, monkeypatch)
     rows = report["backends"][0]["table"]
     assert {r["hands"] for r in rows} == {3}
+    # the table counts stage II's crops: each hand read once, and an unsure one again (_READINGS_PER_HAND at most)
+    assert all(3 <= r["crops_mean"] <= 3 * _READINGS_PER_HAND for r in rows)
     for w, h in RESOLUTIONS:
         image, boxes = _common.synthetic_frame(w, h, 3)
         assert image.shape == (h, w, 3) and boxes.shape == (3, 4)
