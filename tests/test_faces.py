@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from handjoints_trt.data.compose import ComposeConfig, ComposedFrames
-from handjoints_trt.data.faces import add_faces, draw_face
+from handjoints_trt.data.faces import PALM_JOINTS, TILE, add_faces, draw_face, face_tile, skin_patch
 from handjoints_trt.data.sample import HandLabel, Record
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,6 +73,63 @@ def test_composed_frames_draw_faces_only_when_asked(tmp_path):
         ComposeConfig(p_faces=1.5)
     with pytest.raises(ValueError, match="max_faces"):
         ComposeConfig(max_faces=0)
+
+
+def _textured(shape=(200, 240)) -> np.ndarray:
+    """A photo-like image: a smooth skin tone with fine texture (stripes), so a patch's texture can be seen."""
+    image = np.zeros((*shape, 3), np.float32)
+    image[:] = (90, 130, 190)
+    image[::2] *= 0.7                                  # every other row darker: texture at the pixel scale
+    return image.astype(np.uint8)
+
+
+def test_skin_patch_is_the_palm_resized_and_none_when_too_small():
+    image = _textured()
+    keypoints = np.full((21, 2), 5.0, np.float32)       # fingers far off: only the palm's joints count
+    keypoints[list(PALM_JOINTS)] = [(40, 60), (140, 60), (40, 160), (140, 160), (90, 60), (90, 160)]
+    patch = skin_patch(image, keypoints)
+    # the palm's box (40..140, 60..160) shrunk to 0.7 around its centre: 55..125, 75..145
+    expected = cv2.resize(image[75:145, 55:125], (TILE, TILE), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    assert patch.shape == (TILE, TILE, 3) and patch.dtype == np.float32
+    np.testing.assert_array_equal(patch, expected)
+    small = keypoints.copy()
+    small[list(PALM_JOINTS)] = [(40, 60), (50, 60), (40, 70), (50, 70), (45, 60), (45, 70)]   # a 10 px palm
+    assert skin_patch(image, small) is None
+
+
+def test_a_face_in_real_skin_takes_its_colour_and_texture():
+    """face_tile(rng, skin): the face takes the patch's mean colour and its texture; the flat face has neither."""
+    stripes = _textured((TILE, TILE)).astype(np.float32)
+    tile, alpha = face_tile(np.random.default_rng(4), stripes)
+    flat, _ = face_tile(np.random.default_rng(4))
+    face = alpha > 0.99
+    rows = np.arange(TILE)[:, None].repeat(TILE, 1)
+    # the stripes show through: even rows darker than odd ones on the face (the flat face's noise averages out)
+    contrast = [t[face & (rows % 2 == 0)].mean() / t[face & (rows % 2 == 1)].mean() for t in (tile, flat)]
+    assert contrast[0] < 0.85 and abs(contrast[1] - 1) < 0.05
+    # the skin's colour: with two plain patches (the same drawing otherwise), the pixels that differ are the skin's,
+    # and they take each patch's colour (less the drawing's shading)
+    tones = [np.array(tone, np.float32) for tone in ((80, 120, 200), (160, 170, 120))]
+    tiles = [face_tile(np.random.default_rng(4), np.broadcast_to(tone, (TILE, TILE, 3)).copy())[0] for tone in tones]
+    skin = np.abs(tiles[0].astype(int) - tiles[1].astype(int)).sum(axis=2) > 30
+    assert skin.mean() > 0.1
+    for drawn, tone in zip(tiles, tones):
+        np.testing.assert_allclose(np.median(drawn[skin], axis=0), tone, rtol=0.2)
+    again, _ = face_tile(np.random.default_rng(4), stripes)
+    np.testing.assert_array_equal(tile, again)
+
+
+def test_composed_frames_take_real_skin_only_when_asked(tmp_path):
+    """p_real_skin 0 leaves the frames with faces as they were; 1 gives the faces the skin of the records' palms."""
+    records = _records(tmp_path)
+    faces = dict(p_empty=1.0, p_synthetic=0.0, p_faces=1.0)
+    flat = ComposedFrames(records, ComposeConfig(**faces), seed=5).frame(0)
+    zero = ComposedFrames(records, ComposeConfig(**faces, p_real_skin=0.0), seed=5).frame(0)
+    real = ComposedFrames(records, ComposeConfig(**faces, p_real_skin=1.0), seed=5).frame(0)
+    np.testing.assert_array_equal(flat.image, zero.image)
+    assert real.hands == [] and not np.array_equal(flat.image, real.image)
+    with pytest.raises(ValueError, match="p_real_skin"):
+        ComposeConfig(p_real_skin=-0.1)
 
 
 def test_face_crops_box_the_face_and_train_empty_maps():
@@ -161,6 +218,25 @@ def test_faces_eval_runs_on_drawn_faces_with_the_shipped_models(tmp_path):
     assert "| drawn faces | handjoints_trt |" in (tmp_path / "faces_eval.md").read_text()
     if row["taken_for_hands"]:
         assert cv2.imread(str(tmp_path / "faces_eval.jpg")) is not None
+
+
+def test_faces_eval_drawn_faces_in_real_skin(tmp_path):
+    """--drawn-skin: drawn faces in the skin of hagrid_mp val palms, a set of its own, scored like the drawn one."""
+    import faces_eval
+    from handjoints_trt.models_registry import shipped_models_present
+
+    from conftest import HAGRID
+
+    if not shipped_models_present("fp32") or not HAGRID.is_dir():
+        pytest.skip("needs the shipped models and ../shared/data/hagrid_mp")
+    assert faces_eval.main(["--drawn", "3", "--drawn-skin", "3", "--threads", "1", "--vote", "linear", "--data",
+                            str(HAGRID), "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "faces_eval.json").read_text())["rows"]
+    assert [r["set"] for r in rows] == ["drawn faces", "drawn faces, real skin"]
+    assert all(r["faces"] >= 3 for r in rows)
+    (_, skin_image, _), = faces_eval.drawn_frames(1, faces_eval.DRAWN_SKIN_SEED, skins=faces_eval.val_skins(HAGRID))
+    (_, flat_image, _), = faces_eval.drawn_frames(1, faces_eval.DRAWN_SKIN_SEED)
+    assert not np.array_equal(skin_image, flat_image)     # the same frame's faces, now in real skin
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])

@@ -75,6 +75,8 @@ class ComposeConfig:
     p_faces: probability that a background (of a cut-out or hand-free frame) gets 1..max_faces drawn faces
         (data.faces) before the hands are pasted over it, their heads face_height_frac (log-uniform) of the
         frame's shorter side: faces are not hands (session 31: stage I took real faces for hands).
+    p_real_skin: probability that a drawn face takes the skin of a real hand: the palm of a random source record
+        (faces.skin_patch), its colour and texture; else a flat drawn tone (session 37).
     """
 
     frame_sizes: tuple[tuple[int, int], ...] = ((320, 320), (368, 368), (640, 480), (1280, 720),
@@ -105,6 +107,7 @@ class ComposeConfig:
     p_faces: float = 0.0
     max_faces: int = 2
     face_height_frac: tuple[float, float] = (0.08, 0.6)
+    p_real_skin: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.frame_sizes or any(len(s) != 2 or int(s[0]) < 8 or int(s[1]) < 8 for s in self.frame_sizes):
@@ -114,7 +117,7 @@ class ComposeConfig:
             raise ValueError(f"ComposeConfig.max_hands must be >= 1, got {self.max_hands} "
                              "(use p_empty for hand-free frames)")
         for name in ("p_empty", "p_synthetic", "p_photo", "p_photo_turn", "p_upright", "p_flip", "p_blur", "max_iou",
-                     "p_faces"):
+                     "p_faces", "p_real_skin"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"ComposeConfig.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.p_empty + self.p_synthetic + self.p_photo > 1.0:
@@ -418,6 +421,20 @@ class ComposedFrames:
     def __getitem__(self, index: int) -> Sample:
         return self.frame(index)
 
+    def _real_skin(self, rng: np.random.Generator) -> np.ndarray | None:
+        """A drawn face's skin (ComposeConfig.p_real_skin): the palm of a random source hand, or None (a flat tone)
+        when the draw says so or that hand's palm joints are not all labelled."""
+        from .faces import PALM_JOINTS, skin_patch
+
+        if rng.random() >= self.config.p_real_skin:
+            return None
+        r, h = self.sources[int(rng.integers(len(self.sources)))]
+        sample = self.records[r].load()
+        hand = sample.hands[h]
+        if not np.asarray(hand.visible)[list(PALM_JOINTS)].all():
+            return None
+        return skin_patch(sample.image, hand.keypoints)
+
     def frame(self, index: int) -> Sample:
         """Sample (H, W, 3) uint8 BGR at a size from config.frame_sizes, with its pasted hands' labels."""
         if index < 0:
@@ -436,7 +453,8 @@ class ComposedFrames:
         if cfg.p_faces > 0 and rng.random() < cfg.p_faces:
             from .faces import add_faces
 
-            add_faces(rng, image, int(rng.integers(1, cfg.max_faces + 1)), cfg.face_height_frac)
+            add_faces(rng, image, int(rng.integers(1, cfg.max_faces + 1)), cfg.face_height_frac,
+                      skins=self._real_skin if cfg.p_real_skin > 0 else None)
         source = f"composed:seed={self.seed}:index={index}"
         if kind < cfg.p_empty:
             return Sample(image, [], source)

@@ -10,6 +10,11 @@ the image through its silhouette's feathered mask.
 
 draw_face(rng, image, centre, height) draws one face in place; add_faces(rng, image, count, ...) draws several at
 random places and sizes and returns their boxes (x0, y0, x1, y1), frame pixels.
+
+Real skin (session 37): drawn in one flat tone, a face was taken for a hand on 6 % of faces_eval's drawn faces but on
+7 of 40 real ones. With the skin of a real hand photo laid over the drawing (skin_patch: the palm of a hagrid_mp
+crop; face_tile(rng, skin=...)), today's networks take 10 % of the same drawn faces: real skin is part of what makes
+a face look like a hand to them, so the localizer's faces can carry it (ComposeConfig.p_real_skin).
 """
 from __future__ import annotations
 
@@ -103,12 +108,48 @@ def _extras(rng, tile, cx, ey, rx, ry, shift, hair) -> None:
         cv2.line(tile, (int(cx + shift - gap * 0.4), int(ey)), (int(cx + shift + gap * 0.4), int(ey)), frame, 2)
 
 
-def face_tile(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+# The palm's joints (wrist, thumb CMC, the four fingers' knuckles): their box, shrunk to this share around its centre,
+# is skin with no finger edge in it on most hagrid_mp crops.
+PALM_JOINTS = (0, 1, 5, 9, 13, 17)
+PALM_SHRINK = 0.7
+MIN_SKIN_SIDE = 12   # px: a smaller palm gives no skin patch (a blur, not texture)
+
+
+def skin_patch(image: np.ndarray, keypoints: np.ndarray) -> np.ndarray | None:
+    """A TILE x TILE float32 BGR patch of real skin: the palm of the hand whose 21 ``keypoints`` (frame pixels) lie in
+    ``image`` (H, W, 3) uint8 BGR, resized; None when the palm is under MIN_SKIN_SIDE pixels."""
+    palm = np.asarray(keypoints, np.float32)[list(PALM_JOINTS)]
+    lo, hi = palm.min(axis=0), palm.max(axis=0)
+    centre, half = (lo + hi) / 2, (hi - lo) / 2 * PALM_SHRINK
+    h, w = image.shape[:2]
+    x0, y0 = np.clip(np.floor(centre - half), 0, [w, h]).astype(int)
+    x1, y1 = np.clip(np.ceil(centre + half), 0, [w, h]).astype(int)
+    if min(x1 - x0, y1 - y0) < MIN_SKIN_SIDE:
+        return None
+    return cv2.resize(image[y0:y1, x0:x1], (TILE, TILE), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+
+def face_tile(rng: np.random.Generator, skin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One face on a TILE x TILE tile: (image (T, T, 3) uint8 BGR, mask (T, T) float32 0..1, feathered); the head's
-    top is at about 0.12 T and its chin at 0.67 T, centred left-right."""
+    top is at about 0.12 T and its chin at 0.67 T, centred left-right. skin: a skin_patch; the face then takes its
+    mean colour, and the whole tile its texture (the patch over its mean, so the drawing's shading and features stay);
+    None: a random flat skin tone (random_skin_color)."""
     tile = np.zeros((TILE, TILE, 3), np.uint8)
     mask = np.zeros((TILE, TILE), np.uint8)
-    skin = random_skin_color(rng)
+    if skin is None:
+        tone = random_skin_color(rng)
+    else:
+        tone = np.asarray(skin, np.float32).reshape(-1, 3).mean(axis=0)
+    tile, alpha = _drawn_face(rng, tile, mask, tone)
+    if skin is not None:
+        texture = np.asarray(skin, np.float32) / np.maximum(tone, 1.0)
+        tile = np.clip(tile * texture, 0, 255).astype(np.uint8)
+    return tile, alpha
+
+
+def _drawn_face(rng: np.random.Generator, tile: np.ndarray, mask: np.ndarray,
+                skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """face_tile's drawing in the flat skin tone ``skin`` (3,) BGR: (tile, feathered mask)."""
     hair = HAIR_BGR[int(rng.integers(len(HAIR_BGR)))] * rng.uniform(0.8, 1.2)
     cx, top = TILE / 2, TILE * 0.12
     ry = TILE * rng.uniform(0.26, 0.29)
@@ -146,11 +187,11 @@ def face_tile(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 def draw_face(rng: np.random.Generator, image: np.ndarray, centre: tuple[float, float], height: float,
-              angle_deg: float = 0.0) -> np.ndarray:
+              angle_deg: float = 0.0, skin: np.ndarray | None = None) -> np.ndarray:
     """Draw one face in ``image`` (H, W, 3) uint8 BGR, in place: the head (crown to chin) ``height`` pixels tall,
-    centred at ``centre`` (x, y), turned ``angle_deg``. Returns its box (4,) float32 x0, y0, x1, y1, head only,
-    clipped to the image."""
-    tile, alpha = face_tile(rng)
+    centred at ``centre`` (x, y), turned ``angle_deg``, its skin ``skin`` (face_tile). Returns its box (4,) float32
+    x0, y0, x1, y1, head only, clipped to the image."""
+    tile, alpha = face_tile(rng, skin)
     scale = height / (TILE * 0.56)
     head_centre = np.array([TILE / 2, TILE * 0.4])
     m = cv2.getRotationMatrix2D((float(head_centre[0]), float(head_centre[1])), float(angle_deg), float(scale))
@@ -165,14 +206,17 @@ def draw_face(rng: np.random.Generator, image: np.ndarray, centre: tuple[float, 
 
 
 def add_faces(rng: np.random.Generator, image: np.ndarray, count: int,
-              height_frac: tuple[float, float] = (0.08, 0.6), max_angle_deg: float = 25.0) -> list[np.ndarray]:
+              height_frac: tuple[float, float] = (0.08, 0.6), max_angle_deg: float = 25.0,
+              skins=None) -> list[np.ndarray]:
     """Draw ``count`` faces at random places in ``image`` (in place), each head log-uniform in ``height_frac`` of
-    the image's shorter side, turned up to ``max_angle_deg`` either way. Returns their boxes."""
+    the image's shorter side, turned up to ``max_angle_deg`` either way. skins: None (flat tones), or a callable
+    ``skins(rng) -> skin_patch or None`` asked once per face. Returns their boxes."""
     h, w = image.shape[:2]
     low, high = (np.log(f * min(w, h)) for f in height_frac)
     boxes = []
     for _ in range(count):
         height = float(np.exp(rng.uniform(low, high)))
         centre = (rng.uniform(0, w), rng.uniform(0, h))
-        boxes.append(draw_face(rng, image, centre, height, rng.uniform(-max_angle_deg, max_angle_deg)))
+        angle = rng.uniform(-max_angle_deg, max_angle_deg)
+        boxes.append(draw_face(rng, image, centre, height, angle, None if skins is None else skins(rng)))
     return boxes

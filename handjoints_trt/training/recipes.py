@@ -189,6 +189,9 @@ RECIPES: dict[str, dict] = {
     "localizer-overlap-faces": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.4}),
     # Milder: faces on 15 % of those frames (at 0.4 three epochs cost the composed frames 1.5-5.7 points of recall).
     "localizer-overlap-faces-mild": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.15}),
+    # Faces on 20 % of those frames, 80 % of them with the skin of a real hand's palm (faces.skin_patch; session 37):
+    # today's networks take drawn faces with real skin for hands nearly twice as often as flat-toned ones.
+    "localizer-overlap-faces-skin": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.2, "p_real_skin": 0.8}),
     # The shipped localizer's recipe with centre peaks about half as wide (targets.center_radius; 0.15 of a hand's
     # longer side before): with wide peaks the focal loss barely penalises high scores between two overlapping
     # hands, and overlapping hands are half the composed frames' misses (session 35).
