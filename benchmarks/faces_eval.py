@@ -64,9 +64,9 @@ def drawn_frames(count: int, seed: int = DRAWN_SEED, size: tuple[int, int] = (64
         yield f"drawn {index}", image, np.array(boxes, np.float32).reshape(-1, 4)
 
 
-def val_skins(data: Path | None = None):
-    """add_faces' skins(rng): the palm of a random labelled hagrid_mp val photo (data.faces.skin_patch), or None
-    (a flat tone) where the palm is too small."""
+def palm_skins(data: Path | None = None, split: str = "val"):
+    """add_faces' skins(rng): the palm of a random labelled hagrid_mp photo of ``split`` (data.faces.skin_patch), or
+    None (a flat tone) where the palm is too small. The val split here; fit_vote.py fits on the train split's."""
     from handjoints_trt.data.faces import skin_patch
     from handjoints_trt.data.loaders import load_hagrid_mp
 
@@ -74,7 +74,7 @@ def val_skins(data: Path | None = None):
         from model_eval import shared_data
 
         data = shared_data()
-    records = [r for r in load_hagrid_mp(data, split="val") if r.hands]
+    records = [r for r in load_hagrid_mp(data, split=split) if r.hands]
 
     def skins(rng: np.random.Generator):
         sample = records[int(rng.integers(len(records)))].load()
@@ -196,7 +196,7 @@ def main(argv=None) -> int:
         except MediaPipeMissing as exc:
             print(exc, file=sys.stderr)
             return 2
-    skins = val_skins(args.data) if args.drawn_skin else None
+    skins = palm_skins(args.data) if args.drawn_skin else None
     sets = ([("drawn faces", lambda: drawn_frames(args.drawn))] if args.drawn else []) + \
            ([("drawn faces, real skin", lambda: drawn_frames(args.drawn_skin, DRAWN_SKIN_SEED, skins=skins))]
             if args.drawn_skin else []) + \

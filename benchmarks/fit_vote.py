@@ -1,18 +1,21 @@
 """Fit stage II's learnt vote (handjoints_trt/vote.py) to the shipped networks and write weights/vote.json.
 
-    python benchmarks/fit_vote.py [--frames 100 --photos 600 --turned 200 --faces 400] [--check] [--write]
+    python benchmarks/fit_vote.py [--frames 100 --photos 600 --turned 200 --faces 400 --skin-faces 400] [--check]
+        [--write]
 
 The fit set is fit_box_threshold.py's (composed hagrid_mp val frames at FIT_SIZES and its seed, the last val photos
 whole and turned) plus ``--faces`` drawn hand-free frames with faces (faces_eval.drawn_frames at another seed than
-faces_eval.py's), where every box is false: stage I took real faces for hands at 0.5-0.84 (RESULTS.md section 26).
+faces_eval.py's), where every box is false: stage I took real faces for hands at 0.5-0.84 (RESULTS.md section 26),
+and ``--skin-faces`` more whose faces carry the skin of hagrid_mp train palms (faces_eval.palm_skins; session 37:
+the networks take those for hands more often, as they do real faces).
 Every stage-I candidate at or above the box threshold (DetectorOptions.box_threshold) is read by stage II once, as
 detect() reads it with the default any_angle; a candidate is a hand when its box, refined as detect() refines it,
 overlaps a labelled hand by IoU >= 0.5. A logistic regression on vote.vote_features learns P(hand); its threshold
-is the one with the best F1 pooled over the four sets, as detect() would report (the max_hands best boxes, the vote,
+is the one with the best F1 pooled over the sets, as detect() would report (the max_hands best boxes, the vote,
 joint_nms, the refined boxes). track()'s threshold is LEARNED_TRACK_MARGIN under it.
 
 ``--check`` also scores model_eval.py's frames (its composed frames, first 500 photos, first 300 turned) and
-faces_eval.py's 300 drawn frames, with the linear default and the learnt vote. ``--write`` writes the vote beside
+faces_eval.py's 300 drawn frames, flat and in real skin (val palms), with the linear default and the learnt vote. ``--write`` writes the vote beside
 the shipped networks (weights/vote.json, with their sha256). Writes fit_vote.json, fit_vote.md and fit_vote.png (both
 votes' thresholds swept: pooled precision against recall, composed recall against hands reported on drawn faces)
 into --out.
@@ -51,6 +54,7 @@ THRESHOLDS = np.round(np.arange(0.20, 0.701, 0.025), 3)
 # against -0.34.
 LEARNED_TRACK_MARGIN = 0.05
 FIT_FACES_SEED = faces_eval.DRAWN_SEED + 1     # faces_eval.py's drawn frames are the check set's
+FIT_SKIN_FACES_SEED = faces_eval.DRAWN_SKIN_SEED + 1
 CHECK_PHOTOS, CHECK_TURNED, CHECK_FRAMES, CHECK_FACES = 500, 300, 60, 300   # model_eval.py's and faces_eval.py's
 
 
@@ -62,9 +66,9 @@ class _Frame:
         self.image = image
 
 
-def drawn_faces(count: int, seed: int):
-    """Drawn hand-free frames with faces, as samples collect() takes."""
-    return (_Frame(image) for _, image, _ in faces_eval.drawn_frames(count, seed))
+def drawn_faces(count: int, seed: int, skins=None):
+    """Drawn hand-free frames with faces (skins: faces_eval.palm_skins, or None for flat tones), as collect() takes."""
+    return (_Frame(image) for _, image, _ in faces_eval.drawn_frames(count, seed, skins=skins))
 
 
 def candidate_table(sets: dict, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -202,13 +206,15 @@ def check_sets(detector, records) -> dict:
             "photos": fit.collect(detector, (r.load() for r in labelled[:CHECK_PHOTOS])),
             "turned": fit.collect(detector, (turned_sample(r.load(), q) for q in (1, 2, 3)
                                              for r in labelled[:CHECK_TURNED])),
-            "faces": fit.collect(detector, drawn_faces(CHECK_FACES, faces_eval.DRAWN_SEED))}
+            "faces": fit.collect(detector, drawn_faces(CHECK_FACES, faces_eval.DRAWN_SEED)),
+            "skin faces": fit.collect(detector, drawn_faces(CHECK_FACES, faces_eval.DRAWN_SKIN_SEED,
+                                                            faces_eval.palm_skins(shared_data(), "val")))}
 
 
 def rows_of(name: str, result: dict) -> list:
     cells = []
     for key, r in result["sets"].items():
-        cells.append(str(r["reported"]) if key == "faces" else f"{r['recall']:.3f} / {r['precision']:.3f}")
+        cells.append(str(r["reported"]) if key.endswith("faces") else f"{r['recall']:.3f} / {r['precision']:.3f}")
     return [name, f"{result['f1']:.4f}", *cells]
 
 
@@ -216,7 +222,8 @@ def markdown(results: dict, command: str) -> str:
     vote = results["vote"]
     lines = [f"# Stage II's learnt vote ({date.today().isoformat()})", "", f"Command: `{command}`", "",
              f"Threshold P(hand) >= {vote['threshold']:g} (track(): {vote['track_threshold']:g}), fitted by pooled F1.",
-             "Each set: recall / precision at IoU 0.5; faces: hands reported on drawn hand-free frames (all false).",
+             "Each set: recall / precision at IoU 0.5; faces, skin faces: hands reported on drawn hand-free frames "
+             "(all false; skin faces: in the skin of real palms, hagrid_mp train for the fit, val for the check).",
              ""]
     titles = (("Fit set", "fit"), ("Check set (model_eval.py's frames, faces_eval.py's drawn faces)", "check"))
     for title, key in titles:
@@ -238,6 +245,8 @@ def main(argv=None) -> int:
     parser.add_argument("--photos", type=int, default=600, help="the last N val photos, whole")
     parser.add_argument("--turned", type=int, default=200, help="the last N val photos turned 90 / 180 / 270")
     parser.add_argument("--faces", type=int, default=400, help="drawn hand-free frames with faces")
+    parser.add_argument("--skin-faces", type=int, default=400,
+                        help="drawn hand-free frames with faces in real skin (hagrid_mp train palms; 0 = none)")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0 = its default)")
     parser.add_argument("--check", action="store_true", help="also score model_eval.py's and faces_eval.py's frames")
     parser.add_argument("--write", action="store_true", help=f"write weights/{VOTE_FILENAME} for the shipped networks")
@@ -255,6 +264,9 @@ def main(argv=None) -> int:
         print("collecting the fit set's candidates ...", flush=True)
         sets = fit.fit_sets(detector, records, args.frames, args.photos, turned=args.turned)
         sets["faces"] = fit.collect(detector, drawn_faces(args.faces, FIT_FACES_SEED))
+        if args.skin_faces:
+            sets["skin faces"] = fit.collect(detector, drawn_faces(args.skin_faces, FIT_SKIN_FACES_SEED,
+                                                                   faces_eval.palm_skins(shared_data(), "train")))
         checks = check_sets(detector, records) if args.check else None
     vote, rows = fit_vote(sets, defaults.box_threshold, models)
     results = {"vote": vote.to_dict(), "sweep": rows,

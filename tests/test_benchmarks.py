@@ -1282,15 +1282,15 @@ def test_fit_vote_runs_on_the_shipped_models_and_writes_only_when_asked(tmp_path
 
     shipped = WEIGHTS_DIR / VOTE_FILENAME
     before = shipped.read_bytes() if shipped.exists() else None
-    assert fit_vote.main(["--frames", "2", "--photos", "8", "--turned", "2", "--faces", "4", "--threads", "1",
-                          "--out", str(tmp_path)]) == 0
+    assert fit_vote.main(["--frames", "2", "--photos", "8", "--turned", "2", "--faces", "4", "--skin-faces", "3",
+                          "--threads", "1", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "fit_vote.json").read_text())
     vote = LearnedVote.from_dict(results["vote"])
     assert len(vote.weights) == len(VOTE_FEATURES) and 0 < vote.track_threshold <= vote.threshold
     best = max(results["sweep"], key=lambda r: r["f1"])
     assert vote.threshold == best["threshold"]
     for votes in results["fit"].values():
-        assert set(votes["sets"]) == {"composed", "photos", "turned", "faces"}
+        assert set(votes["sets"]) == {"composed", "photos", "turned", "faces", "skin faces"}
     assert results["fit"]["learned"]["f1"] == pytest.approx(best["f1"])
     assert "| learnt |" in (tmp_path / "fit_vote.md").read_text()
     assert [r["threshold"] for r in results["curves"]["fit"]["learned"]] == [r["threshold"] for r in results["sweep"]]

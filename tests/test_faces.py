@@ -234,7 +234,7 @@ def test_faces_eval_drawn_faces_in_real_skin(tmp_path):
     rows = json.loads((tmp_path / "faces_eval.json").read_text())["rows"]
     assert [r["set"] for r in rows] == ["drawn faces", "drawn faces, real skin"]
     assert all(r["faces"] >= 3 for r in rows)
-    (_, skin_image, _), = faces_eval.drawn_frames(1, faces_eval.DRAWN_SKIN_SEED, skins=faces_eval.val_skins(HAGRID))
+    (_, skin_image, _), = faces_eval.drawn_frames(1, faces_eval.DRAWN_SKIN_SEED, skins=faces_eval.palm_skins(HAGRID))
     (_, flat_image, _), = faces_eval.drawn_frames(1, faces_eval.DRAWN_SKIN_SEED)
     assert not np.array_equal(skin_image, flat_image)     # the same frame's faces, now in real skin
 

@@ -608,3 +608,29 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --examples 40
 /work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
 /work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
+
+# 34. (Session 37) A new localizer: the shipped one fine-tuned 4 epochs on frames whose drawn faces carry the skin of
+#     real hands' palms (ComposeConfig.p_real_skin 0.8, faces on 20 % of the frames; faces.skin_patch), its weight
+#     average kept (17 min, two threads). Today's networks took 12 % of such faces for hands, 6 % of flat-toned ones
+#     (faces_eval.py --drawn-skin, new). Then its INT8 file, the vote fitted again for the new set, and the figures
+#     (RESULTS section 33; the localizer screened against the shipped one with the linear vote in a runs/ script).
+$RS --recipe localizer-overlap-faces-skin --init-from $RUNS/loc_faces_soup.pt --out $RUNS/loc_skin --lr 1e-4 \
+    --epochs 4 --ema-decay 0.998 --threads 2
+handjoints interpolate $RUNS/loc_faces_soup.pt $RUNS/loc_skin/last.pt --average --alpha 1.0 \
+    --out $RUNS/loc_skin_ema.pt                   # committed: the run's weight average, without optimizer state
+handjoints export $RUNS/loc_skin_ema.pt --out "$WEIGHTS/localizer.onnx"
+python calibration/calibrate.py --model "$WEIGHTS/localizer.onnx" --manifest "$RUNS/localizer.manifest.json" \
+    --out "$WEIGHTS/localizer.int8.onnx" --val 200 --search --search-size 100 --on-fail raise \
+    --report benchmarks/results/localizer_int8_gate.json --search-report benchmarks/results/localizer_int8_search.json
+python benchmarks/fit_vote.py --check --write --threads 1
+ts() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/skin_faces/$out; }
+ten_sets ts
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --examples 40
+/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --drawn-skin 300 --photos /work/face_photos --peer \
+    --threads 1
+/work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
+/work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
+/work/mp_venv/bin/python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --peer --threads 1
+python benchmarks/fps.py
