@@ -12,9 +12,9 @@ draw_face(rng, image, centre, height) draws one face in place; add_faces(rng, im
 random places and sizes and returns their boxes (x0, y0, x1, y1), frame pixels.
 
 Real skin (session 37): drawn in one flat tone, a face was taken for a hand on 6 % of faces_eval's drawn faces but on
-7 of 40 real ones. With the skin of a real hand photo laid over the drawing (skin_patch: the palm of a hagrid_mp
-crop; face_tile(rng, skin=...)), today's networks take 10 % of the same drawn faces: real skin is part of what makes
-a face look like a hand to them, so the localizer's faces can carry it (ComposeConfig.p_real_skin).
+7 of 40 real ones. With the skin of a real hand photo laid over the drawing (skin_patch: the palm of a hagrid_mp crop;
+face_tile(rng, skin=...)), session 36's networks took 10 % of the same drawn faces: real skin is part of what makes a
+face look like a hand to them, so the localizer's faces can carry it (ComposeConfig.p_real_skin).
 """
 from __future__ import annotations
 

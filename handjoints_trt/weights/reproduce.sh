@@ -611,7 +611,7 @@ python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --example
 
 # 34. (Session 37) A new localizer: the shipped one fine-tuned 4 epochs on frames whose drawn faces carry the skin of
 #     real hands' palms (ComposeConfig.p_real_skin 0.8, faces on 20 % of the frames; faces.skin_patch), its weight
-#     average kept (17 min, two threads). Today's networks took 12 % of such faces for hands, 6 % of flat-toned ones
+#     average kept (17 min, two threads). Session 36's networks took 12 % of such faces for hands, 6 % of flat ones
 #     (faces_eval.py --drawn-skin, new). Then its INT8 file, the vote fitted again for the new set, and the figures
 #     (RESULTS section 33; the localizer screened against the shipped one with the linear vote in a runs/ script).
 $RS --recipe localizer-overlap-faces-skin --init-from $RUNS/loc_faces_soup.pt --out $RUNS/loc_skin --lr 1e-4 \
