@@ -16,9 +16,9 @@ joint_nms, the refined boxes). track()'s threshold is LEARNED_TRACK_MARGIN under
 
 ``--check`` also scores model_eval.py's frames (its composed frames, first 500 photos, first 300 turned) and
 faces_eval.py's 300 drawn frames, flat and in real skin (val palms), with the linear default and the learnt vote.
-``--write`` writes the vote beside the shipped networks (weights/vote.json, with their sha256). Writes fit_vote.json, fit_vote.md and fit_vote.png (both
-votes' thresholds swept: pooled precision against recall, composed recall against hands reported on drawn faces)
-into --out.
+``--write`` writes the vote beside the shipped networks (weights/vote.json, with their sha256). Writes fit_vote.json,
+fit_vote.md and fit_vote.png (both votes' thresholds swept: pooled precision against recall, composed recall against
+hands reported on drawn faces) into --out.
 """
 from __future__ import annotations
 
