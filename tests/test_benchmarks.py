@@ -660,8 +660,8 @@ def test_miss_reasons_runs_on_the_shipped_models(tmp_path, hagrid_dir):
 
 
 def test_joint_nms_sweep_runs_on_the_shipped_models(tmp_path, hagrid_dir):
-    """joint_nms.py end to end: on the first 20 val photos (photo 18 has one hand found twice, tests/test_detector.py)
-    the default distance reports one hand fewer than off and finds as many."""
+    """joint_nms.py end to end: on the first 20 val photos (photos 11 and 18 have one hand found twice with session
+    37's localizer, tests/test_detector.py) the default distance reports two hands fewer than off and finds as many."""
     from handjoints_trt.models_registry import shipped_models_present
 
     if not shipped_models_present("fp32"):
@@ -674,7 +674,7 @@ def test_joint_nms_sweep_runs_on_the_shipped_models(tmp_path, hagrid_dir):
     results = json.loads((tmp_path / "joint_nms.json").read_text())["results"]
     rows = {(r["rank"], r["distance"]): r["photos"] for r in results["check set (model_eval.py's frames)"]["rows"]}
     off, on = rows[("confidence", 0.0)], rows[("confidence", 0.15)]
-    assert on["reported"] == off["reported"] - 1 and on["recall"] == off["recall"]
+    assert on["reported"] == off["reported"] - 2 and on["recall"] == off["recall"]
     assert on["precision"] > off["precision"]
     assert "| confidence | 0.15 |" in (tmp_path / "joint_nms.md").read_text()
 

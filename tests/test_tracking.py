@@ -487,20 +487,20 @@ def test_tracked_boxes_are_refined_as_detect_refines_them(dots):
 
 def test_a_hand_followed_twice_is_followed_once(hagrid_dir):
     """A real val photo on which stage I boxes one hand twice (tests/test_detector.py's joint_nms photo): track()
-    with joint_nms off follows it as two tracks on the same fingers; by default the younger track ends, frame
-    after frame, and the one hand keeps one id. track_window off: its windows find the one hand's box for both
-    tracks, which merges them on the third frame even without joint_nms."""
+    with joint_nms off starts two tracks on the same fingers; by default the younger track ends, frame after frame,
+    and the one hand keeps one id. track_window off. With session 37's localizer the two tracks merge on the third
+    frame even without joint_nms; session 36's pair kept both for four frames on photo 18."""
     from handjoints_trt.data.loaders import load_hagrid_mp
     from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
 
     if not shipped_models_present("fp32"):
         pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
-    photo = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][18].load().image
+    photo = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][11].load().image
     ids = {}
     for distance in (0.0, 0.15):
         with HandJointDetector(backend="onnxruntime", threads=1, joint_nms=distance, track_window=0) as detector:
             ids[distance] = [[h.track_id for h in detector.track(photo)] for _ in range(4)]
-    assert ids[0.0] == [[0, 1]] * 4, ids
+    assert len(ids[0.0][0]) == 2 and len(ids[0.0][1]) == 2, ids      # two tracks on one hand without joint_nms
     assert ids[0.15] == [[0]] * 4, ids
 
 
