@@ -634,3 +634,8 @@ python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --example
 /work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
 /work/mp_venv/bin/python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --peer --threads 1
 python benchmarks/fps.py
+#     Tried, not shipped (CSV in checkpoints/loc_skin_cam): the new localizer 3 epochs more with the camera light and
+#     noise of localizer-camera (its heavy-noise recall had fallen 0.840 -> 0.765), screened with the linear vote in
+#     a runs/ script: real photos' recall 0.978 -> 0.966, faces taken as before the skin fine-tune.
+#   $RS --recipe localizer-overlap-faces-skin-camera --init-from $RUNS/loc_skin_ema.pt --out $RUNS/loc_skin_cam \
+#       --lr 5e-5 --epochs 3 --ema-decay 0.998 --threads 1
