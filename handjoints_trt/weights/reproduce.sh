@@ -639,3 +639,8 @@ python benchmarks/fps.py
 #     a runs/ script: real photos' recall 0.978 -> 0.966, faces taken as before the skin fine-tune.
 #   $RS --recipe localizer-overlap-faces-skin-camera --init-from $RUNS/loc_skin_ema.pt --out $RUNS/loc_skin_cam \
 #       --lr 5e-5 --epochs 3 --ema-decay 0.998 --threads 1
+#     Started at the session's end, to go on (it resumes from its last.pt): the skin recipe with the camera light and
+#     noise as a full schedule from loc_ov4 (the shipped soup's source before session 37), to be screened as is and as
+#     a soup with loc_cam against loc_skin_ema:
+#   $RS --recipe localizer-overlap-faces-skin-camera --init-from $RUNS/loc_ov4/best.pt --out $RUNS/loc_skin_long \
+#       --lr 1e-4 --epochs 10 --ema-decay 0.998 --threads 2
