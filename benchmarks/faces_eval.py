@@ -65,9 +65,9 @@ def drawn_frames(count: int, seed: int = DRAWN_SEED, size: tuple[int, int] = (64
 
 
 def palm_skins(data: Path | None = None, split: str = "val"):
-    """add_faces' skins(rng): the palm of a random labelled hagrid_mp photo of ``split`` (data.faces.skin_patch), or
+    """add_faces' skins(rng): the palm of a random labelled hagrid_mp photo of ``split`` (data.faces.hand_skin), or
     None (a flat tone) where the palm is too small. The val split here; fit_vote.py fits on the train split's."""
-    from handjoints_trt.data.faces import skin_patch
+    from handjoints_trt.data.faces import hand_skin
     from handjoints_trt.data.loaders import load_hagrid_mp
 
     if data is None:
@@ -78,7 +78,7 @@ def palm_skins(data: Path | None = None, split: str = "val"):
 
     def skins(rng: np.random.Generator):
         sample = records[int(rng.integers(len(records)))].load()
-        return skin_patch(sample.image, sample.hands[0].keypoints)
+        return hand_skin(sample.image, sample.hands[0])
 
     return skins
 

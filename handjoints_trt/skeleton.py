@@ -40,6 +40,9 @@ class HandJoint(IntEnum):
 
 
 FINGER_NAMES = ("thumb", "index", "middle", "ring", "little")
+# The palm's outline: the wrist, the thumb's base and the four fingers' knuckles (the palm cannot hide them; their box
+# is palm skin).
+PALM_JOINTS = (0, 1, 5, 9, 13, 17)
 
 # Each finger's joints from its base to its tip (the wrist is not part of a finger).
 FINGERS: dict[str, tuple[int, int, int, int]] = {

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from handjoints_trt.data.compose import ComposeConfig, ComposedFrames
-from handjoints_trt.data.faces import PALM_JOINTS, TILE, add_faces, draw_face, face_tile, skin_patch
+from handjoints_trt.data.faces import TILE, add_faces, draw_face, face_tile, skin_patch
 from handjoints_trt.data.sample import HandLabel, Record
+from handjoints_trt.skeleton import PALM_JOINTS
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))

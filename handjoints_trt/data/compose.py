@@ -424,16 +424,13 @@ class ComposedFrames:
     def _real_skin(self, rng: np.random.Generator) -> np.ndarray | None:
         """A drawn face's skin (ComposeConfig.p_real_skin): the palm of a random source hand, or None (a flat tone)
         when the draw says so or that hand's palm joints are not all labelled."""
-        from .faces import PALM_JOINTS, skin_patch
+        from .faces import hand_skin
 
         if rng.random() >= self.config.p_real_skin:
             return None
         r, h = self.sources[int(rng.integers(len(self.sources)))]
         sample = self.records[r].load()
-        hand = sample.hands[h]
-        if not np.asarray(hand.visible)[list(PALM_JOINTS)].all():
-            return None
-        return skin_patch(sample.image, hand.keypoints)
+        return hand_skin(sample.image, sample.hands[h])
 
     def frame(self, index: int) -> Sample:
         """Sample (H, W, 3) uint8 BGR at a size from config.frame_sizes, with its pasted hands' labels."""

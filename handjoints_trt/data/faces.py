@@ -21,6 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..skeleton import PALM_JOINTS
 from .backgrounds import random_skin_color
 
 TILE = 128   # the tile a face is drawn in, pixels; the head is about 0.55 of its height
@@ -108,9 +109,8 @@ def _extras(rng, tile, cx, ey, rx, ry, shift, hair) -> None:
         cv2.line(tile, (int(cx + shift - gap * 0.4), int(ey)), (int(cx + shift + gap * 0.4), int(ey)), frame, 2)
 
 
-# The palm's joints (wrist, thumb CMC, the four fingers' knuckles): their box, shrunk to this share around its centre,
-# is skin with no finger edge in it on most hagrid_mp crops.
-PALM_JOINTS = (0, 1, 5, 9, 13, 17)
+# The box of the palm's joints (skeleton.PALM_JOINTS), shrunk to this share around its centre, is skin with no finger
+# edge in it on most hagrid_mp crops.
 PALM_SHRINK = 0.7
 MIN_SKIN_SIDE = 12   # px: a smaller palm gives no skin patch (a blur, not texture)
 
@@ -127,6 +127,13 @@ def skin_patch(image: np.ndarray, keypoints: np.ndarray) -> np.ndarray | None:
     if min(x1 - x0, y1 - y0) < MIN_SKIN_SIDE:
         return None
     return cv2.resize(image[y0:y1, x0:x1], (TILE, TILE), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+
+def hand_skin(image: np.ndarray, hand) -> np.ndarray | None:
+    """skin_patch of a labelled hand (a HandLabel in ``image``), or None when a palm joint is not labelled."""
+    if not np.asarray(hand.visible)[list(PALM_JOINTS)].all():
+        return None
+    return skin_patch(image, hand.keypoints)
 
 
 def face_tile(rng: np.random.Generator, skin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

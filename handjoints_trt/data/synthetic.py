@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from .. import preprocess
-from ..skeleton import NUM_JOINTS
+from ..skeleton import NUM_JOINTS, PALM_JOINTS
 from .backgrounds import random_background, random_skin_color
 from .sample import HandLabel, Sample
 
@@ -50,7 +50,6 @@ POSE_NAMES = ("open", "flat", "relaxed", "fist", "point", "peace", "three", "pin
 # Canonical view: hand x -> camera x, hand y (distal) -> camera -y (up), hand z (palmar) -> camera -z.
 CANONICAL_VIEW = np.diag([1.0, -1.0, -1.0])
 
-_PALM_JOINTS = (0, 1, 5, 9, 13, 17)   # joints on the palm's outline: the palm cannot hide them
 _JOINT_TOLERANCE_CM = 0.25            # a cover must be this much nearer than the joint's front surface
 
 
@@ -466,7 +465,7 @@ def _occluded_by_palm(points: np.ndarray, front: np.ndarray, hand: int, palm: _P
     surface = depth - np.minimum(palm.half_thickness / np.maximum(cos, 1e-3), 3 * palm.half_thickness)
     result = inside & (depth > 0) & (surface < front - _JOINT_TOLERANCE_CM)
     if palm.hand == hand:
-        result[list(_PALM_JOINTS)] = False
+        result[list(PALM_JOINTS)] = False
     return result
 
 
