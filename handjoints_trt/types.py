@@ -184,9 +184,9 @@ class DetectorOptions:
         (handjoints_trt/vote.py), fitted for the shipped networks (weights/vote.json, benchmarks/fit_vote.py): a
         box is reported when P(hand) >= vote_threshold. None (the default) = "learned" with the shipped networks
         and any_angle, else "linear" (the fit holds for those networks only). On model_eval's check frames against
-        the linear vote: hands reported on 300 frames of drawn faces 34 -> 21, turned photos' recall +2.3 points
-        (precision -1.1), composed frames' recall +0.9 (precision +0.2), upright photos' recall +0.8 (precision
-        -0.5) (benchmarks/RESULTS.md section 31). track() votes at the file's track_threshold (0.05 lower, moved
+        the linear vote, session 37's networks: hands reported on 300 frames of drawn faces in real skin 30 -> 14,
+        turned photos' recall +3.4 points (precision -0.5), composed frames' recall -1.4 (precision -0.1), upright
+        photos' recall +0.4 (precision -0.6) (benchmarks/RESULTS.md sections 31, 33). track() votes at the file's track_threshold (0.05 lower, moved
         with vote_threshold). The Triton pipeline reads with the plain network and keeps the linear vote. The
         INT8 models use the vote fitted on the FP32 ones.
     vote_threshold: the learned vote's P(hand) threshold, 0..1 (None = the fitted one, vote.json's threshold).

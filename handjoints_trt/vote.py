@@ -5,10 +5,10 @@ The learnt vote (DetectorOptions.vote "learned", the default with the shipped ne
 runtime already has: how the 21 confidences spread (their least, most, median and share of sure joints, not their
 mean alone), whether the box touches the frame edge (a cut hand shows few joints), the box's size in the frame and
 how much of it the joints fill. It is a logistic regression (VOTE_FEATURES, then standardised, weights and a
-bias), fitted by benchmarks/fit_vote.py on the fit frames of benchmarks/fit_box_threshold.py plus drawn faces, and
-stored beside the networks it was fitted for (weights/vote.json). On model_eval's check frames it raises the F1
-pooled over composed frames, photos, turned photos and drawn faces 0.926 -> 0.934 (benchmarks/RESULTS.md section
-31).
+bias), fitted by benchmarks/fit_vote.py on the fit frames of benchmarks/fit_box_threshold.py plus drawn faces (since
+session 37 some in real hands' skin), and stored beside the networks it was fitted for (weights/vote.json). On
+model_eval's check frames it raises the F1 pooled over composed frames, photos, turned photos and drawn faces
+0.922 -> 0.931 for session 37's networks (0.926 -> 0.934 for session 36's; benchmarks/RESULTS.md sections 31, 33).
 
 NumPy only: the runtime imports it with any backend.
 """
