@@ -6,8 +6,11 @@ by the hand's velocity (constant-velocity prediction of the box centre). Stage I
     frame, for the hands away from the followed ones (DetectorOptions.refind_lost; else on the next frame);
   - every redetect_interval frames;
   - every new_hand_interval frames while fewer than max_hands are tracked (a new hand may have entered).
-Stage-I boxes are matched to the tracks' *predicted* boxes (greedy on centre distance, in box sides), so
-two hands that cross keep their ids: after the crossing each prediction is nearer its own hand. A stage-I box
+Stage-I boxes are matched to the tracks' *predicted* boxes (greedy on centre distance, in box sides, plus how
+much the sizes differ), so two hands that cross keep their ids: after the crossing each prediction is nearer its own
+hand, and a small box on a hand's palm or finger does not take the hand's track. A track's box reaches past the
+frame's edge by at most half its side inside the frame (OUTSIDE_FRAME_MAX), so a hand cut by the edge, whose joints
+are read beyond it, does not drag its crop away. A stage-I box
 that starts a new track must also pass detect()'s vote (HandJointDetector.vote_passes), so a video's first frame
 reports no hand that detect() would not. On every frame where stage I runs and scores a tracked hand, the same
 vote decides whether it lives (so track() with redetect_interval=1 reports what detect() reports, with ids); a
@@ -15,9 +18,9 @@ hand the vote keeps while its joints are under lost_confidence (a hand cut by th
 again on the next frame. On the other frames stage II alone follows a hand while its joints stay sure
 (lost_confidence; on a stage-I frame whose boxes missed it, unseen_confidence), and reads it again around its joints
 when they lie off its crop's centre (track_recrop). A lost track is remembered LOST_TRACK_MEMORY frames: stage I
-finding a hand near its last box gives it its id back. On a stage-I frame where no hand is followed and stage I
-finds none, it looks once more at a coarser scale, as detect() does (DetectorOptions.retry_scale: a hand close to
-the camera).
+finding a hand near its last box gives it its id back (and if the vote refuses it there, it is remembered again).
+On a stage-I frame where no hand is followed and stage I finds none, it looks once more at a coarser scale, as
+detect() does (DetectorOptions.retry_scale: a hand close to the camera).
 Each track's handedness is a running mean of the hand network's P(right hand) (HANDEDNESS_GAIN per frame), so one
 doubtful frame (an edge-on hand) does not flip it. One-Euro smoothing of the joints per track (Casiez et
 al. 2012; DetectorOptions.smoothing, on by default since session 27), its cut-off set by the whole hand's speed in
@@ -78,6 +81,22 @@ WINDOW_BLEND = 0.5
 # noise, detect() 0.00 %). Tried and dropped (RESULTS.md section 24): holding only hands whose joints were sure (mean
 # confidence >= 0.5), letting go every 15 / 30 frames or on stage-I frames, and the box alone.
 HOLD_SHIFT, HOLD_SIZE, HOLD_ANGLE = 0.03, 0.05, 5.0
+# A followed hand's box reaches past the frame's edge by at most this fraction of its side inside the frame (per
+# axis); None: unbounded. Why: a hand cut by the frame's edge has joints read beyond it, its next crop then takes in
+# more of the grey beyond, the joints are read farther out again, and the box ran away from the hand within four
+# frames (real photos panned: a box 1,400 px tall above a 480 px frame); stage I then found the hand far from the
+# track's prediction and gave it a new id (session 38, RESULTS.md section 34).
+OUTSIDE_FRAME_MAX: float | None = 0.5
+# match_boxes takes pairs in the order of their centre distance plus this times |ln(detected box's mean side /
+# predicted box's)|; whether a pair may match at all is still its centre distance alone (MAX_MATCH_DISTANCE). Why: a
+# small stage-I box inside a hand (a finger, the palm) has its centre near the hand's and, taken first, took the hand's
+# track; the vote refused it, the track ended, and the hand's own box started a new one (session 38). As a part of the
+# gate too, it pushed small fast hands' matches past it (their joints' box and stage I's differ in shape): id switches
+# on moving composed hands 22 -> 38 (track_eval.py --motion hands --camera-noise 3, 30 sequences).
+SIZE_MATCH_WEIGHT = 1.0
+# A remembered lost track that stage I gives its id back and the vote then refuses is remembered again (False: it was
+# forgotten, and the hand's next box, on the coarser second look or a later frame, started a new id; session 38).
+REMEMBER_REVIVED = True
 
 
 class OneEuroFilter:
@@ -138,26 +157,29 @@ def box_centers(boxes: np.ndarray) -> np.ndarray:
     return (b[:, :2] + b[:, 2:]) / 2
 
 
+def _mean_sides(boxes: np.ndarray) -> np.ndarray:
+    return np.maximum(((boxes[:, 2] - boxes[:, 0]) + (boxes[:, 3] - boxes[:, 1])) / 2, 1e-6)
+
+
 def match_boxes(predicted: np.ndarray, detected: np.ndarray,
                 max_distance: float = MAX_MATCH_DISTANCE) -> list[tuple[int, int]]:
     """Greedy one-to-one matching of predicted track boxes to detected boxes.
 
     predicted: (T, 4), detected: (D, 4) frame pixels. Cost = centre distance / mean side of the predicted
-    box; pairs are taken cheapest first, each track and each detection once, cost <= max_distance.
-    Returns [(track index, detection index)].
+    box; pairs with cost <= max_distance are taken in the order of cost + SIZE_MATCH_WEIGHT * |ln(the mean sides'
+    ratio)|, each track and each detection once. Returns [(track index, detection index)].
     """
     p = np.asarray(predicted, np.float64).reshape(-1, 4)
     d = np.asarray(detected, np.float64).reshape(-1, 4)
     if not len(p) or not len(d):
         return []
-    side = np.maximum(((p[:, 2] - p[:, 0]) + (p[:, 3] - p[:, 1])) / 2, 1e-6)
+    side, detected_side = _mean_sides(p), _mean_sides(d)
     cost = np.linalg.norm(box_centers(p)[:, None] - box_centers(d)[None], axis=2) / side[:, None]
+    rank = cost + SIZE_MATCH_WEIGHT * np.abs(np.log(detected_side[None] / side[:, None]))
     pairs, used_t, used_d = [], set(), set()
-    for flat in np.argsort(cost, axis=None, kind="stable"):
+    for flat in np.argsort(rank, axis=None, kind="stable"):
         t, j = divmod(int(flat), len(d))
-        if cost[t, j] > max_distance:
-            break
-        if t in used_t or j in used_d:
+        if cost[t, j] > max_distance or t in used_t or j in used_d:
             continue
         pairs.append((t, j))
         used_t.add(t)
@@ -171,6 +193,22 @@ def joints_box(keypoints: np.ndarray, scale: float = 1.0) -> np.ndarray:
     lo, hi = k.min(axis=0), k.max(axis=0)
     centre, half = (lo + hi) / 2, np.maximum((hi - lo) * scale / 2, 0.5)
     return np.concatenate([centre - half, centre + half])
+
+
+def frame_bounded(box: np.ndarray, frame_size: tuple[int, int], outside: float | None) -> np.ndarray:
+    """(4,) box (frame px) with each side past the (width, height) frame's edge cut to ``outside`` times the box's
+    extent inside the frame on that axis (at least 1 px); None: the box as it is. An axis on which the box lies
+    wholly beyond the frame is left as it is (the hand is gone; its track will be lost)."""
+    box = np.asarray(box, np.float64).copy()
+    if outside is None:
+        return box
+    for axis, size in enumerate(frame_size):
+        lo, hi = box[axis], box[axis + 2]
+        if hi <= 0 or lo >= size:
+            continue
+        inside = max(min(hi, size) - max(lo, 0.0), 1.0)
+        box[axis], box[axis + 2] = max(lo, -outside * inside), min(hi, size + outside * inside)
+    return box
 
 
 def _map_box(affine: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -446,19 +484,24 @@ class HandTracker:
         self.frame_index += 1
         t = self.frame_index / self.options.fps if timestamp is None else float(timestamp)
         self.tracks.tick()
-        known = {t.track_id for t in self.tracks.tracks}   # an id not among these is a track stage I starts now
+        known = self._reported_ids()   # an id not among these is a track stage I starts now
         hands = self._read(image, t, known, *self._boxes_for_frame(image))
         if self._force_detect and not self.last_ran_localizer and self.options.refind_lost:
             # A followed hand was lost on a frame stage I skipped: stage I now, not on the next frame, for the hands
             # away from those still followed (not read again); stage I's schedule goes on as it was.
-            followed = {track.track_id for track in self.tracks.tracks}
-            hands += self._read(image, t, followed, *self._unfollowed_boxes(image))
+            hands += self._read(image, t, self._reported_ids(), *self._unfollowed_boxes(image))
         if not hands and self.last_ran_localizer and not len(self.tracks):
             # Nothing followed and stage I found nothing: the coarser second look, as detect() takes it.
             side = self.detector.retry_long_side((image.shape[1], image.shape[0]))
             if side is not None:
                 hands = self._read(image, t, known, *self._boxes_for_frame(image, side))
         return hands
+
+    def _reported_ids(self) -> set[int]:
+        """The ids of the tracks followed now and of the lost ones remembered (REMEMBER_REVIVED): a hand with one of
+        these ids was reported before, so a vote that refuses it on this frame loses it (remembered), not forgets it."""
+        ids = {t.track_id for t in self.tracks.tracks}
+        return ids | {t.track_id for t, _ in self.tracks.lost} if REMEMBER_REVIVED else ids
 
     def _read(self, image: np.ndarray, t: float, known: set[int], boxes: np.ndarray, ids: list[int],
               scores: list[float | None]) -> list[Hand]:
@@ -501,7 +544,8 @@ class HandTracker:
                     continue
                 # Kept with joints too unsure for stage II to follow it alone: stage I again next frame.
                 self._force_detect |= unsure
-            self.tracks.observe(tid, joints_box(hand.keypoints, self.options.track_box_scale))
+            box = joints_box(hand.keypoints, self.options.track_box_scale)
+            self.tracks.observe(tid, frame_bounded(box, (image.shape[1], image.shape[0]), OUTSIDE_FRAME_MAX))
             track = self.tracks.get(tid)
             if aligned and ANY_ANGLE_CARRY:
                 track.rotation, track.angle_known = float(hand_angles(hand.keypoints[None])[0]), True

@@ -1,13 +1,15 @@
 """Tracking: One-Euro filter, predicted-box matching through crossings, the tracker on real ONNX models."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from handjoints_trt.detector import HandJointDetector
-from handjoints_trt.tracking import (WINDOW_BLEND, HandTracker, OneEuroFilter, TrackSet, joints_box,
+from handjoints_trt import tracking
+from handjoints_trt.tracking import (WINDOW_BLEND, HandTracker, OneEuroFilter, TrackSet, frame_bounded, joints_box,
                                      match_boxes)
 from runtime_models import dot_hand_frame, write_dot_models
 
@@ -108,6 +110,38 @@ def test_match_boxes_gates_far_detections():
     assert pairs == [(0, 1)]
     assert match_boxes(np.array([[0, 0, 10, 10]]), np.array([[100, 100, 110, 110]])) == []
     assert match_boxes(np.zeros((0, 4)), np.array([[0, 0, 1, 1]])) == []
+
+
+def test_a_small_box_inside_the_hand_does_not_take_its_track(monkeypatch):
+    """Boxes stage I gave on a panned real photo (session 38): the hand's own box and a small one on its palm, whose
+    centre is nearer the track's prediction. The size term matches the hand's box to the track; on centre distance
+    alone the palm's box took it (and the vote then refused it, ending the track). The size orders the pairs only:
+    whether one may match is its centre distance, so the palm's box alone still matches."""
+    predicted = np.array([[264, 60, 512, 453]], float)
+    hand, palm = [290, 79, 570, 474], [343, 209, 425, 331]
+    assert match_boxes(predicted, np.array([hand, palm], float)) == [(0, 0)]
+    assert match_boxes(predicted, np.array([palm, hand], float)) == [(0, 1)]
+    assert match_boxes(predicted, np.array([palm], float)) == [(0, 0)]
+    far = [700, 60, 948, 453]        # the hand's size, but 1.7 of its side away
+    assert match_boxes(predicted, np.array([far], float)) == []
+    monkeypatch.setattr(tracking, "SIZE_MATCH_WEIGHT", 0.0)
+    assert match_boxes(predicted, np.array([hand, palm], float)) == [(0, 1)]
+
+
+def test_frame_bounded_cuts_what_lies_too_far_past_the_edge():
+    inside = np.array([10.0, 20.0, 200.0, 300.0])
+    assert frame_bounded(inside, (640, 480), 0.5).tolist() == inside.tolist()
+    # the runaway box of a hand cut by the top edge: 25 px inside, so at most 12.5 px above
+    assert frame_bounded(np.array([190.0, -1208.0, 261.0, 25.0]), (640, 480), 0.5).tolist() == [190, -12.5, 261, 25]
+    assert frame_bounded(np.array([-80.0, 0, 100, 100]), (640, 480), 0.5).tolist() == [-50, 0, 100, 100]
+    assert frame_bounded(np.array([600.0, 0, 700, 100]), (640, 480), 0.5).tolist() == [600, 0, 660, 100]
+    assert frame_bounded(np.array([190.0, -1208.0, 261.0, 25.0]), (640, 480), None)[1] == -1208
+    # wholly beyond the right edge (a hand panned out of view): left as it is, never turned inside out
+    assert frame_bounded(np.array([700.0, 40, 760, 240]), (640, 480), 0.5).tolist() == [700, 40, 760, 240]
+    rng = np.random.default_rng(0)
+    for corner, side in zip(rng.uniform(-900, 1500, (500, 2)), rng.uniform(1, 900, (500, 2))):
+        bounded = frame_bounded(np.concatenate([corner, corner + side]), (640, 480), 0.5)
+        assert (bounded[2:] > bounded[:2]).all(), bounded
 
 
 def test_new_tracks_are_capped_and_duplicates_dropped():
@@ -525,3 +559,35 @@ def test_track_takes_the_second_look_when_nothing_is_followed(hagrid_dir):
         with HandJointDetector(backend="onnxruntime", threads=1, retry_scale=scale) as detector:
             found[scale] = [[h.track_id for h in detector.track(frame)] for _ in range(3)]
     assert found[0.0] == [[], [], []] and found[0.67] == [[0], [0], [0]], found
+
+
+@pytest.mark.parametrize("sequence, frames, switch, off", [
+    (6, 32, "OUTSIDE_FRAME_MAX", None),        # the hand cut by the top edge: its box ran away upwards
+    (16, 58, "SIZE_MATCH_WEIGHT", 0.0),        # a box on the palm took the hand's track
+    (15, 21, "REMEMBER_REVIVED", False),       # a revived track the vote refused was forgotten
+])
+def test_a_hand_panned_out_of_the_frame_keeps_its_id(hagrid_dir, monkeypatch, sequence, frames, switch, off):
+    """track_eval.py's panned real photos (session 38): a hand followed by track() keeps one id, frame after frame,
+    and loses it (a new id) when the named guard is off. Each of the three sequences switched ids before."""
+    import sys
+    from pathlib import Path
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import track_eval
+
+    records = load_hagrid_mp(hagrid_dir, split="val")
+    pans = track_eval.sequences(records, sequence + 1, 60, (640, 480), 1.5, track_eval.TRACK_SEED, photos=True)
+    clip = next(itertools.islice(pans, sequence, None))[0][:frames]   # the others' frames are not kept
+
+    def ids_seen() -> list[int]:
+        with HandJointDetector(backend="onnxruntime", threads=1) as detector:
+            return sorted({h.track_id for frame in clip for h in detector.track(frame)})
+
+    assert ids_seen() == [0]
+    monkeypatch.setattr(tracking, switch, off)
+    assert len(ids_seen()) > 1
