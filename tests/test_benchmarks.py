@@ -991,6 +991,25 @@ def test_jitter_trace_follows_one_joint_of_a_still_real_hand(tmp_path, hagrid_di
     assert steps[0] == 0.0 and steps[3] > 0.0, steps
 
 
+def test_edge_pan_draws_the_runaway_box_and_the_bounded_one(tmp_path, hagrid_dir, shipped_fp32):
+    """edge_pan.py end to end on the shipped models and the panned real photo of RESULTS.md section 34: unbounded, the
+    track's box grows past 1.5 times its bounded height and the hand gets a new id; bounded, it keeps id 0 on every
+    drawn frame. The setting is restored afterwards, and the PNG is written."""
+    import edge_pan
+
+    from handjoints_trt import tracking
+
+    before = tracking.OUTSIDE_FRAME_MAX
+    assert edge_pan.main(["--first", "21", "--last", "25", "--out", str(tmp_path)]) == 0
+    assert tracking.OUTSIDE_FRAME_MAX == before
+    result = json.loads((tmp_path / "edge_pan.json").read_text())["settings"]
+    assert result["bounded"]["ids"] == [[0]] * 5
+    assert len({i for ids in result["unbounded"]["ids"] for i in ids}) > 1
+    tallest = {name: max(h for heights in r["box_heights"] for h in heights) for name, r in result.items()}
+    assert tallest["unbounded"] > 1.5 * tallest["bounded"], tallest
+    assert (tmp_path / "edge_pan.png").stat().st_size > 0
+
+
 def test_track_eval_moving_hands_are_labelled_where_they_are_drawn(hagrid_dir):
     """The static-camera sequences: deterministic for their seed; every required hand's box lies in the frame and
     holds its joints in view, and the hands move between frames."""

@@ -644,3 +644,11 @@ python benchmarks/fps.py
 #     a soup with loc_cam against loc_skin_ema:
 #   $RS --recipe localizer-overlap-faces-skin-camera --init-from $RUNS/loc_ov4/best.pt --out $RUNS/loc_skin_long \
 #       --lr 1e-4 --epochs 10 --ema-decay 0.998 --threads 2
+
+# 35. (Session 38) No new networks. track() keeps a hand's id at the frame's edge: a track's box bounded past the edge
+#     (tracking.OUTSIDE_FRAME_MAX), stage-I boxes matched in the order of distance and size (SIZE_MATCH_WEIGHT), a
+#     revived track the vote refuses remembered again (REMEMBER_REVIVED). RESULTS section 34.
+tk() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/track_ids/$out; }
+ten_sets tk
+python benchmarks/edge_pan.py --sequence 6 --first 20 --last 26 --out benchmarks/results/track_ids

@@ -1,0 +1,120 @@
+"""A hand cut by the frame's edge while the camera pans: track()'s boxes with and without the bound on how far a
+track's box may reach past the edge (tracking.OUTSIDE_FRAME_MAX; RESULTS.md section 34).
+
+    python benchmarks/edge_pan.py --sequence 6 --first 20 --last 26 --out benchmarks/results/track_ids
+
+The frames are track_eval.py's ``--motion photo-pan`` sequence number ``--sequence`` (seed 0), run through track()
+from its first frame; frames ``--first`` to ``--last`` are drawn. Without the bound, the joints read beyond the
+edge widen the next crop, which is read farther out again, and the box runs away from the hand until stage I gives
+the hand a new id. Writes edge_pan.png (one row per setting: each frame with grey room above and below it, the
+track's next box in blue, the joints in green, the ids in red) and edge_pan.json (per setting: the ids reported and
+the track box's height in px on every drawn frame).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from itertools import islice
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_eval import shared_data  # noqa: E402
+from track_eval import TRACK_SEED, sequences  # noqa: E402
+
+from handjoints_trt import HandJointDetector, tracking  # noqa: E402
+
+SETTINGS = {"unbounded": None, "bounded": tracking.OUTSIDE_FRAME_MAX}
+MAX_MARGIN = 700   # px of room drawn at most above and below the frame, where a runaway box goes
+
+
+def pan_frames(sequence: int, frames: int) -> list[np.ndarray]:
+    """The first ``frames`` frames of track_eval.py's photo-pan sequence ``sequence`` (seed 0)."""
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(shared_data(), split="val")
+    pans = sequences(records, sequence + 1, 60, (640, 480), 1.5, TRACK_SEED, photos=True)
+    return next(islice(pans, sequence, None))[0][:frames]
+
+
+def _margins(views: list[tuple]) -> tuple[int, int]:
+    """Px of room above and below the frames that the drawn boxes need (MAX_MARGIN at most)."""
+    boxes = [b for *_, drawn in views for b in drawn]
+    above = max([0.0] + [-b[1] for b in boxes])
+    below = max([0.0] + [b[3] - views[0][0].shape[0] for b in boxes])
+    return int(min(above + 10, MAX_MARGIN)), int(min(below + 10, MAX_MARGIN))
+
+
+def _draw(frame: np.ndarray, index: int, hands, boxes: list[np.ndarray], margins: tuple[int, int]) -> np.ndarray:
+    top, bottom = margins
+    canvas = np.full((frame.shape[0] + top + bottom, frame.shape[1], 3), 235, np.uint8)
+    canvas[top:top + frame.shape[0]] = frame
+    shift = np.array([0, top])
+    cv2.rectangle(canvas, (0, top), (frame.shape[1] - 1, top + frame.shape[0] - 1), (0, 0, 0), 3)
+    for box in boxes:
+        lo, hi = (box[:2] + shift).astype(int), (box[2:] + shift).astype(int)
+        cv2.rectangle(canvas, tuple(lo.tolist()), tuple(hi.tolist()), (255, 0, 0), 4)
+    for hand in hands:
+        for point in hand.keypoints + shift:
+            cv2.circle(canvas, tuple(point.astype(int).tolist()), 4, (0, 200, 0), -1)
+        corner = (int(hand.box[0]), int(hand.box[3]) + top - 8)
+        cv2.putText(canvas, f"id {hand.track_id}", corner, cv2.FONT_HERSHEY_SIMPLEX, 1.2, (0, 0, 255), 3)
+    cv2.putText(canvas, f"frame {index}", (10, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (0, 0, 0), 3)
+    return cv2.resize(canvas, (canvas.shape[1] // 2, canvas.shape[0] // 2))
+
+
+def run(frames: list[np.ndarray], first: int, bound: float | None, threads: int) -> tuple[dict, list[tuple]]:
+    """track() over ``frames`` with OUTSIDE_FRAME_MAX = ``bound``: ids and box heights per drawn frame, and the drawn
+    frames' (frame, index, hands, the tracks' next boxes)."""
+    saved, tracking.OUTSIDE_FRAME_MAX = tracking.OUTSIDE_FRAME_MAX, bound
+    record, views = {"ids": [], "box_heights": []}, []
+    try:
+        with HandJointDetector(backend="onnxruntime", threads=threads) as detector:
+            for index, frame in enumerate(frames):
+                hands = detector.track(frame)
+                if index < first:
+                    continue
+                boxes = [t.predicted_box() for t in detector._tracker.tracks.tracks]
+                record["ids"].append([h.track_id for h in hands])
+                record["box_heights"].append([round(float(b[3] - b[1]), 1) for b in boxes])
+                views.append((frame, index, hands, boxes))
+    finally:
+        tracking.OUTSIDE_FRAME_MAX = saved
+    return record, views
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sequence", type=int, default=6, help="track_eval.py photo-pan sequence number (seed 0)")
+    parser.add_argument("--first", type=int, default=20, help="first frame drawn")
+    parser.add_argument("--last", type=int, default=26, help="last frame drawn")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "track_ids")
+    args = parser.parse_args(argv)
+    if not 0 <= args.first <= args.last < 60:
+        parser.error("need 0 <= --first <= --last < 60")
+    frames = pan_frames(args.sequence, args.last + 1)
+    result, views = {"sequence": args.sequence, "first": args.first, "settings": {}}, {}
+    for name, bound in SETTINGS.items():
+        result["settings"][name], views[name] = run(frames, args.first, bound, args.threads)
+    margins, rows = _margins([v for drawn in views.values() for v in drawn]), []
+    for name, bound in SETTINGS.items():
+        row = np.hstack([_draw(*view, margins) for view in views[name]])
+        label = np.full((50, row.shape[1], 3), 255, np.uint8)
+        text = f"{name} (OUTSIDE_FRAME_MAX={bound}): the track's next box in blue, ids in red"
+        cv2.putText(label, text, (10, 35), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
+        rows += [label, row]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "edge_pan.json").write_text(json.dumps(result, indent=1))
+    cv2.imwrite(str(args.out / "edge_pan.png"), np.vstack(rows))
+    for name, record in result["settings"].items():
+        print(name, "ids", record["ids"], "box heights", record["box_heights"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
