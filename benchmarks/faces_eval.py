@@ -65,22 +65,16 @@ def drawn_frames(count: int, seed: int = DRAWN_SEED, size: tuple[int, int] = (64
 
 
 def palm_skins(data: Path | None = None, split: str = "val"):
-    """add_faces' skins(rng): the palm of a random labelled hagrid_mp photo of ``split`` (data.faces.hand_skin), or
+    """add_faces' skins(rng): the palm of a random labelled hagrid_mp photo of ``split`` (data.faces.palm_skins), or
     None (a flat tone) where the palm is too small. The val split here; fit_vote.py fits on the train split's."""
-    from handjoints_trt.data.faces import hand_skin
+    from handjoints_trt.data.faces import palm_skins as skins_of
     from handjoints_trt.data.loaders import load_hagrid_mp
 
     if data is None:
         from model_eval import shared_data
 
         data = shared_data()
-    records = [r for r in load_hagrid_mp(data, split=split) if r.hands]
-
-    def skins(rng: np.random.Generator):
-        sample = records[int(rng.integers(len(records)))].load()
-        return hand_skin(sample.image, sample.hands[0])
-
-    return skins
+    return skins_of(load_hagrid_mp(data, split=split))
 
 
 def photo_paths(folder: Path) -> list[Path]:

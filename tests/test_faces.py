@@ -169,6 +169,50 @@ def test_face_crops_box_the_face_and_train_empty_maps():
         assert composed["config"]["p_faces"] == share
 
 
+def test_face_crops_in_real_skin_only_when_asked(tmp_path):
+    """FaceCrops with a palm_skins provider draws its faces in the records' palm skin; without one (every recipe
+    before session 38) the items are exactly as they were. palm_skins at p_real_skin 0 gives flat tones, and needs a
+    labelled hand."""
+    from handjoints_trt.data.faces import palm_skins
+    from handjoints_trt.training.datasets import FaceCrops
+    from handjoints_trt.training.recipes import RECIPES
+
+    records = _records(tmp_path)
+    flat, skinned = FaceCrops(4), FaceCrops(4, skins=palm_skins(records))
+    never = FaceCrops(4, skins=palm_skins(records, p_real_skin=0.0))
+    for index in range(3):
+        image, _ = flat.item(index)
+        skin_image, _ = skinned.item(index)
+        assert image.shape == skin_image.shape and not np.array_equal(image, skin_image)
+        np.testing.assert_array_equal(flat.item(index)[0], image)     # the same item every time
+        assert not np.array_equal(never.item(index)[0], skin_image)
+    rng = np.random.default_rng(0)
+    assert palm_skins(records, p_real_skin=0.0)(rng) is None and palm_skins(records)(rng).shape == (TILE, TILE, 3)
+    with pytest.raises(ValueError, match="labelled hand"):
+        palm_skins([Record(records[0].path, [], 120, 120)])
+    faces = RECIPES["hand-camera-aligned-faces-synthetic-skin"]["train"][-1]
+    assert faces["kind"] == "faces" and faces["p_real_skin"] == 0.8 and faces["split"] == "train"
+
+
+def test_hand_source_builds_face_crops_in_train_palms_skin():
+    """The recipe's faces entry, resolved: FaceCrops in the skin of hagrid_mp train palms, most items unlike the
+    flat-toned ones of the same seed."""
+    from conftest import HAGRID
+
+    from handjoints_trt.training.datasets import hand_source
+    from handjoints_trt.training.recipes import get_recipe
+
+    if not HAGRID.is_dir():
+        pytest.skip("needs ../shared/data/hagrid_mp")
+    spec = get_recipe("hand-camera-aligned-faces-synthetic-skin")["train"][-1]
+    faces = hand_source(spec, 128)
+    assert faces.skins is not None and faces.negative
+    flat = hand_source({"kind": "faces", "seed": spec["seed"]}, 128)
+    assert flat.skins is None
+    differs = [not np.array_equal(faces.item(i)[0], flat.item(i)[0]) for i in range(10)]
+    assert 5 <= sum(differs) <= 10        # 80 % in real skin (a palm under 12 px gives a flat face)
+
+
 def test_faces_hit_counts_a_face_under_a_reported_box_centre():
     import faces_eval
 

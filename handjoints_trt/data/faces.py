@@ -136,6 +136,24 @@ def hand_skin(image: np.ndarray, hand) -> np.ndarray | None:
     return skin_patch(image, hand.keypoints)
 
 
+def palm_skins(records, p_real_skin: float = 1.0):
+    """A skins(rng) provider (add_faces, FaceCrops): with probability ``p_real_skin`` the skin of a random labelled
+    record's first hand (hand_skin; None where its palm is too small or not labelled), else None (a flat drawn tone).
+    records: loaded hagrid_mp-style records (loaders.Record), those without a hand skipped."""
+    labelled = [r for r in records if r.hands]
+    if not labelled:
+        raise ValueError("palm_skins: no record holds a labelled hand; pass hagrid_mp records")
+
+    def skins(rng: np.random.Generator) -> np.ndarray | None:
+        # p_real_skin 1 draws nothing for it: faces_eval's and fit_vote's sets stay as they were (session 37)
+        if p_real_skin < 1.0 and rng.random() >= p_real_skin:
+            return None
+        sample = labelled[int(rng.integers(len(labelled)))].load()
+        return hand_skin(sample.image, sample.hands[0])
+
+    return skins
+
+
 def face_tile(rng: np.random.Generator, skin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One face on a TILE x TILE tile: (image (T, T, 3) uint8 BGR, mask (T, T) float32 0..1, feathered); the head's
     top is at about 0.12 T and its chin at 0.67 T, centred left-right. skin: a skin_patch; the face then takes its

@@ -107,8 +107,14 @@ FACE_BOX_SHIFT = 0.25
 
 class FaceCrops(NegativeCrops):
     """Drawn faces (data.faces) on hand-free backgrounds with a box on the face, as stage I boxes a face it takes
-    for a hand (session 31): trained towards empty heatmaps, as NegativeCrops.
+    for a hand (session 31): trained towards empty heatmaps, as NegativeCrops. skins: None (flat drawn tones), or a
+    data.faces.palm_skins provider: faces in the skin of real hands' palms (session 38; the networks took such faces
+    for hands about twice as often as flat ones, benchmarks/RESULTS.md section 33).
     item i -> (image, [(points, trainable)]) whose trainable points span the box."""
+
+    def __init__(self, seed: int, length: int = 1_000_000, skins=None) -> None:
+        super().__init__(seed, length)
+        self.skins = skins
 
     def item(self, index: int):
         from ..data.backgrounds import random_background
@@ -119,7 +125,9 @@ class FaceCrops(NegativeCrops):
         image = random_background(rng, width, height)
         head = rng.uniform(0.35, 0.7) * min(width, height)
         centre = np.array([width, height]) / 2 + rng.normal(0, 0.05, 2) * min(width, height)
-        draw_face(rng, image, tuple(centre), head, rng.uniform(-25, 25))
+        angle = rng.uniform(-25, 25)
+        # asked only when given, so that the flat-toned recipes' items stay exactly as they were
+        draw_face(rng, image, tuple(centre), head, angle, None if self.skins is None else self.skins(rng))
         side = rng.uniform(*FACE_BOX_SIDE) * head
         aspect = rng.uniform(0.8, 1.25)
         middle = centre + rng.uniform(-FACE_BOX_SHIFT, FACE_BOX_SHIFT, 2) * side
@@ -190,8 +198,14 @@ def hand_source(spec: dict, crop_size: int):
         return SyntheticCrops(int(spec.get("seed", 0)), crop_size, int(spec.get("length", 1_000_000)))
     if kind == "negatives":
         return NegativeCrops(int(spec.get("seed", 0)), int(spec.get("length", 1_000_000)))
-    if kind == "faces":
-        return FaceCrops(int(spec.get("seed", 0)), int(spec.get("length", 1_000_000)))
+    if kind == "faces":   # {"kind": "faces", "seed"[, "p_real_skin", "root", "split": palms of hagrid_mp]}
+        skins = None
+        if spec.get("p_real_skin"):
+            from ..data.faces import palm_skins
+            from ..data.loaders import load_hagrid_mp
+
+            skins = palm_skins(load_hagrid_mp(spec["root"], split=spec.get("split", "train")), spec["p_real_skin"])
+        return FaceCrops(int(spec.get("seed", 0)), int(spec.get("length", 1_000_000)), skins)
     from ..data.loaders import load_dataset
 
     options = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit")}

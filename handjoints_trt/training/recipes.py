@@ -32,9 +32,13 @@ def _with_parts(recipe: dict, seed: int, weight: float = 0.1) -> dict:
     return {**recipe, "train": [*recipe["train"], part]}
 
 
-def _with_faces(recipe: dict, seed: int, weight: float = 0.1) -> dict:
-    """``recipe`` with drawn faces boxed as stage I boxes them (datasets.FaceCrops, seed ``seed``) at ``weight``."""
-    return {**recipe, "train": [*recipe["train"], {"kind": "faces", "seed": seed, "weight": weight}]}
+def _with_faces(recipe: dict, seed: int, weight: float = 0.1, p_real_skin: float = 0.0) -> dict:
+    """``recipe`` with drawn faces boxed as stage I boxes them (datasets.FaceCrops, seed ``seed``) at ``weight``;
+    ``p_real_skin`` of them in the skin of hagrid_mp train palms (data.faces.palm_skins)."""
+    faces = {"kind": "faces", "seed": seed, "weight": weight}
+    if p_real_skin:
+        faces.update(p_real_skin=p_real_skin, root="{shared}/data/hagrid_mp", split="train")
+    return {**recipe, "train": [*recipe["train"], faces]}
 
 
 def _localizer(composed: dict) -> dict:
@@ -182,6 +186,12 @@ RECIPES: dict[str, dict] = {
     # PCK@0.2 0.749 -> 0.728, the timing frame's rendered hand read at 0.66 and so read twice).
     "hand-camera-aligned-faces-synthetic": {
         **_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=41), seed=43),
+        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    # The same with 80 % of the faces in the skin of real hands' palms (session 38), as the localizer's
+    # localizer-overlap-faces-skin: the networks took drawn faces in real skin for hands about twice as often as flat
+    # ones (benchmarks/RESULTS.md section 33).
+    "hand-camera-aligned-faces-synthetic-skin": {
+        **_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=46), seed=47, p_real_skin=0.8),
         "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
     # The plain network's twin of it (session 34): the same weights, its own seeds.
     "hand-camera-faces-synthetic": {**_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=44), seed=45),
