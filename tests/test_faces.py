@@ -190,8 +190,11 @@ def test_face_crops_in_real_skin_only_when_asked(tmp_path):
     assert palm_skins(records, p_real_skin=0.0)(rng) is None and palm_skins(records)(rng).shape == (TILE, TILE, 3)
     with pytest.raises(ValueError, match="labelled hand"):
         palm_skins([Record(records[0].path, [], 120, 120)])
-    faces = RECIPES["hand-camera-aligned-faces-synthetic-skin"]["train"][-1]
-    assert faces["kind"] == "faces" and faces["p_real_skin"] == 0.8 and faces["split"] == "train"
+    for name, weight in (("hand-camera-aligned-faces-synthetic-skin", 0.1),
+                         ("hand-camera-aligned-faces-synthetic-skin-heavy", 0.2)):
+        train = RECIPES[name]["train"]
+        assert train[-1]["kind"] == "faces" and train[-1]["p_real_skin"] == 0.8 and train[-1]["split"] == "train"
+        assert train[-1]["weight"] == weight and abs(sum(s["weight"] for s in train) - 1.0) < 1e-9
 
 
 def test_hand_source_builds_face_crops_in_train_palms_skin():

@@ -652,3 +652,26 @@ tk() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '
     --out benchmarks/results/track_ids/$out; }
 ten_sets tk
 python benchmarks/edge_pan.py --sequence 6 --first 20 --last 26 --out benchmarks/results/track_ids
+# 36. (Session 38) Leads tried, nothing shipped (RESULTS sections 35-36). loc_skin_long (step 34's run left going)
+#     ended: its weight average and two soups screened with the linear vote in a runs/ script, and under noise and
+#     over-exposure (CSV in checkpoints/loc_skin_long):
+#   handjoints interpolate $RUNS/loc_ov4/best.pt $RUNS/loc_skin_long/last.pt --average --alpha 1.0 \
+#       --out $RUNS/loc_skin_long_ema.pt
+#   handjoints interpolate $RUNS/loc_skin_ema.pt $RUNS/loc_skin_long_ema.pt --alpha 0.5 \
+#       --out $RUNS/loc_long_ship_soup.pt
+#   handjoints interpolate $RUNS/loc_cam/best.pt $RUNS/loc_skin_long_ema.pt --alpha 0.7 --out $RUNS/loc_long_cam_soup.pt
+#   python benchmarks/robustness.py --photos 200 --threads 1 --corruptions noise overexposed --localizer-model L.onnx
+#     The shipped aligned network fine-tuned on drawn faces in the skin of hagrid_mp train palms (FaceCrops with
+#     data.faces.palm_skins, new), 2 epochs with faces at 0.1, 3 at 0.2 (CSV in checkpoints/hand_align_skin and
+#     hand_align_skin2), hand_align_hd3's head grafted back, screened as above with --aligned and model_eval.py:
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
+#       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin \
+#       --init-from $RUNS/hand_align_faces_syn_graft.pt --out $RUNS/hand_align_skin --lr 1e-4 --epochs 2 \
+#       --ema-decay 0.998
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
+#       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin-heavy \
+#       --init-from $RUNS/hand_align_faces_syn_graft.pt --out $RUNS/hand_align_skin2 --lr 1e-4 --epochs 3 \
+#       --ema-decay 0.998
+#   handjoints graft-head $RUNS/hand_align_skin/best.pt $RUNS/hand_align_hd3/best.pt \
+#       --out $RUNS/hand_align_skin_graft.pt
+#   python benchmarks/model_eval.py --frames 60 --runs 20 --photos 500 --threads 1 --aligned A.onnx --out DIR
