@@ -198,6 +198,16 @@ RECIPES: dict[str, dict] = {
     "hand-camera-aligned-faces-synthetic-skin-heavy": {
         **_with_faces(_hand_with_negatives(0.425, 0.275, synthetic_seed=48), seed=50, weight=0.2, p_real_skin=0.8),
         "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    # The heavy one with the synthetic hands kept at 0.325 (photos 0.375): after 3 epochs of the heavy one the aligned
+    # network read model_eval's rendered timing hand under PLAIN_BELOW, so any_angle read it twice (session 38).
+    "hand-camera-aligned-faces-skin-heavy-synthetic": {
+        **_with_faces(_hand_with_negatives(0.375, 0.325, synthetic_seed=54), seed=56, weight=0.2, p_real_skin=0.8),
+        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    # The plain network's twin of the heavy one (session 38): with any_angle a face the aligned network is unsure of is
+    # read by the plain network too (PLAIN_BELOW), and the surer reading is kept.
+    "hand-camera-faces-skin-heavy": {
+        **_with_faces(_hand_with_negatives(0.425, 0.275, synthetic_seed=51), seed=53, weight=0.2, p_real_skin=0.8),
+        "augment": dict(CAMERA_AUGMENT)},
     # The plain network's twin of it (session 34): the same weights, its own seeds.
     "hand-camera-faces-synthetic": {**_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=44), seed=45),
                                     "augment": dict(CAMERA_AUGMENT)},
