@@ -191,7 +191,9 @@ def test_face_crops_in_real_skin_only_when_asked(tmp_path):
     with pytest.raises(ValueError, match="labelled hand"):
         palm_skins([Record(records[0].path, [], 120, 120)])
     for name, weight in (("hand-camera-aligned-faces-synthetic-skin", 0.1),
-                         ("hand-camera-aligned-faces-synthetic-skin-heavy", 0.2)):
+                         ("hand-camera-aligned-faces-synthetic-skin-heavy", 0.2),
+                         ("hand-camera-aligned-faces-skin-heavy-synthetic", 0.2),
+                         ("hand-camera-faces-skin-heavy", 0.2)):
         train = RECIPES[name]["train"]
         assert train[-1]["kind"] == "faces" and train[-1]["p_real_skin"] == 0.8 and train[-1]["split"] == "train"
         assert train[-1]["weight"] == weight and abs(sum(s["weight"] for s in train) - 1.0) < 1e-9

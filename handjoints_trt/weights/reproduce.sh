@@ -663,7 +663,8 @@ python benchmarks/edge_pan.py --sequence 6 --first 20 --last 26 --out benchmarks
 #   python benchmarks/robustness.py --photos 200 --threads 1 --corruptions noise overexposed --localizer-model L.onnx
 #     The shipped aligned network fine-tuned on drawn faces in the skin of hagrid_mp train palms (FaceCrops with
 #     data.faces.palm_skins, new), 2 epochs with faces at 0.1, 3 at 0.2 (CSV in checkpoints/hand_align_skin and
-#     hand_align_skin2), hand_align_hd3's head grafted back, screened as above with --aligned and model_eval.py:
+#     hand_align_skin2), the plain network likewise (3 at 0.2), the heads they came with grafted back, screened
+#     as above with --aligned / --hand (any_angle on) and model_eval.py:
 #   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
 #       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin \
 #       --init-from $RUNS/hand_align_faces_syn_graft.pt --out $RUNS/hand_align_skin --lr 1e-4 --epochs 2 \
@@ -672,6 +673,15 @@ python benchmarks/edge_pan.py --sequence 6 --first 20 --last 26 --out benchmarks
 #       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin-heavy \
 #       --init-from $RUNS/hand_align_faces_syn_graft.pt --out $RUNS/hand_align_skin2 --lr 1e-4 --epochs 3 \
 #       --ema-decay 0.998
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
+#       --checkpoint-every 50 --recipe hand-camera-faces-skin-heavy --init-from $RUNS/hand_faces_graft.pt \
+#       --out $RUNS/hand_plain_skin --lr 1e-4 --epochs 3 --ema-decay 0.998
 #   handjoints graft-head $RUNS/hand_align_skin/best.pt $RUNS/hand_align_hd3/best.pt \
-#       --out $RUNS/hand_align_skin_graft.pt
+#       --out $RUNS/hand_align_skin_graft.pt            (hand_align_skin2 likewise)
+#   handjoints graft-head $RUNS/hand_plain_skin/best.pt $RUNS/hand_hd_up2/best.pt --out $RUNS/hand_plain_skin_graft.pt
+#     Running at the session's end (it resumes from its last.pt), to be screened as above:
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
+#       --checkpoint-every 50 --recipe hand-camera-aligned-faces-skin-heavy-synthetic \
+#       --init-from $RUNS/hand_align_faces_syn_graft.pt --out $RUNS/hand_align_skin3 --lr 1e-4 --epochs 3 \
+#       --ema-decay 0.998
 #   python benchmarks/model_eval.py --frames 60 --runs 20 --photos 500 --threads 1 --aligned A.onnx --out DIR
