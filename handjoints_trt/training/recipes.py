@@ -199,7 +199,8 @@ RECIPES: dict[str, dict] = {
         **_with_faces(_hand_with_negatives(0.425, 0.275, synthetic_seed=48), seed=50, weight=0.2, p_real_skin=0.8),
         "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
     # The heavy one with the synthetic hands kept at 0.325 (photos 0.375): after 3 epochs of the heavy one the aligned
-    # network read model_eval's rendered timing hand under PLAIN_BELOW, so any_angle read it twice (session 38).
+    # network read model_eval's rendered timing hand under PLAIN_BELOW, so any_angle read it twice (session 38). It did
+    # not help: after 3 epochs the timing hand was read five times (benchmarks/RESULTS.md section 36).
     "hand-camera-aligned-faces-skin-heavy-synthetic": {
         **_with_faces(_hand_with_negatives(0.375, 0.325, synthetic_seed=54), seed=56, weight=0.2, p_real_skin=0.8),
         "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},

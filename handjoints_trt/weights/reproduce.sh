@@ -679,7 +679,8 @@ python benchmarks/edge_pan.py --sequence 6 --first 20 --last 26 --out benchmarks
 #   handjoints graft-head $RUNS/hand_align_skin/best.pt $RUNS/hand_align_hd3/best.pt \
 #       --out $RUNS/hand_align_skin_graft.pt            (hand_align_skin2 likewise)
 #   handjoints graft-head $RUNS/hand_plain_skin/best.pt $RUNS/hand_hd_up2/best.pt --out $RUNS/hand_plain_skin_graft.pt
-#     Running at the session's end (it resumes from its last.pt), to be screened as above:
+#     A third aligned run, the synthetic hands kept at 0.325 (CSV in checkpoints/hand_align_skin3; the timing hand
+#     then read five times):
 #   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
 #       --checkpoint-every 50 --recipe hand-camera-aligned-faces-skin-heavy-synthetic \
 #       --init-from $RUNS/hand_align_faces_syn_graft.pt --out $RUNS/hand_align_skin3 --lr 1e-4 --epochs 3 \
