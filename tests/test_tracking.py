@@ -562,7 +562,8 @@ def test_track_takes_the_second_look_when_nothing_is_followed(hagrid_dir):
 
 
 @pytest.mark.parametrize("sequence, frames, switch, off", [
-    (6, 32, "OUTSIDE_FRAME_MAX", None),        # the hand cut by the top edge: its box ran away upwards
+    (46, 56, "OUTSIDE_FRAME_MAX", None),       # the hand cut by the top edge: its box ran away upwards (session
+                                               # 38's networks did so on sequence 6, 32 frames; session 39's do not)
     (16, 58, "SIZE_MATCH_WEIGHT", 0.0),        # a box on the palm took the hand's track
     (15, 21, "REMEMBER_REVIVED", False),       # a revived track the vote refused was forgotten
 ])

@@ -686,3 +686,37 @@ python benchmarks/edge_pan.py --sequence 6 --first 20 --last 26 --out benchmarks
 #       --init-from $RUNS/hand_align_faces_syn_graft.pt --out $RUNS/hand_align_skin3 --lr 1e-4 --epochs 3 \
 #       --ema-decay 0.998
 #   python benchmarks/model_eval.py --frames 60 --runs 20 --photos 500 --threads 1 --aligned A.onnx --out DIR
+
+# 37. (Session 39) Step 36's lead shipped: the aligned network fine-tuned with faces at 0.1 (hand_align_skin) and the
+#     plain one with faces at 0.2 (hand_plain_skin), 80 % of the faces in the skin of hagrid_mp train palms, the
+#     handedness heads they came with grafted back (both .pt files committed), their INT8 files calibrated with the
+#     search, the vote fitted again for the new set, and the figures (RESULTS.md section 37):
+handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
+    --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin \
+    --init-from $RUNS/hand_align_faces_syn_graft.pt --out $RUNS/hand_align_skin --lr 1e-4 --epochs 2 --ema-decay 0.998
+handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
+    --checkpoint-every 50 --recipe hand-camera-faces-skin-heavy --init-from $RUNS/hand_faces_graft.pt \
+    --out $RUNS/hand_plain_skin --lr 1e-4 --epochs 3 --ema-decay 0.998
+handjoints graft-head $RUNS/hand_align_skin/best.pt $RUNS/hand_align_hd3/best.pt --out $RUNS/hand_align_skin_graft.pt
+handjoints graft-head $RUNS/hand_plain_skin/best.pt $RUNS/hand_hd_up2/best.pt --out $RUNS/hand_plain_skin_graft.pt
+handjoints export $RUNS/hand_plain_skin_graft.pt --out "$WEIGHTS/hand.onnx"
+handjoints export $RUNS/hand_align_skin_graft.pt --out "$WEIGHTS/hand_aligned.onnx"
+python calibration/calibrate.py --model "$WEIGHTS/hand.onnx" --manifest $RUNS/hand.manifest.json \
+    --out "$WEIGHTS/hand.int8.onnx" --val 800 --search --on-fail raise \
+    --report benchmarks/results/hand_int8_gate.json --search-report benchmarks/results/hand_int8_search.json
+aligned_int8
+python benchmarks/fit_vote.py --check --write --threads 1
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --examples 40
+/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --drawn-skin 300 --photos /work/face_photos --peer \
+    --threads 1
+python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 \
+    --out benchmarks/results/any_angle/handedness_faces
+python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 --no-any-angle \
+    --out benchmarks/results/any_angle/handedness_faces_plain
+/work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
+/work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
+python benchmarks/fps.py --backends onnxruntime:fp32 onnxruntime:int8 --stream-frames 0
+tk() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/skin_hands/$out; }
+ten_sets tk
