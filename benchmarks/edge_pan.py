@@ -1,7 +1,10 @@
 """A hand cut by the frame's edge while the camera pans: track()'s boxes with and without the bound on how far a
-track's box may reach past the edge (tracking.OUTSIDE_FRAME_MAX; RESULTS.md section 34).
+track's box may reach past the edge (tracking.OUTSIDE_FRAME_MAX; RESULTS.md sections 34, 37).
 
-    python benchmarks/edge_pan.py --sequence 6 --first 20 --last 26 --out benchmarks/results/track_ids
+    python benchmarks/edge_pan.py [--sequence 46 --first 50 --last 56 --out benchmarks/results/skin_hands]
+
+Which hand runs away depends on the hand networks: session 38's on sequence 6 (frames 20-26, results/track_ids),
+session 39's on sequence 46 (frames 50-56), the default.
 
 The frames are track_eval.py's ``--motion photo-pan`` sequence number ``--sequence`` (seed 0), run through track()
 from its first frame; frames ``--first`` to ``--last`` are drawn. Without the bound, the joints read beyond the
@@ -89,11 +92,11 @@ def run(frames: list[np.ndarray], first: int, bound: float | None, threads: int)
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sequence", type=int, default=6, help="track_eval.py photo-pan sequence number (seed 0)")
-    parser.add_argument("--first", type=int, default=20, help="first frame drawn")
-    parser.add_argument("--last", type=int, default=26, help="last frame drawn")
+    parser.add_argument("--sequence", type=int, default=46, help="track_eval.py photo-pan sequence number (seed 0)")
+    parser.add_argument("--first", type=int, default=50, help="first frame drawn")
+    parser.add_argument("--last", type=int, default=56, help="last frame drawn")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "track_ids")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "skin_hands")
     args = parser.parse_args(argv)
     if not 0 <= args.first <= args.last < 60:
         parser.error("need 0 <= --first <= --last < 60")

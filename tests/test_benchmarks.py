@@ -959,12 +959,14 @@ def test_track_eval_runs_and_track_with_stage_one_every_frame_matches_detect(tmp
     reports (the same vote decides), give or take a hand the tracker's crops place differently."""
     import track_eval
 
-    assert track_eval.main(["--sequences", "2", "--frames", "12", "--threads", "1", "--track", "",
+    # Three sequences: on the first two, session 39's networks read the panned hands under lost_confidence on every
+    # frame, so the defaults ran stage I on all 24 frames, as they should for unsure hands; the third is followed.
+    assert track_eval.main(["--sequences", "3", "--frames", "12", "--threads", "1", "--track", "",
                             "redetect_interval=1", "--out", str(tmp_path)]) == 0
     modes = json.loads((tmp_path / "track_eval.json").read_text())["modes"]
     detect, every = modes["detect"], modes["track redetect_interval=1"]
     assert detect["tp"] + detect["fn"] == every["tp"] + every["fn"] > 0
-    assert every["stage1_frames"] == every["frames"] == 24 and modes["track (defaults)"]["stage1_frames"] < 24
+    assert every["stage1_frames"] == every["frames"] == 36 and modes["track (defaults)"]["stage1_frames"] < 36
     assert abs(detect["tp"] - every["tp"]) <= 2, (detect, every)
     assert (tmp_path / "track_eval.png").stat().st_size > 0 and "| detect |" in (tmp_path / "track_eval.md").read_text()
 
@@ -992,7 +994,7 @@ def test_jitter_trace_follows_one_joint_of_a_still_real_hand(tmp_path, hagrid_di
 
 
 def test_edge_pan_draws_the_runaway_box_and_the_bounded_one(tmp_path, hagrid_dir, shipped_fp32):
-    """edge_pan.py end to end on the shipped models and the panned real photo of RESULTS.md section 34: unbounded, the
+    """edge_pan.py end to end on the shipped models and the panned real photo of RESULTS.md section 37: unbounded, the
     track's box grows past 1.5 times its bounded height and the hand gets a new id; bounded, it keeps id 0 on every
     drawn frame. The setting is restored afterwards, and the PNG is written."""
     import edge_pan
@@ -1000,7 +1002,7 @@ def test_edge_pan_draws_the_runaway_box_and_the_bounded_one(tmp_path, hagrid_dir
     from handjoints_trt import tracking
 
     before = tracking.OUTSIDE_FRAME_MAX
-    assert edge_pan.main(["--first", "21", "--last", "25", "--out", str(tmp_path)]) == 0
+    assert edge_pan.main(["--first", "51", "--last", "55", "--out", str(tmp_path)]) == 0   # sequence 46
     assert tracking.OUTSIDE_FRAME_MAX == before
     result = json.loads((tmp_path / "edge_pan.json").read_text())["settings"]
     assert result["bounded"]["ids"] == [[0]] * 5

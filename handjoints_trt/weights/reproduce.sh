@@ -720,3 +720,4 @@ python benchmarks/fps.py --backends onnxruntime:fp32 onnxruntime:int8 --stream-f
 tk() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
     --out benchmarks/results/skin_hands/$out; }
 ten_sets tk
+python benchmarks/edge_pan.py --sequence 46 --first 50 --last 56 --out benchmarks/results/skin_hands
