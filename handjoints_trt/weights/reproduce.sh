@@ -721,3 +721,7 @@ tk() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '
     --out benchmarks/results/skin_hands/$out; }
 ten_sets tk
 python benchmarks/edge_pan.py --sequence 46 --first 50 --last 56 --out benchmarks/results/skin_hands
+#     Tried, not shipped (CSV in checkpoints/loc_wide_skin): the shipped localizer widened and fine-tuned:
+#   handjoints train localizer --model wide --recipe localizer-overlap-faces-skin --runtime-scale --epoch-size 4000 \
+#       --val-size 300 --batch-size 16 --workers 1 --threads 2 --checkpoint-every 25 \
+#       --init-from $RUNS/loc_skin_ema.pt --out $RUNS/loc_wide_skin --lr 2e-4 --epochs 8 --ema-decay 0.998
