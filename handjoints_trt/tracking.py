@@ -71,8 +71,13 @@ FOLLOWED_IOU = 0.3
 # the window's box: stage I's box alone is steadier, but it frames a hand as detect() does, and left / right was read
 # 1.6-7.1 points worse from it on 4 of 6 labelled sets; the mean keeps most of the steadiness and left / right as it
 # was, and raised PCK@0.2 on 8 of 10 sets, lowering it on none (fitted on 2 sets of real photos; RESULTS.md 23).
+# Session 39: WINDOW_IOU 0.5 -> 0.3. A crop cut from joints read on something beside a small hand drifts off it
+# 12-50 px a frame, and after a frame or two overlaps stage I's window box under 0.5, which then no longer pulled it
+# back; at 0.3 it does so a frame or two longer. track() on the ten labelled video sets: F1 higher on 7, level on 1,
+# lower on 2 by at most 0.33 points (mean +0.69; composed hands held still +2.45), PCK@0.2 +0.47, id switches
+# 87 -> 85, jitter -0.44 to +0.34 points (RESULTS.md section 38).
 WINDOW_FACTOR = 2.5
-WINDOW_IOU = 0.5
+WINDOW_IOU = 0.3
 WINDOW_BLEND = 0.5
 # DetectorOptions.track_hold: on a frame stage I skips, a followed hand's last crop box is kept while the new one's
 # centre moves under HOLD_SHIFT of its side and its side changes under HOLD_SIZE, and the crop's angle (any_angle)

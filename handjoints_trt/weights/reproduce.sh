@@ -725,3 +725,9 @@ python benchmarks/edge_pan.py --sequence 46 --first 50 --last 56 --out benchmark
 #   handjoints train localizer --model wide --recipe localizer-overlap-faces-skin --runtime-scale --epoch-size 4000 \
 #       --val-size 300 --batch-size 16 --workers 1 --threads 2 --checkpoint-every 25 \
 #       --init-from $RUNS/loc_skin_ema.pt --out $RUNS/loc_wide_skin --lr 2e-4 --epochs 8 --ema-decay 0.998
+
+# 38. (Session 39) track()'s window box taken from IoU 0.3 with the crop (tracking.WINDOW_IOU, was 0.5): the ten sets
+#     with the new default (RESULTS.md section 38):
+tw3() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/window_iou/$out; }
+ten_sets tw3
