@@ -1,5 +1,5 @@
 """A hand cut by the frame's edge while the camera pans: track()'s boxes with and without the bound on how far a
-track's box may reach past the edge (tracking.OUTSIDE_FRAME_MAX; RESULTS.md sections 34, 37).
+track's box may reach past the edge (tracking.OUTSIDE_FRAME_MAX; RESULTS.md sections 34, 37-38).
 
     python benchmarks/edge_pan.py [--sequence 46 --first 50 --last 56 --out benchmarks/results/skin_hands]
 
@@ -114,7 +114,8 @@ def main(argv=None) -> int:
     for name, bound in SETTINGS.items():
         row = np.hstack([_draw(*view, margins) for view in views[name]])
         label = np.full((50, row.shape[1], 3), 255, np.uint8)
-        text = f"{name} (OUTSIDE_FRAME_MAX={bound}): the track's next box in blue, ids in red"
+        text = (f"{name} (OUTSIDE_FRAME_MAX={bound}, WINDOW_IOU={args.window_iou:g}): the track's next box in blue, "
+                "ids in red")
         cv2.putText(label, text, (10, 35), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
         rows += [label, row]
     args.out.mkdir(parents=True, exist_ok=True)
