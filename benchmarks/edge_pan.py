@@ -5,8 +5,9 @@ track's box may reach past the edge (tracking.OUTSIDE_FRAME_MAX; RESULTS.md sect
 
 Which hand runs away depends on the hand networks: session 38's on sequence 6 (frames 20-26, results/track_ids),
 session 39's on sequence 46 (frames 50-56), the default. Both runs take the window's box at ``--window-iou`` (0.5,
-session 38's tracking.WINDOW_IOU): since session 39 the default 0.3 pulls this runaway box back too (RESULTS.md
-section 38), and the bound is what holds it where the window lets go.
+session 38's tracking.WINDOW_IOU) and without the window's own end to a track it does not find (tracking.WINDOW_UNSEEN
+off unless ``--window-unseen``): since session 39 the default 0.3 pulls this runaway box back, and since session 40 the
+window ends it (RESULTS.md sections 38-39); the bound is what holds it where the window lets go.
 
 The frames are track_eval.py's ``--motion photo-pan`` sequence number ``--sequence`` (seed 0), run through track()
 from its first frame; frames ``--first`` to ``--last`` are drawn. Without the bound, the joints read beyond the
@@ -73,11 +74,12 @@ def _draw(frame: np.ndarray, index: int, hands, boxes: list[np.ndarray], margins
 
 
 def run(frames: list[np.ndarray], first: int, bound: float | None, threads: int,
-        window_iou: float) -> tuple[dict, list[tuple]]:
-    """track() over ``frames`` with OUTSIDE_FRAME_MAX = ``bound`` and WINDOW_IOU = ``window_iou``: ids and box heights
-    per drawn frame, and the drawn frames' (frame, index, hands, the tracks' next boxes)."""
-    saved = tracking.OUTSIDE_FRAME_MAX, tracking.WINDOW_IOU
-    tracking.OUTSIDE_FRAME_MAX, tracking.WINDOW_IOU = bound, window_iou
+        window_iou: float, window_unseen: bool = False) -> tuple[dict, list[tuple]]:
+    """track() over ``frames`` with OUTSIDE_FRAME_MAX = ``bound``, WINDOW_IOU = ``window_iou`` and WINDOW_UNSEEN =
+    ``window_unseen``: ids and box heights per drawn frame, and the drawn frames' (frame, index, hands, the tracks' next
+    boxes)."""
+    saved = tracking.OUTSIDE_FRAME_MAX, tracking.WINDOW_IOU, tracking.WINDOW_UNSEEN
+    tracking.OUTSIDE_FRAME_MAX, tracking.WINDOW_IOU, tracking.WINDOW_UNSEEN = bound, window_iou, window_unseen
     record, views = {"ids": [], "box_heights": []}, []
     try:
         with HandJointDetector(backend="onnxruntime", threads=threads) as detector:
@@ -90,7 +92,7 @@ def run(frames: list[np.ndarray], first: int, bound: float | None, threads: int,
                 record["box_heights"].append([round(float(b[3] - b[1]), 1) for b in boxes])
                 views.append((frame, index, hands, boxes))
     finally:
-        tracking.OUTSIDE_FRAME_MAX, tracking.WINDOW_IOU = saved
+        tracking.OUTSIDE_FRAME_MAX, tracking.WINDOW_IOU, tracking.WINDOW_UNSEEN = saved
     return record, views
 
 
@@ -101,6 +103,9 @@ def main(argv=None) -> int:
     parser.add_argument("--last", type=int, default=56, help="last frame drawn")
     parser.add_argument("--window-iou", type=float, default=0.5,
                         help="tracking.WINDOW_IOU for both runs (default session 38's 0.5, which lets the box go)")
+    parser.add_argument("--window-unseen", action="store_true",
+                        help="tracking.WINDOW_UNSEEN on for both runs (today's default; off by default here, as in "
+                             "session 38, for it ends the runaway track too)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "skin_hands")
     args = parser.parse_args(argv)
@@ -109,13 +114,14 @@ def main(argv=None) -> int:
     frames = pan_frames(args.sequence, args.last + 1)
     result, views = {"sequence": args.sequence, "first": args.first, "settings": {}}, {}
     for name, bound in SETTINGS.items():
-        result["settings"][name], views[name] = run(frames, args.first, bound, args.threads, args.window_iou)
+        result["settings"][name], views[name] = run(frames, args.first, bound, args.threads, args.window_iou,
+                                                         args.window_unseen)
     margins, rows = _margins([v for drawn in views.values() for v in drawn]), []
     for name, bound in SETTINGS.items():
         row = np.hstack([_draw(*view, margins) for view in views[name]])
         label = np.full((50, row.shape[1], 3), 255, np.uint8)
-        text = (f"{name} (OUTSIDE_FRAME_MAX={bound}, WINDOW_IOU={args.window_iou:g}): the track's next box in blue, "
-                "ids in red")
+        text = (f"{name} (OUTSIDE_FRAME_MAX={bound}, WINDOW_IOU={args.window_iou:g}, WINDOW_UNSEEN="
+                f"{args.window_unseen}): the track's next box in blue, ids in red")
         cv2.putText(label, text, (10, 35), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
         rows += [label, row]
     args.out.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,9 @@ reports no hand that detect() would not. On every frame where stage I runs and s
 vote decides whether it lives (so track() with redetect_interval=1 reports what detect() reports, with ids); a
 hand the vote keeps while its joints are under lost_confidence (a hand cut by the frame edge, say) gets stage I
 again on the next frame. On the other frames stage II alone follows a hand while its joints stay sure
-(lost_confidence; on a stage-I frame whose boxes missed it, unseen_confidence), and reads it again around its joints
-when they lie off its crop's centre (track_recrop). A lost track is remembered LOST_TRACK_MEMORY frames: stage I
+(lost_confidence; on a stage-I frame whose boxes missed it, or a frame whose look around it with stage I missed it,
+track_window, unseen_confidence), and reads it again around its joints when they lie off its crop's centre
+(track_recrop). A lost track is remembered LOST_TRACK_MEMORY frames: stage I
 finding a hand near its last box gives it its id back (and if the vote refuses it there, it is remembered again).
 On a stage-I frame where no hand is followed and stage I finds none, it looks once more at a coarser scale, as
 detect() does (DetectorOptions.retry_scale: a hand close to the camera).
@@ -79,6 +80,9 @@ FOLLOWED_IOU = 0.3
 WINDOW_FACTOR = 2.5
 WINDOW_IOU = 0.3
 WINDOW_BLEND = 0.5
+# A followed hand that track_window's stage I does not find (no box at IoU >= WINDOW_IOU with its prediction) is, on
+# that frame, held to unseen_confidence as on a frame stage I ran (False: lost_confidence alone).
+WINDOW_UNSEEN = True
 # DetectorOptions.track_hold: on a frame stage I skips, a followed hand's last crop box is kept while the new one's
 # centre moves under HOLD_SHIFT of its side and its side changes under HOLD_SIZE, and the crop's angle (any_angle)
 # while the joints turn it under HOLD_ANGLE degrees; past either, the new one is taken and kept from then on. Why: a
@@ -409,6 +413,7 @@ class HandTracker:
         self._last_detect = -10**9
         self._force_detect = True
         self.last_ran_localizer = False
+        self._window_missed: set[int] = set()   # the followed hands track_window's stage I did not find this frame
 
     def reset(self) -> None:
         self.tracks = TrackSet()
@@ -428,9 +433,12 @@ class HandTracker:
         predicted = self.tracks.predicted_boxes()
         ids = [t.track_id for t in self.tracks.tracks]
         self.last_ran_localizer = long_side is not None or self._needs_localizer()
+        self._window_missed = set()
         if not self.last_ran_localizer:
             if self.options.track_window:
-                predicted = np.array([self._window_box(image, box) for box in predicted]).reshape(-1, 4)
+                looks = [self._window_look(image, box) for box in predicted]
+                predicted = np.array([box for box, _ in looks]).reshape(-1, 4)
+                self._window_missed = {tid for tid, (_, seen) in zip(ids, looks) if not seen}
             if self.options.track_hold:
                 predicted = np.array([_held_box(t, b) for t, b in zip(self.tracks.tracks, predicted)]).reshape(-1, 4)
             return predicted, ids, [None] * len(ids)
@@ -450,19 +458,23 @@ class HandTracker:
         """DetectorOptions.track_window: stage I on a square window WINDOW_FACTOR times a followed hand's predicted box
         (frame pixels) around it, drawn at track_window pixels. Its box there that overlaps the prediction most, at
         IoU >= WINDOW_IOU, moves the prediction WINDOW_BLEND of the way to it: the box returned, in frame pixels."""
+        return self._window_look(image, box)[0]
+
+    def _window_look(self, image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, bool]:
+        """_window_box's box, and whether the window's stage I found the hand (a box at IoU >= WINDOW_IOU)."""
         side = self.options.track_window
         # The crops' own affine and warp (continuous coordinates), filled outside the frame as the letterbox is.
         to_window = crop_affine(box, side, scale=WINDOW_FACTOR)
         window = warp(image, to_window, (side, side), border_value=(LETTERBOX_FILL,) * 3)
         boxes, _ = self.detector.localize(window, side)
         if not len(boxes):
-            return box
+            return box, False
         overlap = box_iou(boxes, _map_box(to_window, box)[None])[:, 0]
         best = int(np.argmax(overlap))
         if overlap[best] < WINDOW_IOU:
-            return box
+            return box, False
         found = _map_box(invert_affine(to_window), boxes[best]).astype(np.float64)
-        return WINDOW_BLEND * found + (1 - WINDOW_BLEND) * box
+        return WINDOW_BLEND * found + (1 - WINDOW_BLEND) * box, True
 
     def _unfollowed_boxes(self, image: np.ndarray) -> tuple[np.ndarray, list[int], list[float | None]]:
         """Stage I on a frame whose followed hands were already read: its boxes that no followed hand's box overlaps
@@ -536,7 +548,8 @@ class HandTracker:
         for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):
             unsure = hand.mean_confidence < self.options.lost_confidence
             # On a frame stage I ran, a followed hand it did not propose must be surer to go on (unseen_confidence).
-            unseen = score is None and self.last_ran_localizer and hand.mean_confidence < self.options.unseen_confidence
+            looked = self.last_ran_localizer or (WINDOW_UNSEEN and tid in self._window_missed)
+            unseen = score is None and looked and hand.mean_confidence < self.options.unseen_confidence
             if score is None and (unsure or unseen):
                 self.tracks.remove(tid, remember=True)
                 self._force_detect = True   # a lost hand may be elsewhere: stage I on the next frame

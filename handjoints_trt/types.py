@@ -263,6 +263,8 @@ class DetectorOptions:
         mean joint confidence is at least this, 0..1 (UNSEEN_CONFIDENCE; lost_confidence alone before session 26): a
         track that drifted off its hand onto background keeps middling joints, and stage I does not see a hand
         there. On labelled video precision +0 to +3.4 points, recall unchanged or higher (RESULTS.md section 21).
+        Since session 40 the same holds on a frame stage I skips for a followed hand that track_window's look around
+        it does not find (tracking.WINDOW_UNSEEN; RESULTS.md section 39).
     refind_lost: when a track is lost on a frame stage I did not run on, stage I runs on that same frame for the
         hands it may find away from the followed ones (a hand that moved out of its crop: it comes back on the frame
         it was lost, with its id when near its last box); False = on the next frame, as before session 26. The
@@ -271,7 +273,9 @@ class DetectorOptions:
     track_window: on a frame stage I skips, stage I runs on a square window 2.5 times each followed hand's predicted
         box around it (tracking.WINDOW_FACTOR), drawn at this many pixels (a multiple of 32, 128..1280; 0 = off), and
         the hand's crop moves halfway (tracking.WINDOW_BLEND) from the prediction to the box there that overlaps it
-        at IoU >= 0.5. Steadier crops than the last frame's joints alone give. On by default at 192 since session 28
+        at IoU >= tracking.WINDOW_IOU (0.3 since session 39, 0.5 before); a hand with no such box there must pass
+        unseen_confidence to go on (tracking.WINDOW_UNSEEN, since session 40). Steadier crops than the last frame's
+        joints alone give. On by default at 192 since session 28
         (off before): on labelled video (track_eval.py, RESULTS.md section 23) jitter -27 to -40 %, joint error -8 to
         -15 % and PCK@0.2 +1.4 to +2.4 points on real photos held still and panned; PCK@0.2 lower on none of ten
         sets; for 1.00-1.36x the median frame time (about 2.6 ms per followed hand at 640x480 on a 2-core CPU); 0

@@ -382,13 +382,32 @@ def test_a_hand_stage_one_does_not_see_must_be_sure_to_go_on(dots):
         assert 0.3 < detector.estimate(loose, [[90, 90, 260, 260]])[0].mean_confidence < 0.8
     kept = {}
     for unseen in (0.0, 0.8):
-        with _detector(dots, max_hands=1, redetect_interval=2, unseen_confidence=unseen) as detector:
+        # track_window off: its stage I on the skipped frame would end the track there (the next test)
+        with _detector(dots, max_hands=1, redetect_interval=2, unseen_confidence=unseen, track_window=0) as detector:
             tracker = HandTracker(detector)
             assert [h.track_id for h in tracker.update(here)] == [0]
             assert [h.track_id for h in tracker.update(loose)] == [0] and not tracker.last_ran_localizer
             kept[unseen] = [h.track_id for h in tracker.update(loose)]
             assert tracker.last_ran_localizer
     assert kept == {0.0: [0], 0.8: []}, kept
+
+
+@pytest.mark.parametrize("window_unseen", [True, False])
+def test_a_hand_the_window_does_not_see_must_be_sure_to_go_on(dots, monkeypatch, window_unseen):
+    """WINDOW_UNSEEN (session 40): on a frame stage I skips, track_window's stage I looks around the followed hand; a
+    hand it does not find there is held to unseen_confidence (0.8) as on a stage-I frame, so the loose dots (mean joint
+    confidence ~0.38) end the track at once and stage I looks for the hand on the same frame (refind_lost). Off,
+    lost_confidence (0.3) alone decides on that frame and the track goes on, read on whatever its crop holds."""
+    monkeypatch.setattr(tracking, "WINDOW_UNSEEN", window_unseen)
+    here, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
+    loose = _dots_only(8)
+    with _detector(dots, max_hands=1, redetect_interval=30, new_hand_interval=30, track_window=192) as detector:
+        tracker = HandTracker(detector)
+        assert [h.track_id for h in tracker.update(here)] == [0]
+        assert [h.track_id for h in tracker.update(here)] == [0] and not tracker.last_ran_localizer
+        on_loose = [h.track_id for h in tracker.update(loose)]
+        stage_one = tracker.last_ran_localizer
+    assert (on_loose, stage_one) == (([], True) if window_unseen else ([0], False))
 
 
 def test_a_new_track_needs_the_vote_of_detect(dots):
@@ -577,16 +596,15 @@ def test_track_takes_the_second_look_when_nothing_is_followed(hagrid_dir):
     assert found[0.0] == [[], [], []] and found[0.67] == [[0], [0], [0]], found
 
 
-@pytest.mark.parametrize("sequence, frames, switch, off, window_iou", [
+@pytest.mark.parametrize("sequence, frames, switch, off, window", [
     # The hand cut by the top edge: its box ran away upwards (session 38's networks did so on sequence 6, 32 frames;
-    # session 39's do not). Since WINDOW_IOU is 0.3 the window also pulls the runaway box back, so the bound is shown
-    # where the window lets go, at session 38's 0.5.
-    (46, 56, "OUTSIDE_FRAME_MAX", None, 0.5),
-    (1, 6, "SIZE_MATCH_WEIGHT", 0.0, None),          # a box on the palm took the hand's track (sequence 16 before)
-    (15, 21, "REMEMBER_REVIVED", False, None),       # a revived track the vote refused was forgotten
+    # session 39's do not). Since WINDOW_IOU is 0.3 the window also pulls the runaway box back, and since session 40
+    # (WINDOW_UNSEEN) it ends a track it does not find, so the bound is shown where session 38's window let go.
+    (46, 56, "OUTSIDE_FRAME_MAX", None, {"WINDOW_IOU": 0.5, "WINDOW_UNSEEN": False}),
+    (1, 6, "SIZE_MATCH_WEIGHT", 0.0, {}),            # a box on the palm took the hand's track (sequence 16 before)
+    (15, 21, "REMEMBER_REVIVED", False, {}),         # a revived track the vote refused was forgotten
 ])
-def test_a_hand_panned_out_of_the_frame_keeps_its_id(hagrid_dir, monkeypatch, sequence, frames, switch, off,
-                                                     window_iou):
+def test_a_hand_panned_out_of_the_frame_keeps_its_id(hagrid_dir, monkeypatch, sequence, frames, switch, off, window):
     """track_eval.py's panned real photos (session 38): a hand followed by track() keeps one id, frame after frame,
     and loses it (a new id) when the named guard is off. Each of the three sequences switched ids before."""
     import sys
@@ -608,8 +626,8 @@ def test_a_hand_panned_out_of_the_frame_keeps_its_id(hagrid_dir, monkeypatch, se
         with HandJointDetector(backend="onnxruntime", threads=1) as detector:
             return sorted({h.track_id for frame in clip for h in detector.track(frame)})
 
-    if window_iou is not None:
-        monkeypatch.setattr(tracking, "WINDOW_IOU", window_iou)
+    for name, value in window.items():
+        monkeypatch.setattr(tracking, name, value)
     assert ids_seen() == [0]
     monkeypatch.setattr(tracking, switch, off)
     assert len(ids_seen()) > 1

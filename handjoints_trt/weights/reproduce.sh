@@ -731,3 +731,10 @@ python benchmarks/edge_pan.py --sequence 46 --first 50 --last 56 --out benchmark
 tw3() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
     --out benchmarks/results/window_iou/$out; }
 ten_sets tw3
+# 39. (Session 40) A followed hand that track_window's stage I does not find is held to unseen_confidence
+#     (tracking.WINDOW_UNSEEN): the ten sets with the new default (RESULTS.md section 39); edge_pan.py draws session
+#     38's window (IoU 0.5, the rule off) by default:
+twu() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/window_unseen/$out; }
+ten_sets twu
+python benchmarks/edge_pan.py --out benchmarks/results/skin_hands
