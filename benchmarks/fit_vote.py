@@ -12,7 +12,8 @@ Every stage-I candidate at or above the box threshold (DetectorOptions.box_thres
 detect() reads it with the default any_angle; a candidate is a hand when its box, refined as detect() refines it,
 overlaps a labelled hand by IoU >= 0.5. A logistic regression on vote.vote_features learns P(hand); its threshold
 is the one with the best F1 pooled over the sets, as detect() would report (the max_hands best boxes, the vote,
-joint_nms, the refined boxes). track()'s threshold is LEARNED_TRACK_MARGIN under it.
+joint_nms, the refined boxes), or ``--threshold`` where the F1's top is flat and another point is chosen on other
+grounds (session 40: the faces taken, RESULTS.md section 40). track()'s threshold is LEARNED_TRACK_MARGIN under it.
 
 ``--check`` also scores model_eval.py's frames (its composed frames, first 500 photos, first 300 turned) and
 faces_eval.py's 300 drawn frames, flat and in real skin (val palms), with the linear default and the learnt vote.
@@ -76,8 +77,10 @@ def candidate_table(sets: dict, threshold: float) -> tuple[np.ndarray, np.ndarra
     features, labels = [], []
     for c in sets.values():
         for i in range(len(c)):
-            keep = c.scores[i] >= threshold
-            if not keep.any():
+            # the max_hands best, as detect() and fit_box_threshold.operate vote on them (vote.inside_larger compares
+            # a frame's boxes with each other)
+            keep = np.flatnonzero(c.scores[i] >= threshold)[:fit.RUNTIME_MAX_HANDS]
+            if not len(keep):
                 continue
             boxes, points, conf = c.boxes[i][keep], c.keypoints[i][keep], c.joint_confidences[i][keep]
             features.append(vote_features(c.scores[i][keep], boxes, points, conf, c.frame_sizes[i]))
@@ -135,14 +138,16 @@ def linear_reach_score(margin: float) -> float:
     return round(float(np.clip((1 + w) * (o.hand_threshold - margin) - w * REREAD_REACH, 0.0, 1.0)), 4)
 
 
-def fit_vote(sets: dict, box_threshold: float, models: dict) -> tuple[LearnedVote, list[dict]]:
-    """The regression on the candidates, its threshold by pooled F1 and track()'s; the threshold sweep's rows."""
+def fit_vote(sets: dict, box_threshold: float, models: dict,
+             threshold: float | None = None) -> tuple[LearnedVote, list[dict]]:
+    """The regression on the candidates, its threshold by pooled F1 (or ``threshold``, given) and track()'s; the
+    threshold sweep's rows."""
     center, scale, weights, bias = fit_logistic(*candidate_table(sets, box_threshold))
     reread = [linear_reach_score(margin) for margin in (0.0, TRACK_VOTE_MARGIN)]
     vote = LearnedVote(tuple(center), tuple(scale), tuple(weights), float(bias), 0.5, 0.5, *reread, models)
     rows = learned_rows(sets, vote, box_threshold)
     best = max(rows, key=lambda r: r["f1"])
-    vote = with_threshold(vote, best["threshold"])
+    vote = with_threshold(vote, best["threshold"] if threshold is None else threshold)
     return with_threshold(vote, vote.threshold, track_threshold(vote)), rows
 
 
@@ -221,7 +226,9 @@ def rows_of(name: str, result: dict) -> list:
 def markdown(results: dict, command: str) -> str:
     vote = results["vote"]
     lines = [f"# Stage II's learnt vote ({date.today().isoformat()})", "", f"Command: `{command}`", "",
-             f"Threshold P(hand) >= {vote['threshold']:g} (track(): {vote['track_threshold']:g}), fitted by pooled F1.",
+             f"Threshold P(hand) >= {vote['threshold']:g} (track(): {vote['track_threshold']:g}), "
+             + ("fitted by pooled F1." if results.get("threshold_given") is None else
+                f"given (--threshold; the pooled F1's best is at {results['f1_best_threshold']:g})."),
              "Each set: recall / precision at IoU 0.5; faces, skin faces: hands reported on drawn hand-free frames "
              "(all false; skin faces: in the skin of real palms, hagrid_mp train for the fit, val for the check).",
              ""]
@@ -250,8 +257,12 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0 = its default)")
     parser.add_argument("--check", action="store_true", help="also score model_eval.py's and faces_eval.py's frames")
     parser.add_argument("--write", action="store_true", help=f"write weights/{VOTE_FILENAME} for the shipped networks")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="the vote's P(hand) threshold (default: the one with the best pooled F1 on the fit set)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
+    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
+        parser.error(f"--threshold must be a probability between 0 and 1, got {args.threshold}")
     from handjoints_trt.data.loaders import load_hagrid_mp
 
     records = load_hagrid_mp(shared_data(), split="val")
@@ -268,8 +279,9 @@ def main(argv=None) -> int:
             sets["skin faces"] = fit.collect(detector, drawn_faces(args.skin_faces, FIT_SKIN_FACES_SEED,
                                                                    faces_eval.palm_skins(shared_data(), "train")))
         checks = check_sets(detector, records) if args.check else None
-    vote, rows = fit_vote(sets, defaults.box_threshold, models)
-    results = {"vote": vote.to_dict(), "sweep": rows,
+    vote, rows = fit_vote(sets, defaults.box_threshold, models, args.threshold)
+    results = {"vote": vote.to_dict(), "sweep": rows, "threshold_given": args.threshold,
+               "f1_best_threshold": max(rows, key=lambda r: r["f1"])["threshold"],
                "fit": {"linear": score(sets, operate_linear),
                        "learned": score(sets, lambda c: operate_learned(c, vote, defaults.box_threshold))}}
     if checks is not None:

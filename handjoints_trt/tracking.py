@@ -544,8 +544,9 @@ class HandTracker:
             hands = self._carried_reread(image, boxes, hands, turns, rotations, reread)
         if self.options.track_recrop:
             hands = self._recropped(image, boxes, scores, hands, rotations, aligned)
+        voted = self._voted(scores, hands, image)
         out = []
-        for hand, tid, score, rotation, plain_won in zip(hands, ids, scores, rotations, lost):
+        for i, (hand, tid, score, rotation, plain_won) in enumerate(zip(hands, ids, scores, rotations, lost)):
             unsure = hand.mean_confidence < self.options.lost_confidence
             # On a frame stage I ran, a followed hand it did not propose must be surer to go on (unseen_confidence).
             looked = self.last_ran_localizer or (WINDOW_UNSEEN and tid in self._window_missed)
@@ -557,7 +558,7 @@ class HandTracker:
             if score is not None:
                 # Where stage I ran and scored the hand, detect()'s vote decides (at TRACK_VOTE_MARGIN less); a track
                 # stage I started now and the vote refuses was never reported, so is not remembered.
-                if not self._passes_vote(score, hand, image):
+                if i not in voted:
                     self.tracks.remove(tid, remember=tid in known)
                     continue
                 # Kept with joints too unsure for stage II to follow it alone: stage I again next frame.
@@ -648,10 +649,16 @@ class HandTracker:
         track.held_angle = track.rotation
         return track.rotation
 
-    def _passes_vote(self, score: float, hand: Hand, image: np.ndarray) -> bool:
-        """detect()'s vote on one stage-I box and its hand (Hand.box still stage I's box), at track()'s threshold
-        (HandJointDetector.vote_passes)."""
-        return len(self.detector.vote_passes([score], [hand], (image.shape[1], image.shape[0]), tracking=True)) == 1
+    def _voted(self, scores: list[float | None], hands: list[Hand], image: np.ndarray) -> set[int]:
+        """The indices of the hands stage I scored on this frame (score not None) that detect()'s vote passes at
+        track()'s threshold (HandJointDetector.vote_passes; Hand.box still stage I's box). They are voted on together,
+        as detect() votes on a frame's boxes: the learnt vote compares each box with the others (vote.inside_larger)."""
+        scored = [i for i, score in enumerate(scores) if score is not None]
+        if not scored:
+            return set()
+        passed = self.detector.vote_passes([scores[i] for i in scored], [hands[i] for i in scored],
+                                           (image.shape[1], image.shape[0]), tracking=True)
+        return {scored[k] for k in passed}
 
     def _finish(self, hand: Hand, track_id: int, score: float | None, t: float) -> Hand:
         """The Hand as returned: its id, score, the track's handedness, and smoothed joints when smoothing is on."""

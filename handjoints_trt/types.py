@@ -180,15 +180,17 @@ class DetectorOptions:
         stage I runs, which tracks go on; in between a track ends below lost_confidence.
     vote: how stage II confirms stage I's boxes. "linear": the vote above (hand_threshold, confidence_weight,
         min_hand_confidence). "learned": a logistic regression on the box score, the 21 joint confidences' spread,
-        the box's size, whether it touches the frame edge and how much of it the joints fill
-        (handjoints_trt/vote.py), fitted for the shipped networks (weights/vote.json, benchmarks/fit_vote.py): a
-        box is reported when P(hand) >= vote_threshold. None (the default) = "learned" with the shipped networks
+        the box's size, whether it touches the frame edge, how much of it the joints fill and how much of it lies
+        inside a larger box of the same frame (handjoints_trt/vote.py; a frame's boxes are voted on together),
+        fitted for the shipped networks (weights/vote.json, benchmarks/fit_vote.py): a box is reported when P(hand)
+        >= vote_threshold. None (the default) = "learned" with the shipped networks
         and any_angle, else "linear" (the fit holds for those networks only). On model_eval's check frames against
-        the linear vote, session 37's networks: hands reported on 300 frames of drawn faces in real skin 30 -> 14,
-        turned photos' recall +3.4 points (precision -0.5), composed frames' recall -1.4 (precision -0.1), upright
-        photos' recall +0.4 (precision -0.6) (benchmarks/RESULTS.md sections 31, 33). track() votes at the file's track_threshold (0.05 lower, moved
-        with vote_threshold). The Triton pipeline reads with the plain network and keeps the linear vote. The
-        INT8 models use the vote fitted on the FP32 ones.
+        the linear vote, session 40's vote: hands reported on 300 frames of drawn faces in real skin 26 -> 6, turned
+        photos' recall +3.7 points (precision +0.9), composed frames' recall -1.1 (precision +0.4), upright photos'
+        recall +0.6 (precision +0.8) (benchmarks/RESULTS.md sections 31, 33, 40). track() votes at the file's
+        track_threshold (0.05 lower, moved with vote_threshold), on the boxes stage I scored on a frame together.
+        The Triton pipeline reads with the plain network and keeps the linear vote. The INT8 models use the vote
+        fitted on the FP32 ones.
     vote_threshold: the learned vote's P(hand) threshold, 0..1 (None = the fitted one, vote.json's threshold).
         Raise it for fewer false hands, lower it for fewer missed ones.
     box_refine: how far Hand.box of a hand stage I found moves from stage I's box towards the tight box of

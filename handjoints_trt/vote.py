@@ -4,7 +4,8 @@ The linear vote (postprocess.verify_hands) weighs two numbers, stage I's box sco
 The learnt vote (DetectorOptions.vote "learned", the default with the shipped networks) weighs a few more that the
 runtime already has: how the 21 confidences spread (their least, most, median and share of sure joints, not their
 mean alone), whether the box touches the frame edge (a cut hand shows few joints), the box's size in the frame and
-how much of it the joints fill. It is a logistic regression (VOTE_FEATURES, then standardised, weights and a
+how much of it the joints fill, and (since session 40) how much of the box lies inside a larger box of the same
+frame (a finger, a knuckle or the edge of a hand stage I also boxed whole). It is a logistic regression (VOTE_FEATURES, then standardised, weights and a
 bias), fitted by benchmarks/fit_vote.py on the fit frames of benchmarks/fit_box_threshold.py plus drawn faces (since
 session 37 some in real hands' skin), and stored beside the networks it was fitted for (weights/vote.json). On
 model_eval's check frames it raises the F1 pooled over composed frames, photos, turned photos and drawn faces
@@ -26,15 +27,30 @@ VOTE_FORMAT = 1
 # What each column of vote_features() is; the file stores them and a file with others is refused.
 VOTE_FEATURES = ("box_score", "mean_confidence", "median_confidence", "min_confidence", "max_confidence",
                  "confidence_spread", "sure_share", "at_frame_edge", "log_size", "log_fill",
-                 "score_x_confidence", "edge_x_confidence", "edge_x_score")
+                 "score_x_confidence", "edge_x_confidence", "edge_x_score", "inside_larger")
 SURE_JOINT = 0.5          # sure_share: the share of joints read at least this sure
 EDGE_PX = 2.0             # at_frame_edge: a box side within this many pixels of the frame's border (or beyond it)
+
+
+def inside_larger(boxes: np.ndarray) -> np.ndarray:
+    """(N,) float64 0..1: per box, the largest share of its area that lies inside another, larger box of ``boxes``
+    (N, 4) x0, y0, x1, y1 (0 when none is larger). Why: stage I boxes parts of a hand it also boxes whole (a finger, a
+    knuckle, the edge of a fist close to the camera), and stage II reads a squeezed hand in such a part; a hand held in
+    front of a larger one lies inside it too, so the vote weighs this against the box's own evidence (session 40,
+    benchmarks/RESULTS.md section 40)."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    area = np.prod(np.maximum(b[:, 2:] - b[:, :2], 1.0), axis=1)
+    overlap = np.clip(np.minimum(b[:, None, 2:], b[None, :, 2:]) - np.maximum(b[:, None, :2], b[None, :, :2]), 0, None)
+    share = np.prod(overlap, axis=2) / area[:, None]        # [i, j]: the share of box i inside box j
+    share[~(area[None, :] > area[:, None])] = 0.0           # only larger boxes (never the box itself)
+    return share.max(axis=1, initial=0.0)
 
 
 def vote_features(box_scores, boxes, keypoints, confidence, frame_size: tuple[int, int]) -> np.ndarray:
     """(N, len(VOTE_FEATURES)) float64 per stage-I box: box_scores (N,) 0..1, boxes (N, 4) x0, y0, x1, y1 frame pixels
     (stage I's boxes, before refine_boxes), keypoints (N, 21, 2) frame pixels and confidence (N, 21) 0..1 as stage II
-    read them, frame_size (width, height)."""
+    read them, frame_size (width, height). The boxes are one frame's, voted on together: inside_larger compares them
+    with each other."""
     s = np.asarray(box_scores, np.float64).reshape(-1)
     b = np.asarray(boxes, np.float64).reshape(-1, 4)
     k = np.asarray(keypoints, np.float64).reshape(-1, 21, 2)
@@ -52,7 +68,7 @@ def vote_features(box_scores, boxes, keypoints, confidence, frame_size: tuple[in
     mean = c.mean(axis=1)
     return np.stack([s, mean, ordered[:, 10], ordered[:, 0], ordered[:, -1], c.std(axis=1),
                      (c >= SURE_JOINT).mean(axis=1), edge, np.log(long_side / min(width, height)),
-                     np.log(joints_area / box_area), s * mean, edge * mean, edge * s], axis=1)
+                     np.log(joints_area / box_area), s * mean, edge * mean, edge * s, inside_larger(b)], axis=1)
 
 
 @dataclass(frozen=True)

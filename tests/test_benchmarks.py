@@ -1292,6 +1292,14 @@ def test_one_given_model_is_used_beside_the_shipped_other(tmp_path):
     assert _common.resolve_models("fp32")["source"] == "shipped"
 
 
+def test_fit_vote_refuses_a_threshold_that_is_not_a_probability(capsys):
+    import fit_vote
+
+    with pytest.raises(SystemExit):
+        fit_vote.main(["--threshold", "1.5"])
+    assert "--threshold must be a probability between 0 and 1, got 1.5" in capsys.readouterr().err
+
+
 def test_fit_vote_runs_on_the_shipped_models_and_writes_only_when_asked(tmp_path, hagrid_dir):
     """fit_vote.py end to end on a few frames: a vote with a weight per feature, a threshold from its sweep, both
     votes scored on every set; the shipped vote.json untouched without --write."""
@@ -1310,7 +1318,7 @@ def test_fit_vote_runs_on_the_shipped_models_and_writes_only_when_asked(tmp_path
     vote = LearnedVote.from_dict(results["vote"])
     assert len(vote.weights) == len(VOTE_FEATURES) and 0 < vote.track_threshold <= vote.threshold
     best = max(results["sweep"], key=lambda r: r["f1"])
-    assert vote.threshold == best["threshold"]
+    assert vote.threshold == best["threshold"] == results["f1_best_threshold"] and results["threshold_given"] is None
     for votes in results["fit"].values():
         assert set(votes["sets"]) == {"composed", "photos", "turned", "faces", "skin faces"}
     assert results["fit"]["learned"]["f1"] == pytest.approx(best["f1"])

@@ -596,6 +596,34 @@ def test_track_takes_the_second_look_when_nothing_is_followed(hagrid_dir):
     assert found[0.0] == [[], [], []] and found[0.67] == [[0], [0], [0]], found
 
 
+def test_track_votes_on_a_frames_stage_one_boxes_together_as_detect_does(hagrid_dir):
+    """The learnt vote compares a frame's boxes with each other (vote.inside_larger, session 40). On val photo 21 run
+    whole stage I also boxes a part of the hand: voted on alone it would pass track()'s threshold, voted on with the
+    hand's box it does not. track()'s first frame reports the hands detect() reports, one."""
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
+    from handjoints_trt.vote import vote_features
+
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
+    image = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][21].load().image
+    size = (image.shape[1], image.shape[0])
+    with HandJointDetector(backend="onnxruntime", threads=1) as detector:
+        vote = detector.learned_vote
+        boxes, scores = detector.localize(image)
+        hands = detector.estimate(image, boxes, scores, reread=detector.worth_rereading(scores))
+        parts = [[h.box for h in hands], [h.keypoints for h in hands], [h.confidence for h in hands]]
+        together = vote.probability(vote_features(scores, *parts, size))
+        alone = np.array([vote.probability(vote_features(scores[i:i + 1], *(p[i:i + 1] for p in parts), size))[0]
+                          for i in range(len(scores))])
+        part = (alone >= vote.track_threshold) & (together < vote.track_threshold)
+        assert part.any(), (together, alone)       # a box whose fate depends on the others
+        reported = detector.detect(image)
+        tracked = detector.track(image)
+    assert len(reported) == len(tracked) == 1
+    np.testing.assert_allclose(tracked[0].box, reported[0].box, atol=1.0)
+
+
 @pytest.mark.parametrize("sequence, frames, switch, off, window", [
     # The hand cut by the top edge: its box ran away upwards (session 38's networks did so on sequence 6, 32 frames;
     # session 39's do not). Since WINDOW_IOU is 0.3 the window also pulls the runaway box back, and since session 40
