@@ -738,3 +738,12 @@ twu() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track 
     --out benchmarks/results/window_unseen/$out; }
 ten_sets twu
 python benchmarks/edge_pan.py --out benchmarks/results/skin_hands
+# 40. (Session 40) The vote with a fourteenth feature, inside_larger (vote.py), fitted again at threshold 0.5 (the
+#     pooled F1's best, 0.375, takes twice the drawn faces; RESULTS.md section 40), and its figures:
+python benchmarks/fit_vote.py --check --write --threshold 0.5 --threads 2
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --drawn-skin 300 --photos /work/face_photos --peer \
+    --threads 1
+tiv() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/inside_vote/$out; }
+ten_sets tiv
