@@ -81,7 +81,12 @@ WINDOW_FACTOR = 2.5
 WINDOW_IOU = 0.3
 WINDOW_BLEND = 0.5
 # A followed hand that track_window's stage I does not find (no box at IoU >= WINDOW_IOU with its prediction) is, on
-# that frame, held to unseen_confidence as on a frame stage I ran (False: lost_confidence alone).
+# that frame, held to unseen_confidence as on a frame stage I ran (False: lost_confidence alone). Why: stage II reads
+# plain background at a mean joint confidence of 0.45-0.7, above lost_confidence, so a crop that left an unsure hand
+# ran on to the frame's edge, 30-50 px a frame, until stage I ran again (session 40, fit_still sequence 19), while the
+# window's stage I had already seen no hand there. On the ten labelled video sets track() F1 +0.62 points (higher on
+# 7, lower on 2 by 0.1), precision higher on 8, id switches 85 -> 80, for stage I on 2.9 % more frames (RESULTS.md
+# section 39).
 WINDOW_UNSEEN = True
 # DetectorOptions.track_hold: on a frame stage I skips, a followed hand's last crop box is kept while the new one's
 # centre moves under HOLD_SHIFT of its side and its side changes under HOLD_SIZE, and the crop's angle (any_angle)
