@@ -5,11 +5,12 @@ The learnt vote (DetectorOptions.vote "learned", the default with the shipped ne
 runtime already has: how the 21 confidences spread (their least, most, median and share of sure joints, not their
 mean alone), whether the box touches the frame edge (a cut hand shows few joints), the box's size in the frame and
 how much of it the joints fill, and (since session 40) how much of the box lies inside a larger box of the same
-frame (a finger, a knuckle or the edge of a hand stage I also boxed whole). It is a logistic regression (VOTE_FEATURES, then standardised, weights and a
-bias), fitted by benchmarks/fit_vote.py on the fit frames of benchmarks/fit_box_threshold.py plus drawn faces (since
-session 37 some in real hands' skin), and stored beside the networks it was fitted for (weights/vote.json). On
-model_eval's check frames it raises the F1 pooled over composed frames, photos, turned photos and drawn faces
-0.923 -> 0.939 with session 40's features at P(hand) 0.5 (0.935 without inside_larger) for session 39's networks (0.922 -> 0.931 for session 37's, 0.926 -> 0.934 for session 36's;
+frame (a finger, a knuckle or the edge of a hand stage I also boxed whole). It is a logistic regression
+(VOTE_FEATURES, then standardised, weights and a bias), fitted by benchmarks/fit_vote.py on the fit frames of
+benchmarks/fit_box_threshold.py plus drawn faces (since session 37 some in real hands' skin), and stored beside the
+networks it was fitted for (weights/vote.json). On model_eval's check frames it raises the F1 pooled over composed
+frames, photos, turned photos and drawn faces 0.923 -> 0.939 with session 40's features at P(hand) 0.5 (0.935
+without inside_larger) for session 39's networks (0.922 -> 0.931 for session 37's, 0.926 -> 0.934 for session 36's;
 benchmarks/RESULTS.md sections 31, 33, 37).
 
 NumPy only: the runtime imports it with any backend.
