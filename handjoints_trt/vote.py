@@ -13,7 +13,7 @@ frames, photos, turned photos and drawn faces 0.923 -> 0.939 with session 40's f
 without inside_larger) for session 39's networks (0.922 -> 0.931 for session 37's, 0.926 -> 0.934 for session 36's;
 benchmarks/RESULTS.md sections 31, 33, 37).
 
-NumPy only: the runtime imports it with any backend.
+NumPy and the package's box geometry (postprocess) only: the runtime imports it with any backend.
 """
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .postprocess import box_inside
 
 VOTE_FILENAME = "vote.json"
 VOTE_FORMAT = 1
@@ -40,9 +42,8 @@ def inside_larger(boxes: np.ndarray) -> np.ndarray:
     front of a larger one lies inside it too, so the vote weighs this against the box's own evidence (session 40,
     benchmarks/RESULTS.md section 40)."""
     b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    area = np.prod(np.maximum(b[:, 2:] - b[:, :2], 1.0), axis=1)
-    overlap = np.clip(np.minimum(b[:, None, 2:], b[None, :, 2:]) - np.maximum(b[:, None, :2], b[None, :, :2]), 0, None)
-    share = np.prod(overlap, axis=2) / area[:, None]        # [i, j]: the share of box i inside box j
+    area = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
+    share = box_inside(b, b).T                              # [i, j]: the share of box i inside box j
     share[~(area[None, :] > area[:, None])] = 0.0           # only larger boxes (never the box itself)
     return share.max(axis=1, initial=0.0)
 
