@@ -441,7 +441,7 @@ class HandTracker:
         self._window_missed = set()
         if not self.last_ran_localizer:
             if self.options.track_window:
-                looks = [self._window_look(image, box) for box in predicted]
+                looks = [self._window_box(image, box) for box in predicted]
                 predicted = np.array([box for box, _ in looks]).reshape(-1, 4)
                 self._window_missed = {tid for tid, (_, seen) in zip(ids, looks) if not seen}
             if self.options.track_hold:
@@ -459,14 +459,11 @@ class HandTracker:
         order = [t.track_id for t in self.tracks.tracks]
         return np.array([boxes[t] for t in order]).reshape(-1, 4), order, [scores[t] for t in order]
 
-    def _window_box(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    def _window_box(self, image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, bool]:
         """DetectorOptions.track_window: stage I on a square window WINDOW_FACTOR times a followed hand's predicted box
         (frame pixels) around it, drawn at track_window pixels. Its box there that overlaps the prediction most, at
-        IoU >= WINDOW_IOU, moves the prediction WINDOW_BLEND of the way to it: the box returned, in frame pixels."""
-        return self._window_look(image, box)[0]
-
-    def _window_look(self, image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, bool]:
-        """_window_box's box, and whether the window's stage I found the hand (a box at IoU >= WINDOW_IOU)."""
+        IoU >= WINDOW_IOU, moves the prediction WINDOW_BLEND of the way to it. Returns the box, in frame pixels, and
+        whether the window's stage I found the hand (such a box; WINDOW_UNSEEN)."""
         side = self.options.track_window
         # The crops' own affine and warp (continuous coordinates), filled outside the frame as the letterbox is.
         to_window = crop_affine(box, side, scale=WINDOW_FACTOR)

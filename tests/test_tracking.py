@@ -261,9 +261,13 @@ def test_track_window_finds_the_hand_stage_one_boxes_around_a_prediction_that_is
         tracker = HandTracker(detector)
         off = whole[0].astype(np.float64) + [20, -15, 20, -15]   # IoU 0.64 with the hand's box
         moved = off + WINDOW_BLEND * (whole[0] - off)
-        np.testing.assert_allclose(tracker._window_box(frame, off), moved, atol=4.0)   # WINDOW_BLEND x 5 % of the box
+        box, found = tracker._window_box(frame, off)
+        np.testing.assert_allclose(box, moved, atol=4.0)   # WINDOW_BLEND x 5 % of the box
+        assert found
         far = np.array([450.0, 300.0, 520.0, 370.0])
-        np.testing.assert_array_equal(tracker._window_box(frame, far), far)
+        box, found = tracker._window_box(frame, far)
+        np.testing.assert_array_equal(box, far)
+        assert not found
         tracker.update(frame)
         tracker.tracks.tracks[0].box = off      # the track's box drifted off the hand
         tracker.tracks.tracks[0].velocity[:] = 0
@@ -283,10 +287,10 @@ def test_track_window_pulls_back_a_crop_that_drifted_by_half_its_side(dots, monk
         tracker = HandTracker(detector)
         drifted = whole + 0.43 * (whole[2] - whole[0]) * np.array([1.0, 0.0, 1.0, 0.0])
         assert 0.35 < tracking._iou(drifted, whole) < 0.45
-        np.testing.assert_allclose(tracker._window_box(frame, drifted), drifted + WINDOW_BLEND * (whole - drifted),
+        np.testing.assert_allclose(tracker._window_box(frame, drifted)[0], drifted + WINDOW_BLEND * (whole - drifted),
                                    atol=5.0)
         monkeypatch.setattr(tracking, "WINDOW_IOU", 0.5)
-        np.testing.assert_array_equal(tracker._window_box(frame, drifted), drifted)
+        np.testing.assert_array_equal(tracker._window_box(frame, drifted)[0], drifted)
 
 
 def test_a_crop_that_moves_little_is_held():
