@@ -294,6 +294,31 @@ def test_a_recipe_augment_object_reaches_the_training_crops():
     np.testing.assert_array_equal(plain_val[0]["image"], bright_val[0]["image"])
 
 
+def test_the_blur_recipes_smear_further_than_the_camera_recipes():
+    """BLUR_AUGMENT (session 41: robustness.py's 21 px motion blur cost the most PCK of the blurs) smears a point of
+    light over up to 17 px of motion, where the camera recipes' augmentation stops at 7; both blur recipes use it."""
+    from handjoints_trt.data.augment import photometric
+    from handjoints_trt.training.loop import augment_config
+    from handjoints_trt.training.recipes import BLUR_AUGMENT, CAMERA_AUGMENT
+
+    def longest_smear(augment: dict) -> int:
+        only_blur = {"p_color": 0, "p_noise": 0, "p_jpeg": 0, "p_cutout": 0, "p_exposure": 0, "p_low_light": 0,
+                     "p_blur": 1}
+        cfg = augment_config({**SYNTHETIC, "augment": {**augment, **only_blur}})
+        dot = np.zeros((41, 41, 3), np.uint8)
+        dot[20, 20] = 255
+        longest = 0
+        for seed in range(200):
+            ys, xs = np.nonzero(photometric(dot, np.random.default_rng(seed), cfg)[..., 0] >= 6)
+            if len(xs):   # a wide defocus spreads the dot under the level
+                longest = max(longest, int(max(np.ptp(xs), np.ptp(ys))) + 1)
+        return longest
+
+    assert longest_smear(CAMERA_AUGMENT) <= 7 < 13 <= longest_smear(BLUR_AUGMENT) <= 17
+    for name in ("hand-camera-aligned-faces-synthetic-skin-blur", "hand-camera-faces-skin-heavy-blur"):
+        assert augment_config(RECIPES[name]) == augment_config({**SYNTHETIC, "augment": BLUR_AUGMENT})
+
+
 def test_aligned_crops_stand_every_hand_upright():
     """CropJitter.align (recipe hand-camera-aligned): with no other jitter every training and validation crop shows
     its hand's wrist -> middle knuckle pointing up, whatever the synthetic hand's angle in its image; without it
