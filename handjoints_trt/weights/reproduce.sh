@@ -747,3 +747,12 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 tiv() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
     --out benchmarks/results/inside_vote/$out; }
 ten_sets tiv
+# 41. (Session 41) Tried, not shipped (RESULTS section 41; CSVs in checkpoints/hand_align_blur, hand_plain_blur): the
+#     shipped hand networks fine-tuned on longer motion blur and wider defocus (recipes *-blur, BLUR_AUGMENT), and
+#     their weight averages with the shipped ones (handjoints interpolate ... --alpha 0.5, after graft-head):
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin-blur \
+#       --init-from $RUNS/hand_align_skin_graft.pt --out $RUNS/hand_align_blur --lr 1e-4 --epochs 3 --ema-decay 0.998
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-camera-faces-skin-heavy-blur --init-from $RUNS/hand_plain_skin_graft.pt \
+#       --out $RUNS/hand_plain_blur --lr 1e-4 --epochs 3 --ema-decay 0.998
