@@ -6,8 +6,10 @@ track's box may reach past the edge (tracking.OUTSIDE_FRAME_MAX; RESULTS.md sect
 Which hand runs away depends on the hand networks: session 38's on sequence 6 (frames 20-26, results/track_ids),
 session 39's on sequence 46 (frames 50-56), the default. Both runs take the window's box at ``--window-iou`` (0.5,
 session 38's tracking.WINDOW_IOU) and without the window's own end to a track it does not find (tracking.WINDOW_UNSEEN
-off unless ``--window-unseen``): since session 39 the default 0.3 pulls this runaway box back, and since session 40 the
-window ends it (RESULTS.md sections 38-39); the bound is what holds it where the window lets go.
+off unless ``--window-unseen``) and without stage I's box taking a track back where it last saw the hand
+(tracking.MATCH_SEEN_BOX off unless ``--match-seen-box``): since session 39 the default 0.3 pulls this runaway box
+back, since session 40 the window ends it, and since session 41 the hand's stage-I box takes the runaway track back
+(RESULTS.md sections 38-39, 42); the bound is what holds it where the window lets go.
 
 The frames are track_eval.py's ``--motion photo-pan`` sequence number ``--sequence`` (seed 0), run through track()
 from its first frame; frames ``--first`` to ``--last`` are drawn. Without the bound, the joints read beyond the
@@ -74,12 +76,14 @@ def _draw(frame: np.ndarray, index: int, hands, boxes: list[np.ndarray], margins
 
 
 def run(frames: list[np.ndarray], first: int, bound: float | None, threads: int,
-        window_iou: float, window_unseen: bool = False) -> tuple[dict, list[tuple]]:
-    """track() over ``frames`` with OUTSIDE_FRAME_MAX = ``bound``, WINDOW_IOU = ``window_iou`` and WINDOW_UNSEEN =
-    ``window_unseen``: ids and box heights per drawn frame, and the drawn frames' (frame, index, hands, the tracks' next
-    boxes)."""
-    saved = tracking.OUTSIDE_FRAME_MAX, tracking.WINDOW_IOU, tracking.WINDOW_UNSEEN
-    tracking.OUTSIDE_FRAME_MAX, tracking.WINDOW_IOU, tracking.WINDOW_UNSEEN = bound, window_iou, window_unseen
+        window_iou: float, window_unseen: bool = False, match_seen_box: bool = False) -> tuple[dict, list[tuple]]:
+    """track() over ``frames`` with OUTSIDE_FRAME_MAX = ``bound``, WINDOW_IOU = ``window_iou``, WINDOW_UNSEEN =
+    ``window_unseen`` and MATCH_SEEN_BOX = ``match_seen_box``: ids and box heights per drawn frame, and the drawn
+    frames' (frame, index, hands, the tracks' next boxes)."""
+    names = ("OUTSIDE_FRAME_MAX", "WINDOW_IOU", "WINDOW_UNSEEN", "MATCH_SEEN_BOX")
+    saved = {name: getattr(tracking, name) for name in names}
+    for name, value in zip(names, (bound, window_iou, window_unseen, match_seen_box)):
+        setattr(tracking, name, value)
     record, views = {"ids": [], "box_heights": []}, []
     try:
         with HandJointDetector(backend="onnxruntime", threads=threads) as detector:
@@ -92,7 +96,8 @@ def run(frames: list[np.ndarray], first: int, bound: float | None, threads: int,
                 record["box_heights"].append([round(float(b[3] - b[1]), 1) for b in boxes])
                 views.append((frame, index, hands, boxes))
     finally:
-        tracking.OUTSIDE_FRAME_MAX, tracking.WINDOW_IOU, tracking.WINDOW_UNSEEN = saved
+        for name, value in saved.items():
+            setattr(tracking, name, value)
     return record, views
 
 
@@ -106,6 +111,9 @@ def main(argv=None) -> int:
     parser.add_argument("--window-unseen", action="store_true",
                         help="tracking.WINDOW_UNSEEN on for both runs (today's default; off by default here, as in "
                              "session 38, for it ends the runaway track too)")
+    parser.add_argument("--match-seen-box", action="store_true",
+                        help="tracking.MATCH_SEEN_BOX on for both runs (today's default; off by default here, as in "
+                             "session 38, for it gives the runaway track its hand back)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "skin_hands")
     args = parser.parse_args(argv)
@@ -115,13 +123,14 @@ def main(argv=None) -> int:
     result, views = {"sequence": args.sequence, "first": args.first, "settings": {}}, {}
     for name, bound in SETTINGS.items():
         result["settings"][name], views[name] = run(frames, args.first, bound, args.threads, args.window_iou,
-                                                         args.window_unseen)
+                                                         args.window_unseen, args.match_seen_box)
     margins, rows = _margins([v for drawn in views.values() for v in drawn]), []
     for name, bound in SETTINGS.items():
         row = np.hstack([_draw(*view, margins) for view in views[name]])
         label = np.full((50, row.shape[1], 3), 255, np.uint8)
         text = (f"{name} (OUTSIDE_FRAME_MAX={bound}, WINDOW_IOU={args.window_iou:g}, WINDOW_UNSEEN="
-                f"{args.window_unseen}): the track's next box in blue, ids in red")
+                f"{args.window_unseen}, MATCH_SEEN_BOX={args.match_seen_box}): the track's next box in blue, "
+                "ids in red")
         cv2.putText(label, text, (10, 35), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
         rows += [label, row]
     args.out.mkdir(parents=True, exist_ok=True)

@@ -111,6 +111,14 @@ SIZE_MATCH_WEIGHT = 1.0
 # A remembered lost track that stage I gives its id back and the vote then refuses is remembered again (False: it was
 # forgotten, and the hand's next box, on the coarser second look or a later frame, started a new id; session 38).
 REMEMBER_REVIVED = True
+# A followed hand that stage I does not find at its predicted box may also take a stage-I box at the box where stage I
+# last saw it (Track.seen_box, at most LOST_TRACK_MEMORY frames old), after the predicted boxes have matched. Why:
+# between stage-I frames a crop can drift off a still hand onto something beside it that stage II reads surely (a
+# composed hand beside a blue square read at 0.8 on the square); stage I then finds the hand far from the drifted
+# prediction and gave it a new id, and the two ids took turns on one hand (fit_still sequence 15: 12 id switches). A
+# lost track comes back by its last box, then by its seen box. Over the ten labelled video sets id switches 83 -> 40,
+# F1 level (session 41, benchmarks/RESULTS.md section 42). False: the predicted box and the last box only.
+MATCH_SEEN_BOX = True
 
 
 class OneEuroFilter:
@@ -269,6 +277,8 @@ class Track:
     angle_known: bool = False   # DetectorOptions.any_angle: rotation is the hand's angle on the last frame
     held_box: np.ndarray | None = None    # the crop box HOLD_SHIFT / HOLD_SIZE keep (frame px)
     held_angle: float | None = None       # the crop angle HOLD_ANGLE keeps (degrees)
+    seen_box: np.ndarray | None = None    # the box where stage I (or the window) last saw the hand (frame px)
+    seen_frame: int = 0                   # TrackSet.frame when it did
 
     def observe_handedness(self, right: float) -> float:
         """Fold one frame's P(right hand) into the track's running value; returns the new value."""
@@ -300,6 +310,7 @@ class TrackSet:
         self.tracks: list[Track] = []
         self.lost: list[tuple[Track, int]] = []     # (track, frames since it was lost), newest last
         self._next_id = 0
+        self.frame = 0                                # tick() counts the frames
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -312,26 +323,53 @@ class TrackSet:
         return np.array([t.predicted_box() for t in self.tracks]).reshape(-1, 4)
 
     def associate(self, boxes: np.ndarray, max_new: int | None = None) -> list[int | None]:
-        """Track id for each detected box: a matched track's id, or a new track's (made with that box).
-        Unmatched boxes beyond ``max_new`` new tracks get None. Matched tracks are not moved: call
+        """Track id for each detected box: a matched track's id (by its predicted box, then MATCH_SEEN_BOX's seen
+        box), a revived lost track's, or a new track's (made with that box). Unmatched boxes beyond ``max_new`` new
+        tracks get None. Every track given a box was seen there (saw()). Matched tracks are not moved: call
         observe() with the box the hand finally has."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         ids: list[int | None] = [None] * len(boxes)
         for t, d in match_boxes(self.predicted_boxes(), boxes, self.max_distance):
             ids[d] = self.tracks[t].track_id
+        if MATCH_SEEN_BOX:
+            self._match_seen(boxes, ids)
         budget = len(boxes) if max_new is None else max_new
-        rest = [d for d in range(len(boxes)) if ids[d] is None]
-        lost_ids = [t.track_id for t, _ in self.lost]
-        lost_boxes = np.array([t.box for t, _ in self.lost]).reshape(-1, 4)
-        for t, d in match_boxes(lost_boxes, boxes[rest], self.max_distance):
-            if budget > 0:
-                ids[rest[d]] = self.revive(lost_ids[t], boxes[rest[d]])
-                budget -= 1
+        # A lost track comes back at its last box, or (MATCH_SEEN_BOX) where stage I last saw it.
+        for where in ("box", "seen_box") if MATCH_SEEN_BOX else ("box",):
+            rest = [d for d in range(len(boxes)) if ids[d] is None]
+            lost = [t for t, _ in self.lost if where == "box" or self._seen_lately(t)]
+            lost_boxes = np.array([getattr(t, where) for t in lost]).reshape(-1, 4)
+            for t, d in match_boxes(lost_boxes, boxes[rest], self.max_distance):
+                if budget > 0:
+                    ids[rest[d]] = self.revive(lost[t].track_id, boxes[rest[d]])
+                    budget -= 1
         for d in range(len(boxes)):
             if ids[d] is None and budget > 0:
                 ids[d] = self.add(boxes[d])
                 budget -= 1
+        for d, track_id in enumerate(ids):
+            if track_id is not None:
+                self.saw(track_id, boxes[d])
         return ids
+
+    def _match_seen(self, boxes: np.ndarray, ids: list[int | None]) -> None:
+        """In place: the boxes no track's prediction matched, matched to the tracks left without a box by the box
+        where stage I last saw them (MATCH_SEEN_BOX), if that was at most ``memory`` frames ago."""
+        taken = set(ids)
+        waiting = [t for t in self.tracks if t.track_id not in taken and self._seen_lately(t)]
+        rest = [d for d in range(len(boxes)) if ids[d] is None]
+        seen = np.array([t.seen_box for t in waiting]).reshape(-1, 4)
+        for t, d in match_boxes(seen, boxes[rest], self.max_distance):
+            ids[rest[d]] = waiting[t].track_id
+
+    def _seen_lately(self, track: Track) -> bool:
+        """Whether stage I saw the track's hand at most ``memory`` frames ago."""
+        return track.seen_box is not None and self.frame - track.seen_frame <= self.memory
+
+    def saw(self, track_id: int, box: np.ndarray) -> None:
+        """Stage I (or the window) saw this track's hand at ``box`` (frame px) on this frame."""
+        track = self.get(track_id)
+        track.seen_box, track.seen_frame = np.asarray(box, np.float64).copy(), self.frame
 
     def revive(self, track_id: int, box: np.ndarray) -> int:
         """A remembered lost track back among the live ones, at ``box`` (its velocity re-learnt from there)."""
@@ -344,6 +382,7 @@ class TrackSet:
     def tick(self) -> None:
         """One frame later: lost tracks age; those older than ``memory`` frames are forgotten."""
         self.lost = [(t, age + 1) for t, age in self.lost if age + 1 <= self.memory]
+        self.frame += 1
 
     def add(self, box: np.ndarray) -> int:
         track = Track(self._next_id, np.asarray(box, np.float64).copy())
@@ -444,6 +483,9 @@ class HandTracker:
                 looks = [self._window_box(image, box) for box in predicted]
                 predicted = np.array([box for box, _ in looks]).reshape(-1, 4)
                 self._window_missed = {tid for tid, (_, seen) in zip(ids, looks) if not seen}
+                for tid, box in zip(ids, predicted):
+                    if tid not in self._window_missed:
+                        self.tracks.saw(tid, box)   # the crop's box, moved halfway to the window's
             if self.options.track_hold:
                 predicted = np.array([_held_box(t, b) for t, b in zip(self.tracks.tracks, predicted)]).reshape(-1, 4)
             return predicted, ids, [None] * len(ids)

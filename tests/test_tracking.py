@@ -485,6 +485,61 @@ def test_a_lost_track_takes_its_id_back_within_the_memory():
     assert [t.track_id for t, _ in tracks.lost] == [3]
 
 
+def test_a_track_that_drifted_off_its_hand_takes_it_back_where_stage_one_saw_it(monkeypatch):
+    """MATCH_SEEN_BOX: a track whose box drifted off a still hand between stage-I frames (its prediction now far from
+    the hand) matches stage I's box on the hand by the box where stage I last saw it, and so does a lost track; a
+    track seen too long ago does not. Off, both give the hand a new id."""
+    hand = np.array([[100.0, 100.0, 160.0, 180.0]])
+
+    def drifted(memory: int = 30) -> TrackSet:
+        tracks = TrackSet(memory=memory)
+        assert tracks.associate(hand) == [0]
+        for step in (60, 120, 180):                  # the crop runs off to the right, frame by frame
+            tracks.tick()
+            tracks.observe(0, hand[0] + [step, 0, step, 0])
+        tracks.tick()
+        return tracks
+
+    assert drifted().associate(hand) == [0]
+    lost = drifted()
+    lost.remove(0, remember=True)
+    assert lost.associate(hand) == [0] and lost.lost == []
+    assert drifted(memory=3).associate(hand) == [1]   # seen 4 frames ago, over the memory
+    monkeypatch.setattr(tracking, "MATCH_SEEN_BOX", False)
+    assert drifted().associate(hand) == [1]
+    lost = drifted()
+    lost.remove(0, remember=True)
+    assert lost.associate(hand) == [1]
+
+
+def test_a_still_hand_beside_a_surer_lookalike_keeps_its_id(hagrid_dir, monkeypatch):
+    """track_eval.py's composed hands held still, sequence 15 (session 41): between stage-I frames the crop drifts off
+    the hand onto a blue square beside it, read at 0.8; stage I then finds the hand far from the drifted prediction.
+    With MATCH_SEEN_BOX the hand keeps its one id; without it stage I's box started a second."""
+    import sys
+    from pathlib import Path
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import track_eval
+
+    records = load_hagrid_mp(hagrid_dir, split="val")
+    still = track_eval.moving_hand_sequences(records, 16, 60, (640, 480), track_eval.TRACK_SEED + 1, still=True)
+    clip = next(itertools.islice(still, 15, None))[0][:8]
+
+    def ids_seen() -> list[int]:
+        with HandJointDetector(backend="onnxruntime", threads=1) as detector:
+            return sorted({h.track_id for frame in clip for h in detector.track(frame)})
+
+    assert ids_seen() == [0]
+    monkeypatch.setattr(tracking, "MATCH_SEEN_BOX", False)
+    assert ids_seen() == [0, 1]
+
+
 def test_periodic_redetection(dots):
     frame, _ = dot_hand_frame((480, 640), [(100, 100, 150)])
     with _detector(dots, max_hands=1, redetect_interval=3) as detector:
@@ -630,9 +685,10 @@ def test_track_votes_on_a_frames_stage_one_boxes_together_as_detect_does(hagrid_
 
 @pytest.mark.parametrize("sequence, frames, switch, off, window", [
     # The hand cut by the top edge: its box ran away upwards (session 38's networks did so on sequence 6, 32 frames;
-    # session 39's do not). Since WINDOW_IOU is 0.3 the window also pulls the runaway box back, and since session 40
-    # (WINDOW_UNSEEN) it ends a track it does not find, so the bound is shown where session 38's window let go.
-    (46, 56, "OUTSIDE_FRAME_MAX", None, {"WINDOW_IOU": 0.5, "WINDOW_UNSEEN": False}),
+    # session 39's do not). Since WINDOW_IOU is 0.3 the window also pulls the runaway box back, since session 40
+    # (WINDOW_UNSEEN) it ends a track it does not find, and since session 41 (MATCH_SEEN_BOX) stage I's box on the
+    # hand takes the runaway track back by where it last saw it, so the bound is shown as session 38 ran.
+    (46, 56, "OUTSIDE_FRAME_MAX", None, {"WINDOW_IOU": 0.5, "WINDOW_UNSEEN": False, "MATCH_SEEN_BOX": False}),
     (1, 6, "SIZE_MATCH_WEIGHT", 0.0, {}),            # a box on the palm took the hand's track (sequence 16 before)
     (15, 21, "REMEMBER_REVIVED", False, {}),         # a revived track the vote refused was forgotten
 ])

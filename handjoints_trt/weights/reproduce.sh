@@ -756,3 +756,8 @@ ten_sets tiv
 #   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
 #       --checkpoint-every 50 --recipe hand-camera-faces-skin-heavy-blur --init-from $RUNS/hand_plain_skin_graft.pt \
 #       --out $RUNS/hand_plain_blur --lr 1e-4 --epochs 3 --ema-decay 0.998
+# 42. (Session 41) A followed hand without a stage-I box at its prediction may take one where stage I last saw it
+#     (tracking.MATCH_SEEN_BOX): the ten sets with the new default (RESULTS.md section 42):
+tsb() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out benchmarks/results/seen_box/$out; }
+ten_sets tsb
