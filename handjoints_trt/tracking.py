@@ -336,12 +336,10 @@ class TrackSet:
         budget = len(boxes) if max_new is None else max_new
         # A lost track comes back at its last box, or (MATCH_SEEN_BOX) where stage I last saw it.
         for where in ("box", "seen_box") if MATCH_SEEN_BOX else ("box",):
-            rest = [d for d in range(len(boxes)) if ids[d] is None]
             lost = [t for t, _ in self.lost if where == "box" or self._seen_lately(t)]
-            lost_boxes = np.array([getattr(t, where) for t in lost]).reshape(-1, 4)
-            for t, d in match_boxes(lost_boxes, boxes[rest], self.max_distance):
+            for t, d in self._match_free(np.array([getattr(t, where) for t in lost]), boxes, ids):
                 if budget > 0:
-                    ids[rest[d]] = self.revive(lost[t].track_id, boxes[rest[d]])
+                    ids[d] = self.revive(lost[t].track_id, boxes[d])
                     budget -= 1
         for d in range(len(boxes)):
             if ids[d] is None and budget > 0:
@@ -357,10 +355,14 @@ class TrackSet:
         where stage I last saw them (MATCH_SEEN_BOX), if that was at most ``memory`` frames ago."""
         taken = set(ids)
         waiting = [t for t in self.tracks if t.track_id not in taken and self._seen_lately(t)]
-        rest = [d for d in range(len(boxes)) if ids[d] is None]
-        seen = np.array([t.seen_box for t in waiting]).reshape(-1, 4)
-        for t, d in match_boxes(seen, boxes[rest], self.max_distance):
-            ids[rest[d]] = waiting[t].track_id
+        for t, d in self._match_free(np.array([t.seen_box for t in waiting]), boxes, ids):
+            ids[d] = waiting[t].track_id
+
+    def _match_free(self, candidates: np.ndarray, boxes: np.ndarray, ids: list[int | None]) -> list[tuple[int, int]]:
+        """match_boxes of ``candidates`` (K, 4) to the boxes no track holds yet (``ids`` None): (candidate, box
+        index) pairs."""
+        free = [d for d in range(len(boxes)) if ids[d] is None]
+        return [(k, free[d]) for k, d in match_boxes(candidates.reshape(-1, 4), boxes[free], self.max_distance)]
 
     def _seen_lately(self, track: Track) -> bool:
         """Whether stage I saw the track's hand at most ``memory`` frames ago."""
