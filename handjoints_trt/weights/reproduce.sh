@@ -412,6 +412,12 @@ ten_sets() {   # the ten labelled video sets of RESULTS sections 23-24, each run
   "$1" photo_pan_60 --motion photo-pan --camera-noise 3 --sequences 60 --seed 2
   "$1" photo_still_60 --motion photo-still --camera-noise 3 --sequences 60 --seed 2
 }
+ten_sets_defaults() {   # the ten sets through track_eval.py with the defaults, into benchmarks/results/$1/
+  TEN_SETS_DIR=$1
+  ten_sets _defaults_into
+}
+_defaults_into() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
+    --out "benchmarks/results/$TEN_SETS_DIR/$out"; }
 tw=(--threads 1 --track '' track_window=0)
 tr() { out=$1; shift; python benchmarks/track_eval.py "$@" "${tw[@]}" --out benchmarks/results/track_window/$out; }
 ten_sets tr
@@ -531,9 +537,7 @@ shipped_figures
 python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --threads 1 --no-any-angle \
     --out benchmarks/results/any_angle/handedness_faces_plain
 #     Video: section 23-24's ten sets with the defaults (ten_sets above), and beside MediaPipe:
-ts() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/faces_set/$out; }
-ten_sets ts
+ten_sets_defaults faces_set
 /work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
     --peer --out benchmarks/results/faces_set/peer_photo_still
 #     Tried, not shipped: the aligned head trained again with --upright (CSV in checkpoints/hand_align_faces_hd2):
@@ -562,9 +566,7 @@ handjoints export $RUNS/hand_align_faces_syn_graft.pt --out "$WEIGHTS/hand_align
 aligned_int8
 shipped_figures
 /work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
-ta() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/aligned_syn/$out; }
-ten_sets ta
+ten_sets_defaults aligned_syn
 /work/mp_venv/bin/python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 \
     --peer --out benchmarks/results/aligned_syn/peer_photo_still
 #     Step 30's localizer calibration, run again with the new precision check, wrote a byte-identical file (and its
@@ -581,9 +583,7 @@ ten_sets ta
 #       --ema-decay 0.998
 # 32. (Session 35) No new weights. track() reads a followed hand again, as detect() reads a new one, when its reading
 #     at the carried turn is under 0.6 (tracking.CARRIED_REREAD_BELOW; the sideways hand's loop). RESULTS section 30.
-tc() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/carried_reread/$out; }
-ten_sets tc
+ten_sets_defaults carried_reread
 python benchmarks/track_eval.py --motion photo-still --camera-noise 3 --sequences 30 --threads 1 --track '' \
     --out benchmarks/results/carried_reread/photo_still_30
 python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500   # the timing row's new stage-II crops column
@@ -601,9 +601,7 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500   # the timin
 #     model_eval.py's frames and faces_eval.py's drawn faces with both votes (RESULTS section 31,
 #     results/fit_vote.*). --write writes weights/vote.json, the default vote with the shipped networks.
 python benchmarks/fit_vote.py --check --write --threads 1
-tv() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/learned_vote/$out; }
-ten_sets tv
+ten_sets_defaults learned_vote
 python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --examples 40
 /work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --photos /work/face_photos --peer --threads 1
@@ -623,9 +621,7 @@ python calibration/calibrate.py --model "$WEIGHTS/localizer.onnx" --manifest "$R
     --out "$WEIGHTS/localizer.int8.onnx" --val 200 --search --search-size 100 --on-fail raise \
     --report benchmarks/results/localizer_int8_gate.json --search-report benchmarks/results/localizer_int8_search.json
 python benchmarks/fit_vote.py --check --write --threads 1
-ts() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/skin_faces/$out; }
-ten_sets ts
+ten_sets_defaults skin_faces
 python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --examples 40
 /work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --drawn-skin 300 --photos /work/face_photos --peer \
@@ -648,9 +644,7 @@ python benchmarks/fps.py
 # 35. (Session 38) No new networks. track() keeps a hand's id at the frame's edge: a track's box bounded past the edge
 #     (tracking.OUTSIDE_FRAME_MAX), stage-I boxes matched in the order of distance and size (SIZE_MATCH_WEIGHT), a
 #     revived track the vote refuses remembered again (REMEMBER_REVIVED). RESULTS section 34.
-tk() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/track_ids/$out; }
-ten_sets tk
+ten_sets_defaults track_ids
 python benchmarks/edge_pan.py --sequence 6 --first 20 --last 26 --out benchmarks/results/track_ids
 # 36. (Session 38) Leads tried, nothing shipped (RESULTS sections 35-36). loc_skin_long (step 34's run left going)
 #     ended: its weight average and two soups screened with the linear vote in a runs/ script, and under noise and
@@ -717,9 +711,7 @@ python benchmarks/handedness.py --photos 2601 --frames 300 --synthetic 300 --thr
 /work/mp_venv/bin/python benchmarks/robustness.py --photos 200 --peer --threads 1
 /work/mp_venv/bin/python benchmarks/peer_mediapipe.py --photos 300 --frames 40 --synthetic 40 --runs 50
 python benchmarks/fps.py --backends onnxruntime:fp32 onnxruntime:int8 --stream-frames 0
-tk() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/skin_hands/$out; }
-ten_sets tk
+ten_sets_defaults skin_hands
 python benchmarks/edge_pan.py --sequence 46 --first 50 --last 56 --out benchmarks/results/skin_hands
 #     Tried, not shipped (CSV in checkpoints/loc_wide_skin): the shipped localizer widened and fine-tuned:
 #   handjoints train localizer --model wide --recipe localizer-overlap-faces-skin --runtime-scale --epoch-size 4000 \
@@ -728,15 +720,11 @@ python benchmarks/edge_pan.py --sequence 46 --first 50 --last 56 --out benchmark
 
 # 38. (Session 39) track()'s window box taken from IoU 0.3 with the crop (tracking.WINDOW_IOU, was 0.5): the ten sets
 #     with the new default (RESULTS.md section 38):
-tw3() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/window_iou/$out; }
-ten_sets tw3
+ten_sets_defaults window_iou
 # 39. (Session 40) A followed hand that track_window's stage I does not find is held to unseen_confidence
 #     (tracking.WINDOW_UNSEEN): the ten sets with the new default (RESULTS.md section 39); edge_pan.py draws session
 #     38's window (IoU 0.5, the rule off) by default:
-twu() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/window_unseen/$out; }
-ten_sets twu
+ten_sets_defaults window_unseen
 python benchmarks/edge_pan.py --out benchmarks/results/skin_hands
 # 40. (Session 40) The vote with a fourteenth feature, inside_larger (vote.py), fitted again at threshold 0.5 (the
 #     pooled F1's best, 0.375, takes twice the drawn faces; RESULTS.md section 40), and its figures:
@@ -744,9 +732,7 @@ python benchmarks/fit_vote.py --check --write --threshold 0.5 --threads 2
 python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 /work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --drawn-skin 300 --photos /work/face_photos --peer \
     --threads 1
-tiv() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/inside_vote/$out; }
-ten_sets tiv
+ten_sets_defaults inside_vote
 # 41. (Session 41) Tried, not shipped (RESULTS section 41; CSVs in checkpoints/hand_align_blur, hand_plain_blur): the
 #     shipped hand networks fine-tuned on longer motion blur and wider defocus (recipes *-blur, BLUR_AUGMENT), and
 #     their weight averages with the shipped ones (handjoints interpolate ... --alpha 0.5, after graft-head):
@@ -758,6 +744,4 @@ ten_sets tiv
 #       --out $RUNS/hand_plain_blur --lr 1e-4 --epochs 3 --ema-decay 0.998
 # 42. (Session 41) A followed hand without a stage-I box at its prediction may take one where stage I last saw it
 #     (tracking.MATCH_SEEN_BOX): the ten sets with the new default (RESULTS.md section 42):
-tsb() { out=$1; shift; python benchmarks/track_eval.py "$@" --threads 1 --track '' \
-    --out benchmarks/results/seen_box/$out; }
-ten_sets tsb
+ten_sets_defaults seen_box
