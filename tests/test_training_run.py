@@ -319,6 +319,28 @@ def test_the_blur_recipes_smear_further_than_the_camera_recipes():
         assert augment_config(RECIPES[name]) == augment_config({**SYNTHETIC, "augment": BLUR_AUGMENT})
 
 
+def test_the_edge_recipes_are_the_shipped_recipes_with_hands_cut_by_a_frame_edge():
+    """The *-edge recipes (session 42) are the shipped networks' recipes (the same weights, fresh seeds) with a sixth
+    of the hands cut by a frame edge and no part negatives; built, their training crops train fewer joints."""
+    from handjoints_trt.training.loop import build_datasets, build_model
+
+    pairs = {"hand-camera-aligned-faces-synthetic-skin-edge": "hand-camera-aligned-faces-synthetic-skin",
+             "hand-camera-faces-skin-heavy-edge": "hand-camera-faces-skin-heavy"}
+    for edge, shipped in pairs.items():
+        weights = [(s["kind"], s["weight"]) for s in RECIPES[edge]["train"]]
+        assert weights == [(s["kind"], s["weight"]) for s in RECIPES[shipped]["train"]]
+        assert RECIPES[edge]["jitter"] == {**RECIPES[shipped].get("jitter", {}), "p_frame_edge": 0.15}
+        assert RECIPES[edge]["augment"] == RECIPES[shipped]["augment"]
+    one_hand = {"train": SYNTHETIC["train"], "val": SYNTHETIC["val"]}
+    trained = {}
+    for p in (0.0, 1.0):
+        cfg = tiny_config(Path("unused"), recipe={**one_hand, "jitter": {"p_frame_edge": p}})
+        _, model_cfg = build_model(cfg)
+        train, _ = build_datasets(cfg, model_cfg)
+        trained[p] = np.mean([train[i]["trainable"].sum() for i in range(12)])
+    assert trained[1.0] < 0.8 * trained[0.0]
+
+
 def test_aligned_crops_stand_every_hand_upright():
     """CropJitter.align (recipe hand-camera-aligned): with no other jitter every training and validation crop shows
     its hand's wrist -> middle knuckle pointing up, whatever the synthetic hand's angle in its image; without it

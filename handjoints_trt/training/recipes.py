@@ -221,6 +221,17 @@ RECIPES: dict[str, dict] = {
     "hand-camera-faces-skin-heavy-blur": {
         **_with_faces(_hand_with_negatives(0.425, 0.275, synthetic_seed=61), seed=63, weight=0.2, p_real_skin=0.8),
         "augment": dict(BLUR_AUGMENT)},
+    # Hands cut by the frame's edge (session 42): stage II's learnt vote drops 46 of model_eval's 634 composed hands,
+    # 25 of them at the frame edge, where it weighs their readings' lower confidence. The shipped recipes of the two
+    # networks with a sixth of the hands cut by a frame edge as the runtime crops them (CropJitter.p_frame_edge), without
+    # session 30's part negatives (which taught the networks to drop such hands), from fresh seeds.
+    "hand-camera-aligned-faces-synthetic-skin-edge": {
+        **_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=64), seed=66, p_real_skin=0.8),
+        "augment": dict(CAMERA_AUGMENT),
+        "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0, "p_frame_edge": 0.15}},
+    "hand-camera-faces-skin-heavy-edge": {
+        **_with_faces(_hand_with_negatives(0.425, 0.275, synthetic_seed=67), seed=69, weight=0.2, p_real_skin=0.8),
+        "augment": dict(CAMERA_AUGMENT), "jitter": {"p_frame_edge": 0.15}},
     # The plain network's twin of it (session 34): the same weights, its own seeds.
     "hand-camera-faces-synthetic": {**_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=44), seed=45),
                                     "augment": dict(CAMERA_AUGMENT)},
