@@ -341,6 +341,52 @@ def test_the_edge_recipes_are_the_shipped_recipes_with_hands_cut_by_a_frame_edge
     assert trained[1.0] < 0.8 * trained[0.0]
 
 
+def test_composed_hands_train_only_the_joints_left_in_view(tmp_path):
+    """datasets.ComposedHands (session 42): every item is a composed frame holding a hand; a joint under another
+    pasted hand or beyond the frame is not trained, the others lie in the frame; HandCrops crops them like any hand."""
+    from test_compose import drawn_records
+
+    from handjoints_trt.training.datasets import ComposedHands, CropJitter, HandCrops
+
+    source = ComposedHands(drawn_records(tmp_path, 12), seed=3, config={"max_iou": 0.5, "p_empty": 0.5})
+    hidden = 0
+    for index in range(30):
+        image, hands = source.item(index)
+        assert hands
+        for points, visible, handedness in hands:
+            assert visible.sum() >= 6 and handedness in ("left", "right", None)
+            inside = (points[visible] >= 0).all(1) & (points[visible] < image.shape[1::-1]).all(1)
+            assert inside.all()
+            hidden += int((~visible).sum())
+    assert hidden > 0                                   # some joints are covered or cut off, and left untrained
+    crops = HandCrops([(source, 1.0)], 64, 4, 1.0, 10, seed=0, jitter=CropJitter())
+    for i in range(10):
+        item = crops[i]
+        assert (item["heatmaps"].reshape(21, -1).max(1) > 0.5).sum() == item["trainable"].sum() > 0
+
+
+def test_the_composed_recipes_give_composed_hands_a_share_of_the_photos_weight(hagrid_dir):
+    """The *-composed recipes (session 42) are the shipped networks' recipes with 0.15 of the photos' weight moved to
+    hands of composed hagrid_mp train frames; their composed source builds and holds hands."""
+    from handjoints_trt.training.datasets import ComposedHands, hand_source
+    from handjoints_trt.training.recipes import resolve
+
+    pairs = {"hand-camera-aligned-faces-synthetic-skin-composed": "hand-camera-aligned-faces-synthetic-skin",
+             "hand-camera-faces-skin-heavy-composed": "hand-camera-faces-skin-heavy"}
+    for composed, shipped in pairs.items():
+        new, old = ({s["kind"]: s["weight"] for s in RECIPES[name]["train"]} for name in (composed, shipped))
+        assert new.pop("composed") == 0.15
+        assert abs(new.pop("hagrid_mp") - (old.pop("hagrid_mp") - 0.15)) < 1e-9
+        assert new == old                                 # synthetic, negatives and faces as shipped
+        assert {k: v for k, v in RECIPES[composed].items() if k != "train"} == \
+            {k: v for k, v in RECIPES[shipped].items() if k != "train"}
+    spec = next(s for s in resolve(RECIPES["hand-camera-faces-skin-heavy-composed"])["train"]
+                if s["kind"] == "composed")
+    source = hand_source({**spec, "root": str(hagrid_dir)}, 128)
+    assert isinstance(source, ComposedHands) and source.frames.config.max_iou == 0.5
+    assert all(len(source.item(i)[1]) for i in range(5))
+
+
 def test_aligned_crops_stand_every_hand_upright():
     """CropJitter.align (recipe hand-camera-aligned): with no other jitter every training and validation crop shows
     its hand's wrist -> middle knuckle pointing up, whatever the synthetic hand's angle in its image; without it

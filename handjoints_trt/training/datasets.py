@@ -92,6 +92,32 @@ class NegativeCrops:
         return image, [box_points((x0, y0), (x0 + side, y0 + side * aspect))]
 
 
+class ComposedHands:
+    """Hands in composed frames (data.compose: hagrid_mp hands cut out along their joints, pasted at any scale and
+    angle on generated backgrounds, over one another, cut by the frame's edge), the frames stage I is trained and
+    scored on (session 42): stage II had only read whole photos' hands, and the composed hands the learnt vote drops
+    are those it reads unsure of (mean joint confidence 0.27 against 0.88; benchmarks/RESULTS.md section 43).
+    item i -> (frame i, [(points (21, 2), visible (21,), handedness)]): a joint under another pasted hand or beyond
+    the frame is not trained. config: ComposeConfig fields; frames always hold a hand (p_empty 0)."""
+
+    def __init__(self, records: Sequence, seed: int, config: dict | None = None,
+                 length: int = 1_000_000) -> None:
+        from ..data.compose import ComposeConfig, ComposedFrames
+
+        self.frames = ComposedFrames(records, ComposeConfig(**{**(config or {}), "p_empty": 0.0}), seed=seed)
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def item(self, index: int):
+        sample = self.frames.frame(index)
+        while not sample.hands:   # every placement failed: the next frame (rare)
+            index += self.length
+            sample = self.frames.frame(index)
+        return sample.image, [(h.keypoints, h.visible, h.handedness) for h in sample.hands]
+
+
 def box_points(corner, opposite) -> tuple[np.ndarray, np.ndarray]:
     """A box as a hand-free item's (points, trainable): the first point at ``corner``, the other 20 at the opposite
     corner, all trainable (HandCrops crops the points' box and trains every map towards 0)."""
@@ -208,6 +234,9 @@ def hand_source(spec: dict, crop_size: int):
         return FaceCrops(int(spec.get("seed", 0)), int(spec.get("length", 1_000_000)), skins)
     from ..data.loaders import load_dataset
 
+    if kind == "composed":   # {"kind": "composed", "root", "split", "seed"[, "config": ComposeConfig fields]}
+        return ComposedHands(load_dataset("hagrid_mp", spec["root"], split=spec.get("split", "train")),
+                             int(spec.get("seed", 0)), spec.get("config"))
     options = {k: v for k, v in spec.items() if k not in ("kind", "weight", "root", "limit")}
     if kind == "parts":   # {"kind": "parts", "dataset": <loader format>, "root", "split", "seed"}
         dataset, seed = options.pop("dataset"), int(options.pop("seed", 0))

@@ -41,6 +41,14 @@ def _with_faces(recipe: dict, seed: int, weight: float = 0.1, p_real_skin: float
     return {**recipe, "train": [*recipe["train"], faces]}
 
 
+def _with_composed(recipe: dict, seed: int, weight: float, config: dict | None = None) -> dict:
+    """``recipe`` with hands of composed frames (datasets.ComposedHands from hagrid_mp train, seed ``seed``,
+    ComposeConfig fields ``config``) at ``weight``."""
+    composed = {"kind": "composed", "root": "{shared}/data/hagrid_mp", "split": "train", "seed": seed,
+                "config": dict(config or {}), "weight": weight}
+    return {**recipe, "train": [*recipe["train"], composed]}
+
+
 def _localizer(composed: dict) -> dict:
     """A stage-I recipe: hagrid_mp train hands composed into frames with ComposeConfig fields ``composed``, plus
     synthetic and hand-free frames; validated on composed hagrid_mp val frames at the default ComposeConfig,
@@ -232,6 +240,17 @@ RECIPES: dict[str, dict] = {
     "hand-camera-faces-skin-heavy-edge": {
         **_with_faces(_hand_with_negatives(0.425, 0.275, synthetic_seed=67), seed=69, weight=0.2, p_real_skin=0.8),
         "augment": dict(CAMERA_AUGMENT), "jitter": {"p_frame_edge": 0.15}},
+    # Hands of composed frames (session 42): the shipped recipes with 0.15 of the photos' weight given to hands cut out
+    # and pasted as stage I's composed frames paste them (datasets.ComposedHands; the localizer's overlap, max_iou
+    # 0.5): the composed hands the vote drops are those stage II reads unsure of, and it had read whole photos only.
+    "hand-camera-aligned-faces-synthetic-skin-composed": {
+        **_with_composed(_with_faces(_hand_with_negatives(0.325, 0.325, synthetic_seed=70), seed=72, p_real_skin=0.8),
+                         seed=73, weight=0.15, config={"max_iou": 0.5}),
+        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    "hand-camera-faces-skin-heavy-composed": {
+        **_with_composed(_with_faces(_hand_with_negatives(0.275, 0.275, synthetic_seed=74), seed=76, weight=0.2,
+                                     p_real_skin=0.8), seed=77, weight=0.15, config={"max_iou": 0.5}),
+        "augment": dict(CAMERA_AUGMENT)},
     # The plain network's twin of it (session 34): the same weights, its own seeds.
     "hand-camera-faces-synthetic": {**_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=44), seed=45),
                                     "augment": dict(CAMERA_AUGMENT)},
