@@ -1301,6 +1301,37 @@ def test_fit_vote_refuses_a_threshold_that_is_not_a_probability(capsys):
     assert "--threshold must be a probability between 0 and 1, got 1.5" in capsys.readouterr().err
 
 
+def test_fit_vote_refuses_to_write_a_vote_for_candidate_networks(capsys, tmp_path):
+    import fit_vote
+
+    with pytest.raises(SystemExit):
+        fit_vote.main(["--write", "--hand-model", str(tmp_path / "missing.onnx")])
+    assert "--write stores the vote beside the shipped networks" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        fit_vote.main(["--aligned-model", str(tmp_path / "missing.onnx")])
+    assert f"--aligned-model {tmp_path / 'missing.onnx'} is not a file" in capsys.readouterr().err
+
+
+def test_fit_vote_reads_with_a_candidate_network_in_the_shipped_ones_place(tmp_path, hagrid_dir):
+    """--hand-model puts another network in hand.onnx's place (here the shipped INT8 file): the vote records it, and
+    its readings differ from the shipped FP32 network's."""
+    from handjoints_trt.engines.cache import sha256_file
+    from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
+
+    if not shipped_models_present("int8"):
+        pytest.skip("the trained models are not shipped yet")
+    import fit_vote
+
+    small = ["--frames", "1", "--photos", "6", "--turned", "1", "--faces", "2", "--skin-faces", "0", "--threads", "1"]
+    candidate = WEIGHTS_DIR / "hand.int8.onnx"
+    assert fit_vote.main([*small, "--hand-model", str(candidate), "--out", str(tmp_path / "c")]) == 0
+    assert fit_vote.main([*small, "--out", str(tmp_path / "s")]) == 0
+    swapped, shipped = (json.loads((tmp_path / d / "fit_vote.json").read_text())["vote"] for d in ("c", "s"))
+    assert swapped["models"]["hand"] == sha256_file(candidate) != shipped["models"]["hand"]
+    assert swapped["models"]["hand_aligned"] == shipped["models"]["hand_aligned"]
+    assert swapped["center"] != shipped["center"]          # the features of other readings
+
+
 def test_fit_vote_runs_on_the_shipped_models_and_writes_only_when_asked(tmp_path, hagrid_dir):
     """fit_vote.py end to end on a few frames: a vote with a weight per feature, a threshold from its sweep, both
     votes scored on every set; the shipped vote.json untouched without --write."""
