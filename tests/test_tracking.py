@@ -656,7 +656,7 @@ def test_track_takes_the_second_look_when_nothing_is_followed(hagrid_dir):
 
 
 def test_track_votes_on_a_frames_stage_one_boxes_together_as_detect_does(hagrid_dir):
-    """The learnt vote compares a frame's boxes with each other (vote.inside_larger, session 40). On val photo 21 run
+    """The learnt vote compares a frame's boxes with each other (vote.inside_larger, session 40). On val photo 156 run
     whole stage I also boxes a part of the hand: voted on alone it would pass track()'s threshold, voted on with the
     hand's box it does not. track()'s first frame reports the hands detect() reports, one."""
     from handjoints_trt.data.loaders import load_hagrid_mp
@@ -665,7 +665,8 @@ def test_track_votes_on_a_frames_stage_one_boxes_together_as_detect_does(hagrid_
 
     if not shipped_models_present("fp32"):
         pytest.skip(f"the trained models are not in {WEIGHTS_DIR} yet")
-    image = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][21].load().image
+    # Photo 156 since session 42 (photo 21's part box is read less surely by session 42's plain network: refused alone).
+    image = [r for r in load_hagrid_mp(hagrid_dir, split="val") if r.hands][156].load().image
     size = (image.shape[1], image.shape[0])
     with HandJointDetector(backend="onnxruntime", threads=1) as detector:
         vote = detector.learned_vote
@@ -684,11 +685,12 @@ def test_track_votes_on_a_frames_stage_one_boxes_together_as_detect_does(hagrid_
 
 
 @pytest.mark.parametrize("sequence, frames, switch, off, window", [
-    # The hand cut by the top edge: its box ran away upwards (session 38's networks did so on sequence 6, 32 frames;
-    # session 39's do not). Since WINDOW_IOU is 0.3 the window also pulls the runaway box back, since session 40
-    # (WINDOW_UNSEEN) it ends a track it does not find, and since session 41 (MATCH_SEEN_BOX) stage I's box on the
-    # hand takes the runaway track back by where it last saw it, so the bound is shown as session 38 ran.
-    (46, 56, "OUTSIDE_FRAME_MAX", None, {"WINDOW_IOU": 0.5, "WINDOW_UNSEEN": False, "MATCH_SEEN_BOX": False}),
+    # The hand cut by the top edge: its box ran away upwards (session 38's networks did so on sequence 6, 32 frames,
+    # session 39's on sequence 46, 56 frames, session 42's on sequence 6 again, 31 frames). Since WINDOW_IOU is 0.3 the
+    # window also pulls the runaway box back, since session 40 (WINDOW_UNSEEN) it ends a track it does not find, and
+    # since session 41 (MATCH_SEEN_BOX) stage I's box on the hand takes the runaway track back by where it last saw
+    # it, so the bound is shown as session 38 ran.
+    (6, 32, "OUTSIDE_FRAME_MAX", None, {"WINDOW_IOU": 0.5, "WINDOW_UNSEEN": False, "MATCH_SEEN_BOX": False}),
     (1, 6, "SIZE_MATCH_WEIGHT", 0.0, {}),            # a box on the palm took the hand's track (sequence 16 before)
     (15, 21, "REMEMBER_REVIVED", False, {}),         # a revived track the vote refused was forgotten
 ])
@@ -716,6 +718,6 @@ def test_a_hand_panned_out_of_the_frame_keeps_its_id(hagrid_dir, monkeypatch, se
 
     for name, value in window.items():
         monkeypatch.setattr(tracking, name, value)
-    assert ids_seen() == [0]
+    assert len(ids_seen()) == 1        # one id reported throughout (not always 0: a box the vote refused may take 0)
     monkeypatch.setattr(tracking, switch, off)
     assert len(ids_seen()) > 1

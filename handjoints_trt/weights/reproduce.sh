@@ -745,3 +745,45 @@ ten_sets_defaults inside_vote
 # 42. (Session 41) A followed hand without a stage-I box at its prediction may take one where stage I last saw it
 #     (tracking.MATCH_SEEN_BOX): the ten sets with the new default (RESULTS.md section 42):
 ten_sets_defaults seen_box
+# 43. (Session 42) The plain hand network fine-tuned 3 epochs with hands of composed frames at 0.15 of the photos'
+#     weight (datasets.ComposedHands, recipe hand-camera-faces-skin-heavy-composed; CSV in
+#     checkpoints/hand_plain_composed), its handedness head grafted back (hand_plain_composed_graft.pt committed),
+#     INT8 calibrated again, the vote fitted again, and the figures (RESULTS.md section 43):
+handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+    --checkpoint-every 50 --recipe hand-camera-faces-skin-heavy-composed --init-from $RUNS/hand_plain_skin_graft.pt \
+    --out $RUNS/hand_plain_composed --lr 1e-4 --epochs 3 --ema-decay 0.998
+handjoints graft-head $RUNS/hand_plain_composed/best.pt $RUNS/hand_hd_up2/best.pt \
+    --out $RUNS/hand_plain_composed_graft.pt
+handjoints export $RUNS/hand_plain_composed_graft.pt --out "$WEIGHTS/hand.onnx"
+python calibration/calibrate.py --model "$WEIGHTS/hand.onnx" --manifest $RUNS/hand.manifest.json \
+    --out "$WEIGHTS/hand.int8.onnx" --val 800 --search --on-fail raise \
+    --report benchmarks/results/hand_int8_gate.json --search-report benchmarks/results/hand_int8_search.json
+python benchmarks/fit_vote.py --check --write --threshold 0.5 --threads 1
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --examples 40
+/work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --drawn-skin 300 --photos /work/face_photos --peer \
+    --threads 1
+ten_sets_defaults composed_hands
+#     Screened the same way and not shipped (CSVs in checkpoints/hand_align_composed, hand_align_composed_syn,
+#     hand_align_edge, hand_plain_edge): the aligned network on the aligned twin of that recipe (composed recall +1.0
+#     point with both, but rendered hands read less surely: the four-hand timing frame in 11 crops instead of 6), the
+#     same with synthetic hands at 0.4, and both networks on hands cut by a frame edge (recipes *-edge), each with its
+#     own vote (fit_vote.py --hand-model / --aligned-model, no --write):
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin-composed \
+#       --init-from $RUNS/hand_align_skin_graft.pt --out $RUNS/hand_align_composed --lr 1e-4 --epochs 3 \
+#       --ema-decay 0.998
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin-composed-syn \
+#       --init-from $RUNS/hand_align_composed/best.pt --out $RUNS/hand_align_composed_syn --lr 1e-4 --epochs 2 \
+#       --ema-decay 0.998
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin-edge \
+#       --init-from $RUNS/hand_align_skin_graft.pt --out $RUNS/hand_align_edge --lr 1e-4 --epochs 3 --ema-decay 0.998
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-camera-faces-skin-heavy-edge --init-from $RUNS/hand_plain_skin_graft.pt \
+#       --out $RUNS/hand_plain_edge --lr 1e-4 --epochs 3 --ema-decay 0.998
+#   handjoints graft-head $RUNS/hand_align_composed/best.pt $RUNS/hand_align_hd3/best.pt --out A.pt  (likewise each)
+#   handjoints export A.pt --out A.onnx
+#   python benchmarks/fit_vote.py --check --hand-model P.onnx --aligned-model A.onnx --threshold 0.5 --threads 2 \
+#       --out DIR
