@@ -363,6 +363,11 @@ def test_composed_hands_train_only_the_joints_left_in_view(tmp_path):
     for i in range(10):
         item = crops[i]
         assert (item["heatmaps"].reshape(21, -1).max(1) > 0.5).sum() == item["trainable"].sum() > 0
+    (tmp_path / "few").mkdir()
+    few = drawn_records(tmp_path / "few", 2)
+    no_room = ComposedHands(few, seed=0, config={"frame_sizes": [[16, 16]], "min_visible_joints": 21})
+    with pytest.raises(ValueError, match="hold no hand; the ComposeConfig"):
+        no_room.item(0)
 
 
 def test_the_composed_recipes_give_composed_hands_a_share_of_the_photos_weight(hagrid_dir):

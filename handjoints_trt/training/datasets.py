@@ -92,6 +92,9 @@ class NegativeCrops:
         return image, [box_points((x0, y0), (x0 + side, y0 + side * aspect))]
 
 
+COMPOSED_TRIES = 50   # ComposedHands: frames drawn for one item before the config is called unworkable
+
+
 class ComposedHands:
     """Hands in composed frames (data.compose: hagrid_mp hands cut out along their joints, pasted at any scale and
     angle on generated backgrounds, over one another, cut by the frame's edge), the frames stage I is trained and
@@ -111,11 +114,12 @@ class ComposedHands:
         return self.length
 
     def item(self, index: int):
-        sample = self.frames.frame(index)
-        while not sample.hands:   # every placement failed: the next frame (rare)
-            index += self.length
-            sample = self.frames.frame(index)
-        return sample.image, [(h.keypoints, h.visible, h.handedness) for h in sample.hands]
+        for attempt in range(COMPOSED_TRIES):   # every placement of a frame can fail (rare): then the next frame
+            sample = self.frames.frame(index + attempt * self.length)
+            if sample.hands:
+                return sample.image, [(h.keypoints, h.visible, h.handedness) for h in sample.hands]
+        raise ValueError(f"ComposedHands: {COMPOSED_TRIES} composed frames in a row hold no hand; the ComposeConfig "
+                         f"leaves no room to paste one: loosen frame_sizes, min_hand_px, max_iou or min_visible_joints")
 
 
 def box_points(corner, opposite) -> tuple[np.ndarray, np.ndarray]:
