@@ -994,7 +994,7 @@ def test_jitter_trace_follows_one_joint_of_a_still_real_hand(tmp_path, hagrid_di
 
 
 def test_edge_pan_draws_the_runaway_box_and_the_bounded_one(tmp_path, hagrid_dir, shipped_fp32):
-    """edge_pan.py end to end on the shipped models and the panned real photo of RESULTS.md section 37: unbounded, the
+    """edge_pan.py end to end on the shipped models and the panned real photo of RESULTS.md section 43: unbounded, the
     track's box grows past 1.5 times its bounded height and the hand gets a new id; bounded, it keeps id 0 on every
     drawn frame (the window at session 38's IoU 0.5, without WINDOW_UNSEEN and MATCH_SEEN_BOX, edge_pan.py's default).
     The settings are restored afterwards, and the PNG is written."""
@@ -1004,7 +1004,7 @@ def test_edge_pan_draws_the_runaway_box_and_the_bounded_one(tmp_path, hagrid_dir
 
     names = ("OUTSIDE_FRAME_MAX", "WINDOW_IOU", "WINDOW_UNSEEN", "MATCH_SEEN_BOX")
     before = [getattr(tracking, name) for name in names]
-    assert edge_pan.main(["--first", "51", "--last", "55", "--out", str(tmp_path)]) == 0   # sequence 46, IoU 0.5
+    assert edge_pan.main(["--first", "26", "--last", "30", "--out", str(tmp_path)]) == 0   # sequence 6, IoU 0.5
     assert [getattr(tracking, name) for name in names] == before
     result = json.loads((tmp_path / "edge_pan.json").read_text())["settings"]
     assert result["bounded"]["ids"] == [[0]] * 5

@@ -764,6 +764,7 @@ python benchmarks/miss_reasons.py --frames 60 --photos 500 --threads 1 --example
 /work/mp_venv/bin/python benchmarks/faces_eval.py --drawn 300 --drawn-skin 300 --photos /work/face_photos --peer \
     --threads 1
 ten_sets_defaults composed_hands
+python benchmarks/edge_pan.py     # session 42's networks run away on sequence 6, frames 24-30 (its new default)
 #     Screened the same way and not shipped (CSVs in checkpoints/hand_align_composed, hand_align_composed_syn,
 #     hand_align_edge, hand_plain_edge): the aligned network on the aligned twin of that recipe (composed recall +1.0
 #     point with both, but rendered hands read less surely: the four-hand timing frame in 11 crops instead of 6), the
