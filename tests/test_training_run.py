@@ -385,6 +385,9 @@ def test_the_composed_recipes_give_composed_hands_a_share_of_the_photos_weight(h
         assert new == old                                 # synthetic, negatives and faces as shipped
         assert {k: v for k, v in RECIPES[composed].items() if k != "train"} == \
             {k: v for k, v in RECIPES[shipped].items() if k != "train"}
+    light_recipe = RECIPES["hand-camera-aligned-faces-synthetic-skin-composed-light"]
+    light = {s["kind"]: s["weight"] for s in light_recipe["train"]}
+    assert light["composed"] == 0.075 and abs(sum(light.values()) - 1.0) < 1e-9
     spec = next(s for s in resolve(RECIPES["hand-camera-faces-skin-heavy-composed"])["train"]
                 if s["kind"] == "composed")
     source = hand_source({**spec, "root": str(hagrid_dir)}, 128)

@@ -253,6 +253,12 @@ RECIPES: dict[str, dict] = {
         **_with_composed(_with_faces(_hand_with_negatives(0.25, 0.4, synthetic_seed=78), seed=80, p_real_skin=0.8),
                          seed=81, weight=0.15, config={"max_iou": 0.5}),
         "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+    # ... and with the composed hands at half that weight (0.075, photos 0.4): a lead for the aligned network, to keep
+    # more of its confidence on rendered hands (session 42, benchmarks/RESULTS.md section 43).
+    "hand-camera-aligned-faces-synthetic-skin-composed-light": {
+        **_with_composed(_with_faces(_hand_with_negatives(0.4, 0.325, synthetic_seed=82), seed=84, p_real_skin=0.8),
+                         seed=85, weight=0.075, config={"max_iou": 0.5}),
+        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
     "hand-camera-faces-skin-heavy-composed": {
         **_with_composed(_with_faces(_hand_with_negatives(0.275, 0.275, synthetic_seed=74), seed=76, weight=0.2,
                                      p_real_skin=0.8), seed=77, weight=0.15, config={"max_iou": 0.5}),
