@@ -74,6 +74,9 @@ CAMERA_AUGMENT_MILD = {"p_exposure": 0.07, "p_low_light": 0.07, "p_noise": 0.2, 
 # The camera recipes with blurred hands (session 41): longer motion blur and wider defocus, more often.
 BLUR_AUGMENT = {**CAMERA_AUGMENT, "p_blur": 0.35, "blur_sigma": 3.0, "motion_length": 17}
 
+# The aligned network's crops (CropJitter fields): stood upright by their labels, turned at most 30 degrees more.
+ALIGNED_JITTER = {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}
+
 RECIPES: dict[str, dict] = {
     # Stage II: real photos (MediaPipe pseudo-labels) plus exact synthetic labels.
     "hand": {
@@ -152,7 +155,7 @@ RECIPES: dict[str, dict] = {
     # angle sees the hand as upright ones are seen (runs/ one-off with today's network and true angles: 0.929 at
     # every turn but 0.929 upright too, the sideways-held gestures seen turned).
     "hand-camera-aligned": {**_hand_with_negatives(0.675, 0.225, synthetic_seed=13), "augment": dict(CAMERA_AUGMENT),
-                            "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+                            "jitter": dict(ALIGNED_JITTER)},
     # hand-camera-aligned with each crop stood upright by the shipped direction network (CropJitter.align_model;
     # session 24), +-10 degrees (sd) more: the aligned network reads the crops detect() turns, whose residual turn
     # is the direction network's error (median 8 degrees, partly tied to the hand's side), not a random one.
@@ -165,21 +168,20 @@ RECIPES: dict[str, dict] = {
     # (0.749); a fine-tune towards it, to interpolate back with hand_align (the recipe of sessions 6-17's soups).
     "hand-camera-aligned-synthetic": {**_hand_with_negatives(0.5, 0.4, synthetic_seed=17),
                                       "augment": dict(CAMERA_AUGMENT),
-                                      "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+                                      "jitter": dict(ALIGNED_JITTER)},
     # The shipped networks' recipes with boxes on a part of a real hand (a finger, the thumb, a knuckle; PartCrops)
     # trained towards empty heatmaps at 0.1, taken from the photos (session 30): on real photos most false hands are
     # such boxes, on the thumb or a finger of a fist close to the camera, read as a squeezed hand of their own.
     "hand-camera-aligned-parts": {**_with_parts(_hand_with_negatives(0.575, 0.225, synthetic_seed=23), seed=24),
                                   "augment": dict(CAMERA_AUGMENT),
-                                  "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+                                  "jitter": dict(ALIGNED_JITTER)},
     "hand-camera-parts": {**_with_parts(_hand_with_negatives(0.575, 0.225, synthetic_seed=25), seed=26),
                           "augment": dict(CAMERA_AUGMENT)},
     # The *-parts recipes with a sixth of the hands cut by a frame edge (CropJitter.p_frame_edge): the parts runs
     # also learnt to drop hands cut by the frame's edge (composed recall -0.7 to -4.7 points; session 30).
     "hand-camera-aligned-parts-edge": {**_with_parts(_hand_with_negatives(0.575, 0.225, synthetic_seed=27), seed=28),
                                        "augment": dict(CAMERA_AUGMENT),
-                                       "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0,
-                                                  "p_frame_edge": 0.15}},
+                                       "jitter": {**ALIGNED_JITTER, "p_frame_edge": 0.15}},
     "hand-camera-parts-edge": {**_with_parts(_hand_with_negatives(0.575, 0.225, synthetic_seed=29), seed=30),
                                "augment": dict(CAMERA_AUGMENT), "jitter": {"p_frame_edge": 0.15}},
     # The shipped networks' recipes with drawn faces (data.faces) boxed as stage I boxes them, trained towards empty
@@ -190,30 +192,30 @@ RECIPES: dict[str, dict] = {
                           "augment": dict(CAMERA_AUGMENT)},
     "hand-camera-aligned-faces": {**_with_faces(_hand_with_negatives(0.575, 0.225, synthetic_seed=33), seed=36),
                                   "augment": dict(CAMERA_AUGMENT),
-                                  "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+                                  "jitter": dict(ALIGNED_JITTER)},
     # The aligned recipe with faces and synthetic hands weighted up (0.325; photos 0.475; session 33): drawn faces share
     # the renderer's look, and after hand-camera-aligned-faces the network was unsure of cartoon hands (synthetic val
     # PCK@0.2 0.749 -> 0.728, the timing frame's rendered hand read at 0.66 and so read twice).
     "hand-camera-aligned-faces-synthetic": {
         **_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=41), seed=43),
-        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+        "augment": dict(CAMERA_AUGMENT), "jitter": dict(ALIGNED_JITTER)},
     # The same with 80 % of the faces in the skin of real hands' palms (session 38), as the localizer's
     # localizer-overlap-faces-skin: the networks took drawn faces in real skin for hands about twice as often as flat
     # ones (benchmarks/RESULTS.md section 33).
     "hand-camera-aligned-faces-synthetic-skin": {
         **_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=46), seed=47, p_real_skin=0.8),
-        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+        "augment": dict(CAMERA_AUGMENT), "jitter": dict(ALIGNED_JITTER)},
     # ... and with the faces at 0.2 (photos 0.425, synthetic 0.275): 2 epochs of the one above moved faces taken for
     # hands only 17 -> 14 of 613 flat and 53 -> 51 of 619 in real skin (benchmarks/RESULTS.md section 36).
     "hand-camera-aligned-faces-synthetic-skin-heavy": {
         **_with_faces(_hand_with_negatives(0.425, 0.275, synthetic_seed=48), seed=50, weight=0.2, p_real_skin=0.8),
-        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+        "augment": dict(CAMERA_AUGMENT), "jitter": dict(ALIGNED_JITTER)},
     # The heavy one with the synthetic hands kept at 0.325 (photos 0.375): after 3 epochs of the heavy one the aligned
     # network read model_eval's rendered timing hand under PLAIN_BELOW, so any_angle read it twice (session 38). It did
     # not help: after 3 epochs the timing hand was read five times (benchmarks/RESULTS.md section 36).
     "hand-camera-aligned-faces-skin-heavy-synthetic": {
         **_with_faces(_hand_with_negatives(0.375, 0.325, synthetic_seed=54), seed=56, weight=0.2, p_real_skin=0.8),
-        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+        "augment": dict(CAMERA_AUGMENT), "jitter": dict(ALIGNED_JITTER)},
     # The plain network's twin of the heavy one (session 38): with any_angle a face the aligned network is unsure of is
     # read by the plain network too (PLAIN_BELOW), and the surer reading is kept.
     "hand-camera-faces-skin-heavy": {
@@ -225,18 +227,18 @@ RECIPES: dict[str, dict] = {
     # 17 px) and wider defocus (sigma up to 3) on 35 % of the crops, from fresh seeds.
     "hand-camera-aligned-faces-synthetic-skin-blur": {
         **_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=58), seed=60, p_real_skin=0.8),
-        "augment": dict(BLUR_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+        "augment": dict(BLUR_AUGMENT), "jitter": dict(ALIGNED_JITTER)},
     "hand-camera-faces-skin-heavy-blur": {
         **_with_faces(_hand_with_negatives(0.425, 0.275, synthetic_seed=61), seed=63, weight=0.2, p_real_skin=0.8),
         "augment": dict(BLUR_AUGMENT)},
     # Hands cut by the frame's edge (session 42): stage II's learnt vote drops 46 of model_eval's 634 composed hands,
     # 25 of them at the frame edge, where it weighs their readings' lower confidence. The shipped recipes of the two
-    # networks with a sixth of the hands cut by a frame edge as the runtime crops them (CropJitter.p_frame_edge), without
-    # session 30's part negatives (which taught the networks to drop such hands), from fresh seeds.
+    # networks with a sixth of the hands cut by a frame edge as the runtime crops them (CropJitter.p_frame_edge),
+    # without session 30's part negatives (which taught the networks to drop such hands), from fresh seeds.
     "hand-camera-aligned-faces-synthetic-skin-edge": {
         **_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=64), seed=66, p_real_skin=0.8),
         "augment": dict(CAMERA_AUGMENT),
-        "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0, "p_frame_edge": 0.15}},
+        "jitter": {**ALIGNED_JITTER, "p_frame_edge": 0.15}},
     "hand-camera-faces-skin-heavy-edge": {
         **_with_faces(_hand_with_negatives(0.425, 0.275, synthetic_seed=67), seed=69, weight=0.2, p_real_skin=0.8),
         "augment": dict(CAMERA_AUGMENT), "jitter": {"p_frame_edge": 0.15}},
@@ -246,23 +248,23 @@ RECIPES: dict[str, dict] = {
     "hand-camera-aligned-faces-synthetic-skin-composed": {
         **_with_composed(_with_faces(_hand_with_negatives(0.325, 0.325, synthetic_seed=70), seed=72, p_real_skin=0.8),
                          seed=73, weight=0.15, config={"max_iou": 0.5}),
-        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
-    # ... with the synthetic hands up to 0.4 (photos 0.25): after 3 epochs of the one above the aligned network was less
-    # sure of rendered hands, and fps.py's and model_eval.py's four-hand frame was read in 11 crops instead of 6.
-    "hand-camera-aligned-faces-synthetic-skin-composed-syn": {
-        **_with_composed(_with_faces(_hand_with_negatives(0.25, 0.4, synthetic_seed=78), seed=80, p_real_skin=0.8),
-                         seed=81, weight=0.15, config={"max_iou": 0.5}),
-        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
-    # ... and with the composed hands at half that weight (0.075, photos 0.4): a lead for the aligned network, to keep
-    # more of its confidence on rendered hands (session 42, benchmarks/RESULTS.md section 43).
-    "hand-camera-aligned-faces-synthetic-skin-composed-light": {
-        **_with_composed(_with_faces(_hand_with_negatives(0.4, 0.325, synthetic_seed=82), seed=84, p_real_skin=0.8),
-                         seed=85, weight=0.075, config={"max_iou": 0.5}),
-        "augment": dict(CAMERA_AUGMENT), "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+        "augment": dict(CAMERA_AUGMENT), "jitter": dict(ALIGNED_JITTER)},
     "hand-camera-faces-skin-heavy-composed": {
         **_with_composed(_with_faces(_hand_with_negatives(0.275, 0.275, synthetic_seed=74), seed=76, weight=0.2,
                                      p_real_skin=0.8), seed=77, weight=0.15, config={"max_iou": 0.5}),
         "augment": dict(CAMERA_AUGMENT)},
+    # The aligned one with the synthetic hands up to 0.4 (photos 0.25): after 3 epochs of it the aligned network was
+    # less sure of rendered hands, and fps.py's and model_eval.py's four-hand frame was read in 11 crops instead of 6.
+    "hand-camera-aligned-faces-synthetic-skin-composed-syn": {
+        **_with_composed(_with_faces(_hand_with_negatives(0.25, 0.4, synthetic_seed=78), seed=80, p_real_skin=0.8),
+                         seed=81, weight=0.15, config={"max_iou": 0.5}),
+        "augment": dict(CAMERA_AUGMENT), "jitter": dict(ALIGNED_JITTER)},
+    # ... and with the composed hands at half the weight (0.075, photos 0.4), to keep more of the aligned network's
+    # confidence on rendered hands: it did not (the one-hand timing frame in 5 crops; benchmarks/RESULTS.md section 43).
+    "hand-camera-aligned-faces-synthetic-skin-composed-light": {
+        **_with_composed(_with_faces(_hand_with_negatives(0.4, 0.325, synthetic_seed=82), seed=84, p_real_skin=0.8),
+                         seed=85, weight=0.075, config={"max_iou": 0.5}),
+        "augment": dict(CAMERA_AUGMENT), "jitter": dict(ALIGNED_JITTER)},
     # The plain network's twin of it (session 34): the same weights, its own seeds.
     "hand-camera-faces-synthetic": {**_with_faces(_hand_with_negatives(0.475, 0.325, synthetic_seed=44), seed=45),
                                     "augment": dict(CAMERA_AUGMENT)},
@@ -294,7 +296,7 @@ RECIPES: dict[str, dict] = {
                                               weight=0.25), "augment": dict(CAMERA_AUGMENT)},
     "hand-camera-aligned-faces-heavy": {**_with_faces(_hand_with_negatives(0.425, 0.225, synthetic_seed=39), seed=40,
                                                       weight=0.25), "augment": dict(CAMERA_AUGMENT),
-                                        "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0}},
+                                        "jitter": dict(ALIGNED_JITTER)},
     # hand-real with the camera-light augmentation: for the handedness head (session 18), which learns on photos only.
     "hand-real-camera": {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
@@ -307,7 +309,7 @@ RECIPES: dict[str, dict] = {
         "train": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "train", "weight": 1.0}],
         "val": [{"kind": "hagrid_mp", "root": "{shared}/data/hagrid_mp", "split": "val"}],
         "augment": dict(CAMERA_AUGMENT),
-        "jitter": {"align": True, "p_any_rotation": 0.0, "rotation": 30.0},
+        "jitter": dict(ALIGNED_JITTER),
     },
     # hand-real-aligned with each crop stood upright by the shipped direction network's reading (CropJitter.
     # align_model; session 24), as detect() stands it with any_angle, and +-5 degrees (sd) more: the handedness head

@@ -784,7 +784,7 @@ python benchmarks/edge_pan.py     # session 42's networks run away on sequence 6
 #   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
 #       --checkpoint-every 50 --recipe hand-camera-faces-skin-heavy-edge --init-from $RUNS/hand_plain_skin_graft.pt \
 #       --out $RUNS/hand_plain_edge --lr 1e-4 --epochs 3 --ema-decay 0.998
-#     Started at the session's end, for the next session to screen (composed hands at 0.075 in the aligned recipe):
+#     At the session's end, composed hands at 0.075 in the aligned recipe (the one-hand timing frame in 5 crops):
 #   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 2 \
 #       --checkpoint-every 50 --recipe hand-camera-aligned-faces-synthetic-skin-composed-light \
 #       --init-from $RUNS/hand_align_skin_graft.pt --out $RUNS/hand_align_composed_light --lr 1e-4 --epochs 3 \
