@@ -4,7 +4,9 @@
    with MediaPipe's pseudo-labels, not ground truth) and on synthetic val crops (exact labels);
 2. localizer recall and precision at IoU 0.5 on composed multi-hand val frames at the paper's five frame sizes;
 3. the whole pipeline's PCK on those frames (a ground-truth hand that no detection matches counts as all missed);
-4. time per 640x480 frame of the whole pipeline with one and four hands;
+4. time per 640x480 frame of the whole pipeline with one and four hands: one rendered frame of each timed again and
+   again, and (--timing-frames) 60 one-hand frames of each kind, rendered and real photos, each timed once, with the
+   stage-II crops they took per hand (any_angle reads an unsure hand up to five times: one frame can be unlike most);
 5. an overlay picture (model_eval_overlays.png) of what it finds on six synthetic val frames;
 6. real photos as whole frames: the hagrid_mp val photos themselves (a hand with its arm, face and room,
    filling most of the frame, upscaled from ~110x75 px) through detect(): stage-I recall and precision at
@@ -241,6 +243,42 @@ def frame_time(detector, hands: int, runs: int) -> dict:
             "crops_read_per_run": (detector.crops_read - read) / runs}
 
 
+def one_hand_frames(records, count: int) -> dict:
+    """The frames frames_time times, ``count`` of each kind, one hand in each: model_eval's rendered 640x480 frames
+    (frame_time's generator) and real val photos enlarged 2x in 640x480 frames (peer_mediapipe.py's set (a2))."""
+    from handjoints_trt.data.synthetic import SynthConfig, SyntheticHands
+    from peer_mediapipe import photo_frames
+
+    gen = SyntheticHands(SynthConfig(width=640, height=480, max_hands=4, hand_count_weights=[0, 1, 0, 0, 0]),
+                         seed=VAL_SEED)
+    rendered = (gen.frame(i) for i in range(10 * count))
+    one_hand = [r for r in records if len(r.hands) == 1]
+    return {"rendered": [s for s in rendered if len(s.hands) == 1][:count],
+            "real photos x2": list(photo_frames(one_hand, count, upscale=2.0))}
+
+
+def frames_time(detector, samples) -> dict:
+    """frame_time's work (stage I, then stage II on the labelled boxes) over many frames, each timed once after
+    three untimed runs of the first: what a typical frame of a kind costs, where frame_time times one frame again
+    and again. any_angle reads a hand it is unsure of again (up to five crops): ``crops_per_hand`` is the mean of
+    stage-II crops per hand, ``read_once`` the share of frames read in one crop per hand."""
+    def pipeline(sample) -> None:
+        detector.localize(sample.image)
+        detector.estimate(sample.image, np.stack([h.box for h in sample.hands]))
+
+    for _ in range(3):
+        pipeline(samples[0])
+    times, crops = [], []
+    for sample in samples:
+        read = detector.crops_read
+        t0 = time.perf_counter()
+        pipeline(sample)
+        times.append((time.perf_counter() - t0) * 1e3)
+        crops.append((detector.crops_read - read) / len(sample.hands))
+    return {"frames": len(samples), "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)),
+            "crops_per_hand": float(np.mean(crops)), "read_once": float(np.mean(np.array(crops) == 1))}
+
+
 def _vote_threshold_words(point: dict) -> str:
     """' (P(hand) >= t)' for the learned vote (the threshold detect() used), '' for the linear one."""
     return f" (P(hand) >= {point['vote_threshold']:g})" if point.get("vote") == "learned" else ""
@@ -292,6 +330,14 @@ def markdown(results: dict) -> str:
               "|---|---|---|---|"]
     for t in results["timing"]:
         lines.append(f"| {t['hands']} | {t['median_ms']:.1f} | {t['p95_ms']:.1f} | {t['crops_read_per_run']:.1f} |")
+    many = results.get("timing_frames")
+    if many:
+        lines += ["", "## Whole pipeline time over many 640x480 frames, one hand each (each frame timed once)", "",
+                  "| frames | kind | median ms | p95 ms | stage-II crops per hand | frames read in one crop |",
+                  "|---|---|---|---|---|---|"]
+        for kind, t in many.items():
+            lines.append(f"| {t['frames']} | {kind} | {t['median_ms']:.1f} | {t['p95_ms']:.1f} | "
+                         f"{t['crops_per_hand']:.2f} | {t['read_once']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -305,6 +351,8 @@ def main(argv=None) -> int:
     parser.add_argument("--synthetic", type=int, default=500, help="synthetic val crops")
     parser.add_argument("--frames", type=int, default=100, help="composed val frames per frame size")
     parser.add_argument("--runs", type=int, default=100, help="timed runs per timing case")
+    parser.add_argument("--timing-frames", type=int, default=60,
+                        help="one-hand 640x480 frames of each kind (rendered, real photos) timed once each (0 = none)")
     parser.add_argument("--photos", type=int, default=500, help="val photos run whole through detect()")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--flip-test", action="store_true", help="DetectorOptions.flip_test (off by default)")
@@ -338,6 +386,9 @@ def main(argv=None) -> int:
         localizer = localizer_and_pipeline(detector, records, args.frames)
         photos = photos_as_frames(detector, records, args.photos)
         timing = [frame_time(detector, n, args.runs) for n in (1, 4)]
+        timing_frames = ({kind: frames_time(detector, samples)
+                          for kind, samples in one_hand_frames(records, args.timing_frames).items()}
+                         if args.timing_frames else {})
         grid = overlay_grid(detector)
         operating_point = {"box_threshold": detector.options.box_threshold,
                            "min_hand_confidence": detector.options.min_hand_confidence,
@@ -353,7 +404,8 @@ def main(argv=None) -> int:
     results = {"date": str(date.today()), "machine": f"{platform.processor() or platform.machine()}, "
                f"{__import__('os').cpu_count()} cores", "command": "python " + " ".join(sys.argv),
                "operating_point": operating_point, "hand_pck_objects": pcks, "localizer": localizer,
-               "photos": photos, "photos_turned": photos_turned, "timing": timing}
+               "photos": photos, "photos_turned": photos_turned, "timing": timing,
+               "timing_frames": timing_frames}
     (out / "model_eval.md").write_text(markdown(results))
     import cv2
 

@@ -482,6 +482,42 @@ def test_model_eval_frame_time_counts_the_stage_two_crops(dot_dataset):
             assert row["median_ms"] > 0
 
 
+def test_model_eval_frames_time_counts_crops_per_hand_over_many_frames(dot_dataset):
+    """model_eval's timing over many frames: each frame timed once, stage II's crops counted per hand; a plain
+    detector (no second readings) reads every hand in one crop. The dot frames hold one to two hands."""
+    import model_eval
+
+    from handjoints_trt import HandJointDetector
+    from handjoints_trt.data.loaders import load_paper
+
+    samples = [r.load() for r in load_paper(dot_dataset["json"]) if r.hands]
+    with HandJointDetector(backend="onnxruntime", localizer_model=dot_dataset["localizer"],
+                           hand_model=dot_dataset["hand"], threads=1) as detector:
+        row = model_eval.frames_time(detector, samples)
+        read = detector.crops_read
+    assert row["frames"] == len(samples) and row["crops_per_hand"] == 1.0 and row["read_once"] == 1.0
+    assert read == 3 * len(samples[0].hands) + sum(len(s.hands) for s in samples)    # three warm-up runs, then each
+    assert 0 < row["median_ms"] <= row["p95_ms"]
+
+
+def test_model_eval_one_hand_frames_are_640x480_with_one_hand(hagrid_dir):
+    """The frames frames_time times: rendered and real photos enlarged 2x, 640x480, one labelled hand each, as many
+    as asked, the same on every run."""
+    import model_eval
+
+    from handjoints_trt.data.loaders import load_hagrid_mp
+
+    records = load_hagrid_mp(hagrid_dir, split="val")
+    sets = model_eval.one_hand_frames(records, 4)
+    assert set(sets) == {"rendered", "real photos x2"}
+    for samples in sets.values():
+        assert len(samples) == 4
+        assert all(s.image.shape == (480, 640, 3) and len(s.hands) == 1 for s in samples)
+    again = model_eval.one_hand_frames(records, 4)
+    for kind, samples in sets.items():
+        assert all(np.array_equal(a.image, b.image) for a, b in zip(samples, again[kind]))
+
+
 def test_model_eval_turned_photos_on_the_shipped_models(tmp_path, hagrid_dir, shipped_fp32):
     """model_eval.py's turned rows: the same photos at each turn (as many hands), the hand network's PCK on the
     turned labelled boxes equal to a direct count through estimate(), and --upright-pass reaching the detector."""
@@ -493,7 +529,8 @@ def test_model_eval_turned_photos_on_the_shipped_models(tmp_path, hagrid_dir, sh
     from handjoints_trt.evaluation import PCKAccumulator
 
     assert model_eval.main(["--hand-limit", "5", "--synthetic", "3", "--frames", "1", "--runs", "2", "--photos", "4",
-                            "--turned", "6", "--threads", "1", "--upright-pass", "--out", str(tmp_path)]) == 0
+                            "--turned", "6", "--threads", "1", "--upright-pass", "--timing-frames", "2",
+                            "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "model_eval.json").read_text())
     assert results["operating_point"]["upright_pass"] is True
     assert set(results["photos_turned"]) == {"90", "180", "270"}
@@ -507,6 +544,8 @@ def test_model_eval_turned_photos_on_the_shipped_models(tmp_path, hagrid_dir, sh
             acc.add(hand.keypoints[None], turned.hands[0].keypoints[None], turned.hands[0].visible[None])
     assert results["hand_pck"]["hagrid_mp val turned 180"]["pck@0.2"] == pytest.approx(acc.result().pck[1])
     assert "## Real photos turned" in (tmp_path / "model_eval.md").read_text()
+    assert {k: v["frames"] for k, v in results["timing_frames"].items()} == {"rendered": 2, "real photos x2": 2}
+    assert "| 2 | real photos x2 |" in (tmp_path / "model_eval.md").read_text()
 
 
 def test_model_eval_overlay_grid_draws_the_detections():
