@@ -793,3 +793,18 @@ python benchmarks/edge_pan.py     # session 42's networks run away on sequence 6
 #   handjoints export A.pt --out A.onnx
 #   python benchmarks/fit_vote.py --check --hand-model P.onnx --aligned-model A.onnx --threshold 0.5 --threads 2 \
 #       --out DIR
+# 44. (Session 43) No new networks. The timing over many frames (RESULTS.md section 44; `--timing-frames 60` is the
+#     default, so the figures of step 43's model_eval run now carry it):
+python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
+#     Tried, not shipped (CSV in checkpoints/hand_plain_composed2): the plain network three epochs more, and session
+#     42's -light aligned network, each screened with its own vote (A.onnx as in step 43):
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 1000 --batch-size 32 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-camera-faces-skin-heavy-composed \
+#       --init-from $RUNS/hand_plain_composed/best.pt --out $RUNS/hand_plain_composed2 --lr 1e-4 --epochs 3 \
+#       --ema-decay 0.998
+#   handjoints graft-head $RUNS/hand_plain_composed2/best.pt $RUNS/hand_hd_up2/best.pt --out P2.pt
+#   handjoints export P2.pt --out P2.onnx
+#   python benchmarks/fit_vote.py --check --hand-model P2.onnx --aligned-model "$WEIGHTS/hand_aligned.onnx" \
+#       --threshold 0.5 --threads 1 --out DIR
+#   python benchmarks/fit_vote.py --check --hand-model "$WEIGHTS/hand.onnx" --aligned-model A_LIGHT.onnx \
+#       --threshold 0.5 --threads 1 --out DIR
