@@ -7,7 +7,8 @@
 4. time per 640x480 frame of the whole pipeline with one and four hands: one rendered frame of each timed again and
    again, and (--timing-frames) 60 one-hand frames of each kind, rendered and real photos, each timed once, with the
    stage-II crops they took per hand (any_angle reads an unsure hand up to five times: one frame can be unlike most);
-5. an overlay picture (model_eval_overlays.png) of what it finds on six synthetic val frames;
+5. an overlay picture (model_eval_overlays.png) of what it finds on six synthetic val frames, and
+   model_eval_timing.png: the --timing-frames frames' ms against the crops they took;
 6. real photos as whole frames: the hagrid_mp val photos themselves (a hand with its arm, face and room,
    filling most of the frame, upscaled from ~110x75 px) through detect(): stage-I recall and precision at
    IoU 0.5 and the pipeline's PCK@0.2, the only figure here on unedited real pixels around the hand;
@@ -276,7 +277,33 @@ def frames_time(detector, samples) -> dict:
         times.append((time.perf_counter() - t0) * 1e3)
         crops.append((detector.crops_read - read) / len(sample.hands))
     return {"frames": len(samples), "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)),
-            "crops_per_hand": float(np.mean(crops)), "read_once": float(np.mean(np.array(crops) == 1))}
+            "crops_per_hand": float(np.mean(crops)), "read_once": float(np.mean(np.array(crops) == 1)),
+            "times_ms": [float(t) for t in times], "crops": [float(c) for c in crops]}
+
+
+def plot_frame_times(timing_frames: dict, path: Path) -> Path:
+    """PNG: each kind's frames (frames_time) as ms against the stage-II crops their hand took, with the kind's
+    median: where the time of a typical frame goes (a second reading costs a crop). Returns the path."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg: no display, no global backend switch
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 4.0), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    jitter = np.random.default_rng(0)   # spread equal crop counts sideways so that every frame shows
+    for shift, (kind, t) in zip((-0.12, 0.12), timing_frames.items()):
+        x = np.array(t["crops"]) + shift + jitter.uniform(-0.08, 0.08, len(t["crops"]))
+        dots = ax.scatter(x, t["times_ms"], s=12, alpha=0.7,
+                          label=f"{kind}: median {t['median_ms']:.1f} ms, {t['crops_per_hand']:.2f} crops per hand")
+        ax.axhline(t["median_ms"], color=dots.get_facecolor()[0], linewidth=1, linestyle="--")
+    ax.set_xlabel("stage-II crops read for the frame's hand")
+    ax.set_ylabel("whole pipeline, ms")
+    ax.set_title("One hand in a 640x480 frame, each frame timed once")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return path
 
 
 def _vote_threshold_words(point: dict) -> str:
@@ -411,6 +438,8 @@ def main(argv=None) -> int:
 
     cv2.imwrite(str(out / "model_eval_overlays.png"), grid)
     plot_pck_curves(pcks, out / "model_eval_pck.png", title="Hand network PCK (ground-truth boxes)")
+    if timing_frames:
+        plot_frame_times(timing_frames, out / "model_eval_timing.png")
     serial = {**results, "hand_pck": {k: v.to_dict() for k, v in pcks.items()},
               "localizer": {k: {**v, "pipeline": v["pipeline"].to_dict()} for k, v in localizer.items()},
               "photos": {**photos, "pipeline": photos["pipeline"].to_dict()},

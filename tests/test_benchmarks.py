@@ -496,6 +496,7 @@ def test_model_eval_frames_time_counts_crops_per_hand_over_many_frames(dot_datas
         row = model_eval.frames_time(detector, samples)
         read = detector.crops_read
     assert row["frames"] == len(samples) and row["crops_per_hand"] == 1.0 and row["read_once"] == 1.0
+    assert row["crops"] == [1.0] * len(samples) and len(row["times_ms"]) == len(samples)
     assert read == 3 * len(samples[0].hands) + sum(len(s.hands) for s in samples)    # three warm-up runs, then each
     assert 0 < row["median_ms"] <= row["p95_ms"]
 
@@ -546,6 +547,10 @@ def test_model_eval_turned_photos_on_the_shipped_models(tmp_path, hagrid_dir, sh
     assert "## Real photos turned" in (tmp_path / "model_eval.md").read_text()
     assert {k: v["frames"] for k, v in results["timing_frames"].items()} == {"rendered": 2, "real photos x2": 2}
     assert "| 2 | real photos x2 |" in (tmp_path / "model_eval.md").read_text()
+    assert all(len(v["times_ms"]) == len(v["crops"]) == 2 for v in results["timing_frames"].values())
+    import cv2
+
+    assert cv2.imread(str(tmp_path / "model_eval_timing.png")) is not None
 
 
 def test_model_eval_overlay_grid_draws_the_detections():
