@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import sys
@@ -213,23 +214,34 @@ def overlay_grid(detector, count: int = 6, tile: tuple[int, int] = (400, 300), c
                        (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def frame_time(detector, hands: int, runs: int) -> dict:
-    """Median/p95 ms of the whole pipeline on a 640x480 synthetic frame holding `hands` hands: stage I
-    (detector.localize) plus stage II on exactly `hands` boxes (the generator's, so the count does not depend
-    on what stage I finds) — the work detect() does on that frame."""
+def rendered_frames(hands: int):
+    """model_eval's rendered 640x480 frames (SyntheticHands, VAL_SEED) holding exactly ``hands`` hands, in order:
+    the frames frame_time and frames_time time."""
     from handjoints_trt.data.synthetic import SynthConfig, SyntheticHands
 
     weights = [0.0] * 5
     weights[hands] = 1.0
     gen = SyntheticHands(SynthConfig(width=640, height=480, max_hands=4, hand_count_weights=weights),
                          seed=VAL_SEED)
-    sample = next(s for s in (gen.frame(i) for i in range(50)) if len(s.hands) == hands)
+    return (s for s in map(gen.frame, itertools.count()) if len(s.hands) == hands)
+
+
+def whole_frame(detector, image: np.ndarray, boxes: np.ndarray) -> int:
+    """The work timed per frame: stage I on the frame, stage II on the given boxes; returns stage I's box count."""
+    found, _ = detector.localize(image)
+    detector.estimate(image, boxes)
+    return len(found)
+
+
+def frame_time(detector, hands: int, runs: int) -> dict:
+    """Median/p95 ms of the whole pipeline on a 640x480 synthetic frame holding `hands` hands: stage I
+    (detector.localize) plus stage II on exactly `hands` boxes (the generator's, so the count does not depend
+    on what stage I finds) — the work detect() does on that frame."""
+    sample = next(rendered_frames(hands))
     boxes = np.stack([h.box for h in sample.hands])
 
     def pipeline():
-        found, _ = detector.localize(sample.image)
-        detector.estimate(sample.image, boxes)
-        return len(found)
+        return whole_frame(detector, sample.image, boxes)
 
     for _ in range(5):
         pipeline()
@@ -247,14 +259,10 @@ def frame_time(detector, hands: int, runs: int) -> dict:
 def one_hand_frames(records, count: int) -> dict:
     """The frames frames_time times, ``count`` of each kind, one hand in each: model_eval's rendered 640x480 frames
     (frame_time's generator) and real val photos enlarged 2x in 640x480 frames (peer_mediapipe.py's set (a2))."""
-    from handjoints_trt.data.synthetic import SynthConfig, SyntheticHands
     from peer_mediapipe import photo_frames
 
-    gen = SyntheticHands(SynthConfig(width=640, height=480, max_hands=4, hand_count_weights=[0, 1, 0, 0, 0]),
-                         seed=VAL_SEED)
-    rendered = (gen.frame(i) for i in range(10 * count))
     one_hand = [r for r in records if len(r.hands) == 1]
-    return {"rendered": [s for s in rendered if len(s.hands) == 1][:count],
+    return {"rendered": list(itertools.islice(rendered_frames(1), count)),
             "real photos x2": list(photo_frames(one_hand, count, upscale=2.0))}
 
 
@@ -264,8 +272,7 @@ def frames_time(detector, samples) -> dict:
     and again. any_angle reads a hand it is unsure of again (up to five crops): ``crops_per_hand`` is the mean of
     stage-II crops per hand, ``read_once`` the share of frames read in one crop per hand."""
     def pipeline(sample) -> None:
-        detector.localize(sample.image)
-        detector.estimate(sample.image, np.stack([h.box for h in sample.hands]))
+        whole_frame(detector, sample.image, np.stack([h.box for h in sample.hands]))
 
     for _ in range(3):
         pipeline(samples[0])
