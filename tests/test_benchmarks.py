@@ -631,6 +631,33 @@ def test_flip_test_benchmark_writes_both_settings(tmp_path, hagrid_dir):
     assert "| hagrid_mp val |" in (tmp_path / "flip_test.md").read_text()
 
 
+def test_domain_tradeoff_reads_each_candidate_through_the_chain(tmp_path, hagrid_dir):
+    """domain_tradeoff.py: the shipped aligned network's row first, a copy of it measures the same, and another network
+    given as the aligned one (the plain network) measures differently: the candidate is what stage II runs."""
+    from handjoints_trt.models_registry import shipped_models_present
+
+    if not shipped_models_present("fp32"):
+        pytest.skip("the trained models are not shipped yet")
+    import domain_tradeoff
+
+    weights = Path(domain_tradeoff.__file__).resolve().parents[1] / "handjoints_trt" / "weights"
+    candidates = [f"{weights / 'hand_aligned.onnx'}=copy", f"{weights / 'hand.onnx'}=plain"]
+    assert domain_tradeoff.main(["--aligned", *candidates,
+                                 "--photos", "12", "--synthetic", "6", "--threads", "1", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "domain_tradeoff.json").read_text())["rows"]
+    assert [r["label"] for r in rows] == ["shipped", "copy", "plain"]
+    assert rows[0]["photos"] == rows[1]["photos"] and rows[0]["synthetic"] == rows[1]["synthetic"]
+    assert rows[2]["synthetic"]["pck@0.2"] != rows[0]["synthetic"]["pck@0.2"]
+    for row in rows:
+        assert row["synthetic"]["hands"] == 6 and row["photos"]["hands"] >= 12
+        for name in ("photos", "synthetic"):
+            assert 0 < row[name]["pck@0.2"] <= 1 and 1 <= row[name]["crops_per_hand"] <= 5
+    assert "| copy |" in (tmp_path / "domain_tradeoff.md").read_text()
+    assert (tmp_path / "domain_tradeoff.png").stat().st_size > 0
+    with pytest.raises(FileNotFoundError, match="handjoints export"):
+        domain_tradeoff.parse_candidate(str(tmp_path / "absent.onnx"))
+
+
 def test_miss_reasons_classify_hand_built_cases():
     import miss_reasons
 
