@@ -1,7 +1,7 @@
 """Fit stage II's learnt vote (handjoints_trt/vote.py) to the shipped networks and write weights/vote.json.
 
     python benchmarks/fit_vote.py [--frames 100 --photos 600 --turned 200 --faces 400 --skin-faces 400] [--check]
-        [--write | --hand-model H.onnx --aligned-model A.onnx]
+        [--write | --hand-model H.onnx --aligned-model A.onnx --localizer-model L.onnx]
 
 The fit set is fit_box_threshold.py's (composed hagrid_mp val frames at FIT_SIZES and its seed, the last val photos
 whole and turned) plus ``--faces`` drawn hand-free frames with faces (faces_eval.drawn_frames at another seed than
@@ -18,8 +18,8 @@ grounds (session 40: the faces taken, RESULTS.md section 40). track()'s threshol
 ``--check`` also scores model_eval.py's frames (its composed frames, first 500 photos, first 300 turned) and
 faces_eval.py's 300 drawn frames, flat and in real skin (val palms), with the linear default and the learnt vote.
 ``--write`` writes the vote beside the shipped networks (weights/vote.json, with their sha256). ``--hand-model`` and
-``--aligned-model`` put candidate networks in the shipped ones' place (any_angle on), to screen them as they would
-ship: their own vote fitted and checked (no --write). Writes fit_vote.json,
+``--aligned-model`` (and ``--localizer-model``, session 44) put candidate networks in the shipped ones' place (any_angle
+on), to screen them as they would ship: their own vote fitted and checked (no --write). Writes fit_vote.json,
 fit_vote.md and fit_vote.png (both votes' thresholds swept: pooled precision against recall, composed recall against
 hands reported on drawn faces) into --out.
 """
@@ -265,15 +265,18 @@ def main(argv=None) -> int:
                         help="a candidate plain hand network (ONNX) in the shipped hand.onnx's place (not with --write)")
     parser.add_argument("--aligned-model", type=Path, default=None,
                         help="a candidate aligned hand network (ONNX) in hand_aligned.onnx's place (not with --write)")
+    parser.add_argument("--localizer-model", type=Path, default=None,
+                        help="a candidate localizer (ONNX) in localizer.onnx's place (not with --write)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         parser.error(f"--threshold must be a probability between 0 and 1, got {args.threshold}")
-    candidates = {"hand": args.hand_model, "hand_aligned": args.aligned_model}
+    candidates = {"hand": args.hand_model, "hand_aligned": args.aligned_model, "localizer": args.localizer_model}
     if args.write and any(candidates.values()):
         parser.error("--write stores the vote beside the shipped networks: fit it for candidate networks "
-                     "(--hand-model, --aligned-model) without --write, and ship them first")
-    for flag, path in (("--hand-model", args.hand_model), ("--aligned-model", args.aligned_model)):
+                     "(--hand-model, --aligned-model, --localizer-model) without --write, and ship them first")
+    for flag, path in (("--hand-model", args.hand_model), ("--aligned-model", args.aligned_model),
+                       ("--localizer-model", args.localizer_model)):
         if path is not None and not path.is_file():
             parser.error(f"{flag} {path} is not a file")
     from handjoints_trt.data.loaders import load_hagrid_mp
@@ -283,6 +286,7 @@ def main(argv=None) -> int:
     # Candidates read the crops as the shipped pair does: any_angle on, the shipped direction network.
     swapped = {"hand_model": args.hand_model or default_model_path("hand"),
                "aligned_model": args.aligned_model or default_model_path("hand_aligned"),
+               "localizer_model": args.localizer_model or default_model_path("localizer"),
                "any_angle": True} if any(candidates.values()) else {}
     options = DetectorOptions(box_threshold=float(fit.THRESHOLDS[0]), max_hands=fit.RUNTIME_MAX_HANDS,
                               min_hand_confidence=0.0, hand_threshold=0.0, threads=args.threads, vote="linear",

@@ -1381,11 +1381,17 @@ def test_fit_vote_refuses_to_write_a_vote_for_candidate_networks(capsys, tmp_pat
     with pytest.raises(SystemExit):
         fit_vote.main(["--aligned-model", str(tmp_path / "missing.onnx")])
     assert f"--aligned-model {tmp_path / 'missing.onnx'} is not a file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        fit_vote.main(["--write", "--localizer-model", str(tmp_path / "missing.onnx")])
+    assert "--localizer-model) without --write" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        fit_vote.main(["--localizer-model", str(tmp_path / "missing.onnx")])
+    assert f"--localizer-model {tmp_path / 'missing.onnx'} is not a file" in capsys.readouterr().err
 
 
 def test_fit_vote_reads_with_a_candidate_network_in_the_shipped_ones_place(tmp_path, hagrid_dir):
     """--hand-model puts another network in hand.onnx's place (here the shipped INT8 file): the vote records it, and
-    its readings differ from the shipped FP32 network's."""
+    its readings differ from the shipped FP32 network's; --localizer-model does the same for stage I."""
     from handjoints_trt.engines.cache import sha256_file
     from handjoints_trt.models_registry import WEIGHTS_DIR, shipped_models_present
 
@@ -1401,6 +1407,12 @@ def test_fit_vote_reads_with_a_candidate_network_in_the_shipped_ones_place(tmp_p
     assert swapped["models"]["hand"] == sha256_file(candidate) != shipped["models"]["hand"]
     assert swapped["models"]["hand_aligned"] == shipped["models"]["hand_aligned"]
     assert swapped["center"] != shipped["center"]          # the features of other readings
+    # --localizer-model: another stage I (the shipped INT8 localizer) proposes the boxes stage II reads
+    located = WEIGHTS_DIR / "localizer.int8.onnx"
+    assert fit_vote.main([*small, "--localizer-model", str(located), "--out", str(tmp_path / "l")]) == 0
+    swapped = json.loads((tmp_path / "l" / "fit_vote.json").read_text())["vote"]
+    assert swapped["models"]["localizer"] == sha256_file(located) != shipped["models"]["localizer"]
+    assert swapped["models"]["hand"] == shipped["models"]["hand"] and swapped["center"] != shipped["center"]
 
 
 def test_fit_vote_runs_on_the_shipped_models_and_writes_only_when_asked(tmp_path, hagrid_dir):
