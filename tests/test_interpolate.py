@@ -43,6 +43,23 @@ def test_interpolated_weights_lie_between_the_two(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.pt", "soup.pt", "tuned.pt"]   # no temp left
 
 
+def test_a_base_with_a_head_soups_with_its_headless_fine_tune(tmp_path):
+    """Training a network that has a handedness head drops the head; its soup with the base leaves the base's head out
+    (the joints' weights interpolated as always), and the other way round is still refused."""
+    base = small_checkpoint(tmp_path / "base.pt", 1, handedness_head=True)
+    tuned = small_checkpoint(tmp_path / "tuned.pt", 2)
+    assert any(k.startswith("handedness.") for k in base["model"])
+    interpolate_checkpoints(tmp_path / "base.pt", tmp_path / "tuned.pt", 0.25, tmp_path / "soup.pt")
+    soup = load_checkpoint(tmp_path / "soup.pt")
+    assert set(soup["model"]) == set(tuned["model"]) and not soup["model_config"].get("handedness_head")
+    for key, value in tuned["model"].items():
+        if value.is_floating_point():
+            torch.testing.assert_close(soup["model"][key], 0.75 * base["model"][key] + 0.25 * value,
+                                       rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="differ in model_config"):
+        interpolate_checkpoints(tmp_path / "tuned.pt", tmp_path / "base.pt", 0.5, tmp_path / "out.pt")
+
+
 def test_interpolate_refuses_different_networks_and_bad_alpha(tmp_path):
     small_checkpoint(tmp_path / "a.pt", 1)
     small_checkpoint(tmp_path / "b.pt", 2, c=24)

@@ -4,7 +4,8 @@ A fine-tune towards one target (more synthetic hands) drifts from what the base 
 Averaging the weights of a base checkpoint and a fine-tune of it lands between the two: each alpha trades one
 target for the other, usually better than either run's own curve, at no training cost. Both checkpoints must
 hold the same network (same stage and model config); integer buffers (BatchNorm's batch counter) are taken from
-the fine-tune.
+the fine-tune. A base with a handedness head soups with a fine-tune trained from it without one (training drops the
+head): the base's head is left out, as training left it out, and `handjoints graft-head` puts one back.
 
     handjoints interpolate BASE.pt FINETUNED.pt --alpha 0.7 --out soup.pt    # 0 = BASE, 1 = FINETUNED
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .loop import derived_checkpoint, full_model_config, load_checkpoint, save_checkpoint
+from .loop import _without_handedness_head, derived_checkpoint, full_model_config, load_checkpoint, save_checkpoint
 
 
 def interpolate_states(base: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor],
@@ -42,8 +43,14 @@ def interpolate_checkpoints(base_path: str | Path, tuned_path: str | Path, alpha
     record of the sources. ``average``: the fine-tune's weight average (a last.pt's; load_checkpoint) rather than
     its raw weights. Returns the written checkpoint."""
     base, tuned = load_checkpoint(base_path), load_checkpoint(tuned_path, average=average)
+    base_config = full_model_config(base)
+    if base.get("stage") == tuned.get("stage") == "hand":   # a headless fine-tune of a base with a head
+        from ..models import hand_config
+
+        base["model"], base_config = _without_handedness_head(base["model"], base_config,
+                                                              hand_config(full_model_config(tuned)))
     for key, a, b in (("stage", base.get("stage"), tuned.get("stage")),
-                      ("model_config", full_model_config(base), full_model_config(tuned))):
+                      ("model_config", base_config, full_model_config(tuned))):
         if a != b:
             raise ValueError(f"{base_path} and {tuned_path} differ in {key} ({a!r} vs {b!r}); only checkpoints "
                              "of one network can be interpolated")
