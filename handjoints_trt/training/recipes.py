@@ -281,6 +281,10 @@ RECIPES: dict[str, dict] = {
     "localizer-overlap-faces-mild": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.15}),
     # Faces on 20 % of those frames, 80 % of them with the skin of a real hand's palm (faces.skin_patch; session 37):
     # today's networks take drawn faces with real skin for hands nearly twice as often as flat-toned ones.
+    # The composed val frames' own mix with the shipped recipe's drawn faces (session 44): fine-tuned on the mix alone
+    # (recipe "localizer") stage I found more turned and whole photos and, through the shipped vote, more composed
+    # hands, but took faces for hands again (benchmarks/RESULTS.md section 45).
+    "localizer-faces-skin": _localizer({"p_faces": 0.2, "p_real_skin": 0.8}),
     "localizer-overlap-faces-skin": _localizer({"p_photo": 0.25, "max_iou": 0.5, "p_faces": 0.2, "p_real_skin": 0.8}),
     # The same with the camera light and noise of localizer-camera (session 37): the skin fine-tune, trained without
     # them, found 0.765 of the hands under sensor noise of sigma 35 where the shipped soup (0.3 of it localizer-camera)

@@ -808,3 +808,23 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 #       --threshold 0.5 --threads 1 --out DIR
 #   python benchmarks/fit_vote.py --check --hand-model "$WEIGHTS/hand.onnx" --aligned-model A_LIGHT.onnx \
 #       --threshold 0.5 --threads 1 --out DIR
+# 45. (Session 44) No new shipped networks: the synthetic target measured to its source (RESULTS.md section 45). The
+#     aligned network on rendered hands only (CSV in checkpoints/align_syn_only), its soups with the shipped one, and
+#     the localizer fine-tuned on the composed val frames' own mix (recipe "localizer"; CSV in checkpoints/loc_val),
+#     each screened with its own vote:
+#   handjoints train hand --model deep --epoch-size 8000 --val-size 500 --batch-size 32 --workers 1 --threads 1 \
+#       --checkpoint-every 50 --recipe hand-camera-aligned-synthetic-only --init-from $RUNS/hand_align_skin_graft.pt \
+#       --out $RUNS/align_syn_only --lr 2e-4 --epochs 8 --ema-decay 0.998
+#   for A in 0.25 0.5 1.0; do
+#     handjoints interpolate $RUNS/hand_align_skin_graft.pt $RUNS/align_syn_only/last.pt --average --alpha $A \
+#         --out S$A.pt
+#     handjoints graft-head S$A.pt $RUNS/hand_align_hd3/best.pt --out S${A}_g.pt
+#     handjoints export S${A}_g.pt --out S$A.onnx
+#   done
+#   python benchmarks/domain_tradeoff.py --aligned S0.25.onnx="soup 0.25" S0.5.onnx="soup 0.5" \
+#       S1.0.onnx="synthetic only" --photos 1000 --synthetic 500 --threads 1
+#   python benchmarks/fit_vote.py --check --aligned-model S0.25.onnx --threshold 0.5 --threads 1 --out DIR
+#   $RS --recipe localizer --init-from $RUNS/loc_skin_ema.pt --out $RUNS/loc_val --lr 1e-4 --epochs 6 \
+#       --ema-decay 0.998 --threads 1
+#   handjoints export $RUNS/loc_val/best.pt --out L.onnx
+#   python benchmarks/fit_vote.py --check --localizer-model L.onnx --threshold 0.5 --threads 1 --out DIR
