@@ -828,3 +828,8 @@ python benchmarks/model_eval.py --frames 60 --runs 60 --photos 500
 #       --ema-decay 0.998 --threads 1
 #   handjoints export $RUNS/loc_val/best.pt --out L.onnx
 #   python benchmarks/fit_vote.py --check --localizer-model L.onnx --threshold 0.5 --threads 1 --out DIR
+#     ... and with the shipped recipe's drawn faces added to that mix (CSV in checkpoints/loc_val_faces):
+#   $RS --recipe localizer-faces-skin --init-from $RUNS/loc_skin_ema.pt --out $RUNS/loc_val_faces --lr 1e-4 \
+#       --epochs 4 --ema-decay 0.998 --threads 1
+#   handjoints export $RUNS/loc_val_faces/best.pt --out LF.onnx
+#   python benchmarks/fit_vote.py --check --localizer-model LF.onnx --threshold 0.5 --threads 2 --out DIR
